@@ -1,0 +1,22 @@
+"""glassnet: a transparent, numerically stable, fast neural-network library in NumPy.
+
+The engine (layers, losses, networks, optimizers, training) needs only NumPy. The scikit-learn estimators
+(`MLPClassifier`, `MLPRegressor`) are imported lazily, so `import glassnet` works without scikit-learn.
+"""
+
+from glassnet._version import __version__
+
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor"]
+
+_LAZY = {
+    "MLPClassifier": "glassnet.estimators",
+    "MLPRegressor": "glassnet.estimators",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
