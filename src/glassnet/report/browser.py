@@ -1,0 +1,137 @@
+"""Open a report in headless Chromium and check that it renders with every image loaded.
+
+Used by the test suite; users can call :func:`check_report` from Python. The report itself holds no script: a copy of it with a small checking
+script appended is opened, the script writes the result into the DOM on ``window.onload``, and
+``--dump-dom`` prints that DOM. A second run takes a screenshot of the original report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["find_chromium", "check_report", "BrowserCheck"]
+
+_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+_CHECK_SCRIPT = """
+<script>
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (im) { return im.complete && im.naturalWidth > 0; });
+  var out = document.createElement("pre");
+  out.id = "glassnet-render-check";
+  out.textContent = "GLASSNET-CHECK images=" + imgs.length + " loaded=" + ok.length +
+                    " title=" + JSON.stringify(document.title) + " END";
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+_RESULT = re.compile(r'GLASSNET-CHECK images=(\d+) loaded=(\d+) title=("(?:[^"\\]|\\.)*") END')
+
+
+@dataclass
+class BrowserCheck:
+    """What the browser saw: number of ``<img>`` elements, how many loaded, the page title, a screenshot."""
+
+    images: int
+    loaded: int
+    title: str
+    screenshot: Path | None
+
+    @property
+    def ok(self) -> bool:
+        """True if the page has images and every one of them loaded."""
+        return self.images > 0 and self.loaded == self.images
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome executable, or None (``$GLASSNET_CHROMIUM`` first)."""
+    env = os.environ.get("GLASSNET_CHROMIUM")
+    if env:
+        return env
+    for name in _CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _run(chromium: str, args: list[str], profile: Path, timeout: float) -> subprocess.CompletedProcess:
+    cmd = [chromium, *_FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def check_report(
+    report: str | os.PathLike,
+    screenshot: str | os.PathLike | None = None,
+    chromium: str | None = None,
+    timeout: float = 90.0,
+    window_size: tuple[int, int] = (1280, 2000),
+) -> BrowserCheck:
+    """Render ``report`` in headless Chromium; count its images and how many loaded; take a screenshot.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no Chromium is installed.
+    RuntimeError
+        If Chromium did not print the page (its stderr is included).
+    """
+    import json
+
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise FileNotFoundError("no Chromium found; install it with: apt-get install chromium")
+    report = Path(report).resolve()
+    with tempfile.TemporaryDirectory(prefix="glassnet-chromium-") as tmp:
+        tmp = Path(tmp)
+        probe = report.with_name(f".{report.stem}.check.html")
+        text = report.read_text(encoding="utf-8")
+        probe.write_text(text.replace("</body>", _CHECK_SCRIPT + "</body>"), encoding="utf-8")
+        try:
+            done = _run(
+                chromium,
+                ["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                tmp / "profile-dom",
+                timeout,
+            )
+        finally:
+            probe.unlink()
+        match = _RESULT.search(done.stdout)
+        if match is None:
+            raise RuntimeError(
+                f"Chromium did not render {report} (exit code {done.returncode}): {done.stderr.strip()[-2000:]}"
+            )
+        shot = None
+        if screenshot is not None:
+            shot = Path(screenshot).resolve()
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            _run(
+                chromium,
+                [f"--screenshot={shot}", f"--window-size={window_size[0]},{window_size[1]}", report.as_uri()],
+                tmp / "profile-shot",
+                timeout,
+            )
+            if not shot.is_file():
+                raise RuntimeError(f"Chromium wrote no screenshot of {report}")
+    return BrowserCheck(int(match.group(1)), int(match.group(2)), json.loads(match.group(3)), shot)

@@ -1,0 +1,109 @@
+"""Tests of the plots and the self-contained HTML report, including a render in headless Chromium."""
+
+import base64
+import re
+
+import numpy as np
+import pytest
+
+from glassnet.report import (
+    Section,
+    embed_png,
+    plot_confusion_matrix,
+    plot_first_layer,
+    plot_loss_curves,
+    plot_misclassified,
+    plot_prediction_grid,
+    write_report,
+)
+from glassnet.report.browser import check_report, find_chromium
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fig")
+    rng = np.random.default_rng(0)
+    images = rng.random((12, 8, 8))
+    truth = rng.integers(0, 10, 12)
+    pred = truth.copy()
+    pred[:3] = (pred[:3] + 1) % 10
+    names = [str(i) for i in range(10)]
+    return {
+        "loss": plot_loss_curves(
+            {"a": np.geomspace(2, 0.01, 50), "b": [1.0, 0.5], "empty": []}, out / "loss.png"
+        ),
+        "cm": plot_confusion_matrix(np.eye(10, dtype=int) * 5 + 1, names, out / "cm.png"),
+        "grid": plot_prediction_grid(images, truth, {"A": pred, "B": truth}, names, out / "grid.png"),
+        "wrong": plot_misclassified(images, truth, pred, names, out / "wrong.png"),
+        "none_wrong": plot_misclassified(images, truth, truth, names, out / "nowrong.png"),
+        "weights": plot_first_layer(rng.standard_normal((20, 64)), (8, 8), out / "w.png"),
+    }
+
+
+def test_every_plot_is_a_png(figures):
+    for path in figures.values():
+        assert path.read_bytes()[:8] == PNG_MAGIC, path
+
+
+def test_first_layer_shape_mismatch(tmp_path):
+    with pytest.raises(ValueError, match=r"W must have shape \(n_hidden, 64\)"):
+        plot_first_layer(np.zeros((3, 10)), (8, 8), tmp_path / "w.png")
+
+
+def test_embed_png_rejects_other_files(tmp_path):
+    (tmp_path / "x.png").write_text("not a png")
+    with pytest.raises(ValueError, match="not a PNG"):
+        embed_png(tmp_path / "x.png")
+
+
+def _report(tmp_path, figures):
+    sections = [
+        Section(
+            "Results", ["Two <models> & more."], table=[{"model": "a", "accuracy": 0.95123, "epochs": 3}]
+        ),
+        Section("Pictures", figures=[(p, name) for name, p in figures.items()], pre="epoch 1 loss 0.5"),
+    ]
+    return write_report(tmp_path / "report.html", "glassnet test report", sections, intro="intro text")
+
+
+def test_report_is_self_contained(tmp_path, figures):
+    path = _report(tmp_path, figures)
+    text = path.read_text()
+    sources = re.findall(r'<img src="([^"]+)"', text)
+    assert len(sources) == len(figures)
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG_MAGIC
+    # nothing to fetch: no external URL, no script, no stylesheet link
+    assert "http://" not in text and "https://" not in text and "<script" not in text and "<link" not in text
+    assert "Two &lt;models&gt; &amp; more." in text and "0.9512" in text
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    find_chromium() is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
+def test_report_renders_in_chromium_with_every_image(tmp_path, figures):
+    path = _report(tmp_path, figures)
+    result = check_report(path, screenshot=tmp_path / "screenshot.png")
+    assert result.title == "glassnet test report"
+    assert result.images == len(figures)
+    assert result.loaded == result.images and result.ok
+    assert result.screenshot.read_bytes()[:8] == PNG_MAGIC
+    assert result.screenshot.stat().st_size > 10_000  # a rendered page, not a blank
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    find_chromium() is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
+def test_browser_check_detects_a_broken_image(tmp_path, figures):
+    path = _report(tmp_path, figures)
+    text = path.read_text()
+    path.write_text(text.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1))
+    result = check_report(path)
+    assert result.images == len(figures)
+    assert result.loaded == result.images - 1 and not result.ok
