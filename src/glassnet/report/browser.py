@@ -1,8 +1,9 @@
 """Open a report in headless Chromium and check that it renders with every image loaded.
 
-Used by the test suite; users can call :func:`check_report` from Python. The report itself holds no script: a copy of it with a small checking
-script appended is opened, the script writes the result into the DOM on ``window.onload``, and
-``--dump-dom`` prints that DOM. A second run takes a screenshot of the original report.
+Used by the test suite; users can call :func:`check_report` from Python. The report itself holds no
+script: a copy of it with a small checking script appended is opened, the script writes the result
+into the DOM on ``window.onload``, and ``--dump-dom`` prints that DOM. A second run takes a screenshot
+of the original report.
 """
 
 from __future__ import annotations
@@ -119,9 +120,8 @@ def check_report(
             probe.unlink()
         match = _RESULT.search(done.stdout)
         if match is None:
-            raise RuntimeError(
-                f"Chromium did not render {report} (exit code {done.returncode}): {done.stderr.strip()[-2000:]}"
-            )
+            detail = done.stderr.strip()[-2000:]
+            raise RuntimeError(f"Chromium did not render {report} (exit code {done.returncode}): {detail}")
         shot = None
         if screenshot is not None:
             shot = Path(screenshot).resolve()

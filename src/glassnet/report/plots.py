@@ -1,4 +1,4 @@
-"""Pictures of a trained model: loss curves, confusion matrices, predictions on test images, first-layer weights.
+"""Pictures of trained models: loss curves, confusion matrices, predictions, first-layer weights.
 
 Every function draws one figure with matplotlib's non-interactive Agg backend, writes it as a PNG and
 returns the path. The inputs are plain arrays, so the functions work for any model, glassnet's or
