@@ -1,0 +1,10 @@
+"""scikit-learn estimators on glassnet's engine: :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+They need scikit-learn and SciPy (``pip install glassnet[sklearn]``); the engine itself needs only NumPy.
+"""
+
+from glassnet.estimators._classifier import MLPClassifier
+from glassnet.estimators._params import InvalidParameterError
+from glassnet.estimators._regressor import MLPRegressor
+
+__all__ = ["InvalidParameterError", "MLPClassifier", "MLPRegressor"]

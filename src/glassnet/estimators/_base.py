@@ -1,0 +1,226 @@
+"""What the classifier and the regressor share: validation, initialisation, the fit driver, prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.callback import CallbackSupportMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import validate_data
+
+from glassnet.estimators._callbacks import IterationCallbacks
+from glassnet.estimators._data import Split, TrainingData, check_sample_weight, dense_rows
+from glassnet.estimators._lbfgs import LbfgsSolverMixin
+from glassnet.estimators._network import build_network, dropout_rates, hidden_sizes
+from glassnet.estimators._params import validate_params
+from glassnet.estimators._stochastic import StochasticSolverMixin
+from glassnet.initializers import as_generator
+from glassnet.layers import Dense
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_PREDICT_CHUNK = 4096  # rows per forward pass at prediction time, to bound memory
+
+
+class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator):
+    """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`; not for direct use.
+
+    Subclasses declare ``_declared_params`` (see ``_params.py``) and implement ``_validate_targets``
+    (targets -> what the loss needs), ``_output_activation`` and ``_score_split``.
+    """
+
+    _declared_params: tuple = ()
+
+    # --- fitted attributes in scikit-learn's layout ------------------------------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weights in scikit-learn's ``(n_in, n_out)`` layout: live views of ``network_``'s ``W.T``."""
+        return [layer.W.T for layer in self._dense_layers()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, live views into ``network_``."""
+        return [layer.b for layer in self._dense_layers()]
+
+    def _dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    # --- fit driver ----------------------------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight=None, eval_set=None, incremental=False, classes=None):
+        validate_params(self, self._declared_params)
+        self._check_solver_options(incremental, eval_set)
+        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        self._rng = as_generator(self.random_state) if first_pass or not hasattr(self, "_rng") else self._rng
+        X, y = self._validate_xy(X, y, reset=first_pass)
+        train = self._make_split(X, y, sample_weight, first_pass, incremental, classes)
+        if first_pass:
+            self._initialize(X.shape[1], train.Y, X.dtype)
+        data = self._training_data(train, eval_set)
+        self._init_validation_records(data)
+        metadata = None if sample_weight is None else {"sample_weight": train.sample_weight}
+        root = self._init_callback_context(max_subtasks=self._n_subtasks(incremental))
+        root.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        task = "lbfgs-iter" if self.solver == "lbfgs" else "epoch"
+        iterations = IterationCallbacks(root, self, X, y, metadata, task)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(data, iterations)
+        else:
+            self._fit_stochastic(data, iterations, incremental)
+        self._check_finite_weights()
+        root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={})
+        return self
+
+    def _check_solver_options(self, incremental: bool, eval_set) -> None:
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        if self.solver == "lbfgs" and any(rate > 0 for rate in dropout_rates(self)):
+            raise ValueError(
+                "dropout > 0 needs a stochastic solver: L-BFGS requires a deterministic objective. "
+                "Use solver='adam' or solver='sgd', or dropout=0."
+            )
+
+    def _n_subtasks(self, incremental: bool) -> int:
+        if self.solver == "lbfgs":
+            return max(self.max_iter, 1) + 1  # scipy's callback opens one extra, empty iteration
+        return 1 if incremental else self.max_iter
+
+    def _validate_xy(self, X, y, reset: bool):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if hasattr(self, "network_") and not reset:
+            X = X.astype(self.network_.dtype, copy=False)  # warm start keeps the network's dtype
+        return X, y
+
+    def _make_split(self, X, y, sample_weight, first_pass, incremental, classes) -> Split:
+        """Encode the targets and combine ``sample_weight`` with any class weights."""
+        y, Y = self._validate_targets(y, X.dtype, first_pass, incremental, classes)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = self._apply_class_weight(y, Y, sample_weight, incremental, X.dtype)
+        return Split(X, Y, y, sample_weight)
+
+    def _apply_class_weight(self, y, Y, sample_weight, incremental, dtype):
+        return sample_weight  # the classifier overrides this
+
+    def _initialize(self, n_features: int, Y: np.ndarray, dtype) -> None:
+        """Fresh network and bookkeeping for a first fit (scikit-learn's ``_initialize``)."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = self._n_outputs(Y)
+        self.n_layers_ = len(hidden_sizes(self)) + 2
+        self.out_activation_ = self._output_activation()
+        out = self.out_activation_
+        self.network_ = build_network(self, n_features, self.n_outputs_, out, dtype, self._rng)
+        self.network_.eval()
+        self._best_params = None
+        for name in ("validation_scores_", "best_validation_score_", "validation_loss_curve_"):
+            setattr(self, name, None)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.best_loss_ = None if self.early_stopping else np.inf
+
+    def _n_outputs(self, Y: np.ndarray) -> int:
+        """Output units: one per column of ``Y``; integer class indices need one per class."""
+        return Y.shape[1] if Y.ndim == 2 else len(self.classes_)
+
+    def _training_data(self, train: Split, eval_set) -> TrainingData:
+        """The validation split: ``eval_set`` if given, else a held-out fraction for early stopping."""
+        if eval_set is not None:
+            return TrainingData(train, self._eval_split(eval_set, train.X.dtype))
+        if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
+            return TrainingData(train)
+        # stratified for single-label classification (scikit-learn stratifies the binary case only)
+        stratify = train.y if getattr(self, "target_type_", None) in ("binary", "multiclass") else None
+        idx_train, idx_val = train_test_split(
+            np.arange(train.n_samples),
+            random_state=int(self._rng.integers(2**31 - 1)),
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if len(idx_val) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
+        return TrainingData(train.subset(idx_train), train.subset(idx_val))
+
+    def _eval_split(self, eval_set, dtype) -> Split:
+        if isinstance(eval_set, list) and len(eval_set) == 1:
+            eval_set = eval_set[0]  # XGBoost/LightGBM style: a list of (X, y) pairs
+        if not isinstance(eval_set, tuple) or len(eval_set) not in (2, 3):
+            raise ValueError(
+                "eval_set must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val); "
+                f"got {type(eval_set).__name__}."
+            )
+        X_val, y_val = eval_set[0], eval_set[1]
+        X_val = self._validate_x(X_val).astype(dtype, copy=False)
+        y_val, Y_val = self._validate_targets(
+            np.asarray(y_val), dtype, first_pass=False, incremental=True, classes=None, is_eval=True
+        )
+        if len(y_val) != X_val.shape[0]:
+            raise ValueError(f"eval_set: X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}.")
+        weights = eval_set[2] if len(eval_set) == 3 else None
+        sample_weight = check_sample_weight(weights, X_val.shape[0], dtype)
+        return Split(X_val, Y_val, y_val, sample_weight)
+
+    def _init_validation_records(self, data: TrainingData) -> None:
+        if data.val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+        self._best_score_before_epoch = self.best_validation_score_
+
+    def _check_finite_weights(self) -> None:
+        if not np.all(np.isfinite(self.network_.flat_params)):
+            self._raise_diverged(float("nan"))
+
+    # --- prediction ----------------------------------------------------------------------------------------
+
+    def _logits(self, X, validate: bool = True) -> np.ndarray:
+        """Raw network outputs ``(n_samples, n_outputs)`` in evaluation mode, in chunks."""
+        if validate:
+            X = self._validate_x(X)
+        net = self.network_
+        chunks = [
+            net.forward(dense_rows(X[start : start + _PREDICT_CHUNK], dtype=net.dtype))
+            for start in range(0, X.shape[0], _PREDICT_CHUNK)
+        ]
+        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def _validate_x(self, X):
+        """``X`` at prediction time: numeric, finite, with the features seen in ``fit``."""
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
+
+    def _data_loss(self, split: Split) -> float:
+        """The loss without the L2 term on a split (validation loss)."""
+        z = self._logits(split.X, validate=False)
+        return float(self.network_.loss.forward(z, split.Y, split.sample_weight))
+
+    def _score_split(self, split: Split) -> float:
+        """Accuracy (classifier) or R^2 (regressor) on a split; NaN if the predictions are not finite."""
+        prediction = self._predict_from_logits(self._logits(split.X, validate=False))
+        if np.issubdtype(prediction.dtype, np.floating) and not np.all(np.isfinite(prediction)):
+            return np.nan
+        return float(self._score_function(split.y, prediction, sample_weight=split.sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _check_solver(self) -> bool:
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True

@@ -1,0 +1,238 @@
+"""``MLPClassifier``: scikit-learn's multilayer-perceptron classifier on glassnet's engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import ClassifierMixin
+from sklearn.callback import with_callbacks
+from sklearn.metrics import accuracy_score
+from sklearn.utils import column_or_1d
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from glassnet.estimators._base import BaseMultilayerPerceptron
+from glassnet.estimators._docs import build_docstring
+from glassnet.estimators._params import CLASSIFIER_PARAMS, make_init
+from glassnet.functional import log_softmax, sigmoid, softmax
+
+_SUMMARY = r"""Multilayer-perceptron classifier: scikit-learn's ``MLPClassifier`` on glassnet's engine.
+
+It minimises the log-loss (softmax cross-entropy for several classes, one sigmoid per output for binary and
+multi-label targets) with L-BFGS, SGD or Adam. Change ``from sklearn.neural_network import MLPClassifier`` to
+``from glassnet import MLPClassifier`` and the rest of the code stays the same."""
+
+_EXTRA_ATTRIBUTES = r"""classes_ : ndarray of shape (n_classes,)
+    The class labels (for multi-label targets, ``arange(n_labels)``).
+target_type_ : {'binary', 'multiclass', 'multilabel-indicator'}
+    The kind of target seen by ``fit``: it fixes the output layer (one logistic unit, a softmax, or one
+    logistic unit per label) and how outputs are decoded into labels.
+"""
+
+_EXAMPLES = r"""Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from glassnet import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = MLPClassifier(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+>>> clf.predict(X[:3])
+array([0, 0, 0])
+>>> clf.predict_proba(X[:1]).shape
+(1, 3)
+>>> bool(clf.score(X, y) > 0.95)
+True"""
+
+
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    r""":math:`\log \sigma(z) = -\mathrm{softplus}(-z)`, finite for every finite ``z``."""
+    return -(np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    __doc__ = build_docstring(_SUMMARY, CLASSIFIER_PARAMS, _EXTRA_ATTRIBUTES, ", ``class_weight``", _EXAMPLES)
+
+    _declared_params = CLASSIFIER_PARAMS
+    __init__ = make_init(CLASSIFIER_PARAMS)
+    _score_function = staticmethod(accuracy_score)
+
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fit the model to ``X`` and the labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs; float32 input trains a float32 network, anything else float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (any hashable type), or a 0/1 indicator matrix for multi-label targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights (multiplied by ``class_weight`` when set).
+        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
+            and used for early stopping instead of a held-out ``validation_fraction``.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            All the classes of the stream; required on the first call, for single-label targets.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if not hasattr(self, "network_") and classes is None and type_of_target(y) != "multilabel-indicator":
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (
+            hasattr(self, "classes_")
+            and classes is not None
+            and not np.array_equal(np.unique(classes), self.classes_)
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to partial_fit, "
+                f"which was {self.classes_!r}."
+            )
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    # --- targets --------------------------------------------------------------------------------------------
+
+    def _validate_targets(self, y, dtype, first_pass, incremental, classes, is_eval=False):
+        """Check the labels, fix ``classes_`` on a first fit, and encode them for the loss."""
+        if sp.issparse(y):
+            y = y.toarray()
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if type_of_target(y) == "multiclass-multioutput":
+            raise ValueError(f"{type(self).__name__} does not support multi-output multiclass targets.")
+        if first_pass:
+            self._set_classes(y, classes)
+        else:
+            self._check_classes(y, same_classes=self.warm_start and not incremental and not is_eval)
+        return y, self._encode(y, dtype)
+
+    def _set_classes(self, y, classes) -> None:
+        if type_of_target(y) == "multilabel-indicator":
+            self.classes_ = np.arange(y.shape[1])
+            self.target_type_ = "multilabel-indicator"
+            return
+        self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}."
+            )
+        self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
+
+    def _check_classes(self, y, same_classes: bool) -> None:
+        if self.target_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                n_labels = len(self.classes_)
+                raise ValueError(f"y must be an indicator matrix with {n_labels} columns, as in fit.")
+            return
+        if y.ndim != 1:
+            raise ValueError("y must be a 1-D array of class labels, as in fit.")
+        labels = unique_labels(y)
+        if same_classes and not np.array_equal(labels, self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                f"Previously got {self.classes_}, `y` has {labels}"
+            )
+        unseen = np.setdiff1d(labels, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`: {unseen}. `self.classes_` has {self.classes_}."
+            )
+
+    def _encode(self, y, dtype) -> np.ndarray:
+        if self.target_type_ == "multiclass":
+            return np.searchsorted(self.classes_, y).astype(np.intp)  # class indices (N,)
+        if self.target_type_ == "binary":
+            return (y == self.classes_[1]).astype(dtype).reshape(-1, 1)  # (N, 1) of 0/1
+        return np.asarray(y, dtype=dtype)  # multi-label indicators (N, K)
+
+    def _output_activation(self) -> str:
+        return "softmax" if self.target_type_ == "multiclass" else "logistic"
+
+    def _apply_class_weight(self, y, Y, sample_weight, incremental, dtype):
+        """Multiply ``class_weight`` into the sample weights; refuse weights that leave a single class."""
+        if self.class_weight is not None:
+            if self.target_type_ == "multilabel-indicator":
+                raise ValueError("class_weight is not supported for multi-label targets; pass sample_weight.")
+            if incremental and isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, which sees one batch at a "
+                    "time. Compute the weights on the whole data with "
+                    "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+                )
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            per_sample = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
+            sample_weight = per_sample if sample_weight is None else sample_weight * per_sample
+        if sample_weight is not None and not incremental and self.target_type_ != "multilabel-indicator":
+            weighted = np.unique(y[sample_weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    f"Only one class ({weighted[0]!r}) has a non-zero sample weight; "
+                    f"{type(self).__name__} needs weighted samples of at least 2 classes."
+                )
+        return sample_weight
+
+    # --- prediction -----------------------------------------------------------------------------------------
+
+    def _predict_from_logits(self, z: np.ndarray) -> np.ndarray:
+        if self.target_type_ == "multiclass":
+            return self.classes_[np.argmax(z, axis=1)]
+        if self.target_type_ == "binary":
+            return self.classes_[(z[:, 0] > 0).astype(np.intp)]  # sigmoid(z) > 0.5
+        return (z > 0).astype(int)
+
+    def predict(self, X):
+        """Predicted labels, shape ``(n_samples,)`` (or ``(n_samples, n_labels)`` for multi-label targets)."""
+        check_is_fitted(self)
+        return self._predict_from_logits(self._logits(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
+        check_is_fitted(self)
+        z = self._logits(X)
+        if self.target_type_ == "multiclass":
+            return softmax(z)
+        if self.target_type_ == "binary":
+            return np.column_stack([sigmoid(-z[:, 0]), sigmoid(z[:, 0])])
+        return sigmoid(z)
+
+    def predict_log_proba(self, X):
+        """Log-probabilities from a log-softmax (or log-sigmoid) of the logits.
+
+        Unlike ``log(predict_proba(X))`` (scikit-learn's definition), it stays finite when a probability
+        underflows to 0.
+        """
+        check_is_fitted(self)
+        z = self._logits(X)
+        if self.target_type_ == "multiclass":
+            return log_softmax(z)
+        if self.target_type_ == "binary":
+            return np.column_stack([_log_sigmoid(-z[:, 0]), _log_sigmoid(z[:, 0])])
+        return _log_sigmoid(z)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,119 @@
+"""``MLPRegressor``: scikit-learn's multilayer-perceptron regressor on glassnet's engine."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.callback import with_callbacks
+from sklearn.metrics import r2_score
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from glassnet.estimators._base import BaseMultilayerPerceptron
+from glassnet.estimators._docs import build_docstring
+from glassnet.estimators._params import REGRESSOR_PARAMS, make_init
+
+_SUMMARY = r"""Multilayer-perceptron regressor: scikit-learn's ``MLPRegressor`` on glassnet's engine.
+
+It minimises half the mean squared error (identity output) or half the Poisson deviance (exponential
+output) with L-BFGS, SGD or Adam, for one or several outputs. Change
+``from sklearn.neural_network import MLPRegressor`` to ``from glassnet import MLPRegressor``."""
+
+_EXAMPLES = r"""Examples
+--------
+>>> import numpy as np
+>>> from glassnet import MLPRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 3))
+>>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=200)
+>>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+>>> reg.predict(X[:2]).shape
+(2,)
+>>> bool(reg.score(X, y) > 0.95)
+True"""
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    __doc__ = build_docstring(_SUMMARY, REGRESSOR_PARAMS, "", "", _EXAMPLES)
+
+    _declared_params = REGRESSOR_PARAMS
+    __init__ = make_init(REGRESSOR_PARAMS)
+    _score_function = staticmethod(r2_score)
+
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fit the model to ``X`` and the targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs; float32 input trains a float32 network, anything else float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (non-negative for ``loss='poisson'``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
+            and used for early stopping instead of a held-out ``validation_fraction``.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
+
+        scikit-learn's regressor also offers it for lbfgs, where it silently runs a full fit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    # --- targets --------------------------------------------------------------------------------------------
+
+    def _validate_targets(self, y, dtype, first_pass, incremental, classes, is_eval=False):
+        """Targets as a float matrix ``(n_samples, n_outputs)`` for the loss."""
+        if is_eval:
+            y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = np.asarray(y, dtype=dtype)
+        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if self.loss == "poisson" and np.any(Y < 0):
+            raise ValueError(f"loss='poisson' requires non-negative targets y; got a minimum of {Y.min()}.")
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}.")
+        return y, Y
+
+    def _output_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    # --- prediction -----------------------------------------------------------------------------------------
+
+    def _predict_from_logits(self, z: np.ndarray) -> np.ndarray:
+        prediction = np.exp(z) if self.out_activation_ == "exp" else z
+        return prediction.ravel() if prediction.shape[1] == 1 else prediction
+
+    def predict(self, X):
+        """Predicted values, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        check_is_fitted(self)
+        return self._predict_from_logits(self._logits(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,169 @@
+"""The stochastic solvers (``'sgd'``, ``'adam'``): scikit-learn's epoch loop on glassnet's engine.
+
+One epoch shuffles the samples, then for each mini-batch computes the loss and gradients
+(``Sequential.loss_and_grad``) and takes an optimiser step. After the epoch, as scikit-learn does:
+
+- ``n_iter_`` grows by one and ``t_`` by the number of samples; ``loss_`` (the mean of the batch losses
+  weighted by batch size) is appended to ``loss_curve_``;
+- with a validation set, its score and loss are recorded (``validation_scores_``,
+  ``validation_loss_curve_``);
+- the no-improvement counter grows when the training loss (or, with early stopping, the validation score)
+  did not improve by ``tol`` on the best so far;
+- past ``n_iter_no_change`` such epochs training stops, or with ``learning_rate='adaptive'`` the learning
+  rate is divided by 5 (stopping once it is at most 1e-6).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from glassnet.estimators._data import dense_rows
+from glassnet.estimators._network import make_optimizer, make_schedule
+from glassnet.exceptions import TrainingDivergedError
+
+
+class StochasticSolverMixin:
+    """Mini-batch training for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the number of samples ({n_samples}); it is "
+                "clipped to the number of samples.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _fit_stochastic(self, data, iterations, incremental: bool) -> None:
+        train = data.train
+        batch_size = self._batch_size(train.n_samples)
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = make_optimizer(self)
+            self._schedule = make_schedule(self, n_batches=-(-train.n_samples // batch_size))
+        self.n_iter_ = 0
+        try:
+            for _ in range(self.max_iter):
+                iterations.begin()
+                epoch_loss = self._run_epoch(train, batch_size)
+                stop = self._end_epoch(data, epoch_loss)
+                stop_requested = iterations.end()
+                if stop or stop_requested or incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                        "optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=4,
+                    )
+        except KeyboardInterrupt:
+            iterations.close_unused()
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+        if self.early_stopping and self._best_params is not None:
+            self.network_.flat_params[...] = self._best_params  # restore the best validation weights
+
+    def _run_epoch(self, train, batch_size: int) -> float:
+        """One pass over the training data; returns the mean batch loss, weighted by batch size."""
+        net = self.network_
+        n = train.n_samples
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        n_total = train.weight_total
+        accumulated = 0.0
+        net.train()
+        try:
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                accumulated += self._train_batch(train, idx, n_total) * len(idx)
+        finally:
+            net.eval()
+        return accumulated / n
+
+    def _train_batch(self, train, idx, n_total: float) -> float:
+        """Loss and gradients on the rows ``idx``, then one optimiser step."""
+        net = self.network_
+        weights = None if train.sample_weight is None else train.sample_weight[idx]
+        if weights is not None and not weights.sum() > 0:
+            return 0.0  # only zero-weight samples: nothing to learn from this batch
+        X_batch = dense_rows(train.X, idx, net.dtype)
+        Y_batch = train.Y[idx]
+        loss = net.loss_and_grad(X_batch, Y_batch, weights, alpha=self.alpha, n_samples=n_total, check=False)
+        if not np.isfinite(loss):
+            self._raise_diverged(loss)
+        self._optimizer.lr = self._schedule.lr
+        self._optimizer.step(net)
+        self._schedule.on_batch_end(len(idx))
+        return loss
+
+    def _raise_diverged(self, loss: float):
+        raise TrainingDivergedError(
+            f"Training diverged in epoch {self.n_iter_ + 1}: the loss became {loss}. The learning rate "
+            f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
+            "or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).",
+            epoch=self.n_iter_,
+            loss=loss,
+        )
+
+    def _end_epoch(self, data, epoch_loss: float) -> bool:
+        """Book-keeping after an epoch; returns whether training should stop."""
+        self.n_iter_ += 1
+        self.t_ += data.train.n_samples
+        self.loss_ = epoch_loss
+        self.loss_curve_.append(epoch_loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {epoch_loss:.8f}")
+        if data.val is not None:
+            self._record_validation(data.val)
+        self._update_no_improvement_count()
+        self._schedule.on_epoch_end(self.n_iter_ - 1, epoch_loss)
+        if self._no_improvement_count > self.n_iter_no_change:
+            return self._trigger_stopping()
+        return False
+
+    def _update_no_improvement_count(self) -> None:
+        if self.early_stopping:
+            score = self.validation_scores_[-1]
+            improved = not score < self._best_score_before_epoch + self.tol
+        else:
+            improved = not self.loss_curve_[-1] > self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+
+    def _record_validation(self, val) -> None:
+        """Score and loss on the validation split; keep the best weights for early stopping."""
+        score = self._score_split(val)
+        self.validation_scores_.append(score)
+        self.validation_loss_curve_.append(self._data_loss(val))
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        self._best_score_before_epoch = self.best_validation_score_
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            if self.early_stopping:
+                self._best_params = self.network_.flat_params.copy()
+
+    def _trigger_stopping(self) -> bool:
+        """Stop, or (``learning_rate='adaptive'`` with sgd) divide the learning rate by 5 and go on."""
+        what = "Validation score" if self.early_stopping else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
+            "consecutive epochs."
+        )
+        if not (self.learning_rate == "adaptive" and self.solver == "sgd"):
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._schedule.lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._schedule.lr /= 5.0
+        self._no_improvement_count = 0
+        if self.verbose:
+            print(msg + f" Setting learning rate to {self._schedule.lr:f}")
+        return False
