@@ -130,3 +130,9 @@ def test_csv_bad_value_names_the_line(tmp_path):
 def test_unknown_name():
     with pytest.raises(DataError, match="unknown data set 'cifar'"):
         load_dataset("cifar")
+
+
+def test_npz_that_is_not_a_zip(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(DataError, match="cannot read as .npz"):
+        load_dataset(str(tmp_path / "bad.npz"))

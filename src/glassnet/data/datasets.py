@@ -297,7 +297,7 @@ def load_user_file(
     suffix = path.suffix.lower()
     if suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
         except Exception as exc:  # zipfile.BadZipFile, ValueError for object arrays, ...
             raise DataError(f"{path}: cannot read as .npz: {exc}") from None

@@ -1,0 +1,144 @@
+"""Tests of model files (glassnet.io): exact round trip, no pickle, clear errors, atomic writes."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from glassnet import io
+from glassnet.io import FORMAT_VERSION, ModelFileError, load_model, read_metadata, save_model
+from glassnet.network import build_mlp
+
+PRE = {"dataset": "digits", "n_features": 64, "image_shape": [8, 8], "scale": 16.0, "light_on_dark": True}
+
+
+@pytest.fixture
+def net():
+    return build_mlp([64, 12, 10], activation="relu", dropout=0.1, seed=0)
+
+
+@pytest.fixture
+def saved(tmp_path, net):
+    path = save_model(
+        tmp_path / "m.npz", net, preprocessing=PRE, classes=list(range(10)), info={"epochs": 3, "acc": 0.5}
+    )
+    return path
+
+
+def test_round_trip_is_bit_exact(saved, net):
+    model = load_model(saved)
+    for name, value in net.parameters().items():
+        loaded = model.network.parameters()[name]
+        assert loaded.dtype == value.dtype
+        assert loaded.tobytes() == value.tobytes()
+    X = np.random.default_rng(1).random((20, 64))
+    np.testing.assert_array_equal(model.network.predict_proba(X), net.eval().predict_proba(X))
+    assert model.network.get_config() == net.get_config()
+    assert model.preprocessing == PRE and model.classes == list(range(10)) and model.info["epochs"] == 3
+    assert model.class_names == [str(i) for i in range(10)]
+
+
+def test_float64_network_round_trip(tmp_path):
+    net = build_mlp([5, 3, 2], activation="tanh", seed=2, dtype=np.float64)
+    model = load_model(save_model(tmp_path / "m.npz", net, classes=["a", "b"]))
+    assert model.network.parameters()["layers.0.W"].dtype == np.float64
+    assert model.classes == ["a", "b"]
+
+
+def test_file_loads_without_pickle_and_names_weights(saved):
+    with np.load(saved, allow_pickle=False) as npz:
+        assert {"layers.0.W", "layers.0.b", "layers.3.W", "layers.3.b", "__glassnet__"} <= set(npz.files)
+        meta = json.loads(npz["__glassnet__"].tobytes())
+    assert meta["format"] == "glassnet-model" and meta["format_version"] == FORMAT_VERSION
+    assert meta["architecture"]["layers"][0]["type"] == "Dense"
+    assert read_metadata(saved)["glassnet_version"]
+
+
+def test_truncated_file(saved):
+    data = saved.read_bytes()
+    saved.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupt"):
+        load_model(saved)
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.raises(ModelFileError, match="empty"):
+        load_model(tmp_path / "e.npz")
+
+
+def test_corrupt_weights_are_detected(saved):
+    # rewrite one array with different values but keep the stored metadata: the checksum catches it
+    with np.load(saved, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["layers.0.W"] = arrays["layers.0.W"] + 1
+    np.savez(saved, **arrays)
+    with pytest.raises(ModelFileError, match="checksum of array 'layers.0.W'"):
+        load_model(saved)
+
+
+def test_flipped_bytes_are_detected(saved):
+    data = bytearray(saved.read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 16] = bytes(255 - b for b in data[middle : middle + 16])
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupt"):
+        load_model(saved)
+
+
+def _rewrite_metadata(path, change):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["__glassnet__"].tobytes())
+    change(meta)
+    arrays["__glassnet__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+def test_newer_format_version(saved):
+    _rewrite_metadata(saved, lambda m: m.update(format_version=FORMAT_VERSION + 1, glassnet_version="9.0"))
+    with pytest.raises(ModelFileError, match="newer glassnet .*Upgrade glassnet"):
+        load_model(saved)
+
+
+def test_unknown_layer_type_is_refused(saved):
+    _rewrite_metadata(saved, lambda m: m["architecture"]["layers"][0].update(type="os.system"))
+    with pytest.raises(ModelFileError, match="invalid architecture"):
+        load_model(saved)
+
+
+def test_other_npz_is_not_a_model(tmp_path):
+    np.savez(tmp_path / "data.npz", X=np.ones(3))
+    with pytest.raises(ModelFileError, match="not a glassnet model file"):
+        load_model(tmp_path / "data.npz")
+
+
+def test_pickled_array_is_refused(tmp_path, saved):
+    with zipfile.ZipFile(saved, "a") as z, z.open("evil.npy", "w") as f:
+        np.lib.format.write_array(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ModelFileError):
+        load_model(saved)
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        load_model("/nonexistent/model.npz")
+
+
+def test_atomic_write_keeps_old_file_on_crash(saved, net, monkeypatch):
+    before = saved.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io.np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(saved, net)
+    assert saved.read_bytes() == before
+    assert os.listdir(saved.parent) == [saved.name]  # no temporary file left behind
+
+
+def test_model_error_is_a_value_error():
+    assert issubclass(ModelFileError, ValueError)
