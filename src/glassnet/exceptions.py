@@ -1,0 +1,17 @@
+"""Errors raised by the engine."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced a non-finite or exploding loss; the network keeps its last finite weights.
+
+    Attributes
+    ----------
+    epoch : int
+        The (0-based) epoch in which the loss diverged.
+    loss : float
+        The offending loss value.
+    """
+
+    def __init__(self, message: str, epoch: int, loss: float) -> None:
+        super().__init__(message)
+        self.epoch, self.loss = epoch, loss

@@ -1,0 +1,140 @@
+r"""Activation layers: element-wise functions from :mod:`glassnet.functional` and their backward passes.
+
+Each forward caches what its backward needs (the output ``a``, or for GELU the input ``x``); backward multiplies
+the incoming gradient by the local derivative: :math:`\partial L / \partial x = \partial L / \partial a \odot
+f'(x)`. ``Softmax`` is the exception: its Jacobian is not diagonal (see its docstring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import functional as F
+from glassnet.layers.base import Layer
+
+
+class _Elementwise(Layer):
+    """An element-wise activation whose derivative is a function of its output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = self._f(x)
+        return self._a
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        a = getattr(self, "_a", None)
+        self._check_backward(dy, a, None if a is None else a.shape)
+        return dy * self._df(a)
+
+
+class Identity(_Elementwise):
+    r""":math:`a = x`, :math:`\partial L/\partial x = \partial L/\partial a`."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = x
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        a = getattr(self, "_a", None)
+        self._check_backward(dy, a, None if a is None else a.shape)
+        return dy
+
+
+class Sigmoid(_Elementwise):
+    r""":math:`a = \sigma(x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot a(1-a)`."""
+
+    _f = staticmethod(F.sigmoid)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        a = getattr(self, "_a", None)
+        self._check_backward(dy, a, None if a is None else a.shape)
+        return dy * (1.0 - a) * a
+
+
+class Tanh(_Elementwise):
+    r""":math:`a = \tanh x`, :math:`\partial L/\partial x = \partial L/\partial a \odot (1 - a^2)`."""
+
+    _f = staticmethod(F.tanh)
+    _df = staticmethod(F.tanh_grad)
+
+
+class ReLU(_Elementwise):
+    r""":math:`a = \max(x, 0)`, :math:`\partial L/\partial x = \partial L/\partial a \odot [a > 0]`."""
+
+    _f = staticmethod(F.relu)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        a = getattr(self, "_a", None)
+        self._check_backward(dy, a, None if a is None else a.shape)
+        return np.where(a > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+class LeakyReLU(_Elementwise):
+    r""":math:`a = \max(x, s x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot
+    ([a > 0] + s[a \le 0])`."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        if not 0.0 <= negative_slope < 1.0:
+            raise ValueError(f"negative_slope must be in [0, 1); got {negative_slope!r}.")
+        self.negative_slope = float(negative_slope)
+
+    def _f(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def _df(self, a):
+        return F.leaky_relu_grad(a, self.negative_slope)
+
+    def get_config(self) -> dict:
+        return {"negative_slope": self.negative_slope}
+
+
+class GELU(Layer):
+    r"""GELU (tanh approximation); its derivative needs the input, so the input is cached."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return F.gelu(x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x = getattr(self, "_x", None)
+        self._check_backward(dy, x, None if x is None else x.shape)
+        return dy * F.gelu_grad(x)
+
+
+class Softmax(Layer):
+    r"""Softmax over the last axis as a stand-alone layer.
+
+    Its Jacobian is :math:`\partial a_i / \partial x_j = a_i (\delta_{ij} - a_j)`, so
+    :math:`\partial L/\partial x = a \odot (g - \langle g, a \rangle)` with :math:`g = \partial L/\partial a`.
+    For training, prefer the fused :class:`glassnet.losses.SoftmaxCrossEntropy` on logits, whose gradient is
+    simply ``softmax(z) - y`` and whose log never underflows.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = F.softmax(x)
+        return self._a
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        a = getattr(self, "_a", None)
+        self._check_backward(dy, a, None if a is None else a.shape)
+        return a * (dy - np.sum(dy * a, axis=-1, keepdims=True))  # (N, K) * ((N, K) - (N, 1))
+
+
+#: activation name (scikit-learn's where it has one) -> layer class
+ACTIVATION_LAYERS: dict[str, type[Layer]] = {
+    "identity": Identity,
+    "logistic": Sigmoid,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "gelu": GELU,
+    "softmax": Softmax,
+}
+
+
+def make_activation(name: str) -> Layer:
+    """A new activation layer by name; unknown names raise a ``ValueError`` listing the valid ones."""
+    if not isinstance(name, str) or name not in ACTIVATION_LAYERS:
+        raise ValueError(f"Unknown activation {name!r}; expected one of {sorted(ACTIVATION_LAYERS)}.")
+    return ACTIVATION_LAYERS[name]()

@@ -1,0 +1,90 @@
+r"""Fully connected (affine) layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.initializers import as_generator, initialize
+from glassnet.layers.base import Layer
+
+
+class Dense(Layer):
+    r"""Affine map on the last axis: :math:`z = x W^T + b`.
+
+    ``W`` has shape ``(out_features, in_features)`` as in the lab (and PyTorch's ``Linear``); scikit-learn's
+    ``coefs_`` store its transpose. Features live on the **last** axis, so ``x`` may be ``(N, in)`` or
+    ``(..., in)``; the lab's N-D example contracted axis 1 instead, glassnet follows the usual convention.
+
+    Backward, with :math:`\delta = \partial L / \partial z` of shape ``(N, out)``:
+
+    .. math::
+        \frac{\partial L}{\partial W} = \delta^T x, \qquad
+        \frac{\partial L}{\partial b} = \textstyle\sum_n \delta_n, \qquad
+        \frac{\partial L}{\partial x} = \delta W.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output widths.
+    rng : int, numpy.random.Generator or None
+        Random source for the initial weights (required unless ``init='zeros'``).
+    init : str
+        One of :data:`glassnet.initializers.INITIALIZERS`.
+    dtype : numpy dtype
+        float32 (default) or float64.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, *, rng=None, init: str = "glorot_uniform", dtype=np.float32
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        rng = None if init == "zeros" else as_generator(rng) if rng is not None else None
+        W, b = initialize(init, self.in_features, self.out_features, rng, dtype)
+        self.params = {"W": W, "b": b}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self._x = None
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.params["W"]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.params["b"]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Dense expected inputs with {self.in_features} features on the last axis, "
+                f"got shape {x.shape}."
+            )
+        self._x = x  # cached for backward: dW needs the input
+        z = x @ self.W.T  # (N, in) @ (in, out) -> (N, out)
+        z += self.b  # in place: z is a fresh array
+        return z
+
+    def backward(self, dy: np.ndarray, x: np.ndarray | None = None) -> np.ndarray | None:
+        """Store ``dW``, ``db`` and return ``dx`` (``None`` when ``input_grad`` is off).
+
+        ``x``, if given, must be the input that ``forward`` saw (the lab's check); another array raises.
+        """
+        x_seen = self._x
+        self._check_backward(
+            dy, x_seen, x_seen.shape[:-1] + (self.out_features,) if x_seen is not None else None
+        )
+        if x is not None and x is not x_seen and not np.array_equal(x, x_seen):
+            raise ValueError("Dense.backward() was given a different input than the one forward() saw.")
+        x2 = x_seen.reshape(-1, self.in_features)  # (..., in) -> (N, in)
+        dy2 = dy.reshape(-1, self.out_features)  # (..., out) -> (N, out)
+        np.matmul(dy2.T, x2, out=self.grads["W"])  # (out, N) @ (N, in) -> (out, in)
+        np.sum(dy2, axis=0, out=self.grads["b"])  # (N, out) -> (out,)
+        if not self.input_grad:
+            return None
+        return dy @ self.W  # (N, out) @ (out, in) -> (N, in)
+
+    def get_config(self) -> dict:
+        return {"in_features": self.in_features, "out_features": self.out_features}

@@ -1,0 +1,322 @@
+r"""A stack of layers with a loss head, trained through one flat parameter vector.
+
+Forward: :math:`z = f_L(\dots f_1(x))`; the loss turns the logits :math:`z` into predictions (its link) and a
+number. Backward runs the layers in reverse, each turning :math:`\partial L/\partial y` into
+:math:`\partial L/\partial x` and storing its parameter gradients.
+
+All parameters live in one contiguous vector ``flat_params`` (and all gradients in ``flat_grads``); each
+layer's ``W`` and ``b`` are views into it. Optimizers then update the whole network with a handful of vector
+operations, and SciPy's L-BFGS sees the network as the flat vector it expects.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from glassnet.initializers import as_generator
+from glassnet.layers import LAYERS, Dense, Dropout, Layer, make_activation
+from glassnet.losses import LOSSES, Loss, SoftmaxCrossEntropy, get_loss
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _as_dtype(dtype) -> type:
+    name = np.dtype(dtype).name
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {name}.")
+    return _DTYPES[name]
+
+
+class Sequential:
+    """Layers applied in order, followed by a loss.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    loss : Loss or str, default SoftmaxCrossEntropy()
+        The loss head; its link turns logits into ``predict_proba`` outputs.
+    dtype : float32 (default) or float64
+        The compute type of every parameter and activation. Inputs are cast to it at the network's boundary.
+
+    Examples
+    --------
+    >>> from glassnet.layers import Dense, Sigmoid
+    >>> net = Sequential([Dense(4, 3, rng=0), Sigmoid(), Dense(3, 2, rng=1)])
+    >>> sorted(net.parameters())
+    ['layers.0.W', 'layers.0.b', 'layers.2.W', 'layers.2.b']
+    >>> net.predict_proba(np.zeros((5, 4))).shape
+    (5, 2)
+    """
+
+    def __init__(self, layers: list[Layer], loss: Loss | str | None = None, dtype=np.float32) -> None:
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise TypeError("Sequential needs a non-empty list of Layer instances.")
+        self.layers = list(layers)
+        self.loss = (
+            SoftmaxCrossEntropy() if loss is None else get_loss(loss) if isinstance(loss, str) else loss
+        )
+        self.dtype = _as_dtype(dtype)
+        self.training = False
+        self._bind_flat_parameters()
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
+        # layers before the first trainable one need no backward; that one needs no input gradient
+        self._first_trainable = trainable[0] if trainable else len(self.layers)
+        for i, layer in enumerate(self.layers):
+            layer.input_grad = i > self._first_trainable
+        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        self.n_features_in = dense[0].in_features if dense else None
+
+    # --- parameters -------------------------------------------------------------------------------------------
+
+    def _bind_flat_parameters(self) -> None:
+        """Copy every parameter into one flat vector and make the layers' arrays views into it."""
+        entries = [(i, k, layer.params[k]) for i, layer in enumerate(self.layers) for k in layer.params]
+        sizes = [p.size for _, _, p in entries]
+        self.flat_params = np.empty(sum(sizes), dtype=self.dtype)
+        self.flat_grads = np.zeros(sum(sizes), dtype=self.dtype)
+        self.weight_mask = np.zeros(sum(sizes), dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
+        self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs
+        offset = 0
+        for (i, k, p), size in zip(entries, sizes, strict=True):
+            layer = self.layers[i]
+            view = self.flat_params[offset : offset + size].reshape(p.shape)
+            view[...] = p
+            layer.params[k] = view
+            layer.grads[k] = self.flat_grads[offset : offset + size].reshape(p.shape)
+            if k == "W":
+                self.weight_mask[offset : offset + size] = 1
+                self._weights.append((layer.params[k], layer.grads[k]))
+            offset += size
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameters by dotted name (``layers.0.W``); the arrays are live views, not copies."""
+        return {f"layers.{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Gradients by dotted name, views into ``flat_grads``."""
+        return {f"layers.{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter by dotted name."""
+        return {name: v.copy() for name, v in self.parameters().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Load parameters by dotted name; names and shapes must match exactly (dtype is cast explicitly)."""
+        own = self.parameters()
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(f"State does not match the network: missing {missing}, unexpected {unexpected}.")
+        for name, view in own.items():
+            value = np.asarray(state[name])
+            if value.shape != view.shape:
+                raise ValueError(f"{name}: expected shape {view.shape}, got {value.shape}.")
+            view[...] = value.astype(self.dtype, copy=False)
+
+    @property
+    def n_params(self) -> int:
+        return self.flat_params.size
+
+    # --- modes -----------------------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode (dropout active); returns self."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.training = self.training
+        return self
+
+    def eval(self) -> Sequential:
+        """Evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    # --- forward / backward ----------------------------------------------------------------------------------
+
+    def _check_input(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-D input of shape (n_samples, n_features); got shape {X.shape}.")
+        if self.n_features_in is not None and X.shape[1] != self.n_features_in:
+            raise ValueError(
+                f"Expected input of shape (n_samples, {self.n_features_in}); got shape {X.shape}."
+            )
+        if X.shape[0] == 0:
+            raise ValueError("Got an empty batch (0 samples).")
+        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+            raise TypeError(f"Expected a real numeric input; got dtype {X.dtype}.")
+        X = X.astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
+        return X
+
+    def forward(self, X) -> np.ndarray:
+        """Logits of shape ``(N, n_outputs)``; the input is validated and cast to the network's dtype."""
+        return self._forward(self._check_input(X))
+
+    def _forward(self, X: np.ndarray) -> np.ndarray:
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out)  # (N, d_i) -> (N, d_{i+1})
+        return out
+
+    def backward(self, dz: np.ndarray) -> None:
+        """Back-propagate ``dL/dz`` through every layer, writing each layer's gradients (``flat_grads``)."""
+        grad = dz
+        for layer in reversed(self.layers[self._first_trainable :]):
+            grad = layer.backward(grad)
+
+    def loss_and_grad(
+        self, X, y, sample_weight=None, alpha: float = 0.0, n_samples: int | None = None, check: bool = True
+    ) -> float:
+        r"""Forward, loss, backward and L2 in one call; gradients land in ``flat_grads``.
+
+        Returns :math:`L = \mathrm{loss}(z, y) + \frac{\alpha}{2n}\sum_l \|W_l\|^2` where :math:`n` is
+        ``n_samples`` (the training-set size; defaults to this batch's size) and the sum runs over weight
+        matrices only. ``check=False`` skips input validation (the trainer validates once per fit).
+        """
+        X = self._check_input(X) if check else X
+        z = self._forward(X)
+        loss = self.loss.forward(z, y, sample_weight)
+        self.backward(self.loss.backward())
+        if alpha:
+            n = X.shape[0] if n_samples is None else n_samples
+            scale = self.dtype(alpha / n)
+            for W, dW in self._weights:
+                dW += scale * W  # d/dW of alpha/(2n) ||W||^2
+            loss += 0.5 * alpha / n * sum(float(np.vdot(W, W)) for W, _ in self._weights)
+        return loss
+
+    # --- prediction ------------------------------------------------------------------------------------------
+
+    def predict_proba(self, X, batch_size: int = 4096) -> np.ndarray:
+        """The loss's link applied to the logits (class probabilities, or values for regression), in
+        evaluation mode and in chunks of ``batch_size`` rows to bound memory."""
+        X = self._check_input(X)
+        was_training = self.training
+        self.eval()
+        try:
+            chunks = [
+                self.loss.link(self._forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)
+            ]
+        finally:
+            self.train(was_training)
+        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def predict(self, X) -> np.ndarray:
+        """Class indices (softmax head), 0/1 indicators (sigmoid head) or values (regression heads)."""
+        out = self.predict_proba(X)
+        if isinstance(self.loss, SoftmaxCrossEntropy):
+            return np.argmax(out, axis=1)
+        if self.loss.name == "sigmoid_binary_cross_entropy":
+            return (out > 0.5).astype(np.intp)
+        return out
+
+    # --- configuration ---------------------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """A JSON-serialisable description that :meth:`from_config` turns back into the same architecture."""
+        return {
+            "dtype": np.dtype(self.dtype).name,
+            "loss": {"name": self.loss.name, **self.loss.get_config()},
+            "layers": [{"type": type(layer).__name__, **layer.get_config()} for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, rng=None) -> Sequential:
+        """Rebuild a network (weights zero; load them with :meth:`load_state_dict`)."""
+        try:
+            layers = []
+            for spec in config["layers"]:
+                spec = dict(spec)
+                kind = spec.pop("type")
+                if kind not in LAYERS:
+                    raise ValueError(f"unknown layer type {kind!r}; known: {sorted(LAYERS)}")
+                if kind == "Dense":
+                    spec.update(init="zeros", dtype=_as_dtype(config.get("dtype", "float32")))
+                layer = LAYERS[kind](**spec)
+                if isinstance(layer, Dropout):
+                    layer.rng = as_generator(rng) if rng is not None else None
+                layers.append(layer)
+            loss_spec = dict(config["loss"])
+            loss_name = loss_spec.pop("name")
+            if loss_name not in LOSSES:
+                raise ValueError(f"unknown loss {loss_name!r}; known: {sorted(LOSSES)}")
+            return cls(layers, LOSSES[loss_name](**loss_spec), dtype=config.get("dtype", "float32"))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"Invalid network configuration: {exc!r}") from exc
+
+    def astype(self, dtype) -> Sequential:
+        """A deep copy computing in another dtype (for example float64 for gradient checks)."""
+        clone = copy.deepcopy(self)
+        state = clone.state_dict()
+        for layer in clone.layers:
+            layer.params = {k: v.astype(dtype) for k, v in layer.params.items()}
+            layer.grads = {k: v.astype(dtype) for k, v in layer.grads.items()}
+        clone.dtype = _as_dtype(dtype)
+        clone._bind_flat_parameters()
+        clone.load_state_dict(state)
+        return clone
+
+    def __repr__(self) -> str:
+        body = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{body}\n  loss={self.loss!r}, dtype={np.dtype(self.dtype).name}\n)"
+
+
+_HE_LIKE = {"relu", "leaky_relu", "gelu"}
+
+
+def build_mlp(
+    layer_sizes: list[int],
+    activation: str = "relu",
+    loss: Loss | str = "softmax_cross_entropy",
+    dropout=0.0,
+    seed=None,
+    dtype=np.float32,
+    init: str = "auto",
+) -> Sequential:
+    """A multilayer perceptron ``Dense -> activation [-> Dropout] -> ... -> Dense`` with a loss head.
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        ``[n_in, hidden_1, ..., n_out]``, e.g. the lab's ``[64, 80, 70, 10]``.
+    activation : str
+        Hidden activation (``identity``, ``logistic``, ``tanh``, ``relu``, ``leaky_relu``, ``gelu``).
+    loss : Loss or str
+        The loss head (see :mod:`glassnet.losses`).
+    dropout : float or sequence of float
+        Dropout rate after each hidden layer (one rate for all, or one per hidden layer).
+    seed : int, numpy.random.Generator or None
+        Randomness for initial weights and dropout masks; the same seed gives bit-identical networks.
+    init : str
+        ``'auto'`` uses He-uniform for ReLU-like activations and scikit-learn's Glorot-uniform otherwise
+        (with its factor 2 for logistic); or any name from :data:`glassnet.initializers.INITIALIZERS`.
+    """
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(
+            f"layer_sizes needs at least an input and an output size, all >= 1; got {layer_sizes}."
+        )
+    make_activation(activation)  # validates the name early
+    n_hidden = len(sizes) - 2
+    rates = [float(dropout)] * n_hidden if np.ndim(dropout) == 0 else [float(r) for r in dropout]
+    if len(rates) != n_hidden:
+        raise ValueError(f"Got {len(rates)} dropout rates for {n_hidden} hidden layers.")
+    if init == "auto":
+        init = (
+            "he_uniform"
+            if activation in _HE_LIKE
+            else ("glorot_logistic" if activation in ("logistic", "sigmoid") else "glorot_uniform")
+        )
+    rng = as_generator(seed)
+    layers: list[Layer] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        is_output = i == len(sizes) - 2
+        # scikit-learn draws the output layer with the hidden activation's factor too
+        layers.append(Dense(fan_in, fan_out, rng=rng, init=init, dtype=dtype))
+        if not is_output:
+            layers.append(make_activation(activation))
+            if rates[i] > 0:
+                layers.append(Dropout(rates[i], rng=rng))
+    return Sequential(layers, loss, dtype=dtype)
