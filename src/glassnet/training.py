@@ -38,6 +38,18 @@ def _default_scorer(net):
     return r2_score if net.loss.name in ("squared_error", "poisson") else accuracy_score
 
 
+def _chance_loss(net, y) -> float:
+    """The loss of an uninformed constant prediction, a scale for what a diverging loss looks like."""
+    name, k = net.loss.name, net.loss.backward().shape[1]  # called after the first loss: its gradient's width
+    if name == "softmax_cross_entropy":
+        return float(np.log(max(k, 2)))
+    if name == "sigmoid_binary_cross_entropy":
+        return float(k * np.log(2.0))
+    if name == "squared_error":
+        return float(0.5 * np.mean(np.var(np.asarray(y, dtype=np.float64).reshape(len(y), -1), axis=0)))
+    return 0.0
+
+
 def train_validation_split(X, y, fraction: float, rng, stratify: bool = True):
     """Split off ``fraction`` of the rows for validation, stratified by class for 1-D integer labels."""
     if not 0.0 < fraction < 1.0:
@@ -91,8 +103,11 @@ class Trainer:
     callbacks : list
         Objects with any of the hooks described in :mod:`glassnet.callbacks`.
     divergence_factor : float or None
-        Besides a non-finite loss, an epoch loss above ``divergence_factor`` times the first epoch's loss
-        counts as divergence (a too-large learning rate often saturates instead of overflowing). None: off.
+        Besides a non-finite loss, an epoch loss above ``divergence_factor`` times a reference counts as
+        divergence: a too-large learning rate often saturates instead of overflowing (the lab's summed gradient
+        ended at chance level). The reference is the larger of the first batch's loss and the loss of a
+        constant, uninformed prediction (``log K`` for softmax, ``K log 2`` for sigmoid heads, half the
+        target variance for squared error). None: off.
     """
 
     def __init__(
@@ -133,6 +148,7 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.epoch = 0
+        self._reference_loss = None
 
     # --- the loop --------------------------------------------------------------------------------------------
 
@@ -190,18 +206,20 @@ class Trainer:
             if not np.isfinite(loss):
                 net.flat_params[...] = snapshot
                 self._diverged(loss)
+            if self._reference_loss is None:  # the yardstick for divergence, set on the first step
+                self._reference_loss = max(loss, _chance_loss(net, y))
             self.optimizer.step(net)
             weight = len(Xb) if wb is None else float(np.sum(wb))
             total += loss * weight
             self.schedule.on_batch_end(len(Xb))
             self._call("on_batch_end", self, b, {"loss": loss, "size": len(Xb)})
         epoch_loss = total / (n if sample_weight is None else float(np.sum(sample_weight)))
-        first = self.history["loss"][0] if self.history.epochs else None
-        if not np.isfinite(epoch_loss) or (
-            self.divergence_factor is not None
-            and first is not None
-            and epoch_loss > self.divergence_factor * first
-        ):
+        limit = (
+            None
+            if self.divergence_factor is None
+            else self.divergence_factor * max(self._reference_loss, 1e-12)
+        )
+        if not np.isfinite(epoch_loss) or (limit is not None and epoch_loss > limit):
             net.flat_params[...] = snapshot
             self._diverged(epoch_loss)
         return epoch_loss
