@@ -14,6 +14,7 @@ from glassnet.estimators._lbfgs import LbfgsSolverMixin
 from glassnet.estimators._network import build_network, dropout_rates, hidden_sizes
 from glassnet.estimators._params import validate_params
 from glassnet.estimators._stochastic import StochasticSolverMixin
+from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
 from glassnet.layers import Dense
 
@@ -121,6 +122,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         self.network_ = build_network(self, n_features, self.n_outputs_, out, dtype, self._rng)
         self.network_.eval()
         self._best_params = None
+        self._last_finite_params = None
+        self._reference_loss = None
         for name in ("validation_scores_", "best_validation_score_", "validation_loss_curve_"):
             setattr(self, name, None)
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -180,7 +183,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
 
     def _check_finite_weights(self) -> None:
         if not np.all(np.isfinite(self.network_.flat_params)):
-            self._raise_diverged(float("nan"))
+            self._raise_diverged(float("nan"), "the solver produced non-finite weights")
+
+    def _raise_diverged(self, loss: float, what: str, restored: bool = False):
+        """Raise the engine's :class:`~glassnet.exceptions.TrainingDivergedError` with advice."""
+        kept = " The weights of the last finite epoch were kept." if restored else ""
+        raise TrainingDivergedError(
+            f"{type(self).__name__} training diverged: {what}. The learning rate "
+            f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
+            f"or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).{kept}",
+            epoch=self.n_iter_,
+            loss=loss,
+        )
 
     # --- prediction ----------------------------------------------------------------------------------------
 

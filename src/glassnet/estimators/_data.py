@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     """Validate ``sample_weight``: ``None``, a scalar, or ``n_samples`` finite weights >= 0, not all 0."""
     if sample_weight is None:
         return None
-    if np.ndim(sample_weight) == 0:
+    if isinstance(sample_weight, numbers.Number):
         sample_weight = np.full(n_samples, sample_weight)
     sample_weight = np.asarray(sample_weight)
     if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:

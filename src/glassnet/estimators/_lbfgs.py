@@ -75,7 +75,7 @@ class LbfgsSolverMixin:
         self.loss_ = float(result.fun)
         self.n_iter_ = min(int(result.nit), self.max_iter)
         if not np.isfinite(self.loss_):
-            self._raise_diverged(self.loss_)
+            self._raise_diverged(self.loss_, f"the loss became {self.loss_}")
         if result.status != 0 and "callback" not in str(result.message).lower():
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={result.status}): "

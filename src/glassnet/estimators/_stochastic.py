@@ -22,7 +22,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from glassnet.estimators._data import dense_rows
 from glassnet.estimators._network import make_optimizer, make_schedule
-from glassnet.exceptions import TrainingDivergedError
+
+#: a final training loss above this multiple of the initial network's loss counts as divergence: a too large
+#: learning rate often saturates the units (a finite, chance-level loss) instead of overflowing
+_DIVERGENCE_FACTOR = 10.0
 
 
 class StochasticSolverMixin:
@@ -67,6 +70,8 @@ class StochasticSolverMixin:
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
         if self.early_stopping and self._best_params is not None:
             self.network_.flat_params[...] = self._best_params  # restore the best validation weights
+        if not incremental:
+            self._check_final_loss()
 
     def _run_epoch(self, train, batch_size: int) -> float:
         """One pass over the training data; returns the mean batch loss, weighted by batch size."""
@@ -75,6 +80,7 @@ class StochasticSolverMixin:
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         n_total = train.weight_total
         accumulated = 0.0
+        self._last_finite_params = net.flat_params.copy()  # restored if this epoch diverges
         net.train()
         try:
             for start in range(0, n, batch_size):
@@ -94,20 +100,28 @@ class StochasticSolverMixin:
         Y_batch = train.Y[idx]
         loss = net.loss_and_grad(X_batch, Y_batch, weights, alpha=self.alpha, n_samples=n_total, check=False)
         if not np.isfinite(loss):
-            self._raise_diverged(loss)
+            self.network_.flat_params[...] = self._last_finite_params
+            self._raise_diverged(loss, f"the loss became {loss} in epoch {self.n_iter_ + 1}", restored=True)
+        if self._reference_loss is None:
+            self._reference_loss = loss  # the loss of the initial network, before any step
         self._optimizer.lr = self._schedule.lr
         self._optimizer.step(net)
         self._schedule.on_batch_end(len(idx))
         return loss
 
-    def _raise_diverged(self, loss: float):
-        raise TrainingDivergedError(
-            f"Training diverged in epoch {self.n_iter_ + 1}: the loss became {loss}. The learning rate "
-            f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
-            "or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).",
-            epoch=self.n_iter_,
-            loss=loss,
-        )
+    def _check_final_loss(self) -> None:
+        """Refuse a model whose training loss ended far above the initial network's: it diverged."""
+        final = getattr(self, "loss_", None)
+        if (
+            self._reference_loss is not None
+            and final is not None
+            and final > _DIVERGENCE_FACTOR * self._reference_loss
+        ):
+            self._raise_diverged(
+                self.loss_,
+                f"after {self.n_iter_} epochs the training loss is {self.loss_:.4g}, more than "
+                f"{_DIVERGENCE_FACTOR:g} times the loss of the initial network ({self._reference_loss:.4g})",
+            )
 
     def _end_epoch(self, data, epoch_loss: float) -> bool:
         """Book-keeping after an epoch; returns whether training should stop."""
