@@ -240,7 +240,7 @@ def _build_network(path: Path, metadata: dict, weights: dict[str, np.ndarray]):
         network = Sequential.from_config(metadata["architecture"])
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path} has an invalid architecture description: {exc}") from None
-    expected = network.parameters()
+    expected = {**network.parameters(), **network.buffers()}  # buffers: batch norm's running statistics
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
     if missing or extra:

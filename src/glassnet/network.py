@@ -16,7 +16,7 @@ import copy
 import numpy as np
 
 from glassnet.initializers import as_generator
-from glassnet.layers import LAYERS, Dense, Dropout, Layer, make_activation
+from glassnet.layers import LAYERS, BatchNorm, Dense, Dropout, Layer, make_activation
 from glassnet.losses import LOSSES, Loss, SoftmaxCrossEntropy, get_loss
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -98,13 +98,21 @@ class Sequential:
         """Gradients by dotted name, views into ``flat_grads``."""
         return {f"layers.{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state by dotted name (batch norm's ``layers.1.running_mean``...), live arrays."""
+        return {
+            f"layers.{i}.{k}": v
+            for i, layer in enumerate(self.layers)
+            for k, v in getattr(layer, "buffers", {}).items()
+        }
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter by dotted name."""
-        return {name: v.copy() for name, v in self.parameters().items()}
+        """A copy of every parameter, and of every buffer (running statistics), by dotted name."""
+        return {name: v.copy() for name, v in {**self.parameters(), **self.buffers()}.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Load parameters by dotted name; names and shapes must match exactly (dtype is cast explicitly)."""
-        own = self.parameters()
+        """Load parameters (and buffers) by dotted name; names and shapes must match exactly (dtype is cast)."""
+        own = {**self.parameters(), **self.buffers()}
         missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unexpected:
             raise ValueError(f"State does not match the network: missing {missing}, unexpected {unexpected}.")
@@ -112,7 +120,7 @@ class Sequential:
             value = np.asarray(state[name])
             if value.shape != view.shape:
                 raise ValueError(f"{name}: expected shape {view.shape}, got {value.shape}.")
-            view[...] = value.astype(self.dtype, copy=False)
+            view[...] = value.astype(view.dtype, copy=False)  # buffers keep their own (float64) dtype
 
     @property
     def n_params(self) -> int:
@@ -274,8 +282,9 @@ def build_mlp(
     seed=None,
     dtype=np.float32,
     init: str = "auto",
+    batch_norm: bool = False,
 ) -> Sequential:
-    """A multilayer perceptron ``Dense -> activation [-> Dropout] -> ... -> Dense`` with a loss head.
+    """A multilayer perceptron ``Dense [-> BatchNorm] -> activation [-> Dropout] -> ... -> Dense`` with a loss head.
 
     Parameters
     ----------
@@ -292,6 +301,8 @@ def build_mlp(
     init : str
         ``'auto'`` uses He-uniform for ReLU-like activations and scikit-learn's Glorot-uniform otherwise
         (with its factor 2 for logistic); or any name from :data:`glassnet.initializers.INITIALIZERS`.
+    batch_norm : bool
+        Put a :class:`~glassnet.layers.BatchNorm` between each hidden ``Dense`` and its activation.
     """
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
@@ -316,6 +327,8 @@ def build_mlp(
         # scikit-learn draws the output layer with the hidden activation's factor too
         layers.append(Dense(fan_in, fan_out, rng=rng, init=init, dtype=dtype))
         if not is_output:
+            if batch_norm:
+                layers.append(BatchNorm(fan_out, dtype=dtype))
             layers.append(make_activation(activation))
             if rates[i] > 0:
                 layers.append(Dropout(rates[i], rng=rng))

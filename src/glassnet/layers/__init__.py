@@ -12,12 +12,14 @@ from glassnet.layers.activations import (
     make_activation,
 )
 from glassnet.layers.base import Layer
+from glassnet.layers.batchnorm import BatchNorm
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout
 
 #: layer type name -> class, used to rebuild a network from its configuration
 LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Dense, Dropout, Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax)
+    cls.__name__: cls
+    for cls in (Dense, BatchNorm, Dropout, Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax)
 }
 
 
@@ -29,6 +31,7 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "BatchNorm",
     "GELU",
     "LAYERS",
     "Dense",
