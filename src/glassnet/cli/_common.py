@@ -1,0 +1,145 @@
+"""Helpers shared by the sub-commands: errors, argument types, progress bars and printing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = [
+    "CLIError",
+    "UsageError",
+    "GlassnetArgumentParser",
+    "add_common",
+    "add_data_options",
+    "positive_int",
+    "fraction",
+    "positive_float",
+    "int_list",
+    "format_table",
+    "eprint",
+]
+
+
+class CLIError(Exception):
+    """An error to show the user as one line, with an exit code (1 by default)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(CLIError):
+    """A bad command line (unknown option, bad value); exit code 2 as argparse."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=2)
+
+
+class GlassnetArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become one line (``glassnet train: error: ...``), not usage + exit."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every sub-command accepts."""
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+
+def add_data_options(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
+    """``--dataset``, ``--data-dir``, ``--label-column``, ``--test-size``, ``--seed``."""
+    parser.add_argument(
+        "--dataset",
+        default=default,
+        required=default is None,
+        help="digits, fashion-mnist, mnist, or the path of your own .npz/.csv file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="folder with the IDX files of fashion-mnist/mnist (searched before $GLASSNET_DATA and "
+        "/usr/share/datasets/fashion-mnist)",
+    )
+    parser.add_argument(
+        "--label-column", help="CSV label column, name or index (default: label, else the last)"
+    )
+    parser.add_argument(
+        "--test-size",
+        type=fraction,
+        default=0.2,
+        help="test fraction for digits and your files (default 0.2)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a float in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """argparse type: ``"256,128"`` -> ``(256, 128)``."""
+    try:
+        sizes = tuple(int(s) for s in text.replace("x", ",").split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 256,128, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes like 256,128, got {text!r}")
+    return sizes
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """A plain-text table of dicts with the same keys (floats with 4 decimals)."""
+    if not rows:
+        return ""
+    headers = list(rows[0])
+
+    def cell(value) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    cells = [[cell(r.get(h, "")) for h in headers] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+
+    def line(values) -> str:
+        # first column left-aligned (names), the numbers right-aligned
+        return "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
+
+    lines = [line(headers), "  ".join("-" * w for w in widths)]
+    lines.extend(line(row) for row in cells)
+    return "\n".join(lines)
+
+
+def eprint(*args) -> None:
+    """Print to stderr (progress and notes; results go to stdout)."""
+    print(*args, file=sys.stderr, flush=True)

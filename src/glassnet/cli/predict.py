@@ -1,0 +1,110 @@
+"""``glassnet predict MODEL INPUT...``: the label and the top-3 probabilities for pictures or rows."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.cli import _model
+from glassnet.cli._common import CLIError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "predict",
+        help="predict the class of pictures or of .npy/.csv rows",
+        description="Print each input's predicted label and top-3 probabilities. Pictures (PNG, JPEG, ...) "
+        "are converted to the model's input size and scaling; dark ink on light paper is inverted for models "
+        "trained on light-on-dark images. .npy and .csv files hold rows in the data set's raw units (0..16 for "
+        "digits, 0..255 for images), divided by the model's scale unless --scaled.",
+    )
+    p.add_argument("model", help="model file written by `glassnet train`")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="picture files, .npy or .csv files")
+    p.add_argument(
+        "--polarity", choices=("auto", "dark-on-light", "light-on-dark"), default="auto",
+        help="the pictures' polarity (default auto: a light border means dark ink on light paper)",
+    )  # fmt: skip
+    p.add_argument(
+        "--scaled", action="store_true", help=".npy/.csv rows are already scaled to the model's inputs"
+    )
+    p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    return p
+
+
+def _rows(path: Path, model, args) -> list[tuple[str, np.ndarray]]:
+    from glassnet.data.images import image_to_row, load_image
+
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file", str(path))
+    suffix = path.suffix.lower()
+    pre = model.preprocessing
+    if suffix in IMAGE_SUFFIXES:
+        return [(str(path), image_to_row(load_image(path), pre, polarity=args.polarity))]
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise CLIError(f"cannot read {path}: {exc}") from None
+        if array.dtype.kind not in "biuf":
+            raise CLIError(f"{path}: expected numbers, got dtype {array.dtype}")
+        array = array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)
+    elif suffix == ".csv":
+        with open(path, newline="") as f:
+            lines = [r for r in csv.reader(f) if r]
+        try:
+            float(lines[0][0]) if lines else None
+        except ValueError:
+            lines = lines[1:]  # a header
+        try:
+            array = np.array([[float(v) for v in r] for r in lines])
+        except ValueError:
+            raise CLIError(f"{path}: every value must be a number (no label column)") from None
+    else:
+        raise CLIError(
+            f"{path}: unsupported input {suffix!r}; give pictures (PNG, JPEG, ...), .npy or .csv files"
+        )
+    if not args.scaled:
+        array = array / float(pre.get("scale") or 1.0)
+    if len(array) == 1:
+        return [(str(path), array[0])]
+    return [(f"{path}[{i}]", row) for i, row in enumerate(array)]
+
+
+def run(args) -> int:
+    model = _model.load(args.model)
+    n_in = model.network.n_features_in
+    if not model.classes:
+        raise CLIError(f"{args.model} is not a classifier (it has no classes)")
+    named = []
+    for item in args.inputs:
+        named.extend(_rows(Path(item), model, args))
+    for name, row in named:
+        if n_in is not None and row.size != n_in:
+            raise CLIError(f"{name} has {row.size} values but the model expects {n_in}")
+    X = np.stack([row for _, row in named]).astype(np.float32)
+    proba = model.network.predict_proba(X)
+    if proba.ndim == 1 or proba.shape[1] != len(model.classes):
+        raise CLIError(f"{args.model} is not a multiclass model; predict shows class probabilities")
+    k = max(1, min(args.top, proba.shape[1]))
+    results = []
+    for (name, _), p in zip(named, proba, strict=True):
+        order = np.argsort(-p, kind="stable")[:k]
+        top = [
+            {"label": model.classes[i], "name": model.class_names[i], "probability": float(p[i])}
+            for i in order
+        ]
+        results.append({"input": name, "label": top[0]["label"], "name": top[0]["name"], "top": top})
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        others = ", ".join(f"{t['name']} {t['probability']:.3f}" for t in r["top"])
+        print(f"{r['input']}: {r['name']}   ({others})")
+    return 0

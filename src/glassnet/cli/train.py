@@ -1,0 +1,162 @@
+"""``glassnet train``: train a network on a data set, save the model file and write a report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.cli._common import (
+    CLIError,
+    add_data_options,
+    eprint,
+    format_table,
+    fraction,
+    int_list,
+    positive_float,
+    positive_int,
+)
+from glassnet.cli._report import write_results_report
+from glassnet.cli._training import ModelResult, fit_engine
+
+ACTIVATIONS = ("relu", "logistic", "tanh", "leaky_relu", "gelu", "identity")
+SOLVERS = ("adam", "adamw", "sgd")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train",
+        help="train a network and save it as a model file",
+        description="Train a multilayer perceptron on a data set, save the model file and write a report. "
+        "Ctrl-C stops training and saves the model trained so far.",
+    )
+    add_data_options(p)
+    p.add_argument("--hidden", type=int_list, default=(256, 128), help="hidden layer sizes (default 256,128)")
+    p.add_argument(
+        "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation (default relu)"
+    )
+    p.add_argument("--solver", choices=SOLVERS, default="adam", help="optimizer (default adam)")
+    p.add_argument("--epochs", type=positive_int, default=30, help="maximum epochs (default 30)")
+    p.add_argument("--batch-size", type=int, default=64, help="rows per step; 0 = full batch (default 64)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 0.001)")
+    p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty (default 0.0001)")
+    p.add_argument(
+        "--dropout", type=fraction, default=0.0, help="dropout after each hidden layer (default 0)"
+    )
+    p.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.1,
+        help="validation fraction of the training data; 0 = none",
+    )
+    p.add_argument(
+        "--early-stopping", type=int, default=0, metavar="PATIENCE",
+        help="stop after PATIENCE epochs without validation improvement and keep the best (default 0 = off)",
+    )  # fmt: skip
+    p.add_argument("--limit-train", type=positive_int, help="use only this many random training rows")
+    p.add_argument("--scale", type=positive_float, help="divide your .npz/.csv features by this")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="compute type")
+    p.add_argument(
+        "-o", "--output", default="glassnet-model.npz", help="model file (default glassnet-model.npz)"
+    )
+    p.add_argument(
+        "--report", default="glassnet-train-report", help="report folder (default glassnet-train-report)"
+    )
+    p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args) -> int:
+    from glassnet.data import load_dataset
+    from glassnet.exceptions import TrainingDivergedError
+    from glassnet.io import save_model
+    from glassnet.network import build_mlp
+    from glassnet.optim import get_optimizer
+    from glassnet.training import Trainer
+
+    if args.batch_size < 0:
+        raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {args.batch_size}", code=2)
+    data = load_dataset(
+        args.dataset, data_dir=args.data_dir, test_size=args.test_size, seed=args.seed,
+        label_column=args.label_column, scale=args.scale,
+    )  # fmt: skip
+    if args.limit_train:
+        data = data.subsample(n_train=args.limit_train, seed=args.seed)
+    eprint(
+        f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows, "
+        f"{data.n_features} features, {len(data.classes)} classes"
+    )
+    sizes = [data.n_features, *args.hidden, len(data.classes)]
+    net = build_mlp(sizes, activation=args.activation, dropout=args.dropout, seed=args.seed, dtype=args.dtype)
+    kwargs = {"lr": args.lr}
+    if args.solver == "sgd":
+        kwargs["momentum"] = args.momentum
+    trainer = Trainer(
+        net, get_optimizer(args.solver, **kwargs),
+        batch_size=args.batch_size or None,
+        alpha=args.alpha,
+        seed=args.seed,
+        validation_fraction=args.validation_split or None,
+        early_stopping=args.early_stopping > 0 and args.validation_split > 0,
+        patience=max(args.early_stopping, 1),
+    )  # fmt: skip
+    notes = []
+    try:
+        history, seconds = fit_engine(
+            trainer, data.X_train, data.y_train, args.epochs, "train", not args.no_progress
+        )
+    except TrainingDivergedError as exc:
+        raise CLIError(f"{exc} Nothing was saved.") from None
+    if history.interrupted:
+        notes.append(f"interrupted by Ctrl-C after {history.epochs} epochs; saved the model trained so far")
+        eprint(f"interrupted: saving the model trained so far ({history.epochs} epochs)")
+    if history.stopped_early:
+        notes.append(f"early stopping; kept the weights of epoch {history.best_epoch + 1}")
+    proba = net.predict_proba(data.X_test)
+    y_pred = proba.argmax(1)
+    accuracy = float(np.mean(y_pred == data.y_test))
+    val = history["val_score"]
+    info = {
+        "dataset": data.name,
+        "hidden": list(args.hidden),
+        "activation": args.activation,
+        "solver": args.solver,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "alpha": args.alpha,
+        "dropout": args.dropout,
+        "seed": args.seed,
+        "epochs": history.epochs,
+        "interrupted": bool(history.interrupted),
+        "test_accuracy": accuracy,
+        "validation_accuracy": float(val[-1]) if val else None,
+        "train_seconds": round(seconds, 3),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    path = save_model(
+        args.output, net, preprocessing=data.preprocessing, classes=data.classes, class_names=data.class_names,
+        info=info,
+    )  # fmt: skip
+    result = ModelResult(
+        f"glassnet {'-'.join(map(str, sizes))} {args.activation} {args.solver}", "M", accuracy, seconds,
+        history.epochs, float(history["loss"][-1]) if history.epochs else float("nan"), list(history["loss"]),
+        y_pred, proba, net.parameters()["layers.0.W"].copy(), notes,
+    )  # fmt: skip
+    print(format_table([result.row()]))
+    for note in notes:
+        print(f"  {note}")
+    print(f"model: {path}")
+    if not args.no_report:
+        report = write_results_report(
+            Path(args.report), data, [result],
+            title=f"glassnet train: {data.name}",
+            intro=f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows. Model file: {path}.",
+            details="\n".join(f"{k}: {v}" for k, v in info.items()),
+            seed=args.seed,
+        )  # fmt: skip
+        print(f"report: {report}")
+    return 130 if history.interrupted else 0

@@ -1,0 +1,278 @@
+"""Tests of the `glassnet` command: in-process `main([...])`, plus one subprocess run of `python -m glassnet`."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from glassnet.cli import main
+from glassnet.io import load_model, save_model
+from glassnet.network import build_mlp
+
+COMMANDS = ["compare", "train", "evaluate", "predict", "data", "bench"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_python_dash_m_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "glassnet", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    for command in COMMANDS:
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "data fetch", "data info"])
+def test_every_subcommand_has_help(capsys, command):
+    code, out, _ = run(capsys, *command.split(), "--help")
+    assert code == 0 and "usage: glassnet" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["compare", "--bogus"], "unrecognized arguments: --bogus"),
+        (["train", "--epochs", "0"], "expected a positive integer"),
+        (["compare", "--models", "lab,nope"], "unknown model(s) ['nope']"),
+        (["train", "--hidden", "a,b"], "expected sizes like 256,128"),
+    ],
+)
+def test_bad_usage_is_one_line_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("glassnet: error: ") and message in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "/nonexistent/model.npz"], "model file not found"),
+        (["train", "--dataset", "/nonexistent/data.csv"], "data file not found"),
+        (["train", "--dataset", "cifar"], "unknown data set 'cifar'"),
+    ],
+)
+def test_errors_are_one_line_exit_1(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_missing_image_data_set_says_how_to_get_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GLASSNET_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code, _, err = run(capsys, "train", "--dataset", "mnist")
+    assert code == 1 and "glassnet data fetch mnist" in err
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "evaluate", "/nonexistent/model.npz"])
+
+
+def test_bench_forwards_or_says_it_is_missing(capsys, monkeypatch):
+    import types
+
+    seen = []
+    fake = types.ModuleType("glassnet.bench.speed")
+    fake.main = lambda argv: seen.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "glassnet.bench.speed", fake)
+    code, _, _ = run(capsys, "bench", "speed", "--sizes", "64", "-n", "3")
+    assert code == 0 and seen == [["--sizes", "64", "-n", "3"]]
+    monkeypatch.setitem(sys.modules, "glassnet.bench.accuracy", None)  # import fails as if absent
+    code, _, err = run(capsys, "bench", "accuracy")
+    assert code != 0 and err.count("\n") == 1
+
+
+def test_compare_quick_writes_table_and_report(capsys, tmp_path):
+    out = tmp_path / "report"
+    code, stdout, err = run(capsys, "compare", "--epochs-scale", "0.01", "--out", str(out), "--lab-lr", "2")
+    assert code == 0, err
+    for name in [
+        "glassnet, lab recipe",
+        "glassnet, recommended",
+        "scikit-learn, lab settings",
+        "scikit-learn, defaults",
+    ]:
+        assert name in stdout
+    assert "test accuracy" in stdout and "final loss" in stdout
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "report.html",
+        "loss_curves.png",
+        "predictions.png",
+        "confusion_a.png",
+        "misclassified_d.png",
+    } <= names
+    assert "first_layer_a.png" in names and "first_layer_c.png" in names
+    assert "A lab recipe" in err  # progress on stderr
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 12
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small digits model trained through `glassnet train` (module scope: trained once)."""
+    folder = tmp_path_factory.mktemp("train")
+    model = folder / "digits.npz"
+    code = main([
+        "train", "--dataset", "digits", "--hidden", "32", "--epochs", "15", "--output", str(model),
+        "--report", str(folder / "report"), "--no-progress", "--seed", "1",
+    ])  # fmt: skip
+    assert code == 0
+    return model
+
+
+def test_train_writes_model_and_report(trained):
+    model = load_model(trained)
+    assert model.preprocessing["dataset"] == "digits" and model.preprocessing["scale"] == 16.0
+    assert model.classes == list(range(10)) and model.info["epochs"] == 15
+    assert model.info["test_accuracy"] > 0.8
+    assert (trained.parent / "report" / "report.html").is_file()
+
+
+def test_train_user_csv(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    lines = ["a,b,c,answer"] + [f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(X, y, strict=True)]
+    (tmp_path / "d.csv").write_text("\n".join(lines))
+    code, out, err = run(
+        capsys, "train", "--dataset", str(tmp_path / "d.csv"), "--label-column", "answer", "--hidden", "8",
+        "--epochs", "5", "--output", str(tmp_path / "m.npz"), "--no-report", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    assert load_model(tmp_path / "m.npz").classes == ["no", "yes"]
+
+
+def test_train_ctrl_c_saves_what_was_trained(capsys, tmp_path, monkeypatch):
+    from glassnet.cli import _training
+
+    original = _training.TqdmProgress.on_epoch_end
+
+    def interrupt(self, trainer, epoch, logs):
+        original(self, trainer, epoch, logs)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_training.TqdmProgress, "on_epoch_end", interrupt)
+    code, out, err = run(
+        capsys, "train", "--hidden", "8", "--epochs", "50", "--output", str(tmp_path / "m.npz"), "--no-report",
+    )  # fmt: skip
+    assert code == 130
+    assert "interrupted" in err
+    assert load_model(tmp_path / "m.npz").info["interrupted"] is True
+
+
+def test_evaluate(capsys, tmp_path, trained):
+    code, out, err = run(capsys, "evaluate", str(trained), "--out", str(tmp_path), "--seed", "1")
+    assert code == 0, err
+    assert "accuracy" in out and "precision" in out and "recall" in out
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = run(capsys, "evaluate", str(trained), "--out", str(tmp_path), "--json", "--seed", "1")
+    result = json.loads(out)
+    assert result["n"] == 360 and 0.8 < result["accuracy"] <= 1.0
+
+
+def test_evaluate_on_other_data_is_refused(capsys, tmp_path, trained):
+    np.savez(tmp_path / "other.npz", X=np.zeros((20, 10)), y=np.arange(20) % 2)
+    code, _, err = run(capsys, "evaluate", str(trained), "--dataset", str(tmp_path / "other.npz"))
+    assert code == 1 and "expects 64 features (trained on digits)" in err
+    np.savez(tmp_path / "same.npz", X=np.zeros((20, 64)), y=np.arange(20) % 2)
+    code, _, err = run(capsys, "evaluate", str(trained), "--dataset", str(tmp_path / "same.npz"))
+    assert code == 1 and "trained on digits, not on same.npz" in err
+
+
+def test_evaluate_corrupt_model(capsys, tmp_path, trained):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(trained.read_bytes()[:500])
+    code, _, err = run(capsys, "evaluate", str(bad))
+    assert code == 1 and "truncated or corrupt" in err and err.count("\n") == 1
+
+
+def test_predict_rows_and_json(capsys, tmp_path, trained):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    np.save(tmp_path / "rows.npy", digits.data[:5])  # raw units 0..16
+    code, out, err = run(capsys, "predict", str(trained), str(tmp_path / "rows.npy"), "--json")
+    assert code == 0, err
+    results = json.loads(out)
+    assert len(results) == 5 and len(results[0]["top"]) == 3
+    assert sum(r["label"] == t for r, t in zip(results, digits.target[:5], strict=True)) >= 4
+    probs = [t["probability"] for t in results[0]["top"]]
+    assert probs == sorted(probs, reverse=True)
+    (tmp_path / "rows.csv").write_text("\n".join(",".join(str(v) for v in row) for row in digits.data[:2]))
+    code, out, _ = run(capsys, "predict", str(trained), str(tmp_path / "rows.csv"))
+    assert code == 0 and out.count("\n") == 2
+
+
+def _digit_picture(digit_image, dark_on_light, size=64):
+    from PIL import Image
+
+    x = (digit_image / 16.0 * 255).astype(np.uint8)  # ink high
+    if dark_on_light:
+        x = 255 - x
+    pad = np.full((12, 12), 255 if dark_on_light else 0, dtype=np.uint8)
+    pad[2:10, 2:10] = x
+    return Image.fromarray(pad).resize((size, size), Image.Resampling.NEAREST)
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_predict_png_either_polarity(capsys, tmp_path, trained, dark_on_light):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    paths = []
+    for i in range(10):
+        path = tmp_path / f"digit{i}.png"
+        _digit_picture(digits.images[i], dark_on_light).save(path)
+        paths.append(str(path))
+    code, out, err = run(capsys, "predict", str(trained), *paths, "--json")
+    assert code == 0, err
+    labels = [r["label"] for r in json.loads(out)]
+    assert sum(lab == t for lab, t in zip(labels, digits.target[:10], strict=True)) >= 7, labels
+
+
+def test_predict_rgba_jpeg_and_bad_image(capsys, tmp_path, trained):
+    from PIL import Image
+
+    rgba = Image.new("RGBA", (30, 30), (0, 0, 0, 0))
+    rgba.paste((0, 0, 0, 255), (12, 3, 18, 27))  # an opaque black bar on a transparent background: a "1"
+    rgba.save(tmp_path / "one.png")
+    Image.new("RGB", (40, 40), "white").save(tmp_path / "white.jpg")
+    code, out, err = run(
+        capsys, "predict", str(trained), str(tmp_path / "one.png"), str(tmp_path / "white.jpg")
+    )
+    assert code == 0, err
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    code, _, err = run(capsys, "predict", str(trained), str(tmp_path / "broken.png"))
+    assert code == 1 and "cannot decode image" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "predict", str(trained), str(tmp_path / "missing.png"))
+    assert code == 1 and "missing.png" in err
+
+
+def test_predict_wrong_row_length(capsys, tmp_path, trained):
+    np.save(tmp_path / "short.npy", np.zeros(10))
+    code, _, err = run(capsys, "predict", str(trained), str(tmp_path / "short.npy"))
+    assert code == 1 and "expects 64" in err
+
+
+def test_data_info(capsys):
+    code, out, _ = run(capsys, "data", "info")
+    assert code == 0 and "fashion-mnist" in out and "mnist" in out
+
+
+def test_model_file_from_the_api_works_with_predict(capsys, tmp_path):
+    net = build_mlp([4, 3], seed=0)
+    save_model(tmp_path / "m.npz", net, classes=["a", "b", "c"], preprocessing={"scale": 1.0})
+    np.save(tmp_path / "x.npy", np.ones((2, 4)))
+    code, out, _ = run(capsys, "predict", str(tmp_path / "m.npz"), str(tmp_path / "x.npy"))
+    assert code == 0 and out.count("\n") == 2
