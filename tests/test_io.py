@@ -142,3 +142,44 @@ def test_atomic_write_keeps_old_file_on_crash(saved, net, monkeypatch):
 
 def test_model_error_is_a_value_error():
     assert issubclass(ModelFileError, ValueError)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_estimator_round_trip(tmp_path, kind):
+    pytest.importorskip("sklearn")
+    from glassnet import MLPClassifier, MLPRegressor
+    from glassnet.io import load_estimator, save_estimator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    if kind == "classifier":
+        y = np.array(["ant", "bee", "cat"])[np.argmax(X[:, :3], axis=1)]
+        est = MLPClassifier(hidden_layer_sizes=(7,), max_iter=5, random_state=0)
+    else:
+        y = X @ np.arange(4.0)
+        est = MLPRegressor(hidden_layer_sizes=(7,), max_iter=5, random_state=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning after 5 epochs
+        est.fit(X, y)
+    path = save_estimator(tmp_path / "est.npz", est, info={"note": "test"})
+    back = load_estimator(path)
+    assert type(back) is type(est)
+    assert back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    if kind == "classifier":
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+        np.testing.assert_array_equal(back.classes_, est.classes_)
+        assert load_model(path).class_names == ["ant", "bee", "cat"]
+    assert back.n_iter_ == est.n_iter_ and back.loss_curve_ == est.loss_curve_
+    # the network inside is a plain model too
+    np.testing.assert_array_equal(load_model(path).network.forward(X), est.network_.forward(X))
+
+
+def test_load_estimator_refuses_plain_network(saved):
+    pytest.importorskip("sklearn")
+    from glassnet.io import load_estimator
+
+    with pytest.raises(ModelFileError, match="plain network"):
+        load_estimator(saved)

@@ -330,6 +330,8 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
         estimator={
             "class": name,
             "params": params,
+            # JSON has no tuples; remember which values were tuples (hidden_layer_sizes=(256, 128))
+            "tuples": sorted(k for k, v in {**params, **json_attrs}.items() if isinstance(v, tuple)),
             "fitted": json_attrs,
             "skipped_params": skipped_params,
             "skipped_attributes": skipped,
@@ -360,10 +362,16 @@ def load_estimator(path: str | os.PathLike):
     cls_name = spec.get("class")
     if cls_name not in _ESTIMATORS:
         raise ModelFileError(f"{path} names an unknown estimator class {cls_name!r}")
-    estimator = getattr(estimators, cls_name)(**spec.get("params", {}))
+    tuples = set(spec.get("tuples", []))
+
+    def restore(key, value):
+        return tuple(value) if key in tuples and isinstance(value, list) else value
+
+    params = {k: restore(k, v) for k, v in spec.get("params", {}).items()}
+    estimator = getattr(estimators, cls_name)(**params)
     weights = {k: v for k, v in arrays.items() if not k.startswith(_EST_PREFIX)}
     for key, value in spec.get("fitted", {}).items():
-        setattr(estimator, key, value)
+        setattr(estimator, key, restore(key, value))
     for key, value in arrays.items():
         if not key.startswith(_EST_PREFIX):
             continue
