@@ -45,6 +45,11 @@ array([0, 0, 0])
 True"""
 
 
+def _plain(label):
+    """A NumPy scalar label as a plain Python value, for readable messages (``'a'``, not ``np.str_('a')``)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _log_sigmoid(z: np.ndarray) -> np.ndarray:
     r""":math:`\log \sigma(z) = -\mathrm{softplus}(-z)`, finite for every finite ``z``."""
     return -(np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
@@ -137,7 +142,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {self.classes_[0]!r}."
+                f"contains only one class: {_plain(self.classes_[0])!r}."
             )
         self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
 
@@ -189,7 +194,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             weighted = np.unique(y[sample_weight > 0])
             if len(weighted) < 2:
                 raise ValueError(
-                    f"Only one class ({weighted[0]!r}) has a non-zero sample weight; "
+                    f"Only one class ({_plain(weighted[0])!r}) has a non-zero sample weight; "
                     f"{type(self).__name__} needs weighted samples of at least 2 classes."
                 )
         return sample_weight

@@ -27,6 +27,7 @@ class LbfgsSolverMixin:
         X = dense_rows(train.X, dtype=net.dtype)  # full batch
         n_total = train.weight_total
 
+        @np.errstate(over="ignore", invalid="ignore")  # overflow shows up as a non-finite loss
         def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
             net.flat_params[...] = theta
             loss = net.loss_and_grad(

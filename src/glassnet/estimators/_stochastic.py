@@ -83,9 +83,11 @@ class StochasticSolverMixin:
         self._last_finite_params = net.flat_params.copy()  # restored if this epoch diverges
         net.train()
         try:
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                accumulated += self._train_batch(train, idx, n_total) * len(idx)
+            # an overflow shows up as a non-finite loss, reported as divergence: NumPy's warnings add only noise
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, n, batch_size):
+                    idx = order[start : start + batch_size]
+                    accumulated += self._train_batch(train, idx, n_total) * len(idx)
         finally:
             net.eval()
         return accumulated / n
