@@ -10,6 +10,7 @@ import pytest
 from glassnet.cli import main
 from glassnet.io import load_model, save_model
 from glassnet.network import build_mlp
+from glassnet.report.browser import check_report, find_chromium
 
 COMMANDS = ["compare", "train", "evaluate", "predict", "data", "bench"]
 
@@ -91,10 +92,22 @@ def test_bench_forwards_or_says_it_is_missing(capsys, monkeypatch):
     assert code != 0 and err.count("\n") == 1
 
 
-def test_compare_quick_writes_table_and_report(capsys, tmp_path):
-    out = tmp_path / "report"
-    code, stdout, err = run(capsys, "compare", "--epochs-scale", "0.01", "--out", str(out), "--lab-lr", "2")
-    assert code == 0, err
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """`glassnet compare` with 1 % of the epochs (module scope: run once for the tests below)."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("compare") / "report"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["compare", "--epochs-scale", "0.01", "--out", str(out), "--lab-lr", "2"])
+    assert code == 0, stderr.getvalue()
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+def test_compare_quick_writes_table_and_report(compared):
+    out, stdout, err = compared
     for name in [
         "glassnet, lab recipe",
         "glassnet, recommended",
@@ -115,6 +128,26 @@ def test_compare_quick_writes_table_and_report(capsys, tmp_path):
     assert "A lab recipe" in err  # progress on stderr
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 12
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    find_chromium() is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
+def test_compare_report_renders_in_chromium(compared, tmp_path):
+    """Open the real report in headless Chromium: every image must load; keep a screenshot."""
+    import os
+    import shutil
+
+    out, _, _ = compared
+    result = check_report(out / "report.html", screenshot=tmp_path / "compare-report.png")
+    assert result.title.startswith("glassnet compare")
+    assert result.images >= 12 and result.loaded == result.images
+    assert result.screenshot.stat().st_size > 10_000
+    keep = os.environ.get("GLASSNET_SCREENSHOT_DIR")  # CI keeps the screenshot as an artifact
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(result.screenshot, keep)
 
 
 @pytest.fixture(scope="module")
