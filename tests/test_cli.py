@@ -309,3 +309,13 @@ def test_model_file_from_the_api_works_with_predict(capsys, tmp_path):
     np.save(tmp_path / "x.npy", np.ones((2, 4)))
     code, out, _ = run(capsys, "predict", str(tmp_path / "m.npz"), str(tmp_path / "x.npy"))
     assert code == 0 and out.count("\n") == 2
+
+
+def test_compare_lab_step_diverges_and_is_rerun(capsys, tmp_path):
+    """The lab's summed-gradient step (14.37 on the mean gradient) diverges; compare says so and reruns."""
+    code, out, err = run(
+        capsys, "compare", "--models", "lab", "--epochs-scale", "0.001", "--out", str(tmp_path), "--grid", "4",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "diverged in epoch" in out and "reran with step 2" in out

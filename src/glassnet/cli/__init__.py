@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `glassnet evaluate m.npz | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 141
     except Exception as exc:
         if debug:
             raise

@@ -34,7 +34,7 @@ class ModelResult:
         return {
             "model": self.name,
             "test accuracy": float(self.accuracy),
-            "time (s)": round(self.seconds, 2),
+            "time (s)": f"{self.seconds:.2f}",
             "epochs": self.epochs,
             "final loss": float(self.final_loss),
         }

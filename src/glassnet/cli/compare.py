@@ -61,31 +61,43 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _lab(data, seed, scale, lr, progress) -> ModelResult:
     from glassnet.exceptions import TrainingDivergedError
+
+    n_train = len(data.X_train)
+    notes = []
+    if lr is None:
+        lr = recipes.lab_learning_rate(n_train)
+        try:
+            return _lab_run(data, seed, scale, lr, progress, notes)
+        except TrainingDivergedError as exc:
+            fallback = recipes.LAB["lr_fallback"]
+            notes.append(
+                f"the lab's step (0.01 on the summed gradient = {lr:.4g} on the mean gradient) diverged in "
+                f"epoch {exc.epoch + 1}; glassnet noticed and reran with step {fallback:g} (choose with --lab-lr)"
+            )
+            lr = fallback
+    try:
+        return _lab_run(data, seed, scale, lr, progress, notes)
+    except TrainingDivergedError as exc:
+        raise CLIError(f"the lab recipe diverged with step {lr:g}: {exc}") from None
+
+
+def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     from glassnet.network import build_mlp
     from glassnet.optim import SGD
     from glassnet.training import Trainer
 
     n_train = len(data.X_train)
-    lr = recipes.lab_learning_rate(n_train) if lr is None else lr
     epochs = max(1, round(recipes.LAB["epochs"] * scale))
     sizes = [data.n_features, *recipes.LAB["hidden"], len(data.classes)]
     net = build_mlp(sizes, activation=recipes.LAB["activation"], seed=seed)
     trainer = Trainer(net, SGD(lr=lr), batch_size=None, seed=seed)  # batch_size=None: full batch
+    history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, "A lab recipe", progress)
+    losses = list(history["loss"])
     notes = [
-        f"step {lr:.4g} on the mean gradient over {n_train} samples = the lab's "
-        f"{lr / n_train:.4g} on the summed gradient; {epochs} full-batch epochs"
+        *notes,
+        f"step {lr:.4g} on the mean gradient over {n_train} samples = {lr / n_train:.4g} on the lab's summed "
+        f"gradient; {epochs} full-batch epochs",
     ]
-    try:
-        history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, "A lab recipe", progress)
-        losses = list(history["loss"])
-    except TrainingDivergedError as exc:
-        notes.append(f"diverged: {exc}")
-        losses, seconds = list(trainer.history["loss"]), float("nan")
-    if losses and abs(losses[-1] - np.log(len(data.classes))) < 0.01:
-        notes.append(
-            f"the loss is stuck at ln({len(data.classes)}) = {np.log(len(data.classes)):.3f}: the sigmoid units "
-            "saturated, the step is too large for this initialisation (try --lab-lr 2)"
-        )
     proba = net.predict_proba(data.X_test)
     return ModelResult(
         MODELS["lab"], SHORT["lab"], float(np.mean(proba.argmax(1) == data.y_test)), seconds, len(losses),

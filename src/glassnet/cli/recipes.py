@@ -22,6 +22,9 @@ LAB = {
     "activation": "logistic",
     "epochs": 5000,
     "lr_summed": 0.01,
+    # The summed-gradient step 0.01 equals a mean-gradient step of 0.01 * n_train = 14.37, which diverges
+    # for glassnet's (scikit-learn's) initialisation; compare then reruns with this mean-gradient step.
+    "lr_fallback": 2.0,
 }
 
 #: glassnet's recommended recipe for small image data (an MLPClassifier's parameters).
