@@ -17,6 +17,18 @@ ESTIMATORS = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """These networks are small: extra BLAS threads only fight over the cores (10x slower under load)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it the tests are just slower on a busy machine
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
 # Why: `check_classifiers_train` asserts `predict_log_proba(X) == log(predict_proba(X))`. glassnet computes
 # `predict_log_proba` as a log-softmax of the logits (issue 3: finite where scikit-learn's `log(predict_proba)`
 # gives -inf). lbfgs fits that check's well-separated blobs so confidently that some probabilities underflow
