@@ -95,3 +95,20 @@ def test_progress_bar_inside_grid_search_and_pipeline(capsys):
     search.set_callbacks(ProgressBar(max_propagation_depth=None)).fit(X, Y)
     out = capsys.readouterr().out
     assert "GridSearchCV - fit" in out and "MLPClassifier - fit" in out
+
+
+class Interrupt(Recorder):
+    """Simulates Ctrl-C after a few epochs."""
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        super().on_fit_task_end(estimator, context, **kwargs)
+        if context.task_name == "epoch" and estimator.n_iter_ == 3:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_the_weights_so_far():
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0).set_callbacks(Interrupt())
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        clf.fit(X, Y)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+    assert clf.predict(X).shape == (len(X),)

@@ -252,6 +252,8 @@ def test_warm_start_continues_from_previous_weights():
         clf.fit(X_IRIS[Y_IRIS < 2], Y_IRIS[Y_IRIS < 2])
     cold = clone(clf).set_params(warm_start=False).fit(X_IRIS, Y_IRIS)
     assert len(cold.loss_curve_) == 5
+    with pytest.raises(ValueError, match="differs from the fitted network's hidden layers"):
+        clf.set_params(hidden_layer_sizes=(9,)).fit(X_IRIS, Y_IRIS)
 
 
 # --- stopping --------------------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         train = self._make_split(X, y, sample_weight, first_pass, incremental, classes)
         if first_pass:
             self._initialize(X.shape[1], train.Y, X.dtype)
+        else:
+            self._check_same_architecture()
         data = self._training_data(train, eval_set)
         self._init_validation_records(data)
         metadata = None if sample_weight is None else {"sample_weight": train.sample_weight}
@@ -130,6 +132,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             self.loss_curve_ = []
             self._no_improvement_count = 0
             self.best_loss_ = None if self.early_stopping else np.inf
+
+    def _check_same_architecture(self) -> None:
+        """warm_start and partial_fit continue the existing network: its hidden layers must not have changed."""
+        fitted = [layer.out_features for layer in self._dense_layers()[:-1]]
+        if fitted != hidden_sizes(self):
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted network's hidden layers "
+                f"{tuple(fitted)}; warm_start and partial_fit continue the existing network. Set warm_start=False "
+                "(or clone the estimator) to train a new one."
+            )
 
     def _n_outputs(self, Y: np.ndarray) -> int:
         """Output units: one per column of ``Y``; integer class indices need one per class."""

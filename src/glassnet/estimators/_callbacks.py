@@ -57,14 +57,14 @@ class IterationCallbacks:
 
     def end(self) -> bool:
         """End the current sub-task; return whether a callback asked to stop."""
-        stop = self.current.call_on_fit_task_end(
+        current, self.current = self.current, None  # closed even if a hook raises (e.g. Ctrl-C)
+        stop = current.call_on_fit_task_end(
             estimator=self.estimator, reconstruction_attributes=snapshot(self.estimator), **self.data
         )
-        self.current = None
         return bool(stop)
 
     def close_unused(self) -> None:
         """End a sub-task that was begun but never run (L-BFGS begins the next one in its callback)."""
-        if self.current is not None:
-            self.current.call_on_fit_task_end(estimator=self.estimator)
-            self.current = None
+        current, self.current = self.current, None
+        if current is not None:
+            current.call_on_fit_task_end(estimator=self.estimator)
