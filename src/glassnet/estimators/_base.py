@@ -59,6 +59,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             self._initialize(X.shape[1], train.Y, X.dtype)
         else:
             self._check_same_architecture()
+            self._init_bookkeeping(reset=False)
         data = self._training_data(train, eval_set)
         self._init_validation_records(data)
         metadata = None if sample_weight is None else {"sample_weight": train.sample_weight}
@@ -123,15 +124,28 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         out = self.out_activation_
         self.network_ = build_network(self, n_features, self.n_outputs_, out, dtype, self._rng)
         self.network_.eval()
-        self._best_params = None
-        self._last_finite_params = None
-        self._reference_loss = None
-        for name in ("validation_scores_", "best_validation_score_", "validation_loss_curve_"):
-            setattr(self, name, None)
+        self._init_bookkeeping(reset=True)
+
+    def _init_bookkeeping(self, reset: bool) -> None:
+        """Training records: all reset on a first fit; on a continued fit (warm start, partial_fit, a model
+        loaded from a file, lbfgs followed by sgd) only those missing are created."""
+        defaults = {
+            "n_iter_": 0,
+            "t_": 0,
+            "_best_params": None,
+            "_last_finite_params": None,
+            "_reference_loss": None,
+            "validation_scores_": None,
+            "best_validation_score_": None,
+            "validation_loss_curve_": None,
+        }
         if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            self.best_loss_ = None if self.early_stopping else np.inf
+            defaults.update(
+                loss_curve_=[], _no_improvement_count=0, best_loss_=None if self.early_stopping else np.inf
+            )
+        for name, value in defaults.items():
+            if reset or not hasattr(self, name):
+                setattr(self, name, value)
 
     def _check_same_architecture(self) -> None:
         """warm_start and partial_fit continue the existing network: its hidden layers must not have changed."""
