@@ -94,14 +94,14 @@ def test_bench_forwards_or_says_it_is_missing(capsys, monkeypatch):
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
-    """`glassnet compare` with 1 % of the epochs (module scope: run once for the tests below)."""
+    """`glassnet compare` with 0.4 % of the epochs (module scope: run once for the tests below)."""
     import contextlib
     import io
 
     out = tmp_path_factory.mktemp("compare") / "report"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["compare", "--epochs-scale", "0.01", "--out", str(out), "--lab-lr", "2"])
+        code = main(["compare", "--epochs-scale", "0.004", "--out", str(out), "--lab-lr", "2"])
     assert code == 0, stderr.getvalue()
     return out, stdout.getvalue(), stderr.getvalue()
 
