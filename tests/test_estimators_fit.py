@@ -213,6 +213,8 @@ def test_partial_fit_classifier():
     clf = MLPClassifier(hidden_layer_sizes=(10,), random_state=0, learning_rate_init=0.01)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X_IRIS, Y_IRIS)
+    with pytest.raises(ValueError, match="classes not in `self.classes_`"):
+        clone(clf).partial_fit(X_IRIS, Y_IRIS, classes=[0, 1])
     for _ in range(30):
         clf.partial_fit(X_IRIS[Y_IRIS < 2], Y_IRIS[Y_IRIS < 2], classes=[0, 1, 2])
         clf.partial_fit(X_IRIS[Y_IRIS == 2], Y_IRIS[Y_IRIS == 2])

@@ -145,6 +145,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 f"contains only one class: {_plain(self.classes_[0])!r}."
             )
         self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
+        if classes is not None:
+            self._check_classes(y, same_classes=False)  # partial_fit: y must use the declared classes
 
     def _check_classes(self, y, same_classes: bool) -> None:
         if self.target_type_ == "multilabel-indicator":
