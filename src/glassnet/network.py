@@ -154,7 +154,9 @@ class Sequential:
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise TypeError(f"Expected a real numeric input; got dtype {X.dtype}.")
         X = X.astype(self.dtype, copy=False)
-        if not np.all(np.isfinite(X)):
+        # a sum is finite when every element is; only a non-finite sum (a NaN/inf, or an overflow) needs the
+        # element-wise check, whose (N, D) boolean mask would cost as much memory as a quarter of X
+        if not np.isfinite(np.sum(X)) and not np.all(np.isfinite(X)):
             raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
         return X
 

@@ -40,14 +40,31 @@ class Identity(_Elementwise):
 
 
 class Sigmoid(_Elementwise):
-    r""":math:`a = \sigma(x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot a(1-a)`."""
+    r""":math:`a = \sigma(x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot a(1-a)`.
 
-    _f = staticmethod(F.sigmoid)
+    The forward pass uses the same split by sign as :func:`glassnet.functional.sigmoid`, written without
+    ``np.where`` (whose per-element branch is several times slower than the exponential itself): with
+    :math:`e = e^{-|x|} \in (0, 1]`, the numerator :math:`[x \ge 0] + [x < 0]\, e` equals
+    :math:`\max(e, [x \ge 0])`, so :math:`\sigma(x) = \max(e, [x \ge 0]) / (1 + e)`; no exponential overflows.
+    """
+
+    def _f(self, x: np.ndarray) -> np.ndarray:
+        x = F.as_float_array(x)
+        e = np.abs(x)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = exp(-|x|) in (0, 1]
+        a = np.maximum(e, x >= 0, dtype=x.dtype)  # the numerator: 1 for x >= 0, e for x < 0
+        e += 1.0
+        a /= e
+        return a
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         a = getattr(self, "_a", None)
         self._check_backward(dy, a, None if a is None else a.shape)
-        return dy * (1.0 - a) * a
+        dx = 1.0 - a
+        np.multiply(dy, dx, out=dx)
+        dx *= a
+        return dx  # dy * (1 - a) * a, without temporaries
 
 
 class Tanh(_Elementwise):
@@ -65,7 +82,7 @@ class ReLU(_Elementwise):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         a = getattr(self, "_a", None)
         self._check_backward(dy, a, None if a is None else a.shape)
-        return np.where(a > 0, dy, 0).astype(dy.dtype, copy=False)
+        return dy * (a > 0)  # a bool factor: several times faster than np.where
 
 
 class LeakyReLU(_Elementwise):
