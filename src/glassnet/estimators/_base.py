@@ -83,6 +83,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
                 "dropout > 0 needs a stochastic solver: L-BFGS requires a deterministic objective. "
                 "Use solver='adam' or solver='sgd', or dropout=0."
             )
+        if self.solver == "lbfgs" and (self.batch_norm or self.augment_shift):
+            raise ValueError(
+                "batch_norm and augment_shift need a stochastic solver (they work on mini-batches); "
+                "use solver='adam' or solver='sgd'."
+            )
 
     def _n_subtasks(self, incremental: bool) -> int:
         if self.solver == "lbfgs":

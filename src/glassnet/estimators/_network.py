@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.losses import Loss, SoftmaxCrossEntropy
 from glassnet.network import Sequential, build_mlp
 from glassnet.optim import SGD, Adam, Optimizer
 from glassnet.schedules import ConstantLR, CosineLR, InvScalingLR, Schedule
@@ -50,12 +51,26 @@ def build_network(estimator, n_features: int, n_outputs: int, out_activation: st
     return build_mlp(
         [n_features, *hidden_sizes(estimator), n_outputs],
         activation=estimator.activation,
-        loss=OUTPUT_LOSSES[out_activation],
+        loss=make_loss(estimator, out_activation),
         dropout=dropout_rates(estimator),
         seed=rng,
         dtype=dtype,
         init=init,
+        batch_norm=bool(estimator.batch_norm),
     )
+
+
+def make_loss(estimator, out_activation: str) -> Loss | str:
+    """The loss head; the classifier's ``label_smoothing`` applies to the softmax cross-entropy only."""
+    smoothing = float(getattr(estimator, "label_smoothing", 0.0))
+    if not smoothing:
+        return OUTPUT_LOSSES[out_activation]
+    if out_activation != "softmax":
+        raise ValueError(
+            f"label_smoothing={smoothing} needs multiclass targets (a softmax output); these targets give a "
+            f"{out_activation!r} output. Use label_smoothing=0."
+        )
+    return SoftmaxCrossEntropy(label_smoothing=smoothing)
 
 
 def make_optimizer(estimator) -> Optimizer:

@@ -402,6 +402,33 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "With ``learning_rate='cosine'``, the fraction of ``max_iter`` epochs during which the learning "
         "rate rises linearly from 0, in [0, 1). glassnet addition.",
     ),
+    Param(
+        "batch_norm",
+        False,
+        (Boolean(),),
+        "bool",
+        "Batch normalisation (:class:`glassnet.layers.BatchNorm`) between each hidden layer's affine map and "
+        "its activation; predictions use the running statistics gathered in training. Stochastic solvers "
+        "only. glassnet addition.",
+    ),
+    Param(
+        "augment_shift",
+        0,
+        (Interval("int", 0, None, "left"),),
+        "int",
+        "Data augmentation for images stored as rows: each training sample is shifted by a random offset of "
+        "up to ``augment_shift`` pixels on each axis, anew at every epoch (:func:`glassnet.augment."
+        "random_shift`; the border is filled with 0). 0 turns it off. Stochastic solvers only. glassnet "
+        "addition.",
+    ),
+    Param(
+        "image_shape",
+        None,
+        (NoneValue(), SequenceOf(_POSITIVE_INT)),
+        "tuple (height, width) or None",
+        "Shape of the images for ``augment_shift``; ``None`` assumes square images (8x8 for 64 features, "
+        "28x28 for 784). glassnet addition.",
+    ),
 )
 
 CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
@@ -412,6 +439,15 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
         "dict, 'balanced' or None",
         "Weights of the classes, multiplied into ``sample_weight``: ``{label: weight}``, or ``'balanced'`` "
         "for ``n_samples / (n_classes * bincount(y))``. Not for multi-label targets. glassnet addition.",
+    ),
+    Param(
+        "label_smoothing",
+        0.0,
+        (_UNIT_FLOAT,),
+        "float",
+        "Label smoothing of the softmax cross-entropy, in [0, 1): the target of each sample becomes "
+        "``(1 - label_smoothing) * one_hot + label_smoothing / n_classes``, which keeps the network from "
+        "growing ever more confident. Multiclass targets only. glassnet addition.",
     ),
 )
 

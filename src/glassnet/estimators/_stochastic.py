@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from glassnet.augment import infer_image_shape, random_shift
 from glassnet.estimators._data import dense_rows
 from glassnet.estimators._network import make_optimizer, make_schedule
 
@@ -46,6 +47,8 @@ class StochasticSolverMixin:
     def _fit_stochastic(self, data, iterations, incremental: bool) -> None:
         train = data.train
         batch_size = self._batch_size(train.n_samples)
+        if self.augment_shift:
+            infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self)
             self._schedule = make_schedule(self, n_batches=-(-train.n_samples // batch_size))
@@ -99,6 +102,8 @@ class StochasticSolverMixin:
         if weights is not None and not weights.sum() > 0:
             return 0.0  # only zero-weight samples: nothing to learn from this batch
         X_batch = dense_rows(train.X, idx, net.dtype)
+        if self.augment_shift:
+            X_batch = random_shift(X_batch, int(self.augment_shift), self._rng, self.image_shape)
         Y_batch = train.Y[idx]
         loss = net.loss_and_grad(X_batch, Y_batch, weights, alpha=self.alpha, n_samples=n_total, check=False)
         if not np.isfinite(loss):

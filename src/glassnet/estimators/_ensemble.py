@@ -1,0 +1,118 @@
+r"""``EnsembleClassifier``: the same classifier trained from several random seeds, probabilities averaged.
+
+Networks trained from different initialisations (and mini-batch orders) make partly independent errors;
+averaging their class probabilities,
+
+.. math:: p(k \mid x) = \frac1M \sum_{m=1}^{M} p_m(k \mid x),
+
+cancels part of them. It costs :math:`M` times the training and prediction time, and on small data sets it
+is one of the most reliable ways to gain accuracy (glassnet's digits recipe uses it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from glassnet.estimators._params import InvalidParameterError
+
+
+class EnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Average the predicted probabilities of ``n_estimators`` copies of ``estimator``, each with its own seed.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The member; it must have a ``random_state`` parameter and ``predict_proba``. ``None`` uses
+        :class:`glassnet.MLPClassifier` with its defaults.
+    n_estimators : int, default=5
+        Number of members :math:`M`.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the members' ``random_state`` (member ``m`` gets the ``m``-th number drawn from it).
+
+    Attributes
+    ----------
+    estimators_ : list of classifiers
+        The fitted members.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (the members' ``classes_``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from glassnet import MLPClassifier
+    >>> from glassnet.estimators import EnsembleClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> member = MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=300)
+    >>> ens = EnsembleClassifier(member, n_estimators=3, random_state=0).fit(X, y)
+    >>> ens.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    def __init__(self, estimator=None, n_estimators: int = 5, random_state=None) -> None:
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def _member_template(self):
+        if self.estimator is None:
+            from glassnet.estimators._classifier import MLPClassifier
+
+            return MLPClassifier()
+        return self.estimator
+
+    def fit(self, X, y, **fit_params):
+        """Fit every member on ``X, y`` (``fit_params``, e.g. ``sample_weight``, are passed on).
+
+        Returns
+        -------
+        self : EnsembleClassifier
+        """
+        n = self.n_estimators
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise InvalidParameterError(
+                f"The 'n_estimators' parameter of EnsembleClassifier must be an int in the range [1, inf). "
+                f"Got {n!r} instead."
+            )
+        template = self._member_template()
+        if "random_state" not in template.get_params():
+            raise ValueError(
+                f"{type(template).__name__} has no random_state parameter to vary between members."
+            )
+        rng = (
+            self.random_state
+            if isinstance(self.random_state, np.random.Generator)
+            else np.random.default_rng(self.random_state)
+        )
+        seeds = rng.integers(0, 2**31 - 1, size=n)
+        self.estimators_ = [
+            clone(template).set_params(random_state=int(seed)).fit(X, y, **fit_params) for seed in seeds
+        ]
+        first = self.estimators_[0]
+        self.classes_ = first.classes_
+        if hasattr(first, "n_features_in_"):
+            self.n_features_in_ = first.n_features_in_
+        if hasattr(first, "feature_names_in_"):
+            self.feature_names_in_ = first.feature_names_in_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The members' mean class probabilities, shape ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        total = self.estimators_[0].predict_proba(X)
+        for member in self.estimators_[1:]:
+            total = total + member.predict_proba(X)
+        return total / len(self.estimators_)
+
+    def predict(self, X) -> np.ndarray:
+        """The class of highest mean probability."""
+        proba = self.predict_proba(X)
+        if proba.ndim == 2 and getattr(self.estimators_[0], "target_type_", None) == "multilabel-indicator":
+            return (proba > 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
