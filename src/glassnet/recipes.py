@@ -1,0 +1,134 @@
+"""glassnet's recommended training recipes: named, documented estimator settings with the evidence behind them.
+
+A recipe is a set of :class:`glassnet.MLPClassifier` keyword arguments, plus a number of seeds to ensemble
+(:class:`glassnet.estimators.EnsembleClassifier`). The settings were chosen on validation data only (see
+``benchmarks/ACCURACY.md`` for the measurements) and are the same for every split they are evaluated on.
+
+>>> from glassnet.recipes import make_estimator, recommended_digits
+>>> recommended_digits()["label_smoothing"]
+0.1
+>>> type(make_estimator("fashion-mnist", random_state=0)).__name__
+'MLPClassifier'
+
+Both recipes expect pixels scaled to [0, 1], as :func:`glassnet.data.load_dataset` gives them (digits divided
+by 16, 8-bit images by 255), and train in float32 when given float32 inputs.
+
+What mattered, measured on 5x2 cross-validation (digits) and a 50,000/10,000 split of the Fashion-MNIST
+training set (validation): label smoothing 0.1 is the largest single gain on the digits (+0.8 points), a
+larger learning rate with a cosine schedule adds a little, and an ensemble of 5 seeds adds ~0.2 points.
+Random shifts of one pixel *hurt* on both data sets (8x8 digits are centred and a pixel is 1/8 of the image;
+Fashion-MNIST items are centred too) and so are off by default. Batch normalisation, weight averaging (EMA)
+and weight decay did not help on the digits; dropout 0.2 helps the wide Fashion-MNIST network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["RECIPES", "Recipe", "make_estimator", "recommended_digits", "recommended_fashion_mnist"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named recipe.
+
+    Attributes
+    ----------
+    name : str
+        ``"digits"`` or ``"fashion-mnist"``.
+    params : dict
+        :class:`~glassnet.MLPClassifier` keyword arguments (no ``random_state``).
+    n_ensemble : int
+        Number of seeds whose probabilities are averaged (1: a single network).
+    summary : str
+        One line: what it is and what it scored.
+    """
+
+    name: str
+    params: dict = field(default_factory=dict)
+    n_ensemble: int = 1
+    summary: str = ""
+
+
+# A fixed number of epochs under a cosine schedule: ``n_iter_no_change=inf`` turns off the loss-plateau stop,
+# which would otherwise end training before the learning rate has decayed.
+_COSINE = {"solver": "adam", "learning_rate": "cosine", "warmup_fraction": 0.05, "n_iter_no_change": np.inf}
+
+DIGITS = Recipe(
+    "digits",
+    {
+        **_COSINE,
+        "hidden_layer_sizes": (256, 256),
+        "activation": "relu",
+        "learning_rate_init": 3e-3,
+        "batch_size": 64,
+        "max_iter": 100,
+        "alpha": 0.0,
+        "label_smoothing": 0.1,
+    },
+    n_ensemble=5,
+    summary="64-256-256-10 ReLU, Adam 3e-3 with cosine decay, 100 epochs, label smoothing 0.1, 5 seeds averaged",
+)
+
+FASHION_MNIST = Recipe(
+    "fashion-mnist",
+    {
+        **_COSINE,
+        "hidden_layer_sizes": (1024, 1024),
+        "activation": "relu",
+        "learning_rate_init": 1e-3,
+        "batch_size": 128,
+        "max_iter": 20,
+        "alpha": 0.0,
+        "dropout": 0.2,
+    },
+    n_ensemble=1,
+    summary="784-1024-1024-10 ReLU, dropout 0.2, Adam 1e-3 with cosine decay, batch 128, 20 epochs",
+)
+
+#: recipe name -> :class:`Recipe`
+RECIPES: dict[str, Recipe] = {r.name: r for r in (DIGITS, FASHION_MNIST)}
+
+
+def recommended_digits() -> dict:
+    """:class:`~glassnet.MLPClassifier` keyword arguments of the digits recipe (one ensemble member).
+
+    The full recipe averages 5 such networks: ``make_estimator("digits")``.
+    """
+    return dict(DIGITS.params)
+
+
+def recommended_fashion_mnist() -> dict:
+    """:class:`~glassnet.MLPClassifier` keyword arguments of the Fashion-MNIST recipe."""
+    return dict(FASHION_MNIST.params)
+
+
+def make_estimator(name: str, random_state=None, **overrides):
+    """The recipe ``name`` as an unfitted estimator.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RECIPES`.
+    random_state : int, numpy.random.Generator or None
+        Seed of the network (or of the ensemble's members).
+    **overrides
+        Keyword arguments replacing the recipe's (e.g. ``max_iter=10`` for a quick run), plus
+        ``n_ensemble`` to change the number of members.
+
+    Returns
+    -------
+    MLPClassifier, or EnsembleClassifier of MLPClassifiers when the recipe ensembles several seeds.
+    """
+    from glassnet.estimators import EnsembleClassifier, MLPClassifier
+
+    if name not in RECIPES:
+        raise ValueError(f"Unknown recipe {name!r}; expected one of {sorted(RECIPES)}.")
+    recipe = RECIPES[name]
+    n_ensemble = int(overrides.pop("n_ensemble", recipe.n_ensemble))
+    params = {**recipe.params, **overrides}
+    if n_ensemble == 1:
+        return MLPClassifier(**params, random_state=random_state)
+    return EnsembleClassifier(MLPClassifier(**params), n_estimators=n_ensemble, random_state=random_state)
