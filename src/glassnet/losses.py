@@ -39,6 +39,14 @@ def _check_finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} contains NaN or infinite values; clean or impute them before training.")
 
 
+def _row_max(z: np.ndarray) -> np.ndarray:
+    """The maximum of each row of ``z`` (N, K). NumPy reduces a short last axis row by row, which costs about
+    0.1 us per row; for few classes, reducing the transposed copy along its first axis is ten times faster."""
+    if z.shape[1] <= 32:
+        return np.max(np.ascontiguousarray(z.T), axis=0)  # (K, N) -> (N,)
+    return np.max(z, axis=1)
+
+
 def _weights(sample_weight, n: int, dtype) -> np.ndarray:
     r"""Normalised weights :math:`w_n / \sum w` of shape ``(N, 1)`` (``1/N`` each when none are given)."""
     if sample_weight is None:
@@ -112,10 +120,12 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, z: np.ndarray, y, sample_weight=None) -> float:
         _check_logits(z)
         n, k = z.shape
+        y = np.asarray(y)
+        if y.ndim == 1 and sample_weight is None and not self.label_smoothing:
+            return self._forward_labels(z, self._check_labels(y, n, k))
         logp = log_softmax(z)  # (N, K), finite
         w = _weights(sample_weight, n, z.dtype)  # (N, 1), sums to 1
         eps = self.label_smoothing
-        y = np.asarray(y)
         if y.ndim == 1:  # integer labels: gather instead of building a one-hot matrix
             labels = self._check_labels(y, n, k)
             rows = np.arange(n)
@@ -134,6 +144,23 @@ class SoftmaxCrossEntropy(Loss):
         dz *= w
         self._dz = dz
         return float(nll @ w[:, 0])
+
+    def _forward_labels(self, z: np.ndarray, labels: np.ndarray) -> float:
+        r"""The common case, integer labels without weights or smoothing, in half the array passes:
+        :math:`\ell_n = \log \sum_k e^{z_{nk} - m_n} - (z_{n y_n} - m_n)` with :math:`m_n = \max_k z_{nk}`,
+        and :math:`\partial L/\partial z = (\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N`."""
+        n, k = z.shape
+        rows = np.arange(n)
+        shifted = z - _row_max(z)[:, None]  # (N, K), each row's largest entry is 0
+        e = np.exp(shifted)  # (N, K) in (0, 1]: no overflow
+        # (N, K) @ (K,) -> (N,): the row sums, >= 1, as one BLAS call (NumPy's sum over a short axis is slow)
+        total = e @ np.ones(k, dtype=e.dtype)
+        nll = np.log(total) - shifted[rows, labels]  # (N,)
+        e /= total[:, None]  # softmax(z)
+        e[rows, labels] -= 1.0
+        e *= e.dtype.type(1.0 / n)
+        self._dz = e
+        return float(np.mean(nll, dtype=np.float64))
 
     @staticmethod
     def _check_labels(y: np.ndarray, n: int, k: int) -> np.ndarray:

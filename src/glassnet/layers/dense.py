@@ -81,10 +81,18 @@ class Dense(Layer):
         x2 = x_seen.reshape(-1, self.in_features)  # (..., in) -> (N, in)
         dy2 = dy.reshape(-1, self.out_features)  # (..., out) -> (N, out)
         np.matmul(dy2.T, x2, out=self.grads["W"])  # (out, N) @ (N, in) -> (out, in)
-        np.sum(dy2, axis=0, out=self.grads["b"])  # (N, out) -> (out,)
+        np.matmul(self._ones(len(dy2), dy2.dtype), dy2, out=self.grads["b"])  # (N,) @ (N, out) -> (out,)
         if not self.input_grad:
             return None
         return dy @ self.W  # (N, out) @ (out, in) -> (N, in)
+
+    def _ones(self, n: int, dtype) -> np.ndarray:
+        """A cached vector of ``n`` ones: ``db`` as the product ``ones @ dy`` (one BLAS call) is several times
+        faster than NumPy's ``sum`` over the first axis."""
+        ones = getattr(self, "_ones_cache", None)
+        if ones is None or ones.shape[0] != n or ones.dtype != dtype:
+            ones = self._ones_cache = np.ones(n, dtype=dtype)
+        return ones
 
     def get_config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features}
