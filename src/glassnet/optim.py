@@ -15,6 +15,8 @@ as PyTorch's ``SGD``. Weight decay, when set, only touches weights (``mask`` is 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -117,12 +119,14 @@ class Adam(Optimizer):
         np.multiply(grads, grads, out=tmp)
         tmp *= 1.0 - b2
         v += tmp  # v = b2 v + (1 - b2) g^2
-        # theta -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+        # theta -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t);
+        # with c = sqrt(1 - b2^t) that is (lr c / (1 - b1^t)) * m / (sqrt(v) + eps c): one pass less.
+        # The scalars are Python floats: a NumPy float64 scalar would make NumPy compute in float64.
+        c = math.sqrt(1.0 - b2**self.t)
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / np.sqrt(1.0 - b2**self.t)
-        tmp += self.epsilon
+        tmp += self.epsilon * c
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr / (1.0 - b1**self.t)
+        tmp *= self.lr * c / (1.0 - b1**self.t)
         params -= tmp
 
 
