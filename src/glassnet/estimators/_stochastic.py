@@ -61,7 +61,8 @@ class StochasticSolverMixin:
                 stop_requested = iterations.end()
                 if stop or stop_requested or incremental:
                     break
-                if self.n_iter_ == self.max_iter:
+                # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
+                if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
                     warnings.warn(
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                         "optimization hasn't converged yet.",
