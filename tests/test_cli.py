@@ -318,4 +318,4 @@ def test_compare_lab_step_diverges_and_is_rerun(capsys, tmp_path):
         "--no-progress",
     )  # fmt: skip
     assert code == 0, err
-    assert "diverged in epoch" in out and "reran with step 2" in out
+    assert "diverged in epoch" in out and "reran with step 1" in out

@@ -15,6 +15,8 @@ __all__ = [
     "sklearn_default_estimator",
 ]
 
+from glassnet.lab import LAB_LR
+
 #: The lab's network and training: 64-80-70-10, sigmoid hidden units, softmax output, full-batch gradient
 #: descent for 5,000 epochs with step 0.01 on the gradient *summed* over the samples.
 LAB = {
@@ -24,7 +26,7 @@ LAB = {
     "lr_summed": 0.01,
     # The summed-gradient step 0.01 equals a mean-gradient step of 0.01 * n_train = 14.37, which diverges
     # for glassnet's (scikit-learn's) initialisation; compare then reruns with this mean-gradient step.
-    "lr_fallback": 2.0,
+    "lr_fallback": LAB_LR,  # the same step as ``python -m glassnet.lab``
 }
 
 #: glassnet's recommended recipe for small image data (an MLPClassifier's parameters).
