@@ -156,7 +156,9 @@ class Sequential:
         X = X.astype(self.dtype, copy=False)
         # a sum is finite when every element is; only a non-finite sum (a NaN/inf, or an overflow) needs the
         # element-wise check, whose (N, D) boolean mask would cost as much memory as a quarter of X
-        if not np.isfinite(np.sum(X)) and not np.all(np.isfinite(X)):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf or an overflow: checked just below
+            finite_sum = np.isfinite(np.sum(X))
+        if not finite_sum and not np.all(np.isfinite(X)):
             raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
         return X
 

@@ -1,0 +1,193 @@
+"""Every fast path of the engine gives the plain path's results to float tolerance (never timings)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from glassnet import functional as F
+from glassnet.bench import speed
+from glassnet.layers import Dense, ReLU, Sigmoid
+from glassnet.losses import SoftmaxCrossEntropy
+from glassnet.network import build_mlp
+from glassnet.optim import Adam
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: 2e-6, np.float64: 1e-13}
+
+
+def _x(shape, dtype, scale=30.0, seed=0):
+    x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+    x.flat[:6] = [0.0, -0.0, 1000.0, -1000.0, 1e-30, -1e-30]
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_layer_matches_the_split_by_sign(dtype):
+    x = _x((200, 9), dtype)
+    layer = Sigmoid()
+    a = layer.forward(x)
+    ref = F.sigmoid(x)
+    assert a.dtype == dtype
+    np.testing.assert_allclose(a, ref, rtol=TOL[dtype], atol=0)
+    assert np.all(np.isfinite(a)) and a.flat[2] == 1.0 and a.flat[3] == 0.0
+    dy = _x((200, 9), dtype, scale=1.0, seed=1)
+    np.testing.assert_allclose(layer.backward(dy), dy * (1.0 - a) * a, rtol=TOL[dtype], atol=0)
+
+
+def test_sigmoid_layer_does_not_mutate_and_takes_integers():
+    x = np.array([[-3, 0, 4]])
+    out = Sigmoid().forward(x)
+    assert out.dtype == np.float64 and x.tolist() == [[-3, 0, 4]]
+    np.testing.assert_allclose(out, F.sigmoid(x), rtol=1e-15)
+    nan = Sigmoid().forward(np.array([[np.nan]]))
+    assert np.isnan(nan).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_backward_matches_where(dtype):
+    x = _x((64, 17), dtype)
+    layer = ReLU()
+    a = layer.forward(x)
+    dy = _x((64, 17), dtype, scale=1.0, seed=2)
+    dx = layer.backward(dy)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, np.where(a > 0, dy, 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [1, 2, 10, 40])
+def test_integer_label_cross_entropy_matches_one_hot_and_weighted_paths(dtype, k):
+    rng = np.random.default_rng(k)
+    z = (rng.standard_normal((150, k)) * 20).astype(dtype)
+    y = rng.integers(0, k, 150)
+    loss = SoftmaxCrossEntropy()
+    fast = loss.forward(z, y)
+    dz_fast = loss.backward().copy()
+    assert dz_fast.dtype == dtype
+    for other in (dict(y=np.eye(k)[y]), dict(y=y, sample_weight=np.ones(150))):
+        plain = loss.forward(z, other["y"], other.get("sample_weight"))
+        assert fast == pytest.approx(plain, rel=10 * TOL[dtype], abs=10 * TOL[dtype])
+        np.testing.assert_allclose(dz_fast, loss.backward(), rtol=0, atol=10 * TOL[dtype])
+    # the plain formula from the log-softmax
+    ref = -np.mean(F.log_softmax(z.astype(np.float64))[np.arange(150), y])
+    assert fast == pytest.approx(ref, rel=1e-5)
+
+
+def test_integer_label_cross_entropy_still_validates():
+    loss = SoftmaxCrossEntropy()
+    with pytest.raises(ValueError, match="in \\[0, 3\\)"):
+        loss.forward(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match="labels"):
+        loss.forward(np.zeros((2, 3)), np.array([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_bias_gradient_is_the_column_sum_for_changing_batch_sizes(dtype):
+    layer = Dense(5, 4, rng=0, dtype=dtype)
+    for n in (7, 3, 7):
+        x = _x((n, 5), dtype, scale=1.0, seed=n)
+        dy = _x((n, 4), dtype, scale=1.0, seed=n + 1)
+        layer.forward(x)
+        layer.backward(dy)
+        np.testing.assert_allclose(
+            layer.grads["b"], dy.sum(axis=0), rtol=10 * TOL[dtype], atol=10 * TOL[dtype]
+        )
+        np.testing.assert_allclose(layer.grads["W"], dy.T @ x, rtol=10 * TOL[dtype], atol=10 * TOL[dtype])
+
+
+def test_input_check_by_sum_still_catches_nan_and_inf_and_accepts_huge_finite_values():
+    net = build_mlp([3, 4, 2], seed=0)
+    for bad in (np.nan, np.inf, -np.inf):
+        X = np.ones((4, 3), dtype=np.float32)
+        X[2, 1] = bad
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            net.forward(X)
+    X = np.full((4, 3), 3e38, dtype=np.float32)  # finite, but the float32 sum overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert net.forward(X).shape == (4, 2)
+    X = np.array([[np.inf, -np.inf, 0.0]] * 4)  # sum is nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        net.forward(X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_matches_the_textbook_update(dtype):
+    rng = np.random.default_rng(3)
+    params = rng.standard_normal(50).astype(dtype)
+    ref = params.astype(np.float64)
+    m = np.zeros(50)
+    v = np.zeros(50)
+    opt = Adam(lr=0.01)
+    for t in range(1, 6):
+        g = rng.standard_normal(50).astype(dtype)
+        opt.update(params, g)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g.astype(np.float64) ** 2
+        ref -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        assert params.dtype == dtype
+    np.testing.assert_allclose(params, ref, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_trained_network_matches_a_float64_reference_step():
+    """One full training step (forward, fused loss, backward) in float32 agrees with float64."""
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6))
+    y = rng.integers(0, 3, 40)
+    for activation in ("logistic", "relu"):
+        net32 = build_mlp([6, 8, 5, 3], activation=activation, seed=1)
+        net64 = net32.astype(np.float64)
+        loss32 = net32.loss_and_grad(X, y, alpha=0.1)
+        loss64 = net64.loss_and_grad(X, y, alpha=0.1)
+        assert loss32 == pytest.approx(loss64, rel=1e-5)
+        np.testing.assert_allclose(net32.flat_grads, net64.flat_grads, rtol=1e-3, atol=1e-6)
+
+
+# --- the benchmark's own arithmetic and command line ------------------------------------------------------------
+
+
+def test_gemm_flops_counts_forward_weight_and_input_gradients_but_not_the_data_gradient():
+    # one layer: forward and dW only
+    assert speed.gemm_flops((4, 3), batch=2) == 2 * (2 * 2 * 4 * 3)
+    # two layers: the second also has dx
+    expected = 2 * (2 * 2 * 4 * 3) + 3 * (2 * 2 * 3 * 5)
+    assert speed.gemm_flops((4, 3, 5), batch=2) == expected
+
+
+def test_alternate_rotates_and_collects_every_repeat():
+    calls = []
+    times = speed.alternate({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
+
+
+def test_verdicts_compare_against_the_targets():
+    results = {
+        "a": {"ms_per_epoch": {"glassnet": 1.0, "torch": 2.0, "sklearn": 2.5}},
+        "c": {"fraction_of_gemm": {"glassnet": 0.75}},
+    }
+    rows = {r["target"]: r["met"] for r in speed.verdicts(results)}
+    assert rows["(a) epoch time glassnet/torch"] is True
+    assert rows["(a) epoch time glassnet/sklearn"] is False  # 0.4 > 1/3
+    assert rows["(c) glassnet GFLOP/s / NumPy matmul GFLOP/s"] is True
+
+
+def test_speed_command_runs_a_small_subset_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    code = speed.main(
+        ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--json", str(out)]
+    )
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["a"]["ms_per_epoch"]["glassnet"] > 0
+    assert "blas" in results["machine"]
+    assert "(a) digits" in capsys.readouterr().out
+    assert math.isfinite(results["seconds"])
+
+
+def test_speed_command_rejects_unknown_parts(capsys):
+    assert speed.main(["--only", "z", "--json", ""]) == 2
+    assert "--only" in capsys.readouterr().err
