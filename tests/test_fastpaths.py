@@ -194,3 +194,21 @@ def test_speed_command_runs_a_small_subset_and_writes_json(tmp_path, capsys):
 def test_speed_command_rejects_unknown_parts(capsys):
     assert speed.main(["--only", "z", "--json", ""]) == 2
     assert "--only" in capsys.readouterr().err
+
+
+def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(monkeypatch, tmp_path, capsys):
+    import glassnet.data
+
+    def missing(*args, **kwargs):
+        raise glassnet.data.DataNotFoundError(
+            "Fashion-MNIST not found; run `glassnet data fetch fashion-mnist`"
+        )
+
+    monkeypatch.setattr(glassnet.data, "load_dataset", missing)
+    out = tmp_path / "speed.json"
+    code = speed.main(["--quick", "--only", "b,memory", "--frameworks", "glassnet", "--json", str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert "b" not in results and "memory" not in results
+    assert any("glassnet data fetch" in note for note in results["notes"])
+    assert "glassnet data fetch" in capsys.readouterr().out

@@ -58,7 +58,10 @@ def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
     from glassnet.optim import SGD, Adam
     from glassnet.training import Trainer
 
-    net = build_mlp(list(spec.sizes), activation=spec.activation, seed=spec.seed)
+    # scikit-learn's initialisation (Glorot-uniform; 'auto' gives its logistic variant), so that the accuracies
+    # compare the training rather than two initialisations; build_mlp's own default for ReLU is He-uniform
+    init = "auto" if spec.activation == "logistic" else "glorot_uniform"
+    net = build_mlp(list(spec.sizes), activation=spec.activation, seed=spec.seed, init=init)
     opt = SGD(lr=spec.lr) if spec.optimizer == "sgd" else Adam(lr=spec.lr)
     trainer = Trainer(
         net, opt, batch_size=spec.batch_size, shuffle=spec.shuffle, seed=spec.seed, divergence_factor=None
