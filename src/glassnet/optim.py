@@ -110,23 +110,25 @@ class Adam(Optimizer):
         self.epsilon = _check_positive("epsilon", epsilon)
 
     def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
-        m, v, tmp = self._buffer("_m", params), self._buffer("_v", params), self._buffer("_tmp", params)
-        b1, b2 = self.beta_1, self.beta_2
-        m *= b1
-        np.multiply(grads, 1.0 - b1, out=tmp)
-        m += tmp  # m = b1 m + (1 - b1) g
-        v *= b2
+        # The moments are kept divided by (1 - beta): M = m / (1 - b1), V = v / (1 - b2). Their updates
+        # M = b1 M + g and V = b2 V + g^2 then need no scaling of g (two passes fewer), and the constant
+        # factors move into the scalars below. Scalars are Python floats: a NumPy float64 scalar would make
+        # NumPy compute in float64.
+        M, V, tmp = self._buffer("_m", params), self._buffer("_v", params), self._buffer("_tmp", params)
+        b1, b2, t = self.beta_1, self.beta_2, self.t
+        M *= b1
+        M += grads  # M = b1 M + g, i.e. m = b1 m + (1 - b1) g
+        V *= b2
         np.multiply(grads, grads, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp  # v = b2 v + (1 - b2) g^2
-        # theta -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t);
-        # with c = sqrt(1 - b2^t) that is (lr c / (1 - b1^t)) * m / (sqrt(v) + eps c): one pass less.
-        # The scalars are Python floats: a NumPy float64 scalar would make NumPy compute in float64.
-        c = math.sqrt(1.0 - b2**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon * c
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * c / (1.0 - b1**self.t)
+        V += tmp  # V = b2 V + g^2, i.e. v = b2 v + (1 - b2) g^2
+        # theta -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t); with
+        # c = sqrt((1 - b2) / (1 - b2^t)), sqrt(v_hat) = c sqrt(V), so the step is
+        # (lr (1 - b1) / ((1 - b1^t) c)) * M / (sqrt(V) + eps / c)
+        c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        np.sqrt(V, out=tmp)
+        tmp += self.epsilon / c
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.lr * (1.0 - b1) / ((1.0 - b1**t) * c)
         params -= tmp
 
 
