@@ -143,3 +143,18 @@ def test_bad_arguments(digits):
         Trainer(net, Adam()).fit(np.full_like(X, np.nan), y, 1)
     with pytest.raises(ValueError, match="validation_fraction"):
         train_validation_split(X, y, 1.5, np.random.default_rng(0))
+
+
+def test_augment_is_applied_to_training_batches_only(digits):
+    X, y = digits
+    seen = []
+
+    def augment(Xb, rng):
+        seen.append(len(Xb))
+        return Xb + rng.normal(0, 0.01, Xb.shape).astype(Xb.dtype)
+
+    net = build_mlp([64, 16, 10], seed=0)
+    trainer = Trainer(net, Adam(lr=0.01), batch_size=200, seed=0, augment=augment, validation_fraction=0.25)
+    history = trainer.fit(X, y, epochs=8)
+    assert seen == [200, 200, 50] * 8  # 450 training rows per epoch; validation rows are never augmented
+    assert history["val_score"][-1] > 0.7

@@ -108,6 +108,9 @@ class Trainer:
         ended at chance level). The reference is the larger of the first batch's loss and the loss of a
         constant, uninformed prediction (``log K`` for softmax, ``K log 2`` for sigmoid heads, half the
         target variance for squared error). None: off.
+    augment : callable ``(X_batch, rng) -> X_batch``, optional
+        Applied to every training batch (never to validation data), e.g.
+        :class:`glassnet.augment.RandomShift`.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class Trainer:
         scorer=None,
         callbacks=(),
         divergence_factor: float | None = 3.0,
+        augment=None,
     ) -> None:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
@@ -138,6 +142,7 @@ class Trainer:
         self.batch_size, self.shuffle, self.alpha = batch_size, shuffle, float(alpha)
         self.rng = as_generator(seed)
         self.validation_data, self.validation_fraction = validation_data, validation_fraction
+        self.augment = augment
         self.scorer = scorer or _default_scorer(net)
         self.callbacks = list(callbacks)
         if early_stopping is True:
@@ -201,6 +206,8 @@ class Trainer:
                 idx = order[start : start + batch] if order is not None else slice(start, start + batch)
                 Xb, yb = X[idx], y[idx]  # one gather per batch
                 wb = None if sample_weight is None else sample_weight[idx]
+            if self.augment is not None:
+                Xb = self.augment(Xb, self.rng)
             self.optimizer.lr = self.schedule.lr
             loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
             if not np.isfinite(loss):
