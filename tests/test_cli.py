@@ -185,6 +185,29 @@ def test_train_user_csv(capsys, tmp_path):
     assert load_model(tmp_path / "m.npz").classes == ["no", "yes"]
 
 
+def test_train_recipe_and_accuracy_options(capsys, tmp_path):
+    code, out, err = run(
+        capsys, "train", "--dataset", "digits", "--recipe", "digits", "--epochs", "3", "--hidden", "32",
+        "--output", str(tmp_path / "r.npz"), "--no-report", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    info = load_model(tmp_path / "r.npz").info
+    # the recipe's settings, with the explicit options winning
+    assert info["recipe"] == "digits" and info["label_smoothing"] == 0.1 and info["schedule"] == "cosine"
+    assert info["hidden"] == [32] and info["epochs"] == 3 and info["lr"] == 3e-3
+    code, out, err = run(
+        capsys, "train", "--dataset", "digits", "--hidden", "16", "--epochs", "2", "--batch-norm",
+        "--augment-shift", "1", "--label-smoothing", "0.2", "--schedule", "cosine",
+        "--output", str(tmp_path / "b.npz"), "--no-report", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    model = load_model(tmp_path / "b.npz")
+    assert model.info["batch_norm"] and model.info["augment_shift"] == 1
+    assert "BatchNorm" in [layer["type"] for layer in model.network.get_config()["layers"]]
+    code, out, err = run(capsys, "train", "--dataset", "digits", "--augment-shift", "-1")
+    assert code == 2 and "--augment-shift" in err
+
+
 def test_train_ctrl_c_saves_what_was_trained(capsys, tmp_path, monkeypatch):
     from glassnet.cli import _training
 

@@ -23,6 +23,38 @@ from glassnet.cli._training import ModelResult, fit_engine
 
 ACTIVATIONS = ("relu", "logistic", "tanh", "leaky_relu", "gelu", "identity")
 SOLVERS = ("adam", "adamw", "sgd")
+RECIPE_KEYS = ("digits", "fashion-mnist")
+
+#: training options when neither the command line nor a recipe sets them
+DEFAULTS = {
+    "hidden": (256, 128), "activation": "relu", "solver": "adam", "epochs": 30, "batch_size": 64, "lr": 1e-3,
+    "schedule": "constant", "warmup": 0.05, "alpha": 1e-4, "dropout": 0.0, "label_smoothing": 0.0,
+    "batch_norm": False, "augment_shift": 0,
+}  # fmt: skip
+
+#: glassnet.recipes' estimator parameter -> this command's option
+_FROM_ESTIMATOR = {
+    "hidden_layer_sizes": "hidden", "activation": "activation", "solver": "solver", "max_iter": "epochs",
+    "batch_size": "batch_size", "learning_rate_init": "lr", "learning_rate": "schedule",
+    "warmup_fraction": "warmup", "alpha": "alpha", "dropout": "dropout", "label_smoothing": "label_smoothing",
+    "batch_norm": "batch_norm", "augment_shift": "augment_shift",
+}  # fmt: skip
+
+
+def resolve_options(args) -> None:
+    """Fill every training option left unset: from ``--recipe`` when given, else from :data:`DEFAULTS`."""
+    chosen = dict(DEFAULTS)
+    if args.recipe:
+        from glassnet.recipes import RECIPES
+
+        for key, value in RECIPES[args.recipe].params.items():
+            if key in _FROM_ESTIMATOR:
+                chosen[_FROM_ESTIMATOR[key]] = tuple(value) if key == "hidden_layer_sizes" else value
+    for name, value in chosen.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    if args.augment_shift < 0:
+        raise CLIError(f"--augment-shift must be >= 0, got {args.augment_shift}", code=2)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -33,19 +65,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "Ctrl-C stops training and saves the model trained so far.",
     )
     add_data_options(p)
-    p.add_argument("--hidden", type=int_list, default=(256, 128), help="hidden layer sizes (default 256,128)")
     p.add_argument(
-        "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation (default relu)"
-    )
-    p.add_argument("--solver", choices=SOLVERS, default="adam", help="optimizer (default adam)")
-    p.add_argument("--epochs", type=positive_int, default=30, help="maximum epochs (default 30)")
-    p.add_argument("--batch-size", type=int, default=64, help="rows per step; 0 = full batch (default 64)")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 0.001)")
+        "--recipe", choices=sorted(RECIPE_KEYS), default=None,
+        help="start from one of glassnet's recommended recipes (glassnet.recipes; one network, no ensemble); "
+        "options given explicitly override it",
+    )  # fmt: skip
+    p.add_argument("--hidden", type=int_list, help="hidden layer sizes (default 256,128)")
+    p.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation (default relu)")
+    p.add_argument("--solver", choices=SOLVERS, help="optimizer (default adam)")
+    p.add_argument("--epochs", type=positive_int, help="maximum epochs (default 30)")
+    p.add_argument("--batch-size", type=int, help="rows per step; 0 = full batch (default 64)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default 0.001)")
+    p.add_argument(
+        "--schedule", choices=("constant", "cosine"),
+        help="learning-rate schedule; cosine decays to 0 after a linear warm-up (default constant)",
+    )  # fmt: skip
+    p.add_argument("--warmup", type=fraction, help="cosine warm-up as a fraction of all steps (default 0.05)")
     p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty (default 0.0001)")
+    p.add_argument("--alpha", type=float, help="L2 penalty (default 0.0001)")
+    p.add_argument("--dropout", type=fraction, help="dropout after each hidden layer (default 0)")
+    p.add_argument("--label-smoothing", type=fraction, help="label smoothing of the targets (default 0)")
     p.add_argument(
-        "--dropout", type=fraction, default=0.0, help="dropout after each hidden layer (default 0)"
+        "--batch-norm", action="store_true", default=None, help="batch normalisation before each activation"
     )
+    p.add_argument(
+        "--augment-shift", type=int, metavar="PIXELS",
+        help="shift each training image by up to PIXELS in each direction (default 0 = off)",
+    )  # fmt: skip
     p.add_argument(
         "--validation-split",
         type=fraction,
@@ -71,13 +117,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from glassnet.augment import RandomShift
     from glassnet.data import load_dataset
     from glassnet.exceptions import TrainingDivergedError
     from glassnet.io import save_model
+    from glassnet.losses import SoftmaxCrossEntropy
     from glassnet.network import build_mlp
     from glassnet.optim import get_optimizer
+    from glassnet.schedules import CosineLR
     from glassnet.training import Trainer
 
+    resolve_options(args)
     if args.batch_size < 0:
         raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {args.batch_size}", code=2)
     data = load_dataset(
@@ -91,12 +141,26 @@ def run(args) -> int:
         f"{data.n_features} features, {len(data.classes)} classes"
     )
     sizes = [data.n_features, *args.hidden, len(data.classes)]
-    net = build_mlp(sizes, activation=args.activation, dropout=args.dropout, seed=args.seed, dtype=args.dtype)
+    loss = SoftmaxCrossEntropy(label_smoothing=args.label_smoothing)
+    net = build_mlp(
+        sizes, activation=args.activation, loss=loss, dropout=args.dropout, seed=args.seed, dtype=args.dtype,
+        batch_norm=args.batch_norm,
+    )  # fmt: skip
     kwargs = {"lr": args.lr}
     if args.solver == "sgd":
         kwargs["momentum"] = args.momentum
+    n_fit = len(data.X_train) - int(round(len(data.X_train) * (args.validation_split or 0.0)))
+    steps = args.epochs * -(-n_fit // (args.batch_size or n_fit))  # ceil: batches per epoch
+    schedule = None
+    if args.schedule == "cosine":
+        schedule = CosineLR(
+            args.lr, total_steps=max(steps, 1), warmup_steps=min(int(args.warmup * steps), steps - 1)
+        )
+    augment = RandomShift(args.augment_shift, data.image_shape) if args.augment_shift else None
     trainer = Trainer(
         net, get_optimizer(args.solver, **kwargs),
+        schedule=schedule,
+        augment=augment,
         batch_size=args.batch_size or None,
         alpha=args.alpha,
         seed=args.seed,
@@ -129,6 +193,11 @@ def run(args) -> int:
         "batch_size": args.batch_size,
         "alpha": args.alpha,
         "dropout": args.dropout,
+        "label_smoothing": args.label_smoothing,
+        "batch_norm": bool(args.batch_norm),
+        "augment_shift": args.augment_shift,
+        "schedule": args.schedule,
+        "recipe": args.recipe,
         "seed": args.seed,
         "epochs": history.epochs,
         "interrupted": bool(history.interrupted),
