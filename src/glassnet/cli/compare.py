@@ -113,6 +113,14 @@ def _estimator(key, estimator, data, progress) -> ModelResult:
     proba = estimator.predict_proba(data.X_test)
     y_pred = np.searchsorted(estimator.classes_, estimator.classes_[proba.argmax(1)])
     losses = [float(v) for v in getattr(estimator, "loss_curve_", [])]
+    eps = float(getattr(estimator, "label_smoothing", 0.0) or 0.0)
+    if eps:
+        k = len(estimator.classes_)
+        hit, miss = 1.0 - eps + eps / k, eps / k  # the smoothed target's probabilities
+        floor = -hit * np.log(hit) - (k - 1) * miss * np.log(miss)  # its entropy: the lowest reachable loss
+        notes.append(
+            f"label smoothing {eps:g}: its loss cannot fall below {floor:.3f}, the smoothed targets' entropy"
+        )
     if getattr(estimator, "best_validation_score_", None) is not None and estimator.early_stopping:
         notes.append(f"early stopping on a 10% validation split, best validation accuracy "
                      f"{estimator.best_validation_score_:.4f}")  # fmt: skip
