@@ -119,3 +119,13 @@ def test_lab_initialisation_rule_for_logistic():
     relu = build_mlp([64, 80, 10], "relu", seed=0)
     assert np.abs(relu.parameters()["layers.0.W"]).max() <= np.sqrt(6 / 64)  # He-uniform
     assert np.all(relu.parameters()["layers.0.b"] == 0)
+
+
+def test_gradcheck_passes_on_a_trained_network():
+    from glassnet.optim import Adam
+    from glassnet.training import Trainer
+
+    net = build_mlp([5, 32, 3], "tanh", dropout=0.1, seed=0)
+    Trainer(net, Adam(lr=0.05), batch_size=4, seed=0).fit(X, Y, epochs=200)  # near-zero gradients now
+    assert net.loss_and_grad(X, Y) < 0.05
+    assert max(gradcheck_network(net, X, Y).values()) < 1e-5  # the default tolerance
