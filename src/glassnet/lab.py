@@ -84,7 +84,9 @@ def run_lab(epochs: int = LAB_EPOCHS, lr: float = LAB_LR, seed: int = 0, print_e
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m glassnet.lab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=LAB_EPOCHS, help=f"default {LAB_EPOCHS}")
-    parser.add_argument("--lr", type=float, default=LAB_LR, help=f"step on the mean gradient (default {LAB_LR})")
+    parser.add_argument(
+        "--lr", type=float, default=LAB_LR, help=f"step on the mean gradient (default {LAB_LR})"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the weights (default 0)")
     parser.add_argument("--print-every", type=int, default=500, help="default 500")
     args = parser.parse_args(argv)
