@@ -16,19 +16,10 @@ from glassnet import MLPClassifier, MLPRegressor
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.network import Sequential
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """These networks are small: extra BLAS threads only fight over the cores (10x slower under load)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it the tests are just slower on a busy machine
-        yield
-        return
-    with threadpool_limits(1):
-        yield
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("one_blas_thread"),
+]
 
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)

@@ -8,19 +8,10 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 from glassnet import MLPClassifier
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """These networks are small: extra BLAS threads only fight over the cores (10x slower under load)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it the tests are just slower on a busy machine
-        yield
-        return
-    with threadpool_limits(1):
-        yield
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("one_blas_thread"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -9,24 +9,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from glassnet import MLPClassifier, MLPRegressor
 
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 ESTIMATORS = [
     MLPClassifier(max_iter=100),
     MLPClassifier(solver="lbfgs", max_iter=100),
     MLPRegressor(max_iter=100),
     MLPRegressor(solver="sgd", max_iter=100),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """These networks are small: extra BLAS threads only fight over the cores (10x slower under load)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it the tests are just slower on a busy machine
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 
 # Why: `check_classifiers_train` asserts `predict_log_proba(X) == log(predict_proba(X))`. glassnet computes
