@@ -434,16 +434,17 @@ def print_report(results: dict, out=None) -> None:
         p(f"environment: {info['env']}")
     order = ["glassnet", "glassnet.MLPClassifier", "torch", "sklearn"]
 
-    def table(title, values, unit, digits=3):
-        p(f"\n{title}")
+    def ratios(values):
+        """(name, value, "   glassnet/name = r") in display order; no ratio for glassnet itself."""
         base = values.get("glassnet")
         for name in [n for n in order if n in values]:
-            ratio = (
-                ""
-                if base is None or name == "glassnet"
-                else f"   glassnet/{name} = {base / values[name]:.2f}"
-            )
-            p(f"  {name:24s} {_fmt(values[name], digits):>10s} {unit}{ratio}")
+            own = base is None or name == "glassnet"
+            yield name, values[name], "" if own else f"   glassnet/{name} = {base / values[name]:.2f}"
+
+    def table(title, values, unit, digits=3):
+        p(f"\n{title}")
+        for name, value, ratio in ratios(values):
+            p(f"  {name:24s} {_fmt(value, digits):>10s} {unit}{ratio}")
 
     if "a" in results:
         table(f"(a) {results['a']['task']}", results["a"]["ms_per_epoch"], "ms/epoch")
@@ -460,14 +461,8 @@ def print_report(results: dict, out=None) -> None:
     if "d" in results:
         for batch, values in results["d"]["samples_per_s"].items():
             p(f"\n(d) predict, {batch.replace('_', ' ')}: samples per second (higher is better)")
-            base = values.get("glassnet")
-            for name in [n for n in order if n in values]:
-                ratio = (
-                    ""
-                    if base is None or name == "glassnet"
-                    else f"   glassnet/{name} = {base / values[name]:.2f}"
-                )
-                p(f"  {name:24s} {values[name]:12.0f}{ratio}")
+            for name, value, ratio in ratios(values):
+                p(f"  {name:24s} {value:12.0f}{ratio}")
     if "memory" in results:
         r = results["memory"]
         p(f"\npeak memory, {r['task']} ({r['rows']} rows); {r['method']}")
