@@ -16,6 +16,7 @@ ESTIMATORS = [
     MLPClassifier(solver="lbfgs", max_iter=100),
     MLPRegressor(max_iter=100),
     MLPRegressor(solver="sgd", max_iter=100),
+    MLPClassifier(max_iter=100, n_jobs=2),  # data-parallel training in two processes
 ]
 
 

@@ -70,24 +70,36 @@ class Sequential:
 
     # --- parameters -------------------------------------------------------------------------------------------
 
-    def _bind_flat_parameters(self) -> None:
-        """Copy every parameter into one flat vector and make the layers' arrays views into it."""
+    def _bind_flat_parameters(self, flat_params=None, flat_grads=None) -> None:
+        """Make every parameter (gradient) a view into one flat vector, copying the current values in.
+
+        By default the vectors are new; :mod:`glassnet.parallel` passes vectors in shared memory instead
+        (a vector that already holds the values, the one in use, is not copied onto itself)."""
         entries = [(i, k, layer.params[k]) for i, layer in enumerate(self.layers) for k in layer.params]
         sizes = [p.size for _, _, p in entries]
-        self.flat_params = np.empty(sum(sizes), dtype=self.dtype)
-        self.flat_grads = np.zeros(sum(sizes), dtype=self.dtype)
-        self.weight_mask = np.zeros(sum(sizes), dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
+        n = sum(sizes)
+        storage = []
+        for given, current in ((flat_params, "flat_params"), (flat_grads, "flat_grads")):
+            if given is not None and (given.shape != (n,) or given.dtype != self.dtype):
+                raise ValueError(f"{current} storage must have shape ({n},) and dtype {self.dtype.__name__}.")
+            array = np.zeros(n, dtype=self.dtype) if given is None else given
+            storage.append((array, array is not getattr(self, current, None)))
+        (self.flat_params, copy_params), (self.flat_grads, copy_grads) = storage
+        self.weight_mask = np.zeros(n, dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
         self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs
         offset = 0
         for (i, k, p), size in zip(entries, sizes, strict=True):
             layer = self.layers[i]
             view = self.flat_params[offset : offset + size].reshape(p.shape)
-            view[...] = p
-            layer.params[k] = view
-            layer.grads[k] = self.flat_grads[offset : offset + size].reshape(p.shape)
+            grad = self.flat_grads[offset : offset + size].reshape(p.shape)
+            if copy_params:
+                view[...] = p
+            if copy_grads and k in layer.grads:
+                grad[...] = layer.grads[k]
+            layer.params[k], layer.grads[k] = view, grad
             if k == "W":
                 self.weight_mask[offset : offset + size] = 1
-                self._weights.append((layer.params[k], layer.grads[k]))
+                self._weights.append((view, grad))
             offset += size
 
     def parameters(self) -> dict[str, np.ndarray]:
@@ -179,25 +191,36 @@ class Sequential:
             grad = layer.backward(grad)
 
     def loss_and_grad(
-        self, X, y, sample_weight=None, alpha: float = 0.0, n_samples: int | None = None, check: bool = True
+        self,
+        X,
+        y,
+        sample_weight=None,
+        alpha: float = 0.0,
+        n_samples: int | None = None,
+        check: bool = True,
+        share: float = 1.0,
     ) -> float:
         r"""Forward, loss, backward and L2 in one call; gradients land in ``flat_grads``.
 
         Returns :math:`L = \mathrm{loss}(z, y) + \frac{\alpha}{2n}\sum_l \|W_l\|^2` where :math:`n` is
         ``n_samples`` (the training-set size; defaults to this batch's size) and the sum runs over weight
         matrices only. ``check=False`` skips input validation (the trainer validates once per fit).
+        ``share`` :math:`f` scales loss and gradient alike: rows that are the fraction :math:`f` of a batch (by
+        count or sample weight) contribute :math:`f L`, so that the shares of a batch sum to its loss and
+        gradient (:mod:`glassnet.parallel`).
         """
         X = self._check_input(X) if check else X
         z = self._forward(X)
         loss = self.loss.forward(z, y, sample_weight)
-        self.backward(self.loss.backward())
+        dz = self.loss.backward()
+        self.backward(dz if share == 1.0 else dz * self.dtype(share))
         if alpha:
             n = X.shape[0] if n_samples is None else n_samples
-            scale = self.dtype(alpha / n)
+            scale = self.dtype(share * alpha / n)
             for W, dW in self._weights:
                 dW += scale * W  # d/dW of alpha/(2n) ||W||^2
             loss += 0.5 * alpha / n * sum(float(np.vdot(W, W)) for W, _ in self._weights)
-        return loss
+        return share * loss
 
     # --- prediction ------------------------------------------------------------------------------------------
 

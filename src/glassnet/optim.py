@@ -35,7 +35,14 @@ def _check_unit(name: str, value) -> float:
 
 
 class Optimizer:
-    """Base class. ``lr`` is read at every step, so a learning-rate schedule may change it between steps."""
+    """Base class. ``lr`` is read at every step, so a learning-rate schedule may change it between steps.
+
+    ``state_names`` lists the attributes holding state shaped like the parameters (momentum, moments): an
+    optimizer that declares them updates element-wise and can run on slices of the parameter vector in
+    several processes (:mod:`glassnet.parallel`). ``None``: unknown, no data parallelism.
+    """
+
+    state_names: tuple[str, ...] | None = None
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         self.lr = _check_positive("lr", lr)
@@ -73,6 +80,8 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum, in scikit-learn's form."""
 
+    state_names = ("_velocity",)
+
     def __init__(
         self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
     ) -> None:
@@ -96,6 +105,8 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, Algorithm 1) with bias correction; ``weight_decay`` > 0 makes it AdamW."""
+
+    state_names = ("_m", "_v")
 
     def __init__(
         self,

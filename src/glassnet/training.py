@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from glassnet import parallel
 from glassnet.callbacks import EarlyStopping, History
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
@@ -40,7 +41,8 @@ def _default_scorer(net):
 
 def _chance_loss(net, y) -> float:
     """The loss of an uninformed constant prediction, a scale for what a diverging loss looks like."""
-    name, k = net.loss.name, net.loss.backward().shape[1]  # called after the first loss: its gradient's width
+    name = net.loss.name
+    k = next(layer.out_features for layer in reversed(net.layers) if hasattr(layer, "out_features"))
     if name == "softmax_cross_entropy":
         return float(np.log(max(k, 2)))
     if name == "sigmoid_binary_cross_entropy":
@@ -111,6 +113,12 @@ class Trainer:
     augment : callable ``(X_batch, rng) -> X_batch``, optional
         Applied to every training batch (never to validation data), e.g.
         :class:`glassnet.augment.RandomShift`.
+    n_jobs : int or None
+        Processes that share each training step (:mod:`glassnet.parallel`): ``None`` or 1 trains in this
+        process, ``-1`` uses every core. Each process computes the gradient of a share of the batch's rows,
+        then updates a share of the weights; the result equals one process's up to rounding. Dropout masks and
+        augmentation then come from each process's own random stream. Networks with batch normalisation train
+        in one process, with a warning.
     """
 
     def __init__(
@@ -132,6 +140,7 @@ class Trainer:
         callbacks=(),
         divergence_factor: float | None = 3.0,
         augment=None,
+        n_jobs: int | None = None,
     ) -> None:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
@@ -150,6 +159,8 @@ class Trainer:
         if early_stopping:
             self.callbacks.append(early_stopping)
         self.divergence_factor = divergence_factor
+        self.n_jobs = parallel.effective_n_jobs(n_jobs)
+        self._parallel = None
         self.history = History()
         self.stop_training = False
         self.epoch = 0
@@ -170,24 +181,30 @@ class Trainer:
         self.stop_training = False
         self._call("on_train_begin", self)
         try:
-            for _ in range(int(epochs)):
-                self._call("on_epoch_begin", self, self.epoch)
-                start = time.perf_counter()
-                loss = self.fit_epoch(X, y, sample_weight, check=False)
-                logs = {"loss": loss, "lr": self.optimizer.lr, "time": time.perf_counter() - start}
-                if val is not None:
-                    logs.update(self.evaluate(*val))
-                self.history.append(logs)
-                self.schedule.on_epoch_end(self.epoch, loss)
-                self._call("on_epoch_end", self, self.epoch, logs)
-                self.epoch += 1
-                if self.stop_training or self.schedule.done:
-                    break
+            with self._data_parallel(X, y, sample_weight) as self._parallel:
+                self._epochs(X, y, sample_weight, val, int(epochs))
         except KeyboardInterrupt:
             self.history.interrupted = True
+        finally:
+            self._parallel = None
         self._call("on_train_end", self, self.history)
         self.net.eval()
         return self.history
+
+    def _epochs(self, X, y, sample_weight, val, epochs: int) -> None:
+        for _ in range(epochs):
+            self._call("on_epoch_begin", self, self.epoch)
+            start = time.perf_counter()
+            loss = self.fit_epoch(X, y, sample_weight, check=False)
+            logs = {"loss": loss, "lr": self.optimizer.lr, "time": time.perf_counter() - start}
+            if val is not None:
+                logs.update(self.evaluate(*val))
+            self.history.append(logs)
+            self.schedule.on_epoch_end(self.epoch, loss)
+            self._call("on_epoch_end", self, self.epoch, logs)
+            self.epoch += 1
+            if self.stop_training or self.schedule.done:
+                break
 
     def fit_epoch(self, X, y, sample_weight=None, check: bool = True) -> float:
         """One pass over the data; returns the sample-weighted mean training loss of the epoch."""
@@ -200,26 +217,23 @@ class Trainer:
         order = self.rng.permutation(n) if self.shuffle and batch < n else None
         total = 0.0
         for b, start in enumerate(range(0, n, batch)):
-            if order is None and batch == n:
-                Xb, yb, wb = X, y, sample_weight
-            else:
-                idx = order[start : start + batch] if order is not None else slice(start, start + batch)
-                Xb, yb = X[idx], y[idx]  # one gather per batch
-                wb = None if sample_weight is None else sample_weight[idx]
-            if self.augment is not None:
-                Xb = self.augment(Xb, self.rng)
+            rows = slice(start, start + batch) if order is None else order[start : start + batch]
             self.optimizer.lr = self.schedule.lr
-            loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
+            if self._parallel is not None:
+                loss = self._parallel.step(rows)  # loss, gradient and update, shared by the processes
+            else:
+                Xb, yb, wb = self._batch(X, y, sample_weight, rows, self.rng)
+                loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
+                self.optimizer.step(net)
             if not np.isfinite(loss):
                 net.flat_params[...] = snapshot
                 self._diverged(loss)
             if self._reference_loss is None:  # the yardstick for divergence, set on the first step
                 self._reference_loss = max(loss, _chance_loss(net, y))
-            self.optimizer.step(net)
-            weight = len(Xb) if wb is None else float(np.sum(wb))
-            total += loss * weight
-            self.schedule.on_batch_end(len(Xb))
-            self._call("on_batch_end", self, b, {"loss": loss, "size": len(Xb)})
+            size = min(batch, n - start)
+            total += loss * (size if sample_weight is None else float(np.sum(sample_weight[rows])))
+            self.schedule.on_batch_end(size)
+            self._call("on_batch_end", self, b, {"loss": loss, "size": size})
         epoch_loss = total / (n if sample_weight is None else float(np.sum(sample_weight)))
         limit = (
             None
@@ -244,6 +258,28 @@ class Trainer:
         return {"val_loss": val_loss, "val_score": val_score}
 
     # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _batch(self, X, y, sample_weight, rows, rng):
+        """The rows ``rows`` (a slice: views; an index array: one gather), augmented if asked."""
+        Xb, yb = X[rows], y[rows]
+        wb = None if sample_weight is None else sample_weight[rows]
+        if self.augment is not None:
+            Xb = self.augment(Xb, rng)
+        return Xb, yb, wb
+
+    def _data_parallel(self, X, y, sample_weight):
+        """A data-parallel session for ``fit`` when ``n_jobs > 1`` (a do-nothing context otherwise)."""
+        return parallel.session(
+            self.net,
+            self.optimizer,
+            lambda rows, rng: self._batch(X, y, sample_weight, rows, rng),
+            self.n_jobs,
+            n_rows=len(X),
+            alpha=self.alpha,
+            n_samples=len(X),
+            sample_weight=sample_weight,
+            seed=self.rng,
+        )
 
     def _prepare(self, X, y, sample_weight, split: bool = True):
         X = self.net._check_input(X)

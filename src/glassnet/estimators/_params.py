@@ -422,6 +422,17 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "addition.",
     ),
     Param(
+        "n_jobs",
+        None,
+        (NoneValue(), _POSITIVE_INT, Interval("int", None, -1, "right")),
+        "int or None",
+        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.parallel`): "
+        "``None`` or 1 trains in this process, ``-1`` uses every core, ``-2`` all but one. Each process "
+        "computes the gradient of a share of the batch, then updates a share of the weights; the model equals "
+        "the one-process model up to rounding (dropout and augmentation draw from each process's own random "
+        "stream). Linux (fork) only; ``batch_norm`` and lbfgs train in one process. glassnet addition.",
+    ),
+    Param(
         "image_shape",
         None,
         (NoneValue(), SequenceOf(_POSITIVE_INT)),

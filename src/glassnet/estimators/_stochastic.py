@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from glassnet import parallel
 from glassnet.augment import infer_image_shape, random_shift
 from glassnet.estimators._data import dense_rows
 from glassnet.estimators._network import make_optimizer, make_schedule
@@ -54,28 +55,48 @@ class StochasticSolverMixin:
             self._schedule = make_schedule(self, n_batches=-(-train.n_samples // batch_size))
         self.n_iter_ = 0
         try:
-            for _ in range(self.max_iter):
-                iterations.begin()
-                epoch_loss = self._run_epoch(train, batch_size)
-                stop = self._end_epoch(data, epoch_loss)
-                stop_requested = iterations.end()
-                if stop or stop_requested or incremental:
-                    break
-                # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
-                if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                        "optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
+            with self._data_parallel(train) as self._parallel:
+                self._epochs(data, batch_size, iterations, incremental)
         except KeyboardInterrupt:
             iterations.close_unused()
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+        finally:
+            self._parallel = None
         if self.early_stopping and self._best_params is not None:
             self.network_.flat_params[...] = self._best_params  # restore the best validation weights
         if not incremental:
             self._check_final_loss()
+
+    def _epochs(self, data, batch_size: int, iterations, incremental: bool) -> None:
+        for _ in range(self.max_iter):
+            iterations.begin()
+            epoch_loss = self._run_epoch(data.train, batch_size)
+            stop = self._end_epoch(data, epoch_loss)
+            stop_requested = iterations.end()
+            if stop or stop_requested or incremental:
+                break
+            # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
+            if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                    "optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=6,
+                )
+
+    def _data_parallel(self, train):
+        """A data-parallel session (:mod:`glassnet.parallel`) when ``n_jobs`` asks for more than one process."""
+        return parallel.session(
+            self.network_,
+            self._optimizer,
+            lambda rows, rng: self._batch(train, rows, rng),
+            parallel.effective_n_jobs(self.n_jobs),
+            n_rows=train.n_samples,
+            alpha=self.alpha,
+            n_samples=train.weight_total,
+            sample_weight=train.sample_weight,
+            seed=self._rng,
+        )
 
     def _run_epoch(self, train, batch_size: int) -> float:
         """One pass over the training data; returns the mean batch loss, weighted by batch size."""
@@ -96,24 +117,33 @@ class StochasticSolverMixin:
             net.eval()
         return accumulated / n
 
+    def _batch(self, train, idx, rng):
+        """The rows ``idx`` as dense arrays in the network's dtype, augmented if asked."""
+        X_batch = dense_rows(train.X, idx, self.network_.dtype)
+        if self.augment_shift:
+            X_batch = random_shift(X_batch, int(self.augment_shift), rng, self.image_shape)
+        weights = None if train.sample_weight is None else train.sample_weight[idx]
+        return X_batch, train.Y[idx], weights
+
     def _train_batch(self, train, idx, n_total: float) -> float:
         """Loss and gradients on the rows ``idx``, then one optimiser step."""
         net = self.network_
-        weights = None if train.sample_weight is None else train.sample_weight[idx]
-        if weights is not None and not weights.sum() > 0:
+        self._optimizer.lr = self._schedule.lr
+        if self._parallel is not None:
+            loss = self._parallel.step(idx)  # 0.0 for a batch of zero-weight samples, as below
+        elif train.sample_weight is not None and not train.sample_weight[idx].sum() > 0:
             return 0.0  # only zero-weight samples: nothing to learn from this batch
-        X_batch = dense_rows(train.X, idx, net.dtype)
-        if self.augment_shift:
-            X_batch = random_shift(X_batch, int(self.augment_shift), self._rng, self.image_shape)
-        Y_batch = train.Y[idx]
-        loss = net.loss_and_grad(X_batch, Y_batch, weights, alpha=self.alpha, n_samples=n_total, check=False)
+        else:
+            X_batch, Y_batch, weights = self._batch(train, idx, self._rng)
+            loss = net.loss_and_grad(
+                X_batch, Y_batch, weights, alpha=self.alpha, n_samples=n_total, check=False
+            )
+            self._optimizer.step(net)
         if not np.isfinite(loss):
             self.network_.flat_params[...] = self._last_finite_params
             self._raise_diverged(loss, f"the loss became {loss} in epoch {self.n_iter_ + 1}", restored=True)
         if self._reference_loss is None:
             self._reference_loss = loss  # the loss of the initial network, before any step
-        self._optimizer.lr = self._schedule.lr
-        self._optimizer.step(net)
         self._schedule.on_batch_end(len(idx))
         return loss
 

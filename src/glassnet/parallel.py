@@ -1,0 +1,394 @@
+r"""Data parallelism: one training step split over processes that share the weights.
+
+With ``n_jobs`` processes (the caller and ``n_jobs - 1`` forked workers), a step runs in two phases:
+
+1. **gradients**: process :math:`j` takes its share of the batch's rows, :math:`B_j`, the fraction
+   :math:`f_j = |B_j| / |B|` of the batch (or of its sample weight), and computes :math:`f_j L_j` and its
+   gradient :math:`g_j`, :math:`L_j` the mean loss over :math:`B_j` (``Sequential.loss_and_grad(share=f_j)``);
+2. **update**: process :math:`j` takes its share of the *parameters*, :math:`P_j`, sums the gradients there,
+   :math:`g[P_j] = \sum_i g_i[P_j]`, and runs the optimizer on that slice.
+
+The batch loss is :math:`\sum_i f_i L_i`; gradient and loss are those of the whole batch, up to rounding. The
+weights, every process's gradient and the optimizer's state live in shared memory, so nothing is copied
+between processes but a few numbers and the batch's row indices.
+
+Why processes and not threads: NumPy releases the GIL inside each call, but a step is dozens of short calls,
+and two threads handing the GIL back and forth lose more than they gain. Why the waits spin before they
+sleep: on a virtual machine, waking a sleeping core costs about a tenth of a millisecond, as much as a small
+layer's whole forward pass.
+
+The workers are forked, so they see the caller's data and network as they were at the start of the session;
+use one session per call to ``fit`` (:class:`glassnet.training.Trainer` does). Networks with batch
+normalisation are not supported (batch statistics and running averages would be per process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import mmap
+import multiprocessing
+import os
+import pickle
+import signal
+import time
+import warnings
+
+import numpy as np
+
+#: how long a waiting process polls before it sleeps on the semaphore (seconds)
+SPIN_SECONDS = 0.002
+
+
+def available_cpus() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def effective_n_jobs(n_jobs) -> int:
+    """scikit-learn's convention: ``None`` is 1, ``-1`` every core, ``-2`` all but one, and so on."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer or None; got {n_jobs!r}.")
+    return int(n_jobs) if n_jobs > 0 else max(1, available_cpus() + 1 + int(n_jobs))
+
+
+def unsupported_reason(net, optimizer) -> str | None:
+    """Why ``net`` and ``optimizer`` cannot train data-parallel, or ``None`` when they can."""
+    from glassnet.layers import BatchNorm
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return "this platform cannot fork processes"
+    if any(isinstance(layer, BatchNorm) for layer in net.layers):
+        return "batch normalisation needs the statistics of the whole batch in one process"
+    if getattr(optimizer, "state_names", None) is None:
+        return f"{type(optimizer).__name__} does not declare its state (Optimizer.state_names)"
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return "threadpoolctl is not installed (pip install threadpoolctl)"
+    return None
+
+
+def session(net, optimizer, batch_fn, n_jobs: int, **kwargs):
+    """A :class:`DataParallel` session for ``n_jobs > 1``, or a do-nothing context (``None``) for one
+    process, or when data parallelism cannot work here (then with a warning saying why)."""
+    if n_jobs == 1:
+        return contextlib.nullcontext()
+    reason = unsupported_reason(net, optimizer)
+    if reason is not None:
+        warnings.warn(f"n_jobs={n_jobs}: {reason}; training in one process.", UserWarning, stacklevel=3)
+        return contextlib.nullcontext()
+    return DataParallel(net, optimizer, batch_fn, n_jobs, **kwargs)
+
+
+def _spawn(seed, n: int) -> list[np.random.Generator]:
+    """``n`` independent generators derived from ``seed`` (a Generator's stream is left untouched)."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    try:
+        return rng.spawn(n)
+    except TypeError:  # a bit generator made without a SeedSequence cannot spawn: draw the seeds instead
+        return [np.random.default_rng(s) for s in rng.integers(2**63, size=n)]
+
+
+def _shared(n: int, dtype) -> np.ndarray:
+    """A 1-D array in anonymous shared memory: forked children see the parent's writes and vice versa."""
+    dtype = np.dtype(dtype)
+    return np.frombuffer(mmap.mmap(-1, max(1, n) * dtype.itemsize), dtype=dtype, count=n)
+
+
+def _shares(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
+    """``[lo, hi)`` bounds of ``parts`` near-equal shares of ``range(n)``, the larger ones first; with
+    ``align``, every bound but ``n`` is a multiple of it."""
+    units, tail = divmod(n, align)
+    size, extra = divmod(units, parts)
+    bounds, lo = [], 0
+    for j in range(parts):
+        hi = lo + (size + (j < extra)) * align
+        bounds.append((lo, hi))
+        lo = hi
+    last_lo, last_hi = bounds[-1]
+    bounds[-1] = (last_lo, last_hi + tail)
+    return bounds
+
+
+class _Signal:
+    """A semaphore whose waiter polls for ``SPIN_SECONDS`` before it sleeps."""
+
+    def __init__(self, ctx, spin: bool) -> None:
+        self._sem, self._spin = ctx.Semaphore(0), spin
+
+    def post(self) -> None:
+        self._sem.release()
+
+    def wait(self, alive=None) -> None:
+        if self._spin:
+            deadline = time.perf_counter() + SPIN_SECONDS
+            while time.perf_counter() < deadline:
+                if self._sem.acquire(False):
+                    return
+        while not self._sem.acquire(timeout=1.0):
+            if alive is not None and not alive():
+                raise RuntimeError("the other side of a data-parallel session is gone")
+
+
+class DataParallel:
+    """Training steps of ``net`` with ``optimizer``, each split over ``n_jobs`` processes.
+
+    Parameters
+    ----------
+    net : Sequential
+        Its parameters, gradients and the optimizer's state move to shared memory until :meth:`close`.
+    optimizer : Optimizer
+        Any optimizer that declares ``state_names`` (SGD, Adam, AdamW).
+    batch_fn : callable ``(rows, rng) -> (X, y, sample_weight)``
+        The training rows ``rows`` (a slice or an index array into the caller's data), already validated and
+        in the network's dtype; ``sample_weight`` may be ``None``. Runs in every process on its share, with
+        that process's own random generator ``rng`` (for augmentation).
+    n_jobs : int
+        Number of processes, the caller included (>= 2).
+    n_rows : int
+        The most rows a batch may have.
+    alpha, n_samples : float, int
+        The L2 penalty of :meth:`Sequential.loss_and_grad`.
+    sample_weight : array of shape (n_rows,), optional
+        The caller's sample weights, indexed by the same rows as ``batch_fn`` (for the shares :math:`f_j`).
+    seed : int, Generator or None
+        Source of each process's own random stream (dropout masks, augmentation). A Generator's children
+        (``Generator.spawn``) are used, which leaves the Generator's own stream as it was.
+
+    Use it as a context manager, or call :meth:`close`: it ends the workers and moves everything back.
+    """
+
+    # the control block, float64 slots shared by all processes
+    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _PER_PROCESS = 0, 1, 2, 3, 4, 5, 6  # then (loss, weight) each
+    _GRADIENTS, _UPDATE, _STOP = 0, 1, 2
+
+    def __init__(
+        self,
+        net,
+        optimizer,
+        batch_fn,
+        n_jobs: int,
+        n_rows: int,
+        alpha=0.0,
+        n_samples=None,
+        sample_weight=None,
+        seed=None,
+    ) -> None:
+        from threadpoolctl import threadpool_limits
+
+        reason = unsupported_reason(net, optimizer)
+        if reason is not None:
+            raise ValueError(f"Cannot train data-parallel: {reason}.")
+        if n_jobs < 2:
+            raise ValueError(f"DataParallel needs n_jobs >= 2; got {n_jobs}.")
+        self.net, self.optimizer, self.batch_fn, self.n_jobs = net, optimizer, batch_fn, n_jobs
+        self.alpha, self.n_samples, self.sample_weight = alpha, n_samples, sample_weight
+        self._closed = self._broken = False
+        n = net.n_params
+        # shares of whole cache lines: a slice that starts mid-line makes every vector load straddle two lines,
+        # which slowed the update of such a share by a third
+        self._param_shares = _shares(n, n_jobs, align=64 // np.dtype(net.dtype).itemsize)
+        # shared memory: the weights, one gradient per process, the optimizer's state
+        self._private = (net.flat_params, net.flat_grads)
+        self._grads = [_shared(n, net.dtype) for _ in range(n_jobs)]
+        net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0])
+        self._state_names = tuple(optimizer.state_names)
+        for name in self._state_names:
+            state = _shared(n, net.dtype)
+            old = optimizer.__dict__.get(name)
+            if old is not None and old.shape == (n,):
+                state[...] = old
+            setattr(optimizer, name, state)
+        self._shards = [self._shard(j) for j in range(n_jobs)]
+        self._ctrl = _shared(self._PER_PROCESS + 2 * n_jobs, np.float64)
+        self._rows = _shared(n_rows, np.intp)
+        self._error = _shared(1 << 16, np.uint8)  # a pickled exception: 8 bytes of length, then the bytes
+        ctx = multiprocessing.get_context("fork")
+        spin = n_jobs <= available_cpus()  # polling would steal time from busy processes otherwise
+        self._go = [_Signal(ctx, spin) for _ in range(n_jobs)]
+        self._done = [_Signal(ctx, spin) for _ in range(n_jobs)]
+        # every process uses an equal share of the cores for BLAS; the caller's limit holds until close()
+        self._limits = threadpool_limits(max(1, available_cpus() // n_jobs))
+        rngs = _spawn(seed, n_jobs)
+        self._rng = rngs[0]  # this process's; each worker gets its own
+        self._parent = os.getpid()
+        self._workers = []
+        try:
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns about fork in a process with threads (BLAS pools); the children run
+                # only NumPy code on their own data and never take a lock those threads might hold
+                warnings.simplefilter("ignore", DeprecationWarning)
+                for j in range(1, n_jobs):
+                    proc = ctx.Process(target=self._serve, args=(j, rngs[j]), daemon=True)
+                    proc.start()
+                    self._workers.append(proc)
+        except BaseException:
+            self.close()
+            raise
+
+    def _shard(self, j: int):
+        """A copy of the optimizer that owns parameter share ``j``: its state is a view into the shared state."""
+        lo, hi = self._param_shares[j]
+        shard = copy.copy(self.optimizer)
+        shard.__dict__ = {k: v for k, v in vars(shard).items() if not isinstance(v, np.ndarray)}
+        for name in self._state_names:
+            setattr(shard, name, getattr(self.optimizer, name)[lo:hi])
+        return shard
+
+    # --- one step --------------------------------------------------------------------------------------------
+
+    def step(self, rows) -> float:
+        """One training step on ``rows`` (a slice or an index array): loss, gradient and update; returns the
+        loss. Afterwards ``net.flat_grads`` holds the whole batch's gradient, as after ``loss_and_grad``."""
+        if self._closed or self._broken:
+            raise RuntimeError("This DataParallel session is closed or was interrupted; start a new one.")
+        ctrl = self._ctrl
+        if isinstance(rows, slice):
+            start, stop, _ = rows.indices(len(self._rows))
+            ctrl[self._ROWS], ctrl[self._START] = stop - start, start
+        else:
+            rows = np.asarray(rows, dtype=np.intp)
+            self._rows[: len(rows)] = rows
+            ctrl[self._ROWS], ctrl[self._START] = len(rows), -1
+        total = ctrl[self._ROWS] if self.sample_weight is None else np.sum(self.sample_weight[rows])
+        if not total > 0:
+            return 0.0  # only zero-weight rows: nothing to learn from this batch
+        ctrl[self._TOTAL], ctrl[self._LR] = total, self.optimizer.lr
+        self._phase(self._GRADIENTS)
+        self._phase(self._UPDATE)
+        self.optimizer.t = self._shards[0].t
+        return float(np.sum(ctrl[self._PER_PROCESS :: 2]))  # the shares' f_j L_j
+
+    def _phase(self, phase: int) -> None:
+        """Run ``phase`` here and in every worker and wait for all of them; raise the first error."""
+        self._ctrl[self._PHASE], self._ctrl[self._ERROR] = phase, 0
+        for j in range(1, self.n_jobs):
+            self._go[j].post()
+        try:
+            self._run(phase, 0)
+        finally:
+            try:
+                for j in range(1, self.n_jobs):
+                    self._done[j].wait(self._workers_alive)
+            except BaseException:
+                self._broken = True  # a worker may still post: the signals are out of step
+                raise
+        if self._ctrl[self._ERROR]:
+            self._raise_worker_error()
+
+    def _run(self, phase: int, j: int) -> None:
+        if phase == self._GRADIENTS:
+            self._gradients(j)
+        else:
+            self._update(j)
+
+    def _gradients(self, j: int) -> None:
+        """Phase 1 in process ``j``: :math:`f_j L_j` and its gradient on process ``j``'s share of the rows."""
+        ctrl = self._ctrl
+        n, start = int(ctrl[self._ROWS]), int(ctrl[self._START])
+        lo, hi = _shares(n, self.n_jobs)[j]
+        rows = slice(start + lo, start + hi) if start >= 0 else self._rows[lo:hi]
+        loss = weight = 0.0
+        if hi > lo:
+            Xb, yb, wb = self.batch_fn(rows, self._rng)
+            weight = float(hi - lo if wb is None else np.sum(wb, dtype=np.float64))
+            if weight > 0:
+                share = weight / ctrl[self._TOTAL]
+                loss = self.net.loss_and_grad(
+                    Xb, yb, wb, alpha=self.alpha, n_samples=self.n_samples, check=False, share=share
+                )
+        slot = self._PER_PROCESS + 2 * j
+        ctrl[slot], ctrl[slot + 1] = loss, weight
+
+    def _update(self, j: int) -> None:
+        """Phase 2 in process ``j``: the sum of the gradients on its share of the parameters, which lands in
+        the caller's gradient vector, then the optimizer's update of that share."""
+        lo, hi = self._param_shares[j]
+        g = self._grads[0][lo:hi]
+        contributors = np.flatnonzero(self._ctrl[self._PER_PROCESS + 1 :: 2] > 0)  # rows of positive weight
+        if contributors[0] != 0:
+            g[...] = self._grads[contributors[0]][lo:hi]
+        for i in contributors[1:]:
+            g += self._grads[i][lo:hi]
+        shard = self._shards[j]
+        shard.lr = float(self._ctrl[self._LR])
+        shard.update(self.net.flat_params[lo:hi], g, self.net.weight_mask[lo:hi])
+
+    # --- the workers -----------------------------------------------------------------------------------------
+
+    def _serve(self, j: int, rng) -> None:
+        """A worker's loop: wait for a phase, run it, report; until the caller closes the session."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+        net = self.net
+        net._bind_flat_parameters(net.flat_params, self._grads[j])
+        self._rng = rng
+        for layer in net.layers:
+            if getattr(layer, "rng", None) is not None:
+                layer.rng = self._rng  # dropout masks of its own, not a copy of the caller's stream
+        net.train()
+        alive = lambda: os.getppid() == self._parent  # noqa: E731
+        while True:
+            self._go[j].wait(alive)
+            phase = int(self._ctrl[self._PHASE])
+            if phase == self._STOP:
+                return
+            try:
+                self._run(phase, j)
+            except BaseException as exc:  # noqa: BLE001 - sent to the caller, who raises it
+                self._report_error(j, exc)
+            self._done[j].post()
+
+    def _report_error(self, j: int, exc: BaseException) -> None:
+        try:
+            blob = pickle.dumps(exc)
+        except Exception:  # noqa: BLE001 - an unpicklable exception travels as its text
+            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        if len(blob) > self._error.size - 8:
+            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {str(exc)[:4000]}"))
+        self._error[:8] = np.frombuffer(np.int64(len(blob)).tobytes(), dtype=np.uint8)
+        self._error[8 : 8 + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+        self._ctrl[self._ERROR] = 1 + j
+
+    def _raise_worker_error(self) -> None:
+        j = int(self._ctrl[self._ERROR]) - 1
+        size = int(np.frombuffer(self._error[:8].tobytes(), dtype=np.int64)[0])
+        try:
+            exc = pickle.loads(self._error[8 : 8 + size].tobytes())
+        except Exception:  # noqa: BLE001
+            exc = RuntimeError("A data-parallel worker failed and its error could not be read back.")
+        raise exc from RuntimeError(f"raised in data-parallel worker {j}")
+
+    def _workers_alive(self) -> bool:
+        return all(proc.is_alive() for proc in self._workers)
+
+    # --- the end ---------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End the workers; move weights, gradient and optimizer state back to private memory."""
+        if self._closed:
+            return
+        self._closed = True
+        self._ctrl[self._PHASE] = self._STOP
+        for j in range(1, len(self._workers) + 1):
+            self._go[j].post()
+        for proc in self._workers:
+            proc.join(timeout=5.0)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        self.net._bind_flat_parameters(*self._private)  # copies the values back
+        for name in self._state_names:
+            setattr(self.optimizer, name, np.array(getattr(self.optimizer, name)))
+        self._limits.restore_original_limits()
+
+    def __enter__(self) -> DataParallel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
