@@ -212,3 +212,22 @@ def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(monkeypatc
     assert "b" not in results and "memory" not in results
     assert any("glassnet data fetch" in note for note in results["notes"])
     assert "glassnet data fetch" in capsys.readouterr().out
+
+
+def test_speed_command_shows_glassnet_in_one_process_beside_its_data_parallel_run(tmp_path):
+    out = tmp_path / "speed.json"
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--threads", "2"]
+    assert speed.main([*argv, "--jobs", "2", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert results["jobs"] == 2
+    assert set(results["a"]["ms_per_epoch"]) == {"glassnet", "glassnet, 1 process"}
+
+
+def test_memory_child_adds_the_workers_private_memory(tmp_path):
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "data")
+    np.save(path + ".X.npy", rng.random((3000, 784), dtype=np.float32))
+    np.save(path + ".y.npy", rng.integers(0, 10, 3000))
+    result = speed.memory_child("glassnet", path, threads=2, jobs=2)
+    assert result["workers_private_mib"] > 0
+    assert result["rss_peak_delta_mib"] >= result["workers_private_mib"]

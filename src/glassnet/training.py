@@ -166,6 +166,12 @@ class Trainer:
         self.epoch = 0
         self._reference_loss = None
 
+    @property
+    def parallel(self):
+        """The :class:`~glassnet.parallel.DataParallel` session while ``fit`` trains with ``n_jobs > 1``, else
+        ``None`` (for callbacks that want to look at the workers)."""
+        return self._parallel
+
     # --- the loop --------------------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs: int, sample_weight=None) -> History:

@@ -10,7 +10,7 @@ process only loads the framework it measures.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,7 +22,8 @@ class MLPSpec:
     """One training task.
 
     ``batch_size=None`` is full-batch gradient descent; ``optimizer`` is ``"sgd"`` (plain, no momentum) or
-    ``"adam"``; ``activation`` is ``"logistic"`` or ``"relu"`` (scikit-learn's names).
+    ``"adam"``; ``activation`` is ``"logistic"`` or ``"relu"`` (scikit-learn's names). ``n_jobs`` is
+    glassnet's number of data-parallel processes (the other frameworks use threads instead).
     """
 
     sizes: tuple[int, ...]
@@ -32,6 +33,7 @@ class MLPSpec:
     batch_size: int | None
     shuffle: bool = True
     seed: int = 0
+    n_jobs: int = 1
 
 
 def available(name: str) -> str | None:
@@ -52,7 +54,7 @@ def available(name: str) -> str | None:
 # --- glassnet ----------------------------------------------------------------------------------------------------
 
 
-def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
+def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, callbacks=()):
     """Build and train a network with :class:`glassnet.training.Trainer`; returns the network."""
     from glassnet.network import build_mlp
     from glassnet.optim import SGD, Adam
@@ -64,7 +66,14 @@ def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
     net = build_mlp(list(spec.sizes), activation=spec.activation, seed=spec.seed, init=init)
     opt = SGD(lr=spec.lr) if spec.optimizer == "sgd" else Adam(lr=spec.lr)
     trainer = Trainer(
-        net, opt, batch_size=spec.batch_size, shuffle=spec.shuffle, seed=spec.seed, divergence_factor=None
+        net,
+        opt,
+        batch_size=spec.batch_size,
+        shuffle=spec.shuffle,
+        seed=spec.seed,
+        divergence_factor=None,
+        n_jobs=spec.n_jobs,
+        callbacks=callbacks,
     )
     trainer.fit(X, y, epochs)
     return net
@@ -74,7 +83,7 @@ def glassnet_estimator_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: 
     """The same training through ``glassnet.MLPClassifier`` (to show the estimator's overhead)."""
     from glassnet import MLPClassifier
 
-    clf = MLPClassifier(**_sklearn_params(spec, len(X), epochs))
+    clf = MLPClassifier(**_sklearn_params(spec, len(X), epochs), n_jobs=spec.n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: we stop after exactly `epochs` on purpose
         clf.fit(X, y)
@@ -176,8 +185,15 @@ def torch_predict(model, X: np.ndarray) -> np.ndarray:
         return model(torch.from_numpy(X)).argmax(dim=1).numpy()
 
 
+def glassnet_one_process_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
+    """glassnet without data parallelism: one process, its BLAS using all the threads."""
+    return glassnet_fit(replace(spec, n_jobs=1), X, y, epochs)
+
+
 FIT = {"glassnet": glassnet_fit, "torch": torch_fit, "sklearn": sklearn_fit}
 PREDICT = {"glassnet": glassnet_predict, "torch": torch_predict, "sklearn": sklearn_predict}
+#: the name of the one-process glassnet row, shown beside "glassnet" (n_jobs processes) when n_jobs > 1
+ONE_PROCESS = "glassnet, 1 process"
 
 
 def set_threads(n: int):

@@ -75,6 +75,22 @@ def median(values) -> float:
     return float(statistics.median(values))
 
 
+def runners(frameworks, jobs: int) -> dict:
+    """The training callables by row name: glassnet with ``jobs`` data-parallel processes (and, when
+    ``jobs > 1``, glassnet in one process beside it, its BLAS using the threads), and the others."""
+    out = {}
+    for name in frameworks:
+        if name == "glassnet":
+            out[name] = lambda spec, X, y, epochs: fw.glassnet_fit(
+                dataclasses.replace(spec, n_jobs=jobs), X, y, epochs
+            )
+            if jobs > 1:
+                out[fw.ONE_PROCESS] = fw.glassnet_one_process_fit
+        else:
+            out[name] = fw.FIT[name]
+    return out
+
+
 def _frameworks(selected: list[str], notes: list[str]) -> list[str]:
     usable = []
     for name in selected:
@@ -96,10 +112,11 @@ def bench_lab(frameworks, cfg, notes) -> dict:
     data = load_digits()
     X, y = data.X_train, data.y_train
     epochs = cfg["a_epochs"]
-    for name in frameworks:  # warm-up: imports, first-call costs
-        fw.FIT[name](SPEC_A, X, y, 5)
+    fits = runners(frameworks, cfg["jobs"])
+    for fit in fits.values():  # warm-up: imports, first-call costs
+        fit(SPEC_A, X, y, 5)
     times = alternate(
-        {name: lambda f=fw.FIT[name]: f(SPEC_A, X, y, epochs) for name in frameworks}, cfg["repeats"]
+        {name: lambda f=fit: f(SPEC_A, X, y, epochs) for name, fit in fits.items()}, cfg["repeats"]
     )
     ms = {name: 1e3 * median(t) / epochs for name, t in times.items()}
     return {
@@ -128,24 +145,30 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
     X, y = np.ascontiguousarray(data.X_train), data.y_train
     epochs = cfg["b_epochs"]
     tasks, models = {}, {}
-    runners = dict(fw.FIT)
+    fits = runners(frameworks, cfg["jobs"])
     if "glassnet" in frameworks and "sklearn" in frameworks:
-        runners["glassnet.MLPClassifier"] = fw.glassnet_estimator_fit
-        frameworks = [*frameworks, "glassnet.MLPClassifier"]
+        fits["glassnet.MLPClassifier"] = lambda spec, X, y, epochs: fw.glassnet_estimator_fit(
+            dataclasses.replace(spec, n_jobs=cfg["jobs"]), X, y, epochs
+        )
+    frameworks = list(fits)
     small = slice(0, 512)
     for name in frameworks:  # warm-up
-        runners[name](SPEC_B, X[small], y[small], 1)
+        fits[name](SPEC_B, X[small], y[small], 1)
 
     accuracies: dict[str, list[float]] = {name: [] for name in frameworks}
     fit_times: dict[str, list[float]] = {name: [] for name in frameworks}
-    predict = {**fw.PREDICT, "glassnet.MLPClassifier": fw.sklearn_predict}
+    predict = {
+        **fw.PREDICT,
+        fw.ONE_PROCESS: fw.glassnet_predict,
+        "glassnet.MLPClassifier": fw.sklearn_predict,
+    }
 
     def task(name):
         # a new seed for every repeat, the same for every framework: an accuracy after a few epochs varies
         # by about a percentage point from seed to seed, so a single seed would compare luck
         spec = dataclasses.replace(SPEC_B, seed=len(accuracies[name]))
         start = time.perf_counter()
-        models[name] = runners[name](spec, X, y, epochs)
+        models[name] = fits[name](spec, X, y, epochs)
         fit_times[name].append(time.perf_counter() - start)  # training only, not the scoring below
         accuracies[name].append(float(np.mean(predict[name](models[name], data.X_test) == data.y_test)))
 
@@ -206,10 +229,11 @@ def bench_wide(frameworks, cfg, notes) -> dict:
             reference()
 
     gemm_only()
-    for name in frameworks:  # warm-up
-        fw.FIT[name](SPEC_C, X[: 2 * batch], y[: 2 * batch], 1)
+    fits = runners(frameworks, cfg["jobs"])
+    for fit in fits.values():  # warm-up
+        fit(SPEC_C, X[: 2 * batch], y[: 2 * batch], 1)
     tasks = {"numpy matmul": gemm_only}
-    tasks.update({name: lambda f=fw.FIT[name]: f(SPEC_C, X, y, 1) for name in frameworks})
+    tasks.update({name: lambda f=fit: f(SPEC_C, X, y, 1) for name, fit in fits.items()})
     times = alternate(tasks, cfg["repeats"])
     flops = gemm_flops(SPEC_C.sizes, batch) * steps
     gflops = {name: flops / median(t) / 1e9 for name, t in times.items()}
@@ -273,8 +297,31 @@ def _peak_rss_mib(reset: bool = False) -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20  # KiB on Linux, bytes on macOS
 
 
-def memory_child(name: str, data_path: str, threads: int) -> dict:
-    """Train one epoch of (b) and report the peak resident memory above the size after loading the data."""
+def _private_mib(pid: int) -> float:
+    """Memory that only process ``pid`` holds (its own and copied-on-write pages): Private_* of smaps_rollup."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    return sum(int(line.split()[1]) for line in lines if line.startswith("Private_")) / 1024  # kB
+
+
+class _WorkerMemory:
+    """A Trainer callback that records the largest private memory of the data-parallel workers."""
+
+    def __init__(self) -> None:
+        self.mib = 0.0
+
+    def on_batch_end(self, trainer, batch, logs) -> None:
+        if trainer.parallel is not None and batch % 50 == 0:
+            self.mib = max(self.mib, sum(_private_mib(pid) for pid in trainer.parallel.worker_pids))
+
+
+def memory_child(name: str, data_path: str, threads: int, jobs: int = 1) -> dict:
+    """Train one epoch of (b) and report the peak resident memory above the size after loading the data.
+
+    For glassnet with ``jobs > 1`` processes, the workers' private memory (sampled during the epoch) is added:
+    the pages they share with this process (the data, the weights) are counted once, here."""
     import tracemalloc
 
     limiter = fw.set_threads(threads)  # noqa: F841 (kept alive)
@@ -287,13 +334,21 @@ def memory_child(name: str, data_path: str, threads: int) -> dict:
     X, y = np.load(data_path + ".X.npy"), np.load(data_path + ".y.npy")
     baseline = _peak_rss_mib(reset=True)
     tracemalloc.start()
-    fw.FIT[name](SPEC_B, X, y, 1)
+    workers = _WorkerMemory()
+    if name == "glassnet":
+        fw.glassnet_fit(dataclasses.replace(SPEC_B, n_jobs=jobs), X, y, 1, callbacks=[workers])
+    else:
+        fw.FIT[name](SPEC_B, X, y, 1)
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"rss_peak_delta_mib": _peak_rss_mib() - baseline, "tracemalloc_peak_mib": traced}
+    return {
+        "rss_peak_delta_mib": _peak_rss_mib() - baseline + workers.mib,
+        "tracemalloc_peak_mib": traced,
+        "workers_private_mib": workers.mib,
+    }
 
 
-def bench_memory(frameworks, data, threads: int, notes) -> dict:
+def bench_memory(frameworks, data, threads: int, jobs: int, notes) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data")
@@ -309,6 +364,8 @@ def bench_memory(frameworks, data, threads: int, notes) -> dict:
                 path,
                 "--threads",
                 str(threads),
+                "--jobs",
+                str(jobs),
             ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
@@ -322,7 +379,8 @@ def bench_memory(frameworks, data, threads: int, notes) -> dict:
         "task": "one epoch of (b), each framework in a fresh process",
         "rows": len(data.X_train),
         "method": "peak resident set size (VmHWM, reset after imports and loading the data) minus the size "
-        "then; tracemalloc peak for the NumPy-based ones",
+        "then, plus the private memory of glassnet's data-parallel workers; tracemalloc peak for the "
+        "NumPy-based ones",
         "peak": out,
     }
 
@@ -427,12 +485,12 @@ def print_report(results: dict, out=None) -> None:
     pools = info["blas"] if isinstance(info["blas"], list) else []
     numpy_blas = [b for b in pools if b.get("user_api") == "blas" and "numpy" in b.get("filepath", "")]
     blas = (numpy_blas or [b for b in pools if b.get("user_api") == "blas"] or [{}])[0]
-    p(f"machine: {info['processor']}, {info['threads']} thread(s); numpy {info['numpy']}, "
+    p(f"machine: {info['processor']}, {info['threads']} thread(s), glassnet n_jobs={results.get('jobs', 1)}; numpy {info['numpy']}, "
       f"BLAS {blas.get('internal_api', '?')} {blas.get('version', '')} kernel {blas.get('architecture', '?')}; "
       f"torch {info['torch']}, scikit-learn {info['sklearn']}")  # fmt: skip
     if info["env"]:
         p(f"environment: {info['env']}")
-    order = ["glassnet", "glassnet.MLPClassifier", "torch", "sklearn"]
+    order = ["glassnet", fw.ONE_PROCESS, "glassnet.MLPClassifier", "torch", "sklearn"]
 
     def ratios(values):
         """(name, value, "   glassnet/name = r") in display order; no ratio for glassnet itself."""
@@ -493,6 +551,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=int, default=None, help="threads for every framework (default: all cores)"
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="glassnet's data-parallel processes (n_jobs; default: the number of threads)",
+    )
     p.add_argument("--repeats", type=int, default=None, help="repeats of every timing (median reported)")
     p.add_argument("--only", default="a,b,c,d,memory", help="comma-separated subset of a,b,c,d,memory")
     p.add_argument("--frameworks", default=",".join(fw.FRAMEWORKS), help="comma-separated subset")
@@ -512,10 +576,11 @@ def _default_threads() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     threads = args.threads or _default_threads()
+    jobs = args.jobs or threads
     if args.memory_child:
-        print(json.dumps(memory_child(*args.memory_child, threads)))
+        print(json.dumps(memory_child(*args.memory_child, threads, jobs)))
         return 0
-    cfg = dict(SETTINGS["quick" if args.quick else "full"])
+    cfg = dict(SETTINGS["quick" if args.quick else "full"], jobs=jobs)
     if args.repeats:
         cfg["repeats"] = args.repeats
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -534,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("threadpoolctl is not installed: BLAS thread counts were not controlled")
     results: dict = {
         "mode": "quick" if args.quick else "full",
+        "jobs": jobs,
         "machine": machine_info(threads),
         "notes": notes,
     }
@@ -550,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if fashion is not None:
         mem_data = fashion if args.quick else fashion.subsample(n_train=20_000, seed=0)
-        steps.append(("memory", lambda: bench_memory(frameworks, mem_data, threads, notes)))
+        steps.append(("memory", lambda: bench_memory(frameworks, mem_data, threads, jobs, notes)))
     for key, run in steps:
         if key in only:
             print(f"running ({key}) ...", file=sys.stderr, flush=True)
