@@ -106,6 +106,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--scale", type=positive_float, help="divide your .npz/.csv features by this")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="compute type")
     p.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="processes sharing each training step (data parallel; -1 = every core; default 1)",
+    )  # fmt: skip
+    p.add_argument(
         "-o", "--output", default="glassnet-model.npz", help="model file (default glassnet-model.npz)"
     )
     p.add_argument(
@@ -167,6 +171,7 @@ def run(args) -> int:
         validation_fraction=args.validation_split or None,
         early_stopping=args.early_stopping > 0 and args.validation_split > 0,
         patience=max(args.early_stopping, 1),
+        n_jobs=args.jobs,
     )  # fmt: skip
     notes = []
     try:
