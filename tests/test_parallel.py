@@ -264,3 +264,19 @@ def test_shares_cover_the_range_in_aligned_pieces():
             assert shares[0][0] == 0 and shares[-1][1] == n
             assert all(a[1] == b[0] for a, b in zip(shares, shares[1:], strict=False))
             assert all(lo % 16 == 0 for lo, _ in shares)
+
+
+def _fit_in_pool_worker(_):
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(build_mlp([64, 8, 10], seed=0), SGD(lr=0.1), n_jobs=2).fit(X[:100] / 16, y[:100], 1)
+    return [str(w.message) for w in caught]
+
+
+def test_a_pool_worker_trains_in_one_process_with_a_warning():
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        messages = pool.map(_fit_in_pool_worker, [0])[0]
+    assert any("daemon" in m and "training in one process" in m for m in messages)

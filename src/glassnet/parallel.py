@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import time
 import warnings
 
@@ -61,8 +62,10 @@ def unsupported_reason(net, optimizer) -> str | None:
     """Why ``net`` and ``optimizer`` cannot train data-parallel, or ``None`` when they can."""
     from glassnet.layers import BatchNorm
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return "this platform cannot fork processes"
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return "data parallelism forks processes, which glassnet does on Linux only"
+    if multiprocessing.current_process().daemon:
+        return "this process is a daemon (a multiprocessing pool's worker), which may not start processes"
     if any(isinstance(layer, BatchNorm) for layer in net.layers):
         return "batch normalisation needs the statistics of the whole batch in one process"
     if getattr(optimizer, "state_names", None) is None:
@@ -334,7 +337,10 @@ class DataParallel:
         net.train()
         alive = lambda: os.getppid() == self._parent  # noqa: E731
         while True:
-            self._go[j].wait(alive)
+            try:
+                self._go[j].wait(alive)
+            except RuntimeError:  # the caller died without closing the session
+                return
             phase = int(self._ctrl[self._PHASE])
             if phase == self._STOP:
                 return
