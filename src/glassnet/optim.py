@@ -80,7 +80,9 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum, in scikit-learn's form."""
 
-    state_names = ("_velocity",)
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return ("_velocity",) if self.momentum else ()  # plain gradient descent keeps no state
 
     def __init__(
         self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
@@ -90,15 +92,20 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
-        lr = params.dtype.type(self.lr)
+        # every product lands in a scratch buffer kept between steps: a temporary as large as the network
+        # would be allocated, faulted in and freed at every step (an eighth of a wide network's step)
+        step = self._buffer("_tmp", params)
+        np.multiply(grads, self.lr, out=step)  # lr g (a Python float keeps the parameters' dtype)
         if self.momentum == 0.0:
-            params -= lr * grads
+            params -= step
             return
         v = self._buffer("_velocity", params)
         v *= self.momentum
-        v -= lr * grads  # v = mu v - lr g
+        v -= step  # v = mu v - lr g
         if self.nesterov:
-            params += self.momentum * v - lr * grads
+            params -= step
+            np.multiply(v, self.momentum, out=step)
+            params += step  # theta + mu v - lr g
         else:
             params += v
 

@@ -101,7 +101,9 @@ def _spawn(seed, n: int) -> list[np.random.Generator]:
 def _shared(n: int, dtype) -> np.ndarray:
     """A 1-D array in anonymous shared memory: forked children see the parent's writes and vice versa."""
     dtype = np.dtype(dtype)
-    return np.frombuffer(mmap.mmap(-1, max(1, n) * dtype.itemsize), dtype=dtype, count=n)
+    # MAP_POPULATE: the kernel allocates every page at once, faster than a fault on each first touch
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    return np.frombuffer(mmap.mmap(-1, max(1, n) * dtype.itemsize, flags=flags), dtype=dtype, count=n)
 
 
 def _shares(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
@@ -200,7 +202,7 @@ class DataParallel:
         # shared memory: the weights, one gradient per process, the optimizer's state
         self._private = (net.flat_params, net.flat_grads)
         self._grads = [_shared(n, net.dtype) for _ in range(n_jobs)]
-        net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0])
+        net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0], copy_grads=False)
         self._state_names = tuple(optimizer.state_names)
         for name in self._state_names:
             state = _shared(n, net.dtype)
@@ -329,7 +331,7 @@ class DataParallel:
         """A worker's loop: wait for a phase, run it, report; until the caller closes the session."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
         net = self.net
-        net._bind_flat_parameters(net.flat_params, self._grads[j])
+        net._bind_flat_parameters(net.flat_params, self._grads[j], copy_grads=False)
         self._rng = rng
         for layer in net.layers:
             if getattr(layer, "rng", None) is not None:
