@@ -208,6 +208,27 @@ def test_train_recipe_and_accuracy_options(capsys, tmp_path):
     assert code == 2 and "--augment-shift" in err
 
 
+def test_train_with_two_processes_matches_one(capsys, tmp_path):
+    """--jobs 2 trains data-parallel; the saved weights equal the one-process ones to float32 rounding."""
+    from glassnet import parallel
+    from glassnet.network import build_mlp
+    from glassnet.optim import SGD
+
+    if parallel.unsupported_reason(build_mlp([2, 2]), SGD()) is not None:
+        pytest.skip("no data parallelism on this platform")
+    weights = []
+    for jobs in ("1", "2"):
+        code, out, err = run(
+            capsys, "train", "--dataset", "digits", "--hidden", "16", "--epochs", "3", "--jobs", jobs,
+            "--output", str(tmp_path / f"j{jobs}.npz"), "--no-report", "--no-progress",
+        )  # fmt: skip
+        assert code == 0, err
+        weights.append(load_model(tmp_path / f"j{jobs}.npz").network.flat_params)
+    np.testing.assert_allclose(weights[1], weights[0], rtol=1e-3, atol=1e-4)
+    code, out, err = run(capsys, "train", "--dataset", "digits", "--jobs", "0", "--no-report")
+    assert code != 0 and "n_jobs must be a non-zero integer" in err
+
+
 def test_train_ctrl_c_saves_what_was_trained(capsys, tmp_path, monkeypatch):
     from glassnet.cli import _training
 
