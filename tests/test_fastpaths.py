@@ -231,3 +231,15 @@ def test_memory_child_adds_the_workers_private_memory(tmp_path):
     result = speed.memory_child("glassnet", path, threads=2, jobs=2)
     assert result["workers_private_mib"] > 0
     assert result["rss_peak_delta_mib"] >= result["workers_private_mib"]
+
+
+def test_speed_command_says_when_glassnet_cannot_run_data_parallel(tmp_path, monkeypatch):
+    from glassnet import parallel
+
+    monkeypatch.setattr(parallel, "unsupported_reason", lambda net, opt: "no fork on this platform")
+    out = tmp_path / "speed.json"
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--threads", "2"]
+    assert speed.main([*argv, "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert results["jobs"] == 1 and list(results["a"]["ms_per_epoch"]) == ["glassnet"]
+    assert any("one process: no fork on this platform" in note for note in results["notes"])

@@ -588,6 +588,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         print(json.dumps(memory_child(*args.memory_child, threads, jobs)))
         return 0
+    notes: list[str] = []
+    if jobs > 1:
+        from glassnet import parallel
+        from glassnet.network import build_mlp
+        from glassnet.optim import Adam
+
+        reason = parallel.unsupported_reason(build_mlp([2, 2]), Adam())
+        if reason is not None:
+            notes.append(f"glassnet trained in one process: {reason}")
+            jobs = 1
     cfg = dict(SETTINGS["quick" if args.quick else "full"], jobs=jobs)
     if args.repeats:
         cfg["repeats"] = args.repeats
@@ -596,7 +606,6 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: --only takes a, b, c, d, memory; got {sorted(unknown)}", file=sys.stderr)
         return 2
-    notes: list[str] = []
     requested = [s.strip() for s in args.frameworks.split(",") if s.strip()]
     if set(requested) - set(fw.FRAMEWORKS):
         print(f"error: --frameworks takes {', '.join(fw.FRAMEWORKS)}; got {requested}", file=sys.stderr)
