@@ -280,3 +280,39 @@ def test_a_pool_worker_trains_in_one_process_with_a_warning():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         messages = pool.map(_fit_in_pool_worker, [0])[0]
     assert any("daemon" in m and "training in one process" in m for m in messages)
+
+
+CTRL_C_SCRIPT = """
+import sys, numpy as np
+from glassnet.network import build_mlp
+from glassnet.optim import Adam
+from glassnet.training import Trainer
+rng = np.random.default_rng(0)
+X, y = rng.random((4000, 64), dtype=np.float32), rng.integers(0, 10, 4000)
+net = build_mlp([64, 256, 10], seed=0)
+print("training", flush=True)
+history = Trainer(net, Adam(), batch_size=64, n_jobs=2).fit(X, y, 100000)
+print("interrupted" if history.interrupted else "finished", history.epochs > 0, np.isfinite(net.flat_params).all())
+"""
+
+
+def test_a_real_ctrl_c_stops_every_process_cleanly(tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it: the workers ignore it, the caller stops."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "training"
+        time.sleep(1.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert out.split() == ["interrupted", "True", "True"]
+    assert "Traceback" not in err
