@@ -73,24 +73,17 @@ class Sequential:
     def _bind_flat_parameters(self, flat_params=None, flat_grads=None, copy_grads: bool = True) -> None:
         """Make every parameter (gradient) a view into one flat vector, copying the current values in.
 
-        By default the vectors are new; :mod:`glassnet.parallel` passes vectors in shared memory instead
-        (a vector that already holds the values, the one in use, is not copied onto itself; the gradient is
-        not copied with ``copy_grads=False``)."""
+        By default the vectors are new; :mod:`glassnet.parallel` passes vectors in shared memory instead. The
+        parameter vector in use is not copied onto itself, and ``copy_grads=False`` leaves the gradient as is."""
         entries = [(i, k, layer.params[k]) for i, layer in enumerate(self.layers) for k in layer.params]
         sizes = [p.size for _, _, p in entries]
         n = sum(sizes)
-        storage = []
-        for given, current in ((flat_params, "flat_params"), (flat_grads, "flat_grads")):
-            if given is not None and (given.shape != (n,) or given.dtype != self.dtype):
-                raise ValueError(f"{current} storage must have shape ({n},) and dtype {self.dtype.__name__}.")
-            array = np.zeros(n, dtype=self.dtype) if given is None else given
-            storage.append((array, array is not getattr(self, current, None)))
-        (self.flat_params, copy_params), (self.flat_grads, new_grads) = storage
-        copy_grads = copy_grads and new_grads
+        copy_params = flat_params is None or flat_params is not getattr(self, "flat_params", None)
+        self.flat_params = np.empty(n, dtype=self.dtype) if flat_params is None else flat_params
+        self.flat_grads = np.zeros(n, dtype=self.dtype) if flat_grads is None else flat_grads
         mask = getattr(self, "weight_mask", None)
-        if mask is None or mask.shape != (n,) or mask.dtype != self.dtype:
-            mask = np.zeros(n, dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
-        self.weight_mask = mask
+        if mask is None or mask.shape != (n,) or mask.dtype != self.dtype:  # kept when only storage moves
+            self.weight_mask = np.zeros(n, dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
         self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs
         offset = 0
         for (i, k, p), size in zip(entries, sizes, strict=True):
