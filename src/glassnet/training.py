@@ -228,6 +228,7 @@ class Trainer:
             self.optimizer.lr = self.schedule.lr
             if self._parallel is not None:
                 loss = self._parallel.step(rows)  # loss, gradient and update, shared by the processes
+                wb = None if sample_weight is None else sample_weight[rows]
             else:
                 Xb, yb, wb = self._batch(X, y, sample_weight, rows, self.rng)
                 loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
@@ -238,7 +239,7 @@ class Trainer:
             if self._reference_loss is None:  # the yardstick for divergence, set on the first step
                 self._reference_loss = max(loss, _chance_loss(net, y))
             size = min(batch, n - start)
-            total += loss * (size if sample_weight is None else float(np.sum(sample_weight[rows])))
+            total += loss * (size if wb is None else float(np.sum(wb)))
             self.schedule.on_batch_end(size)
             self._call("on_batch_end", self, b, {"loss": loss, "size": size})
         epoch_loss = total / (n if sample_weight is None else float(np.sum(sample_weight)))
