@@ -223,6 +223,19 @@ def test_divergence_restores_the_last_finite_weights(digits):
     assert np.all(np.isfinite(net.flat_params)) and _private(net.flat_params)
 
 
+@pytest.mark.parametrize("rows", ["first half", "second half"], ids=["in-the-caller", "in-the-worker"])
+def test_an_overflow_in_either_process_is_a_divergence_not_a_warning(digits, rows):
+    # warnings are errors in this suite and forked workers inherit that: an overflow to inf in a matrix product
+    # must reach the caller as TrainingDivergedError, not as a RuntimeWarning raised inside a process
+    X, y = digits
+    X, half = X.copy(), len(X) // 2
+    X[slice(0, half) if rows == "first half" else slice(half, None)] *= np.float32(3e37)  # 64 x 3e37 > max
+    net = build_mlp([64, 16, 10], "relu", seed=0)
+    with pytest.raises(TrainingDivergedError, match="loss became (inf|nan).*standardize"):
+        Trainer(net, SGD(lr=0.1), batch_size=None, shuffle=False, n_jobs=2).fit(X, y, 3)
+    assert np.all(np.isfinite(net.flat_params)) and _private(net.flat_params)
+
+
 def test_keyboard_interrupt_ends_the_workers(digits):
     X, y = digits
 

@@ -71,6 +71,15 @@ def test_divergence_stops_with_a_clear_error_and_keeps_finite_weights(digits):
     assert np.all(np.isfinite(net.flat_params))
 
 
+def test_an_overflowing_step_is_a_divergence_not_a_warning(digits):
+    X, y = digits  # warnings are errors in this suite: a RuntimeWarning from the matmul would fail the test
+    net = build_mlp([64, 16, 10], "relu", seed=0)
+    before = net.flat_params.copy()
+    with pytest.raises(TrainingDivergedError, match="loss became (inf|nan).*standardize the inputs"):
+        Trainer(net, SGD(lr=0.1), batch_size=100, seed=0).fit(X * 3e37, y, epochs=2)
+    np.testing.assert_array_equal(net.flat_params, before)
+
+
 def test_keyboard_interrupt_keeps_weights(digits):
     X, y = digits
 

@@ -287,6 +287,7 @@ class DataParallel:
         if self._ctrl[self._ERROR]:
             self._raise_worker_error()
 
+    @np.errstate(over="ignore", invalid="ignore")  # a diverging step overflows; the caller checks the loss
     def _run(self, phase: int, j: int) -> None:
         if phase == self._GRADIENTS:
             self._gradients(j)

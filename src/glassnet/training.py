@@ -226,13 +226,16 @@ class Trainer:
         for b, start in enumerate(range(0, n, batch)):
             rows = slice(start, start + batch) if order is None else order[start : start + batch]
             self.optimizer.lr = self.schedule.lr
-            if self._parallel is not None:
-                loss = self._parallel.step(rows)  # loss, gradient and update, shared by the processes
-                wb = None if sample_weight is None else sample_weight[rows]
-            else:
-                Xb, yb, wb = self._batch(X, y, sample_weight, rows, self.rng)
-                loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
-                self.optimizer.step(net)
+            # an overflow to inf/NaN is how a diverging run shows itself: the loss is checked just below and
+            # ends the fit with TrainingDivergedError, rather than a RuntimeWarning from deep inside NumPy
+            with np.errstate(over="ignore", invalid="ignore"):
+                if self._parallel is not None:
+                    loss = self._parallel.step(rows)  # loss, gradient and update, shared by the processes
+                    wb = None if sample_weight is None else sample_weight[rows]
+                else:
+                    Xb, yb, wb = self._batch(X, y, sample_weight, rows, self.rng)
+                    loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
+                    self.optimizer.step(net)
             if not np.isfinite(loss):
                 net.flat_params[...] = snapshot
                 self._diverged(loss)
@@ -319,10 +322,19 @@ class Trainer:
 
     def _diverged(self, loss: float) -> None:
         lr = self.optimizer.lr
+        if self._reference_loss is None:  # the very first loss, at the initial weights: no step was taken yet
+            advice = (
+                "No step had been taken yet, so the learning rate is not the cause: the inputs are probably on "
+                "too large a scale; standardize them (e.g. with scikit-learn's StandardScaler)."
+            )
+        else:
+            advice = (
+                f"The learning rate ({lr:.3g}) is probably too large; try a smaller one, e.g. {lr / 10:.3g}, "
+                "or standardize the inputs (e.g. with scikit-learn's StandardScaler). The weights of the last "
+                "finite epoch were kept."
+            )
         raise TrainingDivergedError(
-            f"Training diverged in epoch {self.epoch + 1}: the loss became {loss:.4g}. The learning rate "
-            f"({lr:.3g}) is probably too large; try a smaller one, e.g. {lr / 10:.3g}. The weights of the last "
-            "finite epoch were kept.",
+            f"Training diverged in epoch {self.epoch + 1}: the loss became {loss:.4g}. {advice}",
             epoch=self.epoch,
             loss=loss,
         )
