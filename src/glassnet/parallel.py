@@ -287,7 +287,6 @@ class DataParallel:
         if self._ctrl[self._ERROR]:
             self._raise_worker_error()
 
-    @np.errstate(over="ignore", invalid="ignore")  # a diverging step overflows; the caller checks the loss
     def _run(self, phase: int, j: int) -> None:
         if phase == self._GRADIENTS:
             self._gradients(j)
@@ -331,6 +330,7 @@ class DataParallel:
     def _serve(self, j: int, rng) -> None:
         """A worker's loop: wait for a phase, run it, report; until the caller closes the session."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+        np.seterr(over="ignore", invalid="ignore")  # a diverging step overflows: the caller checks the loss
         net = self.net
         net._bind_flat_parameters(net.flat_params, self._grads[j], copy_grads=False)
         self._rng = rng
