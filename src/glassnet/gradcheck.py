@@ -24,6 +24,9 @@ import numpy as np
 
 from glassnet.layers.base import Layer
 
+#: the defaults of every check: central-difference step, tolerated relative error, floor of the error's scale
+EPS, RTOL, ATOL = 1e-5, 1e-5, 1e-8
+
 
 class GradcheckError(AssertionError):
     """Analytical and numerical gradients disagree."""
@@ -76,9 +79,9 @@ def gradcheck_layer(
     *,
     training: bool = True,
     seed: int = 0,
-    eps: float = 1e-5,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     raise_on_error: bool = True,
 ) -> dict[str, float]:
     """Check a layer's ``backward`` (input gradient and every parameter gradient) in float64.
@@ -116,9 +119,9 @@ def gradcheck_loss(
     y,
     sample_weight=None,
     *,
-    eps: float = 1e-5,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     raise_on_error: bool = True,
 ) -> dict[str, float]:
     """Check ``loss.backward()`` against central differences of ``loss.forward(z, y)`` in float64."""
@@ -139,9 +142,9 @@ def gradcheck_network(
     n_samples: int | None = None,
     training: bool = True,
     seed: int = 0,
-    eps: float = 1e-5,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     raise_on_error: bool = True,
 ) -> dict[str, float]:
     """Check the gradient of ``net.loss_and_grad`` (loss + L2) with respect to every parameter, in float64.
