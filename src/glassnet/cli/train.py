@@ -204,6 +204,15 @@ def run(args) -> int:
         "schedule": args.schedule,
         "recipe": args.recipe,
         "seed": args.seed,
+        # how the data was split, so that `glassnet evaluate` scores exactly the rows held out here
+        "split": {
+            "dataset": args.dataset,
+            "test_size": args.test_size,
+            "seed": args.seed,
+            "limit_train": args.limit_train,
+            "n_test": len(data.y_test),
+            "test_digest": data.test_digest(),
+        },
         "epochs": history.epochs,
         "interrupted": bool(history.interrupted),
         "test_accuracy": accuracy,

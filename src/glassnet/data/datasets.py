@@ -88,6 +88,19 @@ class Dataset:
             "box": int(self.box),
         }
 
+    def test_digest(self) -> str:
+        """SHA-256 of the test rows and labels: model files record it to tell that a re-split is the same.
+
+        ``glassnet train`` stores it with the seed and test size; ``glassnet evaluate`` splits the data
+        again and compares, so it knows it scores exactly the rows training held out.
+        """
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.X_test, dtype=np.float32).tobytes())
+        h.update(np.ascontiguousarray(self.y_test, dtype=np.int64).tobytes())
+        return h.hexdigest()
+
     def subsample(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> Dataset:
         """Return a copy keeping a random ``n_train`` training and ``n_test`` test rows (for quick runs)."""
         rng = np.random.default_rng(seed)
