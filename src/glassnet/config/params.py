@@ -1,0 +1,536 @@
+"""Hyper-parameter declarations and their validation.
+
+Every constructor parameter of the estimators is declared once, in :data:`COMMON_PARAMS`,
+:data:`CLASSIFIER_PARAMS` or :data:`REGRESSOR_PARAMS`, with its default, its allowed values and its
+documentation. From these declarations come
+
+- the estimator's ``__init__`` signature (:func:`make_init`), which scikit-learn's ``get_params``,
+  ``clone`` and ``repr`` read;
+- the numpydoc "Parameters" section of the class docstring (:func:`params_docstring`);
+- the checks that ``fit`` runs (:func:`validate_params`), which give scikit-learn's sentences, e.g.
+  ``The 'learning_rate_init' parameter of MLPClassifier must be a float in the range (0.0, inf). Got 0
+  instead.``
+
+Adding a hyper-parameter is therefore one :class:`Param` here plus the one line that uses it (usually in
+``_network.py``). scikit-learn's private ``sklearn.utils._param_validation`` is not imported: the few
+constraint types needed are written below.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "CLASSIFIER_PARAMS",
+    "COMMON_PARAMS",
+    "REGRESSOR_PARAMS",
+    "InvalidParameterError",
+    "Param",
+    "make_init",
+    "params_docstring",
+    "validate_params",
+]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyper-parameter has a value outside its declared range or of the wrong type.
+
+    It subclasses both ``ValueError`` and ``TypeError``, as scikit-learn's error of the same name does,
+    so that code catching either keeps working.
+    """
+
+
+# --- constraints ------------------------------------------------------------------------------------------
+# Each constraint answers `is_satisfied_by(value)` and describes itself in words (`str`), the words that go
+# into the error message.
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _fmt_bound(value, integer: bool) -> str:
+    if value is None:
+        return "inf"
+    return str(int(value)) if integer else str(float(value))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A real or integer number between ``left`` and ``right`` (``None``: unbounded).
+
+    ``closed`` is one of ``"left"``, ``"right"``, ``"both"`` or ``"neither"``.
+    """
+
+    kind: str  # "int" or "float"
+    left: float | None
+    right: float | None
+    closed: str = "left"
+
+    def is_satisfied_by(self, value) -> bool:
+        type_ok = _is_int(value) if self.kind == "int" else _is_real(value)
+        if not type_ok or np.isnan(value):
+            return False
+        if self.left is not None:
+            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+                return False
+        if self.right is not None:
+            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        integer = self.kind == "int"
+        left_bracket = "[" if self.closed in ("left", "both") and self.left is not None else "("
+        right_bracket = "]" if self.closed in ("right", "both") and self.right is not None else ")"
+        left = "-inf" if self.left is None else _fmt_bound(self.left, integer)
+        right = _fmt_bound(self.right, integer)
+        article = "an int" if integer else "a float"
+        return f"{article} in the range {left_bracket}{left}, {right}{right_bracket}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One value from a fixed set (strings or numbers)."""
+
+    values: tuple
+
+    def is_satisfied_by(self, value) -> bool:
+        if isinstance(value, str):
+            return value in self.values
+        numbers = [option for option in self.values if not isinstance(option, str)]
+        return _is_real(value) and any(value == option for option in numbers)
+
+    def __str__(self) -> str:
+        if all(isinstance(v, str) for v in self.values):
+            return "a str among {" + ", ".join(repr(v) for v in sorted(self.values)) + "}"
+        return "one of {" + ", ".join(repr(v) for v in self.values) + "}"
+
+
+class Boolean:
+    """``True`` or ``False`` (Python or NumPy booleans)."""
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def __str__(self) -> str:
+        return "a bool"
+
+
+class NoneValue:
+    """Exactly ``None``."""
+
+    def is_satisfied_by(self, value) -> bool:
+        return value is None
+
+    def __str__(self) -> str:
+        return "None"
+
+
+class RandomStateLike:
+    """An int seed, a ``numpy.random.RandomState`` (as in scikit-learn) or a ``numpy.random.Generator``."""
+
+    def is_satisfied_by(self, value) -> bool:
+        if isinstance(value, (np.random.RandomState, np.random.Generator)):
+            return True
+        return _is_int(value) and 0 <= value <= 2**32 - 1
+
+    def __str__(self) -> str:
+        return "an int in the range [0, 4294967295], a numpy.random.RandomState, a numpy.random.Generator"
+
+
+@dataclass(frozen=True)
+class SequenceOf:
+    """A list, tuple or 1-D array whose every element satisfies ``element`` (empty allowed)."""
+
+    element: object
+
+    def is_satisfied_by(self, value) -> bool:
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+            return False
+        try:
+            items = list(value)
+        except TypeError:
+            return False
+        return all(self.element.is_satisfied_by(item) for item in items)
+
+    def __str__(self) -> str:
+        return f"a sequence of elements that are each {self.element}"
+
+
+class DictOfWeights:
+    """A dict mapping class labels to non-negative weights."""
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, dict) and all(_is_real(w) and w >= 0 for w in value.values())
+
+    def __str__(self) -> str:
+        return "a dict of non-negative weights"
+
+
+# --- declarations -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyper-parameter: name, default, allowed values and documentation.
+
+    Parameters
+    ----------
+    name : str
+        Attribute and keyword name.
+    default : object
+        Default value (immutable: a tuple, not a list).
+    constraints : tuple
+        The value must satisfy at least one of these.
+    type_doc : str
+        The numpydoc type, e.g. ``"float"`` or ``"{'lbfgs', 'sgd', 'adam'}"``.
+    doc : str
+        The description (several sentences allowed; indentation is added).
+    positional : bool
+        Whether the parameter may be passed by position (scikit-learn allows this only for the first ones).
+    """
+
+    name: str
+    default: object
+    constraints: tuple
+    type_doc: str
+    doc: str
+    positional: bool = False
+
+
+_POSITIVE_FLOAT = Interval("float", 0, None, "neither")
+_NON_NEGATIVE_FLOAT = Interval("float", 0, None, "left")
+_UNIT_FLOAT = Interval("float", 0, 1, "left")
+_DROP_RATE = Interval("float", 0, 1, "left")
+_POSITIVE_INT = Interval("int", 1, None, "left")
+
+HIDDEN_LAYER_SIZES = Param(
+    "hidden_layer_sizes",
+    (100,),
+    (_POSITIVE_INT, SequenceOf(_POSITIVE_INT)),
+    "int or array-like of shape (n_layers - 2,)",
+    "The ith element is the number of neurons in the ith hidden layer. An empty tuple gives a model "
+    "without hidden layers (a linear model).",
+    positional=True,
+)
+
+ACTIVATION = Param(
+    "activation",
+    "relu",
+    (Options(("identity", "logistic", "tanh", "relu", "leaky_relu", "gelu")),),
+    "{'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}",
+    "Activation of the hidden layers: ``f(x) = x``, ``1 / (1 + exp(-x))``, ``tanh(x)``, ``max(0, x)``, "
+    "``max(0.01 x, x)`` or the tanh approximation of GELU. ``leaky_relu`` and ``gelu`` are glassnet "
+    "additions.",
+    positional=True,
+)
+
+COMMON_PARAMS: tuple[Param, ...] = (
+    HIDDEN_LAYER_SIZES,
+    ACTIVATION,
+    Param(
+        "solver",
+        "adam",
+        (Options(("lbfgs", "sgd", "adam")),),
+        "{'lbfgs', 'sgd', 'adam'}",
+        "Weight optimiser: ``'lbfgs'`` is scipy's L-BFGS-B on the full batch (good for small data); "
+        "``'sgd'`` is mini-batch gradient descent with momentum; ``'adam'`` is Adam (AdamW when "
+        "``weight_decay > 0``).",
+    ),
+    Param(
+        "alpha",
+        0.0001,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Strength of the L2 penalty ``alpha / (2 n) * sum ||W||^2`` on the weights (not the biases). "
+        "Unlike scikit-learn, ``n`` is the (weighted) size of the whole training set, not of the mini-batch, "
+        "so the regularisation does not depend on ``batch_size``; with ``solver='lbfgs'`` (one full batch) "
+        "the two coincide.",
+    ),
+    Param(
+        "batch_size",
+        "auto",
+        (_POSITIVE_INT, Options(("auto",))),
+        "int or 'auto'",
+        "Mini-batch size of the stochastic solvers; ``'auto'`` is ``min(200, n_samples)``. Ignored by lbfgs.",
+    ),
+    Param(
+        "learning_rate",
+        "constant",
+        (Options(("constant", "invscaling", "adaptive", "cosine")),),
+        "{'constant', 'invscaling', 'adaptive', 'cosine'}",
+        "Learning-rate schedule. ``'constant'``: ``learning_rate_init``. ``'invscaling'``: "
+        "``learning_rate_init / (t + 1) ** power_t`` with ``t`` the number of samples seen (sgd only, as in "
+        "scikit-learn). ``'adaptive'``: divided by 5 each time ``n_iter_no_change`` epochs pass without "
+        "improvement; training stops when it falls below 1e-6 (sgd only). ``'cosine'`` (glassnet): half a "
+        "cosine from ``learning_rate_init`` to 0 over ``max_iter`` epochs after a linear warm-up of "
+        "``warmup_fraction`` of them (sgd and adam).",
+    ),
+    Param(
+        "learning_rate_init",
+        0.001,
+        (_POSITIVE_FLOAT,),
+        "float",
+        "Initial learning rate of the stochastic solvers.",
+    ),
+    Param(
+        "power_t",
+        0.5,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Exponent of ``learning_rate='invscaling'``.",
+    ),
+    Param(
+        "max_iter",
+        200,
+        (_POSITIVE_INT,),
+        "int",
+        "Maximum number of epochs (stochastic solvers) or of L-BFGS iterations.",
+    ),
+    Param("shuffle", True, (Boolean(),), "bool", "Whether to shuffle the samples at each epoch."),
+    Param(
+        "random_state",
+        None,
+        (RandomStateLike(), NoneValue()),
+        "int, RandomState instance, numpy.random.Generator or None",
+        "Source of randomness for the initial weights, the shuffling, the early-stopping split and "
+        "dropout. Pass an int for reproducible fits.",
+    ),
+    Param(
+        "tol",
+        1e-4,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Tolerance: training stops when the loss (or, with early stopping, the validation score) has not "
+        "improved by at least ``tol`` for ``n_iter_no_change`` epochs; for lbfgs it is the gradient "
+        "tolerance ``gtol``.",
+    ),
+    Param(
+        "verbose",
+        False,
+        (Boolean(), Interval("int", 0, None, "left")),
+        "bool or int",
+        "Print progress: scikit-learn's ``Iteration i, loss = ...`` lines.",
+    ),
+    Param(
+        "warm_start",
+        False,
+        (Boolean(),),
+        "bool",
+        "Reuse the previous solution as the starting point of the next ``fit`` (a new optimiser is made).",
+    ),
+    Param(
+        "momentum",
+        0.9,
+        (Interval("float", 0, 1, "both"),),
+        "float",
+        "Momentum of ``solver='sgd'``, in [0, 1].",
+    ),
+    Param(
+        "nesterovs_momentum",
+        True,
+        (Boolean(),),
+        "bool",
+        "Use Nesterov's momentum (``solver='sgd'`` with ``momentum > 0``).",
+    ),
+    Param(
+        "early_stopping",
+        False,
+        (Boolean(),),
+        "bool",
+        "Stop when the validation score (accuracy or R^2) has not improved by ``tol`` for "
+        "``n_iter_no_change`` epochs, and restore the best weights. The validation set is ``eval_set`` when "
+        "given to ``fit``, else a (stratified) ``validation_fraction`` of the training data. Stochastic "
+        "solvers only.",
+    ),
+    Param(
+        "validation_fraction",
+        0.1,
+        (_UNIT_FLOAT,),
+        "float",
+        "Fraction of the training data set aside for early stopping, in [0, 1).",
+    ),
+    Param("beta_1", 0.9, (_UNIT_FLOAT,), "float", "Adam's decay rate of the first moment, in [0, 1)."),
+    Param("beta_2", 0.999, (_UNIT_FLOAT,), "float", "Adam's decay rate of the second moment, in [0, 1)."),
+    Param("epsilon", 1e-8, (_POSITIVE_FLOAT,), "float", "Adam's numerical-stability constant."),
+    Param(
+        "n_iter_no_change",
+        10,
+        (_POSITIVE_INT, Options((np.inf,))),
+        "int or np.inf",
+        "Number of epochs without an improvement of ``tol`` before training stops (stochastic solvers).",
+    ),
+    Param(
+        "max_fun",
+        15000,
+        (_POSITIVE_INT,),
+        "int",
+        "Maximum number of loss evaluations of lbfgs.",
+    ),
+    # --- glassnet additions -------------------------------------------------------------------------------
+    Param(
+        "dropout",
+        0.0,
+        (_DROP_RATE, SequenceOf(_DROP_RATE)),
+        "float or array-like of shape (n_layers - 2,)",
+        "Dropout rate after each hidden layer (one rate for all, or one per hidden layer), in [0, 1). "
+        "Inverted dropout: active in training only. glassnet addition.",
+    ),
+    Param(
+        "weight_decay",
+        0.0,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Decoupled weight decay (Loshchilov and Hutter): each step shrinks the weights by "
+        "``lr * weight_decay * W``, apart from the gradient; with ``solver='adam'`` this is AdamW. Not used "
+        "by lbfgs (use ``alpha``). glassnet addition.",
+    ),
+    Param(
+        "warmup_fraction",
+        0.0,
+        (_UNIT_FLOAT,),
+        "float",
+        "With ``learning_rate='cosine'``, the fraction of ``max_iter`` epochs during which the learning "
+        "rate rises linearly from 0, in [0, 1). glassnet addition.",
+    ),
+    Param(
+        "batch_norm",
+        False,
+        (Boolean(),),
+        "bool",
+        "Batch normalisation (:class:`glassnet.layers.BatchNorm`) between each hidden layer's affine map and "
+        "its activation; predictions use the running statistics gathered in training. Stochastic solvers "
+        "only. glassnet addition.",
+    ),
+    Param(
+        "augment_shift",
+        0,
+        (Interval("int", 0, None, "left"),),
+        "int",
+        "Data augmentation for images stored as rows: each training sample is shifted by a random offset of "
+        "up to ``augment_shift`` pixels on each axis, anew at every epoch (:func:`glassnet.augment."
+        "random_shift`; the border is filled with 0). 0 turns it off. Stochastic solvers only. glassnet "
+        "addition.",
+    ),
+    Param(
+        "n_jobs",
+        None,
+        (NoneValue(), _POSITIVE_INT, Interval("int", None, -1, "right")),
+        "int or None",
+        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.parallel`): "
+        "``None`` or 1 trains in this process, ``-1`` uses every core, ``-2`` all but one. Each process "
+        "computes the gradient of a share of the batch, then updates a share of the weights; the model equals "
+        "the one-process model up to rounding (dropout and augmentation draw from each process's own random "
+        "stream). Linux (fork) only; ``batch_norm`` and lbfgs train in one process. glassnet addition.",
+    ),
+    Param(
+        "image_shape",
+        None,
+        (NoneValue(), SequenceOf(_POSITIVE_INT)),
+        "tuple (height, width) or None",
+        "Shape of the images for ``augment_shift``; ``None`` assumes square images (8x8 for 64 features, "
+        "28x28 for 784). glassnet addition.",
+    ),
+)
+
+CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
+    Param(
+        "class_weight",
+        None,
+        (DictOfWeights(), Options(("balanced",)), NoneValue()),
+        "dict, 'balanced' or None",
+        "Weights of the classes, multiplied into ``sample_weight``: ``{label: weight}``, or ``'balanced'`` "
+        "for ``n_samples / (n_classes * bincount(y))``. Not for multi-label targets. glassnet addition.",
+    ),
+    Param(
+        "label_smoothing",
+        0.0,
+        (_UNIT_FLOAT,),
+        "float",
+        "Label smoothing of the softmax cross-entropy, in [0, 1): the target of each sample becomes "
+        "``(1 - label_smoothing) * one_hot + label_smoothing / n_classes``, which keeps the network from "
+        "growing ever more confident. Multiclass targets only. glassnet addition.",
+    ),
+)
+
+REGRESSOR_PARAMS: tuple[Param, ...] = (
+    Param(
+        "loss",
+        "squared_error",
+        (Options(("squared_error", "poisson")),),
+        "{'squared_error', 'poisson'}",
+        "Loss: half the mean squared error (identity output), or half the Poisson deviance (exponential "
+        "output, for non-negative targets such as counts).",
+        positional=True,
+    ),
+) + COMMON_PARAMS
+
+
+# --- use of the declarations ------------------------------------------------------------------------------
+
+
+def validate_params(estimator, params: tuple[Param, ...]) -> None:
+    """Check each declared parameter; raise :class:`InvalidParameterError` at the first bad one.
+
+    The message follows scikit-learn's: ``The 'alpha' parameter of MLPClassifier must be a float in the
+    range [0.0, inf). Got -1 instead.``
+    """
+    for param in params:
+        value = getattr(estimator, param.name)
+        if any(constraint.is_satisfied_by(value) for constraint in param.constraints):
+            continue
+        descriptions = [str(constraint) for constraint in param.constraints]
+        if len(descriptions) == 1:
+            allowed = descriptions[0]
+        else:
+            allowed = ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
+        raise InvalidParameterError(
+            f"The {param.name!r} parameter of {type(estimator).__name__} must be {allowed}. "
+            f"Got {value!r} instead."
+        )
+
+
+def make_init(params: tuple[Param, ...]):
+    """Build an ``__init__`` that stores each declared parameter unchanged, as scikit-learn requires.
+
+    The function carries an explicit ``__signature__`` (the names, defaults and the keyword-only marker after
+    the positional parameters), so ``inspect.signature``, ``get_params``, ``clone``, ``repr`` and IDEs see
+    the real parameters; no validation happens here (scikit-learn validates in ``fit``).
+    """
+    kinds = {True: inspect.Parameter.POSITIONAL_OR_KEYWORD, False: inspect.Parameter.KEYWORD_ONLY}
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    signature = inspect.Signature(
+        [self_param] + [inspect.Parameter(p.name, kinds[p.positional], default=p.default) for p in params]
+    )
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name != "self":
+                setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
+def params_docstring(params: tuple[Param, ...], indent: str = "    ") -> str:
+    """The numpydoc ``Parameters`` section for ``params``, built from their declarations."""
+    import textwrap
+
+    lines = ["Parameters", "----------"]
+    for param in params:
+        lines.append(f"{param.name} : {param.type_doc}, default={param.default!r}")
+        wrapped = textwrap.wrap(param.doc, width=100)
+        lines.extend(indent + line for line in wrapped)
+        lines.append("")
+    return "\n".join(lines)
