@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from glassnet._version import __version__
-from glassnet.cli._common import CLIError, GlassnetArgumentParser, UsageError, add_common
+from glassnet.cli._common import CLIError, GlassnetArgumentParser, UsageError, add_common, set_command_prog
 
 __all__ = ["main", "build_parser", "CLIError"]
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = module.add_parser(sub)
         add_common(command)
         command.set_defaults(_run=module.run)
+    set_command_prog(parser)
     return parser
 
 

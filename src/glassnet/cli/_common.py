@@ -10,6 +10,8 @@ __all__ = [
     "CLIError",
     "UsageError",
     "GlassnetArgumentParser",
+    "DefaultsHelpFormatter",
+    "set_command_prog",
     "add_common",
     "add_data_options",
     "positive_int",
@@ -36,11 +38,62 @@ class UsageError(CLIError):
         super().__init__(message, code=2)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that states every option's default: ``(default: X)`` is added where the text does not say it.
+
+    Options whose default says nothing (``None``, ``False`` of a flag, a suppressed one) are left alone, and
+    so is a help text that already names its default in words.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default %(default)s)"
+
+
 class GlassnetArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors become one line (``glassnet train: error: ...``), not usage + exit."""
+    """An ArgumentParser whose errors become one line (``glassnet train: error: ...``), not usage + exit.
+
+    Its help states the defaults (:class:`DefaultsHelpFormatter`). Every error names the help of the command it concerns: ``glassnet train --bogus`` points to
+    ``glassnet train --help`` (see :func:`set_command_prog` and :meth:`parse_args`).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse's API
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D401 - argparse's API
+        # argparse reports unknown options from the top-level parser, which would point to `glassnet --help`;
+        # report them from the (sub-)command they were given to instead
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            prog = getattr(parsed, "_prog", None) or self.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see `{prog} --help`)")
+        return parsed
+
+
+def set_command_prog(parser: argparse.ArgumentParser) -> None:
+    """Record in every (nested) sub-command's defaults its ``prog``, for the errors of :meth:`parse_args`.
+
+    A nested sub-command's defaults override its parent's, so ``glassnet data fetch --bogus`` names
+    ``glassnet data fetch``.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.set_defaults(_prog=child.prog)
+                set_command_prog(child)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +101,29 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
-def add_data_options(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
-    """``--dataset``, ``--data-dir``, ``--label-column``, ``--test-size``, ``--seed``."""
+def add_data_options(
+    parser: argparse.ArgumentParser, default: str | None = "digits", from_model: bool = False
+) -> None:
+    """``--dataset``, ``--data-dir``, ``--label-column``, ``--test-size``, ``--seed``.
+
+    With ``from_model`` (``glassnet evaluate``) the data set, test size and seed default to ``None``: the
+    command takes them from the model file, which records how training split the data.
+    """
+    if from_model:
+        dataset_help, size_help, seed_help = (
+            "(default: the data set the model was trained on)",
+            "(default: the model's, else 0.2)",
+            "(default: the model's, else 0)",
+        )
+        default, test_size, seed = None, None, None
+    else:
+        dataset_help, size_help, seed_help = "(default %(default)s)", "(default 0.2)", "(default 0)"
+        test_size, seed = 0.2, 0
     parser.add_argument(
         "--dataset",
         default=default,
-        required=default is None,
-        help="digits, fashion-mnist, mnist, or the path of your own .npz/.csv file (default: %(default)s)",
+        required=default is None and not from_model,
+        help=f"digits, fashion-mnist, mnist, or the path of your own .npz/.csv file {dataset_help}",
     )
     parser.add_argument(
         "--data-dir",
@@ -67,10 +136,11 @@ def add_data_options(parser: argparse.ArgumentParser, default: str | None = "dig
     parser.add_argument(
         "--test-size",
         type=fraction,
-        default=0.2,
-        help="test fraction for digits and your files (default 0.2)",
+        default=test_size,
+        help=f"test fraction for digits and your files {size_help}",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
+    what = "seed of the split" if from_model else "seed of the split and the training"
+    parser.add_argument("--seed", type=int, default=seed, help=f"{what} {seed_help}")
 
 
 def positive_int(text: str) -> int:

@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "compare",
         help="train the lab's network, glassnet's recommended one and two scikit-learn models on the digits",
         description=(
-            "On scikit-learn's 8x8 digits (20%% test split) train (A) glassnet with the lab's recipe "
+            "On scikit-learn's 8x8 digits (20% test split) train (A) glassnet with the lab's recipe "
             "(64-80-70-10 sigmoid, full-batch gradient descent, 5,000 epochs), (B) glassnet's recommended "
             "recipe, (C) scikit-learn's MLPClassifier with the lab's settings and (D) with its defaults. "
             "Prints a table and writes pictures and a self-contained report.html."

@@ -8,13 +8,21 @@ from glassnet.cli._common import eprint, positive_float
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("data", help="download or locate the image data sets", description=__doc__)
+    p = sub.add_parser(
+        "data",
+        help="download or locate the image data sets",
+        description="Download Fashion-MNIST or MNIST (glassnet data fetch NAME), or show where each data set "
+        "is found (glassnet data info).",
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(p))
     fetch = actions.add_parser(
         "fetch",
         help="download a data set's official IDX files and verify their checksums",
         description="Download the four official IDX .gz files and verify their published checksums. "
-        "Files go to --dest, else $GLASSNET_DATA/<name>, else ~/.cache/glassnet/data/<name>.",
+        "Files go to --dest, else $GLASSNET_DATA/<name>, else ~/.cache/glassnet/data/<name>. Nothing is "
+        "downloaded if the data set is already installed where glassnet looks for it (see `glassnet data "
+        "info`, e.g. Debian's /usr/share/datasets/fashion-mnist) and its checksums match; --dest or --force "
+        "download anyway.",
     )
     fetch.add_argument("name", choices=("fashion-mnist", "mnist"), help="the data set")
     fetch.add_argument("--dest", help="destination folder")
@@ -22,7 +30,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     fetch.add_argument(
         "--timeout", type=positive_float, default=60.0, help="seconds per request (default 60)"
     )
-    fetch.add_argument("--force", action="store_true", help="download even if verified files exist")
+    fetch.add_argument(
+        "--force", action="store_true", help="download even if the data set is installed and verified"
+    )
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     info = actions.add_parser("info", help="show where each data set is found", description="Show the folders "
                               "searched for each image data set and which one holds it.")  # fmt: skip
@@ -39,6 +49,14 @@ def run(args) -> int:
 def _fetch(args) -> int:
     from glassnet.data import fetch
 
+    if args.dest is None and not args.force:
+        folder, problem = _installed(args.name)
+        if folder is not None and problem is None:
+            print(f"{args.name}: already installed in {folder} (checksums verified); nothing downloaded "
+                  "(--force downloads anyway)")  # fmt: skip
+            return 0
+        if folder is not None:
+            eprint(f"note: {folder} holds {args.name}, but {problem}; downloading a fresh copy")
     bars = {}
 
     def progress(name, done, total):
@@ -59,6 +77,31 @@ def _fetch(args) -> int:
             bar.close()
     print(f"{args.name}: verified files in {dest}")
     return 0
+
+
+def _installed(name: str):
+    """Where ``name`` is installed: ``(folder, None)`` if verified, ``(folder, problem)``, or ``(None, None)``.
+
+    Files kept compressed (``.gz``) are checked against the published checksums; decompressed ones against
+    the SHA-256 of the decompressed data where it is published (Fashion-MNIST), else taken as they are.
+    """
+    import hashlib
+
+    from glassnet.data import ChecksumError, DataNotFoundError, find_idx_dir, get_source, verify_file
+
+    try:
+        folder, paths = find_idx_dir(name)
+    except DataNotFoundError:
+        return None, None
+    for path, spec in zip(paths, get_source(name).files, strict=True):
+        try:
+            if path.suffix == ".gz":
+                verify_file(path, spec)
+            elif spec.sha256_raw and hashlib.sha256(path.read_bytes()).hexdigest() != spec.sha256_raw:
+                raise ChecksumError(f"checksum mismatch for {path.name}")
+        except (ChecksumError, OSError) as exc:
+            return folder, str(exc)
+    return folder, None
 
 
 def _info(args) -> int:
