@@ -35,6 +35,7 @@ __all__ = [
     "identity_grad",
     "leaky_relu",
     "leaky_relu_grad",
+    "log_sigmoid",
     "log_softmax",
     "logsumexp",
     "relu",
@@ -73,6 +74,17 @@ def sigmoid(x) -> np.ndarray:
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     out = 1.0 / (1.0 + e)
     return np.where(x >= 0, out, e * out).astype(x.dtype, copy=False)
+
+
+def log_sigmoid(x) -> np.ndarray:
+    r""":math:`\log \sigma(x) = -\mathrm{softplus}(-x) = -(\max(-x, 0) + \log(1 + e^{-|x|}))`, finite for every
+    finite ``x`` (where :math:`\log(\sigma(x))` gives ``-inf`` once :math:`\sigma(x)` underflows).
+
+    >>> log_sigmoid([0.0, -1000.0])
+    array([-6.93147181e-01, -1.00000000e+03])
+    """
+    x = as_float_array(x)
+    return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
 
 
 def sigmoid_grad(a) -> np.ndarray:
