@@ -1,4 +1,24 @@
-"""The training loop: mini-batches, validation, early stopping, divergence and Ctrl-C handling."""
+r"""The training loop: the one place where epochs and mini-batches run.
+
+:class:`Trainer` is used by everything that trains a network: the engine's users, the estimators' ``'sgd'``
+and ``'adam'`` solvers (which express scikit-learn's stopping rules as callbacks), ``glassnet train``,
+``glassnet compare``, the recipes and the benchmarks. Read :meth:`Trainer.fit_epoch` top to bottom: for
+each batch, forward, loss, backward, update; then the termination checks.
+
+Rules that hold for every caller:
+
+- **sample weights** are validated once, before training (finite, non-negative, a positive sum); a batch
+  whose weights are all zero takes no step (there is nothing to learn from it) and does not advance the
+  schedule, in one process and with ``n_jobs`` processes alike;
+- the **epoch loss** is the mean of the batch losses weighted by each batch's weight (its size without
+  sample weights): the weighted mean of the data term over the epoch, plus the L2 term;
+- **divergence**: a non-finite loss, or an epoch loss above ``divergence_factor`` times a reference, ends the
+  fit with :class:`~glassnet.exceptions.TrainingDivergedError` after restoring the weights the epoch started
+  from. The reference belongs to the current fit only: the larger of its first batch loss and the loss of an
+  uninformed constant prediction of its data (:meth:`glassnet.losses.Loss.chance_loss`). After the last step
+  the loss of the final weights on the last batch is checked the same way, so that a fit never returns a
+  model whose predictions are not finite.
+"""
 
 from __future__ import annotations
 
@@ -10,68 +30,11 @@ from glassnet import parallel
 from glassnet.callbacks import EarlyStopping, History
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
-from glassnet.losses import SoftmaxCrossEntropy
+from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
 from glassnet.schedules import ConstantLR, Schedule
+from glassnet.trainingdata import Dataset, logits, prepare
 
-
-def accuracy_score(net, X, y) -> float:
-    """Fraction of correct predictions; ``y`` as integer labels or indicator rows."""
-    pred = net.predict(X)
-    y = np.asarray(y)
-    if y.ndim == 2 and pred.ndim == 1:  # one-hot targets for a softmax head
-        y = np.argmax(y, axis=1)
-    if pred.ndim == 2:
-        return float(np.mean(np.all(pred == y.reshape(pred.shape), axis=1)))
-    return float(np.mean(pred == y))
-
-
-def r2_score(net, X, y) -> float:
-    r"""Coefficient of determination :math:`1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2`, averaged over
-    outputs."""
-    pred = net.predict(X).reshape(len(X), -1)
-    y = np.asarray(y, dtype=np.float64).reshape(pred.shape)
-    ss_res = np.sum((y - pred) ** 2, axis=0)
-    ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
-    return float(np.mean(1.0 - ss_res / np.where(ss_tot == 0, 1.0, ss_tot)))
-
-
-def _default_scorer(net):
-    return r2_score if net.loss.name in ("squared_error", "poisson") else accuracy_score
-
-
-def _chance_loss(net, y) -> float:
-    """The loss of an uninformed constant prediction, a scale for what a diverging loss looks like."""
-    name = net.loss.name
-    k = next(layer.out_features for layer in reversed(net.layers) if hasattr(layer, "out_features"))
-    if name == "softmax_cross_entropy":
-        return float(np.log(max(k, 2)))
-    if name == "sigmoid_binary_cross_entropy":
-        return float(k * np.log(2.0))
-    if name == "squared_error":
-        return float(0.5 * np.mean(np.var(np.asarray(y, dtype=np.float64).reshape(len(y), -1), axis=0)))
-    return 0.0
-
-
-def train_validation_split(X, y, fraction: float, rng, stratify: bool = True):
-    """Split off ``fraction`` of the rows for validation, stratified by class for 1-D integer labels."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation_fraction must be in (0, 1); got {fraction!r}.")
-    n = len(X)
-    y_arr = np.asarray(y)
-    if stratify and y_arr.ndim == 1 and np.issubdtype(y_arr.dtype, np.integer):
-        val = []
-        for c in np.unique(y_arr):
-            idx = rng.permutation(np.flatnonzero(y_arr == c))
-            val.extend(idx[: int(round(fraction * len(idx)))])
-        val = np.sort(np.asarray(val, dtype=np.intp))
-    else:
-        val = np.sort(rng.permutation(n)[: max(1, int(round(fraction * n)))])
-    if len(val) == 0 or len(val) == n:
-        raise ValueError(
-            f"validation_fraction={fraction} leaves an empty training or validation set for {n} rows."
-        )
-    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    return train, val
+__all__ = ["Trainer", "accuracy_score", "r2_score", "train_validation_split"]
 
 
 class Trainer:
@@ -88,10 +51,11 @@ class Trainer:
     shuffle : bool
         Draw a new permutation of the rows each epoch (mini-batch only).
     alpha : float
-        L2 penalty ``alpha / (2 n) * sum ||W||^2``, ``n`` the training-set size.
+        L2 penalty ``alpha / (2 n) * sum ||W||^2`` on the weights that layers declare (``Layer.decay``), ``n``
+        the (weighted) training-set size.
     seed : int, Generator or None
         Randomness of shuffling and of the validation split.
-    validation_data : (X_val, y_val), optional
+    validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
         Your own validation set; scored every epoch (``val_loss``, ``val_score``).
     validation_fraction : float, optional
         Split this fraction off the training data instead (stratified for class labels).
@@ -105,21 +69,18 @@ class Trainer:
     callbacks : list
         Objects with any of the hooks described in :mod:`glassnet.callbacks`.
     divergence_factor : float or None
-        Besides a non-finite loss, an epoch loss above ``divergence_factor`` times a reference counts as
-        divergence: a too-large learning rate often saturates instead of overflowing (the lab's summed gradient
-        ended at chance level). The reference is the larger of the first batch's loss and the loss of a
-        constant, uninformed prediction (``log K`` for softmax, ``K log 2`` for sigmoid heads, half the
-        target variance for squared error). None: off.
+        See the module docstring; ``None`` checks only for non-finite losses.
     augment : callable ``(X_batch, rng) -> X_batch``, optional
         Applied to every training batch (never to validation data), e.g.
         :class:`glassnet.augment.RandomShift`.
     n_jobs : int or None
         Processes that share each training step (:mod:`glassnet.parallel`): ``None`` or 1 trains in this
-        process, ``-1`` uses every core. Each process computes the gradient of a share of the batch's rows,
-        then updates a share of the weights; the result equals one process's up to rounding. Dropout masks and
-        augmentation then come from each process's own random stream. Networks with batch normalisation train
-        in one process, with a warning. Each step then costs two synchronisations (tens of microseconds):
-        worth it from batches of a few dozen rows, not for tiny steps.
+        process, ``-1`` uses every core. The result equals one process's up to rounding; dropout masks and
+        augmentation then come from each process's own random stream. Layers that use batch statistics train
+        in one process, with a warning. Each step costs two synchronisations (tens of microseconds): worth it
+        from batches of a few dozen rows, not for tiny steps.
+
+    ``X`` may be a NumPy array or a SciPy sparse matrix (densified one batch at a time).
     """
 
     def __init__(
@@ -153,7 +114,7 @@ class Trainer:
         self.rng = as_generator(seed)
         self.validation_data, self.validation_fraction = validation_data, validation_fraction
         self.augment = augment
-        self.scorer = scorer or _default_scorer(net)
+        self.scorer = scorer or default_scorer(net.loss)
         self.callbacks = list(callbacks)
         if early_stopping is True:
             early_stopping = EarlyStopping(patience=patience, tol=tol)
@@ -165,7 +126,8 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.epoch = 0
-        self._reference_loss = None
+        self._reference_loss = None  # set by the first step of each fit
+        self._snapshot = None  # the weights the current epoch started from
 
     @property
     def parallel(self):
@@ -179,150 +141,127 @@ class Trainer:
         """Train for up to ``epochs`` epochs; returns the :class:`History` (also ``self.history``).
 
         Raises :class:`~glassnet.exceptions.TrainingDivergedError` when the loss diverges, after restoring the
-        weights of the last finite epoch. Ctrl-C ends training cleanly with the weights trained so far and
-        ``history.interrupted = True``.
+        weights the diverging epoch started from. Ctrl-C ends training cleanly with the weights trained so far
+        and ``history.interrupted = True``.
         """
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
-        X, y, sample_weight, val = self._prepare(X, y, sample_weight)
+        train, val = self._prepare(X, y, sample_weight)
         self.stop_training = False
+        self._reference_loss = None  # each fit is judged by its own course
         self._call("on_train_begin", self)
         try:
-            with self._data_parallel(X, y, sample_weight) as self._parallel:
-                self._epochs(X, y, sample_weight, val, int(epochs))
+            with self._data_parallel(train) as self._parallel:
+                for _ in range(int(epochs)):
+                    self._one_epoch(train, val)
+                    if self.stop_training or self.schedule.done:
+                        break
         except KeyboardInterrupt:
             self.history.interrupted = True
         finally:
             self._parallel = None
-        self._call("on_train_end", self, self.history)
         self.net.eval()
+        self._call("on_train_end", self, self.history)
+        self._check_final_weights(train)
         return self.history
 
-    def _epochs(self, X, y, sample_weight, val, epochs: int) -> None:
-        for _ in range(epochs):
-            self._call("on_epoch_begin", self, self.epoch)
-            start = time.perf_counter()
-            loss = self.fit_epoch(X, y, sample_weight, check=False)
-            logs = {"loss": loss, "lr": self.optimizer.lr, "time": time.perf_counter() - start}
-            if val is not None:
-                logs.update(self.evaluate(*val))
-            self.history.append(logs)
-            self.schedule.on_epoch_end(self.epoch, loss)
-            self._call("on_epoch_end", self, self.epoch, logs)
-            self.epoch += 1
-            if self.stop_training or self.schedule.done:
-                break
+    def _one_epoch(self, train: Dataset, val: Dataset | None) -> None:
+        """An epoch with its records: the pass over the data, validation, the schedule and the callbacks."""
+        self._call("on_epoch_begin", self, self.epoch)
+        start = time.perf_counter()
+        loss = self._run_epoch(train)
+        logs = {"loss": loss, "lr": self.optimizer.lr, "time": time.perf_counter() - start}
+        if val is not None:
+            logs.update(self.evaluate(val.X, val.y, val.sample_weight))
+        self.history.append(logs)
+        self.schedule.on_epoch_end(self.epoch, loss)
+        self._call("on_epoch_end", self, self.epoch, logs)
+        self.epoch += 1
 
-    def fit_epoch(self, X, y, sample_weight=None, check: bool = True) -> float:
-        """One pass over the data; returns the sample-weighted mean training loss of the epoch."""
-        if check:
-            X, y, sample_weight, _ = self._prepare(X, y, sample_weight, split=False)
-        net, n = self.net, len(X)
+    def fit_epoch(self, X, y, sample_weight=None) -> float:
+        """One pass over the data (no validation, no callbacks' epoch hooks); returns the epoch loss."""
+        train, _ = self._prepare(X, y, sample_weight, split=False)
+        return self._run_epoch(train)
+
+    def _run_epoch(self, data: Dataset) -> float:
+        """One pass over ``data``, batch by batch; returns the weighted mean batch loss."""
+        net, n = self.net, data.n_rows
         net.train()
-        snapshot = net.flat_params.copy()  # the last finite weights, restored if this epoch diverges
+        self._snapshot = net.flat_params.copy()  # restored if this epoch diverges
         batch = n if self.batch_size is None else min(self.batch_size, n)
         order = self.rng.permutation(n) if self.shuffle and batch < n else None
-        total = 0.0
+        total = weight = 0.0
         for b, start in enumerate(range(0, n, batch)):
             rows = slice(start, start + batch) if order is None else order[start : start + batch]
+            count, batch_weight = data.size_of(rows)
+            if batch_weight == 0:
+                continue  # only zero-weight samples: nothing to learn from this batch
             self.optimizer.lr = self.schedule.lr
-            # an overflow to inf/NaN is how a diverging run shows itself: the loss is checked just below and
-            # ends the fit with TrainingDivergedError, rather than a RuntimeWarning from deep inside NumPy
+            # forward, loss, backward and update; an overflow shows as a non-finite loss, checked just below
             with np.errstate(over="ignore", invalid="ignore"):
-                if self._parallel is not None:
-                    loss = self._parallel.step(rows)  # loss, gradient and update, shared by the processes
-                    wb = None if sample_weight is None else sample_weight[rows]
-                else:
-                    Xb, yb, wb = self._batch(X, y, sample_weight, rows, self.rng)
-                    loss = net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=n, check=False)
-                    self.optimizer.step(net)
+                loss = self._step(data, rows)
+            # termination checks: a non-finite loss ends the fit at once
+            if self._reference_loss is None:
+                self._reference_loss = max(loss, net.loss.chance_loss(data.y, net.n_outputs))
             if not np.isfinite(loss):
-                net.flat_params[...] = snapshot
                 self._diverged(loss)
-            if self._reference_loss is None:  # the yardstick for divergence, set on the first step
-                self._reference_loss = max(loss, _chance_loss(net, y))
-            size = min(batch, n - start)
-            total += loss * (size if wb is None else float(np.sum(wb)))
-            self.schedule.on_batch_end(size)
-            self._call("on_batch_end", self, b, {"loss": loss, "size": size})
-        epoch_loss = total / (n if sample_weight is None else float(np.sum(sample_weight)))
-        limit = (
-            None
-            if self.divergence_factor is None
-            else self.divergence_factor * max(self._reference_loss, 1e-12)
-        )
-        if not np.isfinite(epoch_loss) or (limit is not None and epoch_loss > limit):
-            net.flat_params[...] = snapshot
+            total, weight = total + loss * batch_weight, weight + batch_weight
+            self.schedule.on_batch_end(count)
+            self._call("on_batch_end", self, b, {"loss": loss, "size": count})
+            self._last_rows = rows
+        epoch_loss = total / weight
+        if self._too_large(epoch_loss):
             self._diverged(epoch_loss)
         return epoch_loss
 
-    def evaluate(self, X, y) -> dict:
+    def _step(self, data: Dataset, rows) -> float:
+        """Loss and gradient of the batch ``rows``, then one optimizer step; returns the batch loss."""
+        if self._parallel is not None:
+            return self._parallel.step(rows)  # shared by the processes: each a share of rows and weights
+        Xb, yb, wb = data.batch(rows, self.net.dtype, self.augment, self.rng)
+        loss = self.net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=data.weight_total, check=False)
+        self.optimizer.step(self.net)
+        return loss
+
+    def evaluate(self, X, y, sample_weight=None) -> dict:
         """``{"val_loss": ..., "val_score": ...}`` on held-out data (evaluation mode, no L2 term)."""
         net = self.net
         was_training = net.training
         net.eval()
         try:
-            val_loss = float(net.loss.forward(net._forward(X), y))
+            z = logits(net, X)
+            val_loss = float(net.loss.forward(z, y, sample_weight))
             val_score = float(self.scorer(net, X, y))
         finally:
             net.train(was_training)
         return {"val_loss": val_loss, "val_score": val_score}
 
-    # --- helpers ---------------------------------------------------------------------------------------------
+    # --- termination checks ----------------------------------------------------------------------------------
 
-    def _batch(self, X, y, sample_weight, rows, rng):
-        """The rows ``rows`` (a slice: views; an index array: one gather), augmented if asked."""
-        Xb, yb = X[rows], y[rows]
-        wb = None if sample_weight is None else sample_weight[rows]
-        if self.augment is not None:
-            Xb = self.augment(Xb, rng)
-        return Xb, yb, wb
+    def _too_large(self, loss: float) -> bool:
+        """Non-finite, or above ``divergence_factor`` times this fit's reference."""
+        if not np.isfinite(loss):
+            return True
+        if self.divergence_factor is None or self._reference_loss is None:
+            return False
+        return loss > self.divergence_factor * max(self._reference_loss, 1e-12)
 
-    def _data_parallel(self, X, y, sample_weight):
-        """A data-parallel session for ``fit`` when ``n_jobs > 1`` (a do-nothing context otherwise)."""
-        return parallel.session(
-            self.net,
-            self.optimizer,
-            lambda rows, rng: self._batch(X, y, sample_weight, rows, rng),
-            self.n_jobs,
-            n_rows=len(X),
-            alpha=self.alpha,
-            n_samples=len(X),
-            sample_weight=sample_weight,
-            seed=self.rng,
-        )
+    def _check_final_weights(self, data: Dataset) -> None:
+        """After the last step: the loss of the final weights on the last batch, in evaluation mode."""
+        rows = getattr(self, "_last_rows", None)
+        if rows is None or self._reference_loss is None:
+            return
+        Xb, yb, wb = data.batch(rows, self.net.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = float(self.net.loss.forward(self.net._forward(Xb), yb, wb))
+        if self._too_large(loss):
+            self._diverged(loss, after_last_step=True)
 
-    def _prepare(self, X, y, sample_weight, split: bool = True):
-        X = self.net._check_input(X)
-        y = np.asarray(y)
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
-        if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or infinite values.")
-        if not isinstance(self.net.loss, SoftmaxCrossEntropy) or y.ndim == 2:
-            y = y.astype(self.net.dtype, copy=False)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=self.net.dtype)
-            if sample_weight.shape != (len(X),):
-                raise ValueError(f"sample_weight must have shape ({len(X)},); got {sample_weight.shape}.")
-        val = None
-        if split and self.validation_data is not None:
-            Xv, yv = self.validation_data
-            Xv = self.net._check_input(Xv)
-            yv = np.asarray(yv)
-            if len(yv) != len(Xv):
-                raise ValueError(f"validation X has {len(Xv)} rows but validation y has {len(yv)}.")
-            val = (Xv, yv)
-        elif split and self.validation_fraction:
-            tr, va = train_validation_split(X, y, self.validation_fraction, self.rng)
-            val = (X[va], y[va])
-            X, y = X[tr], y[tr]
-            sample_weight = None if sample_weight is None else sample_weight[tr]
-        return X, y, sample_weight, val
-
-    def _diverged(self, loss: float) -> None:
+    def _diverged(self, loss: float, after_last_step: bool = False) -> None:
+        if self._snapshot is not None:
+            self.net.flat_params[...] = self._snapshot
         lr = self.optimizer.lr
-        if self._reference_loss is None:  # the very first loss, at the initial weights: no step was taken yet
+        if self._reference_loss is None or not np.isfinite(self._reference_loss):
             advice = (
                 "No step had been taken yet, so the learning rate is not the cause: the inputs are probably on "
                 "too large a scale; standardize them (e.g. with scikit-learn's StandardScaler)."
@@ -330,13 +269,43 @@ class Trainer:
         else:
             advice = (
                 f"The learning rate ({lr:.3g}) is probably too large; try a smaller one, e.g. {lr / 10:.3g}, "
-                "or standardize the inputs (e.g. with scikit-learn's StandardScaler). The weights of the last "
-                "finite epoch were kept."
+                "or standardize the inputs (e.g. with scikit-learn's StandardScaler). The weights the last "
+                "epoch started from were kept."
             )
+        when = "after the last step" if after_last_step else f"in epoch {self.epoch + 1}"
+        chance = (
+            "" if self._reference_loss is None else f" (this fit's reference: {self._reference_loss:.4g})"
+        )
         raise TrainingDivergedError(
-            f"Training diverged in epoch {self.epoch + 1}: the loss became {loss:.4g}. {advice}",
+            f"Training diverged {when}: the loss became {loss:.4g}{chance}. {advice}",
             epoch=self.epoch,
             loss=loss,
+        )
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _prepare(self, X, y, sample_weight, split: bool = True) -> tuple[Dataset, Dataset | None]:
+        train = prepare(self.net, X, y, sample_weight)
+        val = None
+        if split and self.validation_data is not None:
+            val = prepare(self.net, *self.validation_data, what="validation ")
+        elif split and self.validation_fraction:
+            tr, va = train_validation_split(train.X, train.y, self.validation_fraction, self.rng)
+            train, val = train.subset(tr), train.subset(va)
+        return train, val
+
+    def _data_parallel(self, data: Dataset):
+        """A data-parallel session for ``fit`` when ``n_jobs > 1`` (a do-nothing context otherwise)."""
+        return parallel.session(
+            self.net,
+            self.optimizer,
+            lambda rows, rng: data.batch(rows, self.net.dtype, self.augment, rng),
+            self.n_jobs,
+            n_rows=data.n_rows,
+            alpha=self.alpha,
+            n_samples=data.weight_total,
+            sample_weight=data.sample_weight,
+            seed=self.rng,
         )
 
     def _call(self, hook: str, *args) -> None:

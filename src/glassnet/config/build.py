@@ -1,0 +1,142 @@
+"""From an :class:`~glassnet.config.MLPConfig` to engine objects: the network, its loss, optimizer and schedule.
+
+Each function reads the settings and passes them to the engine one keyword a line, so a new setting that the
+engine understands (say ``batch_norm``) is one more line here. The estimators, ``glassnet train``, ``glassnet
+compare``, the recipes and the benchmarks all build through these functions (and train with
+:class:`glassnet.training.Trainer`), so the same settings give the same network and the same training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.losses import Loss, SoftmaxCrossEntropy, get_loss
+from glassnet.network import Sequential, build_mlp
+from glassnet.optim import SGD, Adam, Optimizer
+from glassnet.schedules import ConstantLR, CosineLR, InvScalingLR, Schedule
+
+__all__ = [
+    "OUTPUT_ACTIVATIONS",
+    "batch_size",
+    "build_network",
+    "dropout_rates",
+    "hidden_sizes",
+    "make_loss",
+    "make_optimizer",
+    "make_schedule",
+    "output_activation",
+]
+
+#: scikit-learn's ``out_activation_`` of each classification head
+OUTPUT_ACTIVATIONS = {"multiclass": "softmax", "multilabel": "logistic"}
+
+
+def hidden_sizes(config) -> list[int]:
+    """``hidden_layer_sizes`` as a list of ints (scikit-learn accepts a bare int)."""
+    sizes = config.hidden_layer_sizes
+    if np.ndim(sizes) == 0:
+        return [int(sizes)]
+    return [int(s) for s in sizes]
+
+
+def dropout_rates(config) -> list[float]:
+    """One dropout rate per hidden layer; a sequence must have one entry per hidden layer."""
+    n_hidden = len(hidden_sizes(config))
+    if np.ndim(config.dropout) == 0:
+        return [float(config.dropout)] * n_hidden
+    rates = [float(r) for r in config.dropout]
+    if len(rates) != n_hidden:
+        raise ValueError(
+            f"dropout has {len(rates)} rates but hidden_layer_sizes has {n_hidden} hidden layers; "
+            "give one rate per hidden layer or a single rate."
+        )
+    return rates
+
+
+def batch_size(config, n_samples: int) -> int:
+    """Rows per step: ``'auto'`` is ``min(200, n_samples)``; larger than the data is clipped to it."""
+    if config.batch_size == "auto":
+        return min(200, n_samples)
+    return int(np.clip(config.batch_size, 1, n_samples))
+
+
+def make_loss(config, task: str) -> Loss:
+    """The loss head for ``task`` (``'multiclass'``, ``'multilabel'`` or ``'regression'``).
+
+    Classification heads are the log-loss (softmax cross-entropy with ``label_smoothing``, or one sigmoid per
+    output); regression takes ``config.loss``: a registered loss's name or a :class:`~glassnet.losses.Loss`.
+    """
+    smoothing = float(getattr(config, "label_smoothing", 0.0) or 0.0)
+    if task == "multiclass":
+        return SoftmaxCrossEntropy(label_smoothing=smoothing)
+    if smoothing:
+        raise ValueError(
+            f"label_smoothing={smoothing} needs multiclass targets (a softmax output); these targets are "
+            f"{task}. Use label_smoothing=0."
+        )
+    if task == "multilabel":
+        return get_loss("sigmoid_binary_cross_entropy")
+    loss = config.loss
+    return loss if isinstance(loss, Loss) else get_loss(loss)
+
+
+def output_activation(config, loss: Loss) -> str:
+    """scikit-learn's name for the output activation of a loss head (``out_activation_``): ``'softmax'``,
+    ``'logistic'``, and for regression ``'exp'`` with ``loss='poisson'`` (its log link), else ``'identity'``."""
+    if loss.task in OUTPUT_ACTIVATIONS:
+        return OUTPUT_ACTIVATIONS[loss.task]
+    return "exp" if config.loss == "poisson" else "identity"
+
+
+def build_network(config, n_features: int, n_outputs: int, loss: Loss, dtype, rng) -> Sequential:
+    """The multilayer perceptron, initialised as scikit-learn does (Glorot-uniform, factor 2 for logistic,
+    biases drawn from the same distribution); ``rng`` also drives the dropout masks."""
+    init = "glorot_logistic" if config.activation == "logistic" else "glorot_uniform"
+    return build_mlp(
+        [n_features, *hidden_sizes(config), n_outputs],
+        activation=config.activation,
+        loss=loss,
+        dropout=dropout_rates(config),
+        seed=rng,
+        dtype=dtype,
+        init=init,
+        batch_norm=bool(config.batch_norm),
+    )
+
+
+def make_optimizer(config) -> Optimizer:
+    """SGD (with momentum) or Adam; ``weight_decay > 0`` makes them decoupled (AdamW for Adam)."""
+    if config.solver == "sgd":
+        return SGD(
+            lr=float(config.learning_rate_init),
+            momentum=float(config.momentum),
+            nesterov=bool(config.nesterovs_momentum),
+            weight_decay=float(config.weight_decay),
+        )
+    return Adam(
+        lr=float(config.learning_rate_init),
+        beta_1=float(config.beta_1),
+        beta_2=float(config.beta_2),
+        epsilon=float(config.epsilon),
+        weight_decay=float(config.weight_decay),
+    )
+
+
+def make_schedule(config, n_batches: int, samples_seen: int = 0) -> Schedule:
+    """The learning-rate schedule of the stochastic solvers.
+
+    As in scikit-learn, ``'invscaling'`` and ``'adaptive'`` act on ``solver='sgd'`` only (Adam keeps a
+    constant rate); ``'adaptive'`` is driven by the estimators' stopping rule, which divides ``lr`` by 5.
+    ``'cosine'`` spans ``max_iter`` epochs of ``n_batches`` steps and works with both solvers.
+    ``samples_seen``: scikit-learn's ``t_``, which ``'invscaling'`` counts over all fits.
+    """
+    lr = float(config.learning_rate_init)
+    if config.learning_rate == "cosine":
+        total = max(1, int(config.max_iter) * n_batches)
+        warmup = min(int(config.warmup_fraction * total), total - 1)
+        return CosineLR(lr, total_steps=total, warmup_steps=warmup)
+    if config.learning_rate == "invscaling" and config.solver == "sgd":
+        schedule = InvScalingLR(lr, power_t=float(config.power_t))
+        schedule.t = samples_seen
+        return schedule
+    return ConstantLR(lr)
