@@ -1,15 +1,21 @@
-"""Losses from logits: values against the textbook formulas, gradient checks, weights, bad targets."""
+"""Losses from logits: values against the textbook formulas, gradient checks, weights, bad targets, and the
+protocol every loss follows (task, predict, log_proba, chance_loss, prepare_targets, the registry)."""
 
 import numpy as np
 import pytest
 
+from glassnet import functional as F
 from glassnet.gradcheck import gradcheck_loss
 from glassnet.losses import (
+    LOSSES,
+    TASKS,
+    Loss,
     PoissonLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
     get_loss,
+    register_loss,
 )
 
 rng = np.random.default_rng(0)
@@ -92,3 +98,120 @@ def test_bad_targets_raise_clear_errors():
         get_loss("hinge")
     with pytest.raises(RuntimeError, match="before forward"):
         SquaredError().backward()
+
+
+# --- the protocol: task, decoding, chance level, targets ------------------------------------------------------
+
+Y_REG = rng.standard_normal((6, 3))
+#: one instance of every built-in loss with targets it accepts
+PROTOCOL = [
+    (SoftmaxCrossEntropy(), LABELS),
+    (SigmoidBinaryCrossEntropy(), (Z > 0).astype(float)),
+    (SquaredError(), Y_REG),
+    (PoissonLoss(), rng.poisson(2.0, (6, 3)).astype(float)),
+]
+
+
+def _ids(case):
+    return type(case[0]).__name__
+
+
+def test_every_registered_loss_declares_a_task_and_round_trips_by_name():
+    for name, cls in LOSSES.items():
+        assert cls.task in TASKS
+        assert isinstance(get_loss(name), cls)
+        assert get_loss(cls.name).name == cls.name  # the stored name, whatever the alias
+
+
+@pytest.mark.parametrize("case", PROTOCOL, ids=_ids)
+def test_predict_decodes_the_logits_by_task(case):
+    loss, _ = case
+    z = Z * 3.0
+    pred = loss.predict(z)
+    if loss.task == "multiclass":
+        np.testing.assert_array_equal(pred, np.argmax(loss.link(z), axis=1))
+        assert pred.shape == (6,)
+    elif loss.task == "multilabel":
+        np.testing.assert_array_equal(pred, (loss.link(z) > 0.5).astype(np.intp))
+        assert pred.dtype == np.intp
+    else:
+        np.testing.assert_array_equal(pred, loss.link(z))
+
+
+@pytest.mark.parametrize("case", PROTOCOL, ids=_ids)
+def test_log_proba_is_finite_where_the_probability_underflows(case):
+    loss, _ = case
+    if loss.task == "regression":
+        with pytest.raises(TypeError, match="not probabilities"):
+            loss.log_proba(Z)
+        return
+    np.testing.assert_allclose(np.exp(loss.log_proba(Z)), loss.link(Z), rtol=1e-12)
+    huge = np.array([[0.0, 800.0, -800.0]])
+    assert np.all(np.isfinite(loss.log_proba(huge)))
+    assert loss.log_proba(huge).min() == pytest.approx(-1600.0 if loss.task == "multiclass" else -800.0)
+
+
+def _best_constant(loss, y):
+    """The logits of the constant prediction that ``chance_loss`` describes."""
+    y = np.asarray(y, dtype=float)
+    if loss.task != "regression":
+        return np.zeros((6, 3))
+    centre = {"squared_error": np.mean, "poisson": np.mean}.get(loss.name, np.median)
+    if loss.name == "pinball":
+        centre = lambda a, axis: np.quantile(a, loss.quantile, axis=axis, method="inverted_cdf")  # noqa: E731
+    c = centre(y, axis=0)
+    return np.tile(np.log(c) if loss.name == "poisson" else c, (len(y), 1))
+
+
+@pytest.mark.parametrize("case", PROTOCOL, ids=_ids)
+def test_chance_loss_is_the_loss_of_the_uninformed_constant(case):
+    loss, y = case
+    chance = loss.chance_loss(y, 3)
+    assert chance == pytest.approx(loss.forward(_best_constant(loss, y), y), rel=1e-12)
+    if (
+        loss.task == "regression" and loss.name != "huber"
+    ):  # the mean / median / quantile is the best constant
+        for shift in (-0.1, 0.1):
+            assert chance <= loss.forward(_best_constant(loss, y) + shift, y)
+
+
+def test_chance_loss_values():
+    assert SoftmaxCrossEntropy().chance_loss(LABELS, 3) == pytest.approx(np.log(3))
+    assert SoftmaxCrossEntropy().chance_loss(LABELS, 1) == pytest.approx(np.log(2))  # one output: two classes
+    assert SigmoidBinaryCrossEntropy().chance_loss(np.zeros((6, 4)), 4) == pytest.approx(4 * np.log(2))
+    assert SquaredError().chance_loss(Y_REG, 3) == pytest.approx(0.5 * np.mean(np.var(Y_REG, axis=0)))
+    assert PoissonLoss().chance_loss(np.zeros((6, 2)), 2) == 0.0  # all zero counts: the mean 0 is exact
+
+
+@pytest.mark.parametrize("case", PROTOCOL, ids=_ids)
+def test_prepare_targets_casts_all_but_class_labels(case):
+    loss, y = case
+    prepared = loss.prepare_targets(y, np.float32)
+    if loss.task == "multiclass":
+        assert prepared.dtype == LABELS.dtype  # labels index the classes: they stay integers
+        assert loss.prepare_targets(np.eye(3)[LABELS], np.float32).dtype == np.float32
+    else:
+        assert prepared.dtype == np.float32
+    np.testing.assert_array_equal(prepared, np.asarray(y).astype(prepared.dtype))
+
+
+def test_log_sigmoid_is_finite_and_exact():
+    x = np.array([-800.0, -30.0, -1.0, 0.0, 1.0, 30.0, 800.0])
+    got = F.log_sigmoid(x)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got[1:-1], -np.log1p(np.exp(-x[1:-1])), rtol=1e-12)
+    assert got[0] == -800.0 and got[-1] == 0.0
+    assert F.log_sigmoid(x.astype(np.float32)).dtype == np.float32
+
+
+def test_register_loss_checks_the_declarations():
+    class NoTask(Loss):
+        name, task = "no_task", "ranking"
+
+    with pytest.raises(ValueError, match="task must be one of"):
+        register_loss(NoTask)
+    with pytest.raises(TypeError, match="subclass of glassnet.losses.Loss"):
+        register_loss(dict)
+    with pytest.raises(ValueError, match="its own name"):
+        register_loss(type("Unnamed", (Loss,), {}))
+    assert "no_task" not in LOSSES
