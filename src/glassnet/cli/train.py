@@ -121,6 +121,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from glassnet._files import check_writable
     from glassnet.augment import RandomShift
     from glassnet.data import load_dataset
     from glassnet.exceptions import TrainingDivergedError
@@ -131,6 +132,7 @@ def run(args) -> int:
     from glassnet.schedules import CosineLR
     from glassnet.training import Trainer
 
+    check_writable(args.output)  # a read-only, full or non-file target is reported now, not after training
     resolve_options(args)
     if args.batch_size < 0:
         raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {args.batch_size}", code=2)

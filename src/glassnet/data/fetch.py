@@ -1,7 +1,8 @@
 """Download an IDX data set from its official mirror and verify the checksums.
 
 Every file is downloaded to a temporary file in the destination folder, checked, and only then renamed
-into place (``os.replace``), so an interrupted or corrupted download never leaves a file that looks valid.
+into place (:func:`glassnet._files.write_atomic`), so an interrupted or corrupted download never leaves a
+file that looks valid; the files get the umask's permissions, as any download.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from glassnet._files import NotARegularFileError, write_atomic
 from glassnet.data.errors import ChecksumError, DownloadError
 from glassnet.data.sources import DataSource, FileSpec, default_fetch_dir, get_source
 
@@ -75,17 +76,16 @@ def verify_file(path: str | os.PathLike, spec: FileSpec) -> None:
     raise ChecksumError(f"checksum mismatch for {spec.name}: " + "; ".join(checks))
 
 
-def _download(url: str, target: Path, timeout: float, progress: Callable[[int, int | None], None] | None):
+def _download(url: str, f, timeout: float, progress: Callable[[int, int | None], None] | None):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         done = 0
-        with open(target, "wb") as f:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                f.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+        for chunk in iter(lambda: response.read(_CHUNK), b""):
+            f.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
     if total is not None and done != total:
         raise DownloadError(f"{url}: download incomplete, got {done} of {total} bytes")
 
@@ -143,26 +143,24 @@ def fetch(
         errors = []
         for mirror in mirrors:
             url = mirror.rstrip("/") + "/" + spec.name
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=dest)
-            os.close(fd)
-            tmp = Path(tmp_name)
+            callback = None
+            if progress is not None:
+
+                def callback(done, total, _name=spec.name):
+                    progress(_name, done, total)
+
             try:
-                callback = None
-                if progress is not None:
-
-                    def callback(done, total, _name=spec.name):
-                        progress(_name, done, total)
-
-                _download(url, tmp, timeout, callback)
-                verify_file(tmp, spec)
-                os.replace(tmp, final)
+                write_atomic(
+                    final,
+                    lambda f, _url=url, _cb=callback: _download(_url, f, timeout, _cb),
+                    check=lambda tmp, _spec=spec: verify_file(tmp, _spec),
+                )
                 break
+            except NotARegularFileError:
+                raise  # the destination, not the mirror, is the problem
             except (urllib.error.URLError, OSError, DownloadError) as exc:
                 reason = getattr(exc, "reason", exc)
                 errors.append(f"{url}: {reason}")
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
         else:
             raise DownloadError(f"could not download {spec.name}: " + "; ".join(errors))
     return dest

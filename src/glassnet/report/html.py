@@ -107,10 +107,10 @@ def render_report(title: str, sections: Sequence[Section], intro: str = "") -> s
 
 
 def write_report(path: str | os.PathLike, title: str, sections: Sequence[Section], intro: str = "") -> Path:
-    """Write the self-contained report (atomically: a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(title, sections, intro), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write the self-contained report atomically (:func:`glassnet._files.write_atomic`: a uniquely named
+    temporary file renamed into place, so concurrent writers to one folder all succeed)."""
+    from glassnet._files import write_atomic
+
+    data = render_report(title, sections, intro).encode("utf-8")
+    write_atomic(path, lambda f: f.write(data))
+    return Path(path)
