@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from glassnet.gradcheck import gradcheck_network
-from glassnet.layers import Dense, Dropout, ReLU, Sigmoid
+from glassnet.layers import Dense, Dropout, Layer, ReLU, Sigmoid
 from glassnet.network import Sequential, build_mlp
 
 X = np.random.default_rng(0).standard_normal((8, 5))
@@ -129,3 +129,90 @@ def test_gradcheck_passes_on_a_trained_network():
     Trainer(net, Adam(lr=0.05), batch_size=4, seed=0).fit(X, Y, epochs=200)  # near-zero gradients now
     assert net.loss_and_grad(X, Y) < 0.05
     assert max(gradcheck_network(net, X, Y).values()) < 1e-5  # the default tolerance
+
+
+# --- behaviour from declarations ---------------------------------------------------------------------------------
+
+
+class Scale(Layer):
+    """y = x * W (element-wise), a layer the network knows only by its declarations."""
+
+    def __init__(self, width: int, decay: tuple[str, ...] = ("W",), uses_batch_stats: bool = False):
+        super().__init__()
+        self.decay, self.uses_batch_stats = decay, uses_batch_stats
+        self.params = {"W": np.linspace(0.5, 1.5, width)}
+        self.grads = {"W": np.zeros(width)}
+
+    def forward(self, x):
+        self._x = x
+        return x * self.params["W"]
+
+    def backward(self, dy):
+        x = self._saved("_x", dy)
+        np.sum(dy * x, axis=0, out=self.grads["W"])
+        return dy * self.params["W"]
+
+
+def _penalty(net) -> float:
+    return net.loss_and_grad(X, Y, alpha=2.0, n_samples=8) - net.loss_and_grad(X, Y)
+
+
+def test_a_new_layer_that_declares_decay_is_penalised():
+    decays = Sequential([Scale(5), Dense(5, 3, rng=0)], dtype=np.float64)
+    assert decays.weight_mask.sum() == 5 + 15
+    sq = np.sum(decays.layers[0].params["W"] ** 2) + np.sum(decays.layers[1].W ** 2)
+    assert _penalty(decays) == pytest.approx(2.0 / 16 * sq)
+    # a parameter called W that does not declare decay is left alone: the declaration decides, not the name
+    plain = Sequential([Scale(5, decay=()), Dense(5, 3, rng=0)], dtype=np.float64)
+    assert plain.weight_mask[:5].sum() == 0
+    assert _penalty(plain) == pytest.approx(2.0 / 16 * np.sum(plain.layers[1].W ** 2))
+    errors = gradcheck_network(decays, X, Y, alpha=0.5, n_samples=8)
+    assert max(errors.values()) < 1e-6
+
+
+def test_a_new_layer_that_uses_batch_statistics_is_refused_by_data_parallelism():
+    from glassnet import parallel
+    from glassnet.optim import SGD
+
+    base = parallel.unsupported_reason(Sequential([Scale(5), Dense(5, 3, rng=0)]), SGD())
+    reason = parallel.unsupported_reason(
+        Sequential([Scale(5, uses_batch_stats=True), Dense(5, 3, rng=0)]), SGD()
+    )
+    assert reason is not None and "uses_batch_stats" in reason and "Scale" in reason
+    assert base is None or "uses_batch_stats" not in base  # (None unless this platform cannot fork)
+
+
+def test_widths_come_from_the_layers_that_declare_them():
+    net = Sequential([Scale(5), Dense(5, 4, rng=0), ReLU(), Dense(4, 3, rng=0), ReLU()])
+    assert (net.n_features_in, net.n_outputs) == (5, 3)
+    free = Sequential([Scale(5)])
+    assert (free.n_features_in, free.n_outputs) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("loss", "y"),
+    [
+        ("softmax_cross_entropy", Y),
+        ("sigmoid_binary_cross_entropy", np.eye(3)[Y]),
+        ("squared_error", np.eye(3)[Y]),
+        ("poisson", np.eye(3)[Y]),
+    ],
+)
+def test_predictions_are_the_losss_decoding_in_eval_mode(loss, y):
+    net = build_mlp([5, 6, 3], "tanh", loss=loss, dropout=0.3, seed=0, dtype=np.float64).train()
+    z = net.eval().forward(X)
+    net.train()
+    np.testing.assert_array_equal(net.predict(X, batch_size=3), net.loss.predict(z))
+    np.testing.assert_array_equal(net.predict_proba(X), net.loss.link(z))
+    if net.loss.task == "regression":
+        with pytest.raises(TypeError, match="not probabilities"):
+            net.predict_log_proba(X)
+    else:
+        np.testing.assert_allclose(np.exp(net.predict_log_proba(X, batch_size=3)), net.predict_proba(X))
+    assert net.training  # the mode is restored
+
+
+def test_build_mlp_is_importable_from_its_module_and_from_network():
+    from glassnet.mlp import build_mlp as from_mlp
+
+    assert from_mlp is build_mlp

@@ -12,8 +12,8 @@ Layers are checked through the scalar :math:`f = \langle r, \mathrm{layer}(x) \r
 The reported error of an array is :math:`\max_i |a_i - n_i| / \max(\max_i |a_i|, \max_i |n_i|)` for the analytical
 gradient :math:`a` and the numerical one :math:`n`.
 
-Random layers (dropout) are checked with a fixed mask: any attribute named ``rng`` is reset to the same seed
-before every forward pass.
+Random layers (dropout) are checked with a fixed mask: a layer that declares ``needs_rng`` (and has a
+generator) gets a new generator of the same seed before every forward pass.
 """
 
 from __future__ import annotations
@@ -60,9 +60,10 @@ def _numeric(f, x: np.ndarray, eps: float) -> np.ndarray:
     return grad
 
 
-def _reset_rngs(obj, seed: int) -> None:
-    if getattr(obj, "rng", None) is not None:
-        obj.rng = np.random.default_rng(seed)
+def _reset_rng(layer: Layer, seed: int) -> None:
+    """The same random draws at every forward: a new generator of the same seed for a layer that needs one."""
+    if layer.needs_rng and layer.rng is not None:
+        layer.rng = np.random.default_rng(seed)
 
 
 def _report(pairs: dict[str, tuple[np.ndarray, np.ndarray]], rtol: float, atol: float, raise_: bool) -> dict:
@@ -109,7 +110,7 @@ def gradcheck_layer(
 
 
 def _forward(layer: Layer, x: np.ndarray, seed: int) -> np.ndarray:
-    _reset_rngs(layer, seed)
+    _reset_rng(layer, seed)
     return layer.forward(x)
 
 
@@ -157,7 +158,7 @@ def gradcheck_network(
 
     def f() -> float:
         for layer in net.layers:
-            _reset_rngs(layer, seed)
+            _reset_rng(layer, seed)
         return net.loss_and_grad(X, y, sample_weight, alpha=alpha, n_samples=n_samples)
 
     f()

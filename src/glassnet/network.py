@@ -7,16 +7,21 @@ number. Backward runs the layers in reverse, each turning :math:`\partial L/\par
 All parameters live in one contiguous vector ``flat_params`` (and all gradients in ``flat_grads``); each
 layer's ``W`` and ``b`` are views into it. Optimizers then update the whole network with a handful of vector
 operations, and SciPy's L-BFGS sees the network as the flat vector it expects.
+
+The network reads what it needs from the layers' and the loss's declarations (see :mod:`glassnet.layers.base`
+and :mod:`glassnet.losses`): which parameters decay (``layer.decay``), the buffers to save
+(``layer.buffers``), the input and output widths (``in_features``, ``out_features``), and how logits become
+predictions (``loss.link``, ``loss.predict``, ``loss.log_proba``). It never asks for a class or a name.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 
-from glassnet.initializers import as_generator
-from glassnet.layers import LAYERS, BatchNorm, Dense, Dropout, Layer, make_activation
+from glassnet.layers import LAYERS, Layer
 from glassnet.losses import LOSSES, Loss, SoftmaxCrossEntropy, get_loss
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -27,6 +32,28 @@ def _as_dtype(dtype) -> type:
     if name not in _DTYPES:
         raise ValueError(f"dtype must be float32 or float64; got {name}.")
     return _DTYPES[name]
+
+
+def check_input(X, n_features: int | None, dtype) -> np.ndarray:
+    """``X`` as a 2-D array of ``dtype``; raises unless it has ``n_features`` columns (any number for ``None``),
+    at least one row, a real numeric dtype and finite values."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D input of shape (n_samples, n_features); got shape {X.shape}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"Expected input of shape (n_samples, {n_features}); got shape {X.shape}.")
+    if X.shape[0] == 0:
+        raise ValueError("Got an empty batch (0 samples).")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"Expected a real numeric input; got dtype {X.dtype}.")
+    X = X.astype(dtype, copy=False)
+    # a sum is finite when every element is; only a non-finite sum (a NaN/inf, or an overflow) needs the
+    # element-wise check, whose (N, D) boolean mask would cost as much memory as a quarter of X
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf or an overflow: checked just below
+        finite_sum = np.isfinite(np.sum(X))
+    if not finite_sum and not np.all(np.isfinite(X)):
+        raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
+    return X
 
 
 class Sequential:
@@ -65,8 +92,8 @@ class Sequential:
         self._first_trainable = trainable[0] if trainable else len(self.layers)
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > self._first_trainable
-        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
-        self.n_features_in = dense[0].in_features if dense else None
+        # the width the first layer that declares one expects (None: any width)
+        self.n_features_in = next((la.in_features for la in self.layers if la.in_features is not None), None)
 
     # --- parameters -------------------------------------------------------------------------------------------
 
@@ -83,8 +110,8 @@ class Sequential:
         self.flat_grads = np.zeros(n, dtype=self.dtype) if flat_grads is None else flat_grads
         mask = getattr(self, "weight_mask", None)
         if mask is None or mask.shape != (n,) or mask.dtype != self.dtype:  # kept when only storage moves
-            self.weight_mask = np.zeros(n, dtype=self.dtype)  # 1 for weights (penalised), 0 for biases
-        self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs
+            self.weight_mask = np.zeros(n, dtype=self.dtype)  # 1 where the layer declares decay, else 0
+        self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs that decay
         offset = 0
         for (i, k, p), size in zip(entries, sizes, strict=True):
             layer = self.layers[i]
@@ -95,7 +122,7 @@ class Sequential:
             if copy_grads and k in layer.grads:
                 grad[...] = layer.grads[k]
             layer.params[k], layer.grads[k] = view, grad
-            if k == "W":
+            if k in layer.decay:
                 self.weight_mask[offset : offset + size] = 1
                 self._weights.append((view, grad))
             offset += size
@@ -110,11 +137,7 @@ class Sequential:
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state by dotted name (batch norm's ``layers.1.running_mean``...), live arrays."""
-        return {
-            f"layers.{i}.{k}": v
-            for i, layer in enumerate(self.layers)
-            for k, v in getattr(layer, "buffers", {}).items()
-        }
+        return {f"layers.{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter, and of every buffer (running statistics), by dotted name."""
@@ -136,6 +159,11 @@ class Sequential:
     def n_params(self) -> int:
         return self.flat_params.size
 
+    @property
+    def n_outputs(self) -> int | None:
+        """Width of the logits: ``out_features`` of the last layer that declares it (``None`` if none does)."""
+        return next((la.out_features for la in reversed(self.layers) if la.out_features is not None), None)
+
     # --- modes -----------------------------------------------------------------------------------------------
 
     def train(self, mode: bool = True) -> Sequential:
@@ -152,25 +180,8 @@ class Sequential:
     # --- forward / backward ----------------------------------------------------------------------------------
 
     def _check_input(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-D input of shape (n_samples, n_features); got shape {X.shape}.")
-        if self.n_features_in is not None and X.shape[1] != self.n_features_in:
-            raise ValueError(
-                f"Expected input of shape (n_samples, {self.n_features_in}); got shape {X.shape}."
-            )
-        if X.shape[0] == 0:
-            raise ValueError("Got an empty batch (0 samples).")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-            raise TypeError(f"Expected a real numeric input; got dtype {X.dtype}.")
-        X = X.astype(self.dtype, copy=False)
-        # a sum is finite when every element is; only a non-finite sum (a NaN/inf, or an overflow) needs the
-        # element-wise check, whose (N, D) boolean mask would cost as much memory as a quarter of X
-        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf or an overflow: checked just below
-            finite_sum = np.isfinite(np.sum(X))
-        if not finite_sum and not np.all(np.isfinite(X)):
-            raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
-        return X
+        """``X`` validated (2-D, ``n_features_in`` wide, real, finite, not empty) and cast to the dtype."""
+        return check_input(X, self.n_features_in, self.dtype)
 
     def forward(self, X) -> np.ndarray:
         """Logits of shape ``(N, n_outputs)``; the input is validated and cast to the network's dtype."""
@@ -223,27 +234,28 @@ class Sequential:
     # --- prediction ------------------------------------------------------------------------------------------
 
     def predict_proba(self, X, batch_size: int = 4096) -> np.ndarray:
-        """The loss's link applied to the logits (class probabilities, or values for regression), in
-        evaluation mode and in chunks of ``batch_size`` rows to bound memory."""
+        """The loss's link applied to the logits (class probabilities, or values for regression)."""
+        return self._decode(X, self.loss.link, batch_size)
+
+    def predict(self, X, batch_size: int = 4096) -> np.ndarray:
+        """The loss's predictions: class indices (softmax head), 0/1 indicators (sigmoid head) or values."""
+        return self._decode(X, self.loss.predict, batch_size)
+
+    def predict_log_proba(self, X, batch_size: int = 4096) -> np.ndarray:
+        """Finite log-probabilities (a log-softmax or log-sigmoid of the logits); regression losses raise."""
+        return self._decode(X, self.loss.log_proba, batch_size)
+
+    def _decode(self, X, decode: Callable[[np.ndarray], np.ndarray], batch_size: int) -> np.ndarray:
+        """``decode`` applied to the logits of ``X``, in evaluation mode (the mode is restored after) and in
+        chunks of ``batch_size`` rows to bound memory."""
         X = self._check_input(X)
         was_training = self.training
         self.eval()
         try:
-            chunks = [
-                self.loss.link(self._forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)
-            ]
+            chunks = [decode(self._forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
         finally:
             self.train(was_training)
         return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-
-    def predict(self, X) -> np.ndarray:
-        """Class indices (softmax head), 0/1 indicators (sigmoid head) or values (regression heads)."""
-        out = self.predict_proba(X)
-        if isinstance(self.loss, SoftmaxCrossEntropy):
-            return np.argmax(out, axis=1)
-        if self.loss.name == "sigmoid_binary_cross_entropy":
-            return (out > 0.5).astype(np.intp)
-        return out
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -257,25 +269,14 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, rng=None) -> Sequential:
-        """Rebuild a network (weights zero; load them with :meth:`load_state_dict`)."""
+        """Rebuild a network (weights zero; load them with :meth:`load_state_dict`).
+
+        Each layer is rebuilt by its class's ``Layer.from_config``; layers that declare ``needs_rng`` get
+        ``rng`` (a seed or a ``numpy.random.Generator``; ``None`` leaves them without one)."""
         try:
-            layers = []
-            for spec in config["layers"]:
-                spec = dict(spec)
-                kind = spec.pop("type")
-                if kind not in LAYERS:
-                    raise ValueError(f"unknown layer type {kind!r}; known: {sorted(LAYERS)}")
-                if kind == "Dense":
-                    spec.update(init="zeros", dtype=_as_dtype(config.get("dtype", "float32")))
-                layer = LAYERS[kind](**spec)
-                if isinstance(layer, Dropout):
-                    layer.rng = as_generator(rng) if rng is not None else None
-                layers.append(layer)
-            loss_spec = dict(config["loss"])
-            loss_name = loss_spec.pop("name")
-            if loss_name not in LOSSES:
-                raise ValueError(f"unknown loss {loss_name!r}; known: {sorted(LOSSES)}")
-            return cls(layers, LOSSES[loss_name](**loss_spec), dtype=config.get("dtype", "float32"))
+            dtype = config.get("dtype", "float32")
+            layers = [_layer_from_spec(spec, _as_dtype(dtype), rng) for spec in config["layers"]]
+            return cls(layers, _loss_from_spec(config["loss"]), dtype=dtype)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"Invalid network configuration: {exc!r}") from exc
 
@@ -296,65 +297,25 @@ class Sequential:
         return f"Sequential(\n{body}\n  loss={self.loss!r}, dtype={np.dtype(self.dtype).name}\n)"
 
 
-_HE_LIKE = {"relu", "leaky_relu", "gelu"}
+def _layer_from_spec(spec: dict, dtype, rng) -> Layer:
+    """One layer from its entry in ``get_config()["layers"]`` (``{"type": ..., **layer.get_config()}``)."""
+    spec = dict(spec)
+    kind = spec.pop("type")
+    if kind not in LAYERS:
+        raise ValueError(f"unknown layer type {kind!r}; known: {sorted(LAYERS)}")
+    return LAYERS[kind].from_config(spec, dtype=dtype, rng=rng)
 
 
-def build_mlp(
-    layer_sizes: list[int],
-    activation: str = "relu",
-    loss: Loss | str = "softmax_cross_entropy",
-    dropout=0.0,
-    seed=None,
-    dtype=np.float32,
-    init: str = "auto",
-    batch_norm: bool = False,
-) -> Sequential:
-    """A multilayer perceptron ``Dense [-> BatchNorm] -> activation [-> Dropout] -> ... -> Dense`` with a loss head.
+def _loss_from_spec(spec: dict) -> Loss:
+    """The loss from ``get_config()["loss"]`` (``{"name": ..., **loss.get_config()}``)."""
+    spec = dict(spec)
+    name = spec.pop("name")
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
+    return LOSSES[name](**spec)
 
-    Parameters
-    ----------
-    layer_sizes : list of int
-        ``[n_in, hidden_1, ..., n_out]``, e.g. the lab's ``[64, 80, 70, 10]``.
-    activation : str
-        Hidden activation (``identity``, ``logistic``, ``tanh``, ``relu``, ``leaky_relu``, ``gelu``).
-    loss : Loss or str
-        The loss head (see :mod:`glassnet.losses`).
-    dropout : float or sequence of float
-        Dropout rate after each hidden layer (one rate for all, or one per hidden layer).
-    seed : int, numpy.random.Generator or None
-        Randomness for initial weights and dropout masks; the same seed gives bit-identical networks.
-    init : str
-        ``'auto'`` uses He-uniform for ReLU-like activations and scikit-learn's Glorot-uniform otherwise
-        (with its factor 2 for logistic); or any name from :data:`glassnet.initializers.INITIALIZERS`.
-    batch_norm : bool
-        Put a :class:`~glassnet.layers.BatchNorm` between each hidden ``Dense`` and its activation.
-    """
-    sizes = [int(s) for s in layer_sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(
-            f"layer_sizes needs at least an input and an output size, all >= 1; got {layer_sizes}."
-        )
-    make_activation(activation)  # validates the name early
-    n_hidden = len(sizes) - 2
-    rates = [float(dropout)] * n_hidden if np.ndim(dropout) == 0 else [float(r) for r in dropout]
-    if len(rates) != n_hidden:
-        raise ValueError(f"Got {len(rates)} dropout rates for {n_hidden} hidden layers.")
-    if init == "auto":
-        init = (
-            "he_uniform"
-            if activation in _HE_LIKE
-            else ("glorot_logistic" if activation in ("logistic", "sigmoid") else "glorot_uniform")
-        )
-    rng = as_generator(seed)
-    layers: list[Layer] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        is_output = i == len(sizes) - 2
-        # scikit-learn draws the output layer with the hidden activation's factor too
-        layers.append(Dense(fan_in, fan_out, rng=rng, init=init, dtype=dtype))
-        if not is_output:
-            if batch_norm:
-                layers.append(BatchNorm(fan_out, dtype=dtype))
-            layers.append(make_activation(activation))
-            if rates[i] > 0:
-                layers.append(Dropout(rates[i], rng=rng))
-    return Sequential(layers, loss, dtype=dtype)
+
+# build_mlp lives in its own module; imported last because it builds a Sequential
+from glassnet.mlp import build_mlp  # noqa: E402
+
+__all__ = ["Sequential", "build_mlp", "check_input"]

@@ -60,14 +60,16 @@ def effective_n_jobs(n_jobs) -> int:
 
 def unsupported_reason(net, optimizer) -> str | None:
     """Why ``net`` and ``optimizer`` cannot train data-parallel, or ``None`` when they can."""
-    from glassnet.layers import BatchNorm
-
     if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return "data parallelism forks processes, which glassnet does on Linux only"
     if multiprocessing.current_process().daemon:
         return "this process is a daemon (a multiprocessing pool's worker), which may not start processes"
-    if any(isinstance(layer, BatchNorm) for layer in net.layers):
-        return "batch normalisation needs the statistics of the whole batch in one process"
+    batch_stats = [f"{i}, {type(la).__name__}" for i, la in enumerate(net.layers) if la.uses_batch_stats]
+    if batch_stats:
+        return (
+            "batch normalisation needs the statistics of the whole batch in one process "
+            f"(layer {batch_stats[0]}, declares uses_batch_stats)"
+        )
     if getattr(optimizer, "state_names", None) is None:
         return f"{type(optimizer).__name__} does not declare its state (Optimizer.state_names)"
     try:
@@ -335,7 +337,7 @@ class DataParallel:
         net._bind_flat_parameters(net.flat_params, self._grads[j], copy_grads=False)
         self._rng = rng
         for layer in net.layers:
-            if getattr(layer, "rng", None) is not None:
+            if layer.needs_rng and layer.rng is not None:
                 layer.rng = self._rng  # dropout masks of its own, not a copy of the caller's stream
         net.train()
         alive = lambda: os.getppid() == self._parent  # noqa: E731

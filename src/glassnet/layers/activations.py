@@ -21,9 +21,7 @@ class _Elementwise(Layer):
         return self._a
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        a = getattr(self, "_a", None)
-        self._check_backward(dy, a, None if a is None else a.shape)
-        return dy * self._df(a)
+        return dy * self._df(self._saved("_a", dy))
 
 
 class Identity(_Elementwise):
@@ -34,8 +32,7 @@ class Identity(_Elementwise):
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        a = getattr(self, "_a", None)
-        self._check_backward(dy, a, None if a is None else a.shape)
+        self._saved("_a", dy)  # checks only: the gradient passes through
         return dy
 
 
@@ -58,8 +55,7 @@ class Sigmoid(_Elementwise):
         return a
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        a = getattr(self, "_a", None)
-        self._check_backward(dy, a, None if a is None else a.shape)
+        a = self._saved("_a", dy)
         dx = 1.0 - a
         np.multiply(dy, dx, out=dx)
         dx *= a
@@ -79,8 +75,7 @@ class ReLU(_Elementwise):
     _f = staticmethod(F.relu)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        a = getattr(self, "_a", None)
-        self._check_backward(dy, a, None if a is None else a.shape)
+        a = self._saved("_a", dy)
         return dy * (a > 0)  # a bool factor: several times faster than np.where
 
 
@@ -112,9 +107,7 @@ class GELU(Layer):
         return F.gelu(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x = getattr(self, "_x", None)
-        self._check_backward(dy, x, None if x is None else x.shape)
-        return dy * F.gelu_grad(x)
+        return dy * F.gelu_grad(self._saved("_x", dy))
 
 
 class Softmax(Layer):
@@ -131,8 +124,7 @@ class Softmax(Layer):
         return self._a
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        a = getattr(self, "_a", None)
-        self._check_backward(dy, a, None if a is None else a.shape)
+        a = self._saved("_a", dy)
         return a * (dy - np.sum(dy * a, axis=-1, keepdims=True))  # (N, K) * ((N, K) - (N, 1))
 
 

@@ -47,7 +47,11 @@ class BatchNorm(Layer):
         :math:`\epsilon > 0` added to the variance.
     dtype : numpy dtype
         dtype of :math:`\gamma` (``gamma``, initialised to 1) and :math:`\beta` (``beta``, initialised to 0).
-        They are not "weights": L2 and weight decay leave them alone.
+        They are not "weights": L2 and weight decay leave them alone (``decay`` is empty).
+
+    Declarations: ``uses_batch_stats = True`` (a row's output depends on its batch, so data parallelism
+    refuses the layer), ``buffers`` hold the running statistics, and ``in_features = out_features =
+    num_features``.
 
     Examples
     --------
@@ -58,6 +62,8 @@ class BatchNorm(Layer):
     array([[-1., -1.],
            [ 1.,  1.]])
     """
+
+    uses_batch_stats = True
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32) -> None:
         super().__init__()
@@ -79,6 +85,14 @@ class BatchNorm(Layer):
             "running_var": np.ones(self.num_features, np.float64),
         }
         self._xhat = None
+
+    @property
+    def in_features(self) -> int:
+        return self.num_features
+
+    @property
+    def out_features(self) -> int:
+        return self.num_features
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.num_features:
@@ -105,8 +119,7 @@ class BatchNorm(Layer):
         return self._xhat * gamma + beta
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        xhat = self._xhat
-        self._check_backward(dy, xhat, None if xhat is None else xhat.shape)
+        xhat = self._saved("_xhat", dy)  # (N, D)
         np.sum(dy, axis=0, out=self.grads["beta"])  # (N, D) -> (D,)
         np.sum(dy * xhat, axis=0, out=self.grads["gamma"])
         if not self.input_grad:

@@ -32,7 +32,12 @@ class Dense(Layer):
         One of :data:`glassnet.initializers.INITIALIZERS`.
     dtype : numpy dtype
         float32 (default) or float64.
+
+    Declarations: ``decay = ("W",)`` (L2 and weight decay penalise the weights, not the bias), and
+    ``in_features`` / ``out_features`` fix the widths.
     """
+
+    decay = ("W",)
 
     def __init__(
         self, in_features: int, out_features: int, *, rng=None, init: str = "glorot_uniform", dtype=np.float32
@@ -47,6 +52,12 @@ class Dense(Layer):
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self._x = None
+        self._ones_cache: np.ndarray | None = None
+
+    @classmethod
+    def from_config(cls, config: dict, *, dtype=np.float32, rng=None) -> Dense:
+        """A layer of zero weights in ``dtype`` (the network loads the trained ones)."""
+        return cls(**{**config, "init": "zeros", "dtype": dtype})
 
     @property
     def W(self) -> np.ndarray:
@@ -72,10 +83,7 @@ class Dense(Layer):
 
         ``x``, if given, must be the input that ``forward`` saw (the lab's check); another array raises.
         """
-        x_seen = self._x
-        self._check_backward(
-            dy, x_seen, x_seen.shape[:-1] + (self.out_features,) if x_seen is not None else None
-        )
+        x_seen = self._saved("_x", dy)  # (..., in); dy must be (..., out)
         if x is not None and x is not x_seen and not np.array_equal(x, x_seen):
             raise ValueError("Dense.backward() was given a different input than the one forward() saw.")
         x2 = x_seen.reshape(-1, self.in_features)  # (..., in) -> (N, in)
@@ -89,7 +97,7 @@ class Dense(Layer):
     def _ones(self, n: int, dtype) -> np.ndarray:
         """A cached vector of ``n`` ones: ``db`` as the product ``ones @ dy`` (one BLAS call) is several times
         faster than NumPy's ``sum`` over the first axis."""
-        ones = getattr(self, "_ones_cache", None)
+        ones = self._ones_cache
         if ones is None or ones.shape[0] != n or ones.dtype != dtype:
             ones = self._ones_cache = np.ones(n, dtype=dtype)
         return ones

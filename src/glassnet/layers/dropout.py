@@ -22,7 +22,12 @@ class Dropout(Layer):
     rng : int, numpy.random.Generator or None
         Random source for the masks. Training mode with ``rate > 0`` and no ``rng`` is an error, never a silent
         global seed.
+
+    Declarations: ``needs_rng = True``, so a network rebuilt by ``Sequential.from_config`` (and each process
+    of a data-parallel fit) gives the layer its random generator.
     """
+
+    needs_rng = True
 
     def __init__(self, rate: float, *, rng=None) -> None:
         super().__init__()
@@ -43,9 +48,7 @@ class Dropout(Layer):
         return x * self._mask
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._mask is None:
-            raise RuntimeError("Dropout.backward() called before forward(): run forward on the batch first.")
-        return dy * self._mask
+        return dy * self._saved("_mask", dy)  # the (N, D) mask, or 1.0 in evaluation mode
 
     def get_config(self) -> dict:
         return {"rate": self.rate}
