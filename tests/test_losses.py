@@ -9,6 +9,7 @@ from glassnet.gradcheck import gradcheck_loss
 from glassnet.losses import (
     LOSSES,
     TASKS,
+    AbsoluteError,
     Loss,
     PoissonLoss,
     SigmoidBinaryCrossEntropy,
@@ -109,6 +110,7 @@ PROTOCOL = [
     (SigmoidBinaryCrossEntropy(), (Z > 0).astype(float)),
     (SquaredError(), Y_REG),
     (PoissonLoss(), rng.poisson(2.0, (6, 3)).astype(float)),
+    (AbsoluteError(), Y_REG),
 ]
 
 
@@ -215,3 +217,24 @@ def test_register_loss_checks_the_declarations():
     with pytest.raises(ValueError, match="its own name"):
         register_loss(type("Unnamed", (Loss,), {}))
     assert "no_task" not in LOSSES
+
+
+# --- the losses scikit-learn declined: absolute error, Huber, pinball --------------------------------------------
+
+#: residuals r = z - y away from the kinks (0, and +-delta for the Huber deltas used here)
+R_OFF_KINK = rng.choice([-2.5, -1.6, -0.7, -0.3, 0.3, 0.7, 1.6, 2.5], size=(6, 3)) + rng.uniform(
+    -0.05, 0.05, (6, 3)
+)
+Y_OFF_KINK = Z - R_OFF_KINK
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_absolute_error_value_gradient_and_kink(weighted):
+    loss = AbsoluteError()
+    w = W if weighted else np.ones(6)
+    expected = np.sum(w * np.mean(np.abs(R_OFF_KINK), axis=1)) / w.sum()
+    assert loss.forward(Z, Y_OFF_KINK, W if weighted else None) == pytest.approx(expected)
+    assert gradcheck_loss(loss, Z, Y_OFF_KINK, sample_weight=W if weighted else None)["z"] < 1e-6
+    loss.forward(np.zeros((2, 1)), np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(loss.backward(), [[0.0], [-0.5]])  # sign(0) = 0 at the kink
+    assert loss.link(Z) is not Z and np.array_equal(loss.link(Z), Z)

@@ -12,6 +12,7 @@ class                          ``name``                ``task``    per-sample :m
                                entropy
 ``SquaredError``               squared_error           regression  :math:`\tfrac{1}{2K} \sum_k r_k^2`
 ``PoissonLoss`` (log link)     poisson                 regression  :math:`\tfrac1K \sum_k e^{z_k} - y_k z_k + y_k\log y_k - y_k`
+``AbsoluteError``              absolute_error          regression  :math:`\tfrac1K \sum_k |r_k|`
 =============================  ======================  ==========  ==============================================
 
 The L2 penalty (:meth:`glassnet.network.Sequential.loss_and_grad`) is kept apart from the data term:
@@ -51,6 +52,7 @@ LogCosh()
 
 from __future__ import annotations
 
+from glassnet.losses.absolute_error import AbsoluteError
 from glassnet.losses.base import TASKS, Loss, check_finite, check_logits, normalized_weights
 from glassnet.losses.binary_cross_entropy import SigmoidBinaryCrossEntropy
 from glassnet.losses.poisson import PoissonLoss
@@ -81,6 +83,7 @@ register_loss(SoftmaxCrossEntropy)
 register_loss(SigmoidBinaryCrossEntropy)
 register_loss(SquaredError)
 register_loss(PoissonLoss)
+register_loss(AbsoluteError)
 
 
 def get_loss(name: str, **kwargs) -> Loss:
@@ -93,6 +96,7 @@ def get_loss(name: str, **kwargs) -> Loss:
 __all__ = [
     "LOSSES",
     "TASKS",
+    "AbsoluteError",
     "Loss",
     "PoissonLoss",
     "SigmoidBinaryCrossEntropy",
