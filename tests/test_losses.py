@@ -10,6 +10,7 @@ from glassnet.losses import (
     LOSSES,
     TASKS,
     AbsoluteError,
+    HuberLoss,
     Loss,
     PoissonLoss,
     SigmoidBinaryCrossEntropy,
@@ -111,6 +112,7 @@ PROTOCOL = [
     (SquaredError(), Y_REG),
     (PoissonLoss(), rng.poisson(2.0, (6, 3)).astype(float)),
     (AbsoluteError(), Y_REG),
+    (HuberLoss(delta=0.8), Y_REG),
 ]
 
 
@@ -238,3 +240,33 @@ def test_absolute_error_value_gradient_and_kink(weighted):
     loss.forward(np.zeros((2, 1)), np.array([0.0, 1.0]))
     np.testing.assert_array_equal(loss.backward(), [[0.0], [-0.5]])  # sign(0) = 0 at the kink
     assert loss.link(Z) is not Z and np.array_equal(loss.link(Z), Z)
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_huber_value_and_gradient(delta, weighted):
+    loss = HuberLoss(delta=delta)
+    a = np.abs(R_OFF_KINK)
+    rho = np.where(a <= delta, 0.5 * a**2, delta * (a - 0.5 * delta))
+    w = W if weighted else np.ones(6)
+    expected = np.sum(w * np.mean(rho, axis=1)) / w.sum()
+    assert loss.forward(Z, Y_OFF_KINK, W if weighted else None) == pytest.approx(expected)
+    assert gradcheck_loss(loss, Z, Y_OFF_KINK, sample_weight=W if weighted else None)["z"] < 1e-6
+    assert loss.get_config() == {"delta": delta}
+
+
+def test_huber_is_squared_error_within_delta_and_scaled_absolute_error_beyond():
+    small = 0.1 * R_OFF_KINK  # every |r| < 0.3
+    assert HuberLoss(delta=1.0).forward(Z, Z - small) == pytest.approx(SquaredError().forward(Z, Z - small))
+    big = np.sign(R_OFF_KINK) * (np.abs(R_OFF_KINK) + 10.0)  # every |r| > 10
+    expected = 0.5 * (AbsoluteError().forward(Z, Z - big) - 0.25)  # delta (|r| - delta / 2), delta = 0.5
+    assert HuberLoss(delta=0.5).forward(Z, Z - big) == pytest.approx(expected)
+    loss = HuberLoss(delta=1.0)
+    loss.forward(np.array([[0.0, 3.0, -3.0]]), np.zeros((1, 3)))
+    np.testing.assert_allclose(loss.backward(), [[0.0, 1 / 3, -1 / 3]])  # clip(r, -delta, delta) / K
+
+
+@pytest.mark.parametrize("delta", [0.0, -1.0, np.inf, np.nan, "1", True])
+def test_huber_delta_must_be_positive(delta):
+    with pytest.raises(ValueError, match=r"delta must be a float in the range \(0, inf\); got"):
+        HuberLoss(delta=delta)

@@ -13,6 +13,7 @@ class                          ``name``                ``task``    per-sample :m
 ``SquaredError``               squared_error           regression  :math:`\tfrac{1}{2K} \sum_k r_k^2`
 ``PoissonLoss`` (log link)     poisson                 regression  :math:`\tfrac1K \sum_k e^{z_k} - y_k z_k + y_k\log y_k - y_k`
 ``AbsoluteError``              absolute_error          regression  :math:`\tfrac1K \sum_k |r_k|`
+``HuberLoss(delta)``           huber                   regression  :math:`\tfrac1K \sum_k \rho_\delta(r_k)` (quadratic, then linear)
 =============================  ======================  ==========  ==============================================
 
 The L2 penalty (:meth:`glassnet.network.Sequential.loss_and_grad`) is kept apart from the data term:
@@ -55,6 +56,7 @@ from __future__ import annotations
 from glassnet.losses.absolute_error import AbsoluteError
 from glassnet.losses.base import TASKS, Loss, check_finite, check_logits, normalized_weights
 from glassnet.losses.binary_cross_entropy import SigmoidBinaryCrossEntropy
+from glassnet.losses.huber import HuberLoss
 from glassnet.losses.poisson import PoissonLoss
 from glassnet.losses.softmax_cross_entropy import SoftmaxCrossEntropy
 from glassnet.losses.squared_error import SquaredError
@@ -84,6 +86,7 @@ register_loss(SigmoidBinaryCrossEntropy)
 register_loss(SquaredError)
 register_loss(PoissonLoss)
 register_loss(AbsoluteError)
+register_loss(HuberLoss)
 
 
 def get_loss(name: str, **kwargs) -> Loss:
@@ -97,6 +100,7 @@ __all__ = [
     "LOSSES",
     "TASKS",
     "AbsoluteError",
+    "HuberLoss",
     "Loss",
     "PoissonLoss",
     "SigmoidBinaryCrossEntropy",
