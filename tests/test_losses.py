@@ -12,6 +12,7 @@ from glassnet.losses import (
     AbsoluteError,
     HuberLoss,
     Loss,
+    PinballLoss,
     PoissonLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
@@ -113,6 +114,7 @@ PROTOCOL = [
     (PoissonLoss(), rng.poisson(2.0, (6, 3)).astype(float)),
     (AbsoluteError(), Y_REG),
     (HuberLoss(delta=0.8), Y_REG),
+    (PinballLoss(quantile=0.7), Y_REG),
 ]
 
 
@@ -270,3 +272,42 @@ def test_huber_is_squared_error_within_delta_and_scaled_absolute_error_beyond():
 def test_huber_delta_must_be_positive(delta):
     with pytest.raises(ValueError, match=r"delta must be a float in the range \(0, inf\); got"):
         HuberLoss(delta=delta)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pinball_value_and_gradient(q, weighted):
+    loss = PinballLoss(quantile=q)
+    u = Y_OFF_KINK - Z
+    w = W if weighted else np.ones(6)
+    expected = np.sum(w * np.mean(np.maximum(q * u, (q - 1) * u), axis=1)) / w.sum()
+    assert loss.forward(Z, Y_OFF_KINK, W if weighted else None) == pytest.approx(expected)
+    assert gradcheck_loss(loss, Z, Y_OFF_KINK, sample_weight=W if weighted else None)["z"] < 1e-6
+    assert loss.get_config() == {"quantile": q}
+
+
+def test_pinball_is_half_the_absolute_error_at_the_median_and_fits_the_quantile():
+    assert PinballLoss(0.5).forward(Z, Y_OFF_KINK) == pytest.approx(
+        0.5 * AbsoluteError().forward(Z, Y_OFF_KINK)
+    )
+    loss = PinballLoss(quantile=0.8)
+    loss.forward(np.zeros((1, 3)), np.array([[1.0, 0.0, -1.0]]))
+    np.testing.assert_allclose(loss.backward(), [[-0.8 / 3, 0.0, 0.2 / 3]])  # -q below, 0 at, 1 - q above
+    # gradient descent on one constant prediction settles at the 0.8-quantile of the targets
+    y = np.random.default_rng(1).standard_normal((400, 1))
+    c = np.zeros((400, 1))
+    for _ in range(300):
+        loss.forward(c, y)
+        c -= 0.5 * loss.backward().sum()
+    assert abs(np.mean(y < c[0, 0]) - 0.8) < 0.01
+
+
+@pytest.mark.parametrize("q", [0.0, 1.0, -0.5, 2.0, np.nan, None])
+def test_pinball_quantile_must_be_in_the_open_unit_interval(q):
+    with pytest.raises(ValueError, match=r"quantile must be a float in the range \(0, 1\); got"):
+        PinballLoss(quantile=q)
+
+
+def test_quantile_is_an_alias_of_pinball():
+    loss = get_loss("quantile", quantile=0.3)
+    assert isinstance(loss, PinballLoss) and loss.name == "pinball"

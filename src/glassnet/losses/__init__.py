@@ -14,6 +14,7 @@ class                          ``name``                ``task``    per-sample :m
 ``PoissonLoss`` (log link)     poisson                 regression  :math:`\tfrac1K \sum_k e^{z_k} - y_k z_k + y_k\log y_k - y_k`
 ``AbsoluteError``              absolute_error          regression  :math:`\tfrac1K \sum_k |r_k|`
 ``HuberLoss(delta)``           huber                   regression  :math:`\tfrac1K \sum_k \rho_\delta(r_k)` (quadratic, then linear)
+``PinballLoss(quantile)``      pinball (or quantile)   regression  :math:`\tfrac1K \sum_k \max(-q r_k, (1 - q) r_k)`
 =============================  ======================  ==========  ==============================================
 
 The L2 penalty (:meth:`glassnet.network.Sequential.loss_and_grad`) is kept apart from the data term:
@@ -57,6 +58,7 @@ from glassnet.losses.absolute_error import AbsoluteError
 from glassnet.losses.base import TASKS, Loss, check_finite, check_logits, normalized_weights
 from glassnet.losses.binary_cross_entropy import SigmoidBinaryCrossEntropy
 from glassnet.losses.huber import HuberLoss
+from glassnet.losses.pinball import PinballLoss
 from glassnet.losses.poisson import PoissonLoss
 from glassnet.losses.softmax_cross_entropy import SoftmaxCrossEntropy
 from glassnet.losses.squared_error import SquaredError
@@ -87,6 +89,7 @@ register_loss(SquaredError)
 register_loss(PoissonLoss)
 register_loss(AbsoluteError)
 register_loss(HuberLoss)
+register_loss(PinballLoss, "quantile")
 
 
 def get_loss(name: str, **kwargs) -> Loss:
@@ -102,6 +105,7 @@ __all__ = [
     "AbsoluteError",
     "HuberLoss",
     "Loss",
+    "PinballLoss",
     "PoissonLoss",
     "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy",
