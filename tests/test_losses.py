@@ -17,7 +17,9 @@ from glassnet.losses import (
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
+    check_logits,
     get_loss,
+    normalized_weights,
     register_loss,
 )
 
@@ -311,3 +313,62 @@ def test_pinball_quantile_must_be_in_the_open_unit_interval(q):
 def test_quantile_is_an_alias_of_pinball():
     loss = get_loss("quantile", quantile=0.3)
     assert isinstance(loss, PinballLoss) and loss.name == "pinball"
+
+
+# --- a user's own loss: the protocol, from outside the package ----------------------------------------------------
+
+
+class CauchyLoss(Loss):
+    r"""A robust loss the package does not ship: :math:`\ell = \frac1K \sum_k \tfrac12 \log(1 + r_k^2)`,
+    :math:`\partial \ell / \partial z = r / (K (1 + r^2))`, with :math:`r = z - y`."""
+
+    name = "test_cauchy"
+    task = "regression"
+
+    def link(self, z):
+        return z.copy()
+
+    def chance_loss(self, y, n_outputs):
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        return float(np.mean(0.5 * np.log1p((y - np.median(y, axis=0)) ** 2)))
+
+    def forward(self, z, y, sample_weight=None):
+        check_logits(z)
+        r = z - self.targets_like(z, y)  # (N, K)
+        w = normalized_weights(sample_weight, len(z), z.dtype)  # (N, 1), sums to 1
+        k = z.shape[1]
+        self._dz = r / (1.0 + r * r) * (w / k)
+        return float(np.sum(0.5 * np.log1p(r * r), axis=1) @ w[:, 0] / k)
+
+
+@pytest.fixture
+def cauchy():
+    register_loss(CauchyLoss)
+    yield CauchyLoss
+    LOSSES.pop(CauchyLoss.name)
+
+
+def test_a_users_loss_registers_trains_a_network_and_passes_gradcheck(cauchy):
+    from glassnet.gradcheck import gradcheck_network
+    from glassnet.layers import Dense, Tanh
+    from glassnet.network import Sequential
+    from glassnet.optim import Adam
+
+    X = np.random.default_rng(2).uniform(-2, 2, (64, 2))
+    y = np.sin(X[:, :1]) + 0.5 * X[:, 1:]
+    net = Sequential([Dense(2, 16, rng=0), Tanh(), Dense(16, 1, rng=1)], loss="test_cauchy", dtype=np.float64)
+    assert isinstance(net.loss, CauchyLoss)
+    assert gradcheck_loss(net.loss, Z, Y_REG, sample_weight=W)["z"] < 1e-6
+    assert max(gradcheck_network(net, X[:8], y[:8]).values()) < 1e-6
+    start, opt = net.loss_and_grad(X, y), Adam(lr=0.02)
+    for _ in range(300):
+        net.loss_and_grad(X, y)
+        opt.step(net)
+    assert net.loss_and_grad(X, y) < 0.1 * start < start < net.loss.chance_loss(y, net.n_outputs) * 10
+    np.testing.assert_array_equal(net.predict(X), net.forward(X))  # regression: predictions are link(z)
+    clone = Sequential.from_config(net.get_config())  # found by its name
+    clone.load_state_dict(net.state_dict())
+    np.testing.assert_array_equal(clone.predict(X), net.predict(X))
+    assert net.loss.prepare_targets(y, np.float32).dtype == np.float32
+    with pytest.raises(TypeError, match="not probabilities"):
+        net.predict_log_proba(X)

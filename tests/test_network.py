@@ -7,6 +7,7 @@ import pytest
 
 from glassnet.gradcheck import gradcheck_network
 from glassnet.layers import Dense, Dropout, Layer, ReLU, Sigmoid
+from glassnet.losses import AbsoluteError, HuberLoss, PinballLoss
 from glassnet.network import Sequential, build_mlp
 
 X = np.random.default_rng(0).standard_normal((8, 5))
@@ -39,7 +40,16 @@ def test_same_seed_gives_bit_identical_weights_and_training():
 
 @pytest.mark.parametrize("activation", ["logistic", "tanh", "relu", "leaky_relu", "gelu", "identity"])
 @pytest.mark.parametrize(
-    "loss", ["softmax_cross_entropy", "sigmoid_binary_cross_entropy", "squared_error", "poisson"]
+    "loss",
+    [
+        "softmax_cross_entropy",
+        "sigmoid_binary_cross_entropy",
+        "squared_error",
+        "poisson",
+        "absolute_error",
+        "huber",
+        "pinball",
+    ],
 )
 def test_whole_network_gradcheck(activation, loss):
     net = build_mlp([5, 6, 4, 3], activation, loss=loss, dropout=0.25, seed=0)
@@ -216,3 +226,14 @@ def test_build_mlp_is_importable_from_its_module_and_from_network():
     from glassnet.mlp import build_mlp as from_mlp
 
     assert from_mlp is build_mlp
+
+
+@pytest.mark.parametrize(
+    "loss", [AbsoluteError(), HuberLoss(delta=0.3), PinballLoss(quantile=0.9)], ids=lambda loss: loss.name
+)
+def test_regression_losses_round_trip_with_their_parameters(loss):
+    net = build_mlp([5, 4, 2], "relu", loss=loss, seed=0)
+    clone = Sequential.from_config(net.get_config())
+    assert type(clone.loss) is type(loss) and clone.loss.get_config() == loss.get_config()
+    clone.load_state_dict(net.state_dict())
+    np.testing.assert_array_equal(clone.predict(X), net.predict(X))
