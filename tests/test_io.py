@@ -93,6 +93,7 @@ def _rewrite_metadata(path, change):
         arrays = {k: npz[k] for k in npz.files}
     meta = json.loads(arrays["__glassnet__"].tobytes())
     change(meta)
+    meta["checksums"]["__glassnet__"] = io._metadata_digest(meta)  # a consistent file: reach validation
     arrays["__glassnet__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez(path, **arrays)
 
@@ -105,7 +106,9 @@ def test_newer_format_version(saved):
 
 def test_unknown_layer_type_is_refused(saved):
     _rewrite_metadata(saved, lambda m: m["architecture"]["layers"][0].update(type="os.system"))
-    with pytest.raises(ModelFileError, match="invalid architecture"):
+    with pytest.raises(
+        ModelFileError, match=r"invalid metadata: architecture.layers\[0\].type must be one of"
+    ):
         load_model(saved)
 
 
@@ -183,3 +186,69 @@ def test_load_estimator_refuses_plain_network(saved):
 
     with pytest.raises(ModelFileError, match="plain network"):
         load_estimator(saved)
+
+
+def _classifier_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def test_class_weight_keeps_int_keys_and_refits(tmp_path):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.io import load_estimator, save_estimator
+
+    X, y = _classifier_data()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, class_weight={0: 2.0, 1: 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        est.fit(X, y)
+        back = load_estimator(save_estimator(tmp_path / "e.npz", est))
+        assert back.class_weight == {0: 2.0, 1: 1.0}
+        assert all(type(k) is int for k in back.class_weight)
+        back.fit(X, y)  # refits with the restored parameters
+    assert back.get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("make", [lambda: np.random.RandomState(7), lambda: np.random.default_rng(7)])
+def test_random_state_object_keeps_its_state(tmp_path, make):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.io import load_estimator, save_estimator
+
+    X, y = _classifier_data()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=make())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        est.fit(X, y)
+    back = load_estimator(save_estimator(tmp_path / "e.npz", est))
+    assert type(back.random_state) is type(est.random_state)
+    draw = (lambda r: r.randint(0, 2**31, 5)) if isinstance(est.random_state, np.random.RandomState) else (
+        lambda r: r.integers(0, 2**31, 5))  # fmt: skip
+    np.testing.assert_array_equal(draw(back.random_state), draw(est.random_state))
+
+
+def test_unstorable_parameter_is_named_in_a_warning(tmp_path):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.io import load_estimator, save_estimator
+
+    X, y = _classifier_data()
+    est = MLPClassifier(
+        hidden_layer_sizes=(4,), max_iter=3, random_state=np.random.Generator(np.random.MT19937(3))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        est.fit(X, y)
+    with pytest.warns(
+        UserWarning, match="parameter random_state=Generator.* cannot be stored .* random_state=None"
+    ):
+        path = save_estimator(tmp_path / "e.npz", est)
+    assert load_estimator(path).random_state is None

@@ -7,27 +7,46 @@ Layout of a glassnet model file (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays
     layers.0.b          ...
     estimator/classes_  (estimator files only) array-valued fitted attributes
 
-Why this is safe: :func:`numpy.load` is called with ``allow_pickle=False``, so no array can carry code;
-the architecture is rebuilt by :meth:`glassnet.network.Sequential.from_config`, which only instantiates
-known layer and loss types by name. Why it is exact: every array is stored with its dtype and bytes, and
-the metadata holds a SHA-256 of each one, checked on load, so a corrupt file is reported, never loaded.
-Why it is atomic: the file is written to a temporary file in the destination folder, flushed to disk and
-renamed over the destination (``os.replace``), so a crash leaves the old file or the new one, never half.
+What loading a file can do, and what it cannot:
+
+- **No code.** Only the members the format names are opened, each ``.npy`` header is parsed and checked
+  before any data is read, and no array may hold objects (nothing is unpickled). Layer and loss types are
+  looked up by name among the registered ones, estimator classes among two, and only the estimator's
+  declared fitted attributes (:data:`glassnet._model_schema.FITTED_JSON` and ``FITTED_ARRAYS``) can be
+  restored: ``{"predict": 1}`` is refused.
+- **Bounded memory.** The declared architecture is checked against the stored arrays' headers (shape,
+  dtype, size in the zip) before anything is allocated, and the arrays together may hold at most
+  ``max_bytes`` (default :data:`MAX_BYTES`); the metadata at most :data:`MAX_METADATA_BYTES`. A small
+  file cannot make glassnet allocate a large network.
+- **Every field validated.** All of the metadata (architecture, preprocessing, classes, estimator
+  parameters and fitted attributes) is covered by a SHA-256 stored in the file and checked for type and
+  bounds (:mod:`glassnet._model_schema`); estimator parameters also pass the estimator's own validation.
+  Whatever is wrong, truncated or crafted ends in :class:`ModelFileError` naming the problem.
+
+Why it is exact: every array is stored with its dtype and bytes and checked against its SHA-256 on load.
+Why saving is safe: :func:`glassnet._files.write_atomic` writes a temporary file in the destination
+folder, syncs it and renames it over the destination, so a crash leaves the old file or the new one; it
+never replaces anything but a regular file, writes through a symbolic link to its target, keeps an
+existing file's mode and gives a new file the umask's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
-import tempfile
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from glassnet import _model_schema as schema
+from glassnet._files import write_atomic
 from glassnet._version import __version__
 
 __all__ = [
@@ -40,14 +59,18 @@ __all__ = [
     "save_estimator",
     "load_estimator",
     "read_metadata",
+    "MAX_BYTES",
+    "MAX_METADATA_BYTES",
 ]
 
 FORMAT = "glassnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the metadata itself is checksummed (version 1 files still load, fully validated)
+MAX_BYTES = 1 << 30  # default bound on the arrays of one file (1 GiB)
+MAX_METADATA_BYTES = 8 << 20
+_MAX_MEMBERS = 100_000
 _META_KEY = "__glassnet__"
 _EST_PREFIX = "estimator/"
-# estimator classes a file may name; anything else is refused (a file never chooses arbitrary code)
-_ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+_ESTIMATORS = schema.ESTIMATORS  # a file never chooses arbitrary code
 
 
 class ModelFileError(ValueError):
@@ -107,23 +130,22 @@ def _json_default(value):
     raise TypeError(f"cannot store a {type(value).__name__} in a model file's metadata")
 
 
+def _metadata_digest(metadata: dict) -> str:
+    """SHA-256 of the metadata in canonical JSON, without its own entry in ``checksums``."""
+    body = dict(metadata)
+    body["checksums"] = {k: v for k, v in (metadata.get("checksums") or {}).items() if k != _META_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def _write_atomic(path: Path, arrays: dict[str, np.ndarray], metadata: dict) -> Path:
     metadata = dict(metadata)
     metadata["checksums"] = {name: _sha256(a) for name, a in arrays.items()}
-    text = json.dumps(metadata, default=_json_default, sort_keys=True)
+    metadata = json.loads(json.dumps(metadata, default=_json_default))  # exactly what a reader will see
+    metadata["checksums"][_META_KEY] = _metadata_digest(metadata)
+    text = json.dumps(metadata, sort_keys=True)
     payload = {_META_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+    write_atomic(path, lambda f: np.savez(f, **payload))
     return path
 
 
@@ -151,7 +173,10 @@ def save_model(
     Parameters
     ----------
     path : str or path-like
-        Destination, conventionally ending in ``.npz`` (written exactly there, no suffix is added).
+        Destination, conventionally ending in ``.npz`` (written exactly there, no suffix is added). If it
+        is a symbolic link, the file it points to is replaced; a folder, device or FIFO is refused
+        (:class:`glassnet._files.NotARegularFileError`). An existing file keeps its permissions; a new one
+        gets the umask's.
     network : Sequential
         The trained network; its parameters are saved by dotted name (``layers.0.W``) with their dtype.
     preprocessing : dict, optional
@@ -179,98 +204,253 @@ def save_model(
 
 # --- reading -----------------------------------------------------------------------------------------------
 
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+    (b"RIFF", "a RIFF file (WebP, WAV, ...)"), (b"\x93NUMPY", "a single NumPy array (.npy)"),
+    (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip file"), (b"\x80", "a Python pickle"),
+)  # fmt: skip
 
-def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+
+def _not_a_model(path: Path, head: bytes) -> ModelFileError:
+    what = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    if what is None and head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        what = "a text file"
+    looks = f" (it looks like {what})" if what else ""
+    return ModelFileError(
+        f"{path} is not a glassnet model file{looks}; expected a .npz model file written by "
+        "`glassnet train` or glassnet.io.save_model"
+    )
+
+
+def _npy_header(stream, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Parse a ``.npy`` header from ``stream``: (shape, dtype); refuses object and structured arrays."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ModelFileError(f"{where} is truncated or corrupt (unreadable header: {exc})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise ModelFileError(f"{where} holds {dtype} data; model files hold only numbers and strings")
+    return tuple(int(n) for n in shape), dtype
+
+
+def _check_member(
+    path: Path,
+    name: str,
+    info: zipfile.ZipInfo,
+    shape,
+    dtype,
+    expected,
+    file_size: int,
+    budget: int,
+    max_bytes: int,
+) -> int:
+    """Check one array's header against what the metadata declares; return its size in bytes."""
+    want_shape, want = expected
+    where = f"{path}: array {name!r}"
+    if want_shape is None:  # an estimator's array attribute: 1-D, of the allowed kinds
+        if len(shape) != 1 or dtype.kind not in want:
+            raise ModelFileError(f"{where} has shape {shape} and dtype {dtype}; expected a 1-D array")
+    elif shape != want_shape or dtype != want:
+        raise ModelFileError(
+            f"{where} is stored with shape {shape} and dtype {dtype}, but the architecture declares "
+            f"{want_shape} and {want}"
+        )
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > budget:
+        raise ModelFileError(
+            f"{path} holds more than {max_bytes} bytes of arrays (the limit; pass max_bytes= to load larger models)"
+        )
+    if info.file_size < nbytes:
+        raise ModelFileError(
+            f"{path} is truncated or corrupt: array {name!r} is shorter than its header says"
+        )
+    if info.compress_type == zipfile.ZIP_STORED and info.header_offset + info.compress_size > file_size:
+        raise ModelFileError(f"{path} is truncated or corrupt: array {name!r} runs past the end of the file")
+    return nbytes
+
+
+def _read_array(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
+    try:
+        with zf.open(info) as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
+        raise ModelFileError(f"{where} is truncated or corrupt: {exc}") from None
+
+
+def _parse_metadata(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> dict:
+    with zf.open(info) as member:
+        shape, dtype = _npy_header(member, f"{path}: the metadata entry")
+    if len(shape) != 1 or dtype != np.uint8:
+        raise ModelFileError(f"{path} has corrupt metadata: a {dtype} array of shape {shape}, not text")
+    if shape[0] > MAX_METADATA_BYTES:
+        raise ModelFileError(
+            f"{path} has {shape[0]} bytes of metadata, more than the {MAX_METADATA_BYTES} a model file may hold"
+        )
+    _check_member(path, _META_KEY, info, shape, dtype, (shape, dtype), file_size, shape[0], shape[0])
+    raw = _read_array(zf, info, f"{path}: the metadata entry")
+    try:
+        metadata = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        text = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ModelFileError(f"{path} has corrupt metadata: {text}") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        shown = metadata.get("format") if isinstance(metadata, dict) else type(metadata).__name__
+        raise ModelFileError(f"{path} is not a glassnet model file (format {shown!r})")
+    return metadata
+
+
+def _check_version(path: Path, metadata: dict) -> int:
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{path} has an invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written by a newer glassnet ({str(metadata.get('glassnet_version', '?'))[:40]}, model "
+            f"format version {version}); this glassnet {__version__} reads format version {FORMAT_VERSION} "
+            "or older. Upgrade glassnet to load it."
+        )
+    return version
+
+
+def _read(path: Path, max_bytes: int = MAX_BYTES) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.exists():
         raise FileNotFoundError(f"model file not found: {path}")
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a model file")
-    try:
-        # open the file ourselves: np.load leaks its handle when the zip directory is unreadable
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
-            names = list(npz.files)
-            if _META_KEY not in names:
-                raise ModelFileError(f"{path} is not a glassnet model file (no {_META_KEY} metadata entry)")
-            arrays = {name: npz[name] for name in names}
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        if path.stat().st_size == 0:
-            raise ModelFileError(f"{path} is empty (an interrupted copy?)") from None
-        raise ModelFileError(f"{path} is truncated or corrupt: {exc}") from None
-    raw = arrays.pop(_META_KEY)
-    try:
-        metadata = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} has corrupt metadata: {exc}") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a glassnet model file (format {metadata.get('format')!r})")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path} has an invalid format version {version!r}")
-    if version > FORMAT_VERSION:
+    file_size = path.stat().st_size
+    if file_size == 0:
+        raise ModelFileError(f"{path} is empty (an interrupted copy?)")
+    with open(path, "rb") as f:
+        head = f.read(16)
+        f.seek(0)
+        try:
+            zf = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            if head.startswith(b"PK\x03\x04"):
+                raise ModelFileError(f"{path} is truncated or corrupt: {exc}") from None
+            raise _not_a_model(path, head) from None
+        with zf:
+            return _read_zip(path, zf, file_size, max_bytes)
+
+
+def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
+    infos = zf.infolist()
+    if len(infos) > _MAX_MEMBERS:
+        raise ModelFileError(f"{path} is not a glassnet model file ({len(infos)} entries)")
+    members = {i.filename: i for i in infos}
+    if len(members) != len(infos):
+        raise ModelFileError(f"{path} is corrupt: it holds two entries of the same name")
+    meta_info = members.get(_META_KEY + ".npy")
+    if meta_info is None:
         raise ModelFileError(
-            f"{path} was written by a newer glassnet ({metadata.get('glassnet_version', '?')}, model format "
-            f"version {version}); this glassnet {__version__} reads format version {FORMAT_VERSION} or "
-            "older. Upgrade glassnet to load it."
+            f"{path} is not a glassnet model file (a .npz without glassnet's {_META_KEY} metadata entry); "
+            "expected a model file written by `glassnet train` or glassnet.io.save_model"
         )
-    checksums = metadata.get("checksums") or {}
-    for name, array in arrays.items():
-        expected = checksums.get(name)
-        if expected is None:
-            raise ModelFileError(f"{path} is corrupt: array {name!r} is not listed in the metadata")
-        if _sha256(array) != expected:
-            raise ModelFileError(f"{path} is corrupt: the checksum of array {name!r} does not match")
-    missing = sorted(set(checksums) - set(arrays))
+    metadata = _parse_metadata(path, zf, meta_info, file_size)
+    version = _check_version(path, metadata)
+    checksums = metadata.get("checksums")
+    if not isinstance(checksums, dict):
+        raise ModelFileError(f"{path} has corrupt metadata: checksums must be a JSON object")
+    if version >= 2:
+        try:
+            digest = _metadata_digest(metadata)
+        except (TypeError, ValueError, RecursionError):
+            digest = None
+        if checksums.get(_META_KEY) != digest:
+            raise ModelFileError(f"{path} is corrupt: the checksum of its metadata does not match")
+    try:
+        expected = schema.validate_metadata(metadata, FORMAT, FORMAT_VERSION)
+    except schema.SchemaError as exc:
+        raise ModelFileError(f"{path} has invalid metadata: {exc}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path} has invalid metadata: nested too deeply") from None
+    names = {k for k in checksums if k != _META_KEY}
+    stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
+    unexpected = sorted(stored - names) + sorted(m for m in members if not m.endswith(".npy"))
+    if unexpected:
+        raise ModelFileError(f"{path} is corrupt: entries {unexpected[:5]} are not listed in the metadata")
+    missing = sorted(names - stored)
     if missing:
-        raise ModelFileError(f"{path} is truncated or corrupt: missing arrays {missing}")
+        raise ModelFileError(f"{path} is truncated or corrupt: missing arrays {missing[:5]}")
+    undeclared = sorted(names - set(expected))
+    absent = sorted(set(expected) - names)
+    if undeclared or absent:
+        raise ModelFileError(
+            f"{path}: weights do not match the architecture (missing {absent[:5]}, unexpected {undeclared[:5]})"
+        )
+    total = 0
+    for name in sorted(names):  # every header first: nothing is read or allocated before all agree
+        info = members[name + ".npy"]
+        with zf.open(info) as member:
+            shape, dtype = _npy_header(member, f"{path}: array {name!r}")
+        total += _check_member(
+            path, name, info, shape, dtype, expected[name], file_size, max_bytes - total, max_bytes
+        )
+    arrays = {}
+    for name in sorted(names):
+        array = _read_array(zf, members[name + ".npy"], f"{path}: array {name!r}")
+        if _sha256(array) != checksums[name]:
+            raise ModelFileError(f"{path} is corrupt: the checksum of array {name!r} does not match")
+        arrays[name] = array
     return metadata, arrays
 
 
-def read_metadata(path: str | os.PathLike) -> dict:
+def read_metadata(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> dict:
     """Read and check a model file, returning only its metadata."""
-    metadata, _ = _read(Path(path))
+    metadata, _ = _read(Path(path), max_bytes)
     return metadata
 
 
 def _build_network(path: Path, metadata: dict, weights: dict[str, np.ndarray]):
+    """Build the (validated) architecture and load the (checked) weights into it."""
     from glassnet.network import Sequential
 
     try:
         network = Sequential.from_config(metadata["architecture"])
+        network.load_state_dict(weights)
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path} has an invalid architecture description: {exc}") from None
-    expected = {**network.parameters(), **network.buffers()}  # buffers: batch norm's running statistics
-    missing = sorted(set(expected) - set(weights))
-    extra = sorted(set(weights) - set(expected))
-    if missing or extra:
-        raise ModelFileError(
-            f"{path}: weights do not match the architecture (missing {missing}, unexpected {extra})"
-        )
-    for name, array in weights.items():
-        if array.shape != expected[name].shape or array.dtype != expected[name].dtype:
-            raise ModelFileError(
-                f"{path}: weight {name!r} has shape {array.shape} and dtype {array.dtype}, the architecture "
-                f"needs {expected[name].shape} and {expected[name].dtype}"
-            )
-    network.load_state_dict(weights)
     network.eval()
     return network
 
 
-def load_model(path: str | os.PathLike) -> SavedModel:
+def load_model(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> SavedModel:
     """Load a model file written by :func:`save_model` (or the network of one written by
     :func:`save_estimator`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+    max_bytes : int
+        The most bytes its arrays may hold together (default 1 GiB); checked before anything is read.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ModelFileError
-        If the file is truncated, corrupt, not a glassnet model or of a newer format; the message says which.
+        If the file is truncated, corrupt, not a glassnet model, of a newer format or has a metadata
+        field of the wrong type or out of bounds; the message says which.
     """
     path = Path(path)
-    metadata, arrays = _read(path)
+    metadata, arrays = _read(path, max_bytes)
     weights = {k: v for k, v in arrays.items() if not k.startswith(_EST_PREFIX)}
     return SavedModel(_build_network(path, metadata, weights), metadata)
 
@@ -279,18 +459,21 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 
 
 def _split_fitted(estimator) -> tuple[dict, dict, list[str]]:
-    """Fitted attributes (``name_``) as JSON values or arrays; returns (json_attrs, array_attrs, skipped)."""
+    """Declared fitted attributes as JSON values or arrays; returns (json_attrs, array_attrs, skipped)."""
     json_attrs, array_attrs, skipped = {}, {}, []
     for name, value in vars(estimator).items():
         if not name.endswith("_") or name.startswith("_") or name == "network_":
             continue
-        if isinstance(value, np.ndarray):
+        if name in schema.FITTED_ARRAYS and isinstance(value, np.ndarray):
             if value.dtype == object and all(isinstance(v, str) for v in value.ravel()):
                 array_attrs[name + "object_str"] = value.astype(str)  # restored as dtype object
-            elif value.dtype != object:
+            elif value.dtype != object and value.dtype.kind in schema.FITTED_ARRAYS[name]:
                 array_attrs[name] = value
             else:
                 skipped.append(name)
+            continue
+        if name not in schema.FITTED_JSON:
+            skipped.append(name)  # not declared restorable (see glassnet._model_schema.FITTED_JSON)
             continue
         try:
             json.dumps(value, default=_json_default)
@@ -301,26 +484,70 @@ def _split_fitted(estimator) -> tuple[dict, dict, list[str]]:
     return json_attrs, array_attrs, skipped
 
 
+def _random_state_spec(value) -> dict | None:
+    """The state of a ``RandomState`` or PCG64 ``Generator``, as JSON (``None`` for anything else)."""
+    if isinstance(value, np.random.RandomState):
+        kind, keys, pos, has_gauss, cached = value.get_state(legacy=True)
+        return {"kind": "RandomState", "keys": [int(k) for k in keys], "pos": int(pos),
+                "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}  # fmt: skip
+    if isinstance(value, np.random.Generator) and isinstance(value.bit_generator, np.random.PCG64):
+        state = value.bit_generator.state
+        return {"kind": "Generator", "state": {
+            "bit_generator": "PCG64", "state": {k: int(v) for k, v in state["state"].items()},
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}}  # fmt: skip
+    return None
+
+
+def _restore_random_state(spec: dict):
+    if spec["kind"] == "RandomState":
+        rs = np.random.RandomState()
+        keys = np.array(spec["keys"], dtype=np.uint32)
+        rs.set_state(("MT19937", keys, spec["pos"], spec["has_gauss"], spec["cached_gaussian"]))
+        return rs
+    generator = np.random.Generator(np.random.PCG64())
+    generator.bit_generator.state = spec["state"]
+    return generator
+
+
 def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | None = None,
                    info: dict | None = None) -> Path:  # fmt: skip
     """Save a fitted :class:`glassnet.MLPClassifier` or :class:`glassnet.MLPRegressor`, atomically.
 
     The file holds the estimator's network (so :func:`load_model` can use it as a plain network too), its
-    hyper-parameters (``get_params()``, JSON values only) and its fitted attributes (``classes_``,
-    ``loss_curve_``, ``n_iter_``, ...).
+    hyper-parameters (``get_params()``: JSON values; a dict such as ``class_weight={0: 2.0}`` keeps its
+    keys' types; a ``RandomState`` or PCG64 ``Generator`` as ``random_state`` keeps its current state)
+    and its declared fitted attributes (``classes_``, ``loss_curve_``, ``n_iter_``, ...). A parameter that
+    cannot be stored is named in a ``UserWarning`` and comes back as its default.
     """
     name = type(estimator).__name__
     if name not in _ESTIMATORS or not hasattr(estimator, "network_"):
         raise TypeError(f"save_estimator takes a fitted glassnet MLPClassifier or MLPRegressor, got {name}")
     network = estimator.network_
-    params, skipped_params = {}, []
+    params, skipped_params, pairs, random_state = {}, [], [], None
     for key, value in estimator.get_params(deep=False).items():
+        if key == "random_state" and isinstance(value, (np.random.RandomState, np.random.Generator)):
+            random_state = _random_state_spec(value)
+            if random_state is not None:
+                continue
+        if isinstance(value, dict):
+            value, kind = [[k, v] for k, v in value.items()], "pairs"  # JSON objects have only str keys
+        else:
+            kind = None
         try:
             json.dumps(value, default=_json_default)
         except (TypeError, ValueError):
             skipped_params.append(key)
+            default = inspect.signature(type(estimator)).parameters[key].default
+            warnings.warn(
+                f"{name}'s parameter {key}={value!r} cannot be stored in a model file; the loaded estimator "
+                f"will have {key}={default!r}",
+                UserWarning,
+                stacklevel=2,
+            )
             continue
         params[key] = value
+        if kind == "pairs":
+            pairs.append(key)
     json_attrs, array_attrs, skipped = _split_fitted(estimator)
     arrays = {k: np.array(v) for k, v in network.state_dict().items()}
     arrays.update({_EST_PREFIX + k: v for k, v in array_attrs.items()})
@@ -332,6 +559,8 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
             "params": params,
             # JSON has no tuples; remember which values were tuples (hidden_layer_sizes=(256, 128))
             "tuples": sorted(k for k, v in {**params, **json_attrs}.items() if isinstance(v, tuple)),
+            "pairs": pairs,
+            "random_state": random_state,
             "fitted": json_attrs,
             "skipped_params": skipped_params,
             "skipped_attributes": skipped,
@@ -344,8 +573,11 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
     return _write_atomic(Path(path), arrays, metadata)
 
 
-def load_estimator(path: str | os.PathLike):
+def load_estimator(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES):
     """Load an estimator written by :func:`save_estimator`; its predictions equal the saved one's exactly.
+
+    Only the estimator's declared fitted attributes are restored, and its parameters pass the estimator's
+    own validation before it is returned.
 
     Raises
     ------
@@ -353,23 +585,29 @@ def load_estimator(path: str | os.PathLike):
         As :func:`load_model`, and if the file holds a plain network rather than an estimator.
     """
     import glassnet.estimators as estimators
+    from glassnet.config.params import InvalidParameterError, validate_params
 
     path = Path(path)
-    metadata, arrays = _read(path)
+    metadata, arrays = _read(path, max_bytes)
     spec = metadata.get("estimator")
     if metadata.get("kind") != "estimator" or not isinstance(spec, dict):
         raise ModelFileError(f"{path} holds a plain network, not an estimator; load it with load_model")
-    cls_name = spec.get("class")
-    if cls_name not in _ESTIMATORS:
-        raise ModelFileError(f"{path} names an unknown estimator class {cls_name!r}")
-    tuples = set(spec.get("tuples", []))
+    cls = getattr(estimators, spec["class"])
+    tuples, pairs = set(spec.get("tuples", [])), set(spec.get("pairs", []))
 
     def restore(key, value):
+        if key in pairs:
+            return {k: v for k, v in value}
         return tuple(value) if key in tuples and isinstance(value, list) else value
 
     params = {k: restore(k, v) for k, v in spec.get("params", {}).items()}
-    estimator = getattr(estimators, cls_name)(**params)
-    weights = {k: v for k, v in arrays.items() if not k.startswith(_EST_PREFIX)}
+    try:
+        if spec.get("random_state") is not None:
+            params["random_state"] = _restore_random_state(spec["random_state"])
+        estimator = cls(**params)
+        validate_params(estimator, estimator._declared_params)
+    except (InvalidParameterError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path} has invalid estimator parameters: {exc}") from None
     for key, value in spec.get("fitted", {}).items():
         setattr(estimator, key, restore(key, value))
     for key, value in arrays.items():
@@ -377,7 +615,8 @@ def load_estimator(path: str | os.PathLike):
             continue
         attr = key[len(_EST_PREFIX) :]
         if attr.endswith("_object_str"):
-            attr, value = attr[: -len("object_str")], value.astype(object)
+            attr, value = schema.fitted_array_name(attr), value.astype(object)
         setattr(estimator, attr, value)
+    weights = {k: v for k, v in arrays.items() if not k.startswith(_EST_PREFIX)}
     estimator.network_ = _build_network(path, metadata, weights)
     return estimator
