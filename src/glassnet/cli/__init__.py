@@ -17,7 +17,7 @@ from glassnet.cli._common import CLIError, GlassnetArgumentParser, UsageError, a
 
 __all__ = ["main", "build_parser", "CLIError"]
 
-_COMMANDS = ("compare", "train", "evaluate", "predict", "data", "bench")
+_COMMANDS = ("compare", "train", "evaluate", "predict", "data", "bench", "export", "playground")
 
 
 def build_parser() -> argparse.ArgumentParser:

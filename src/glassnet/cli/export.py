@@ -1,0 +1,60 @@
+"""``glassnet export MODEL --format onnx -o FILE``: a model file as an ONNX model for other runtimes."""
+
+from __future__ import annotations
+
+import argparse
+
+from glassnet.cli._common import CLIError
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "export",
+        help="export a model file to ONNX",
+        description="Write a glassnet model file (from `glassnet train`, or an estimator saved with "
+        "glassnet.io.save_estimator) as an ONNX model that onnxruntime and other runtimes can serve. "
+        "Classifiers get the outputs `label` and `probabilities`, regressors `variable`; the input `X` takes "
+        "rows in the data set's raw units (divided by the model's scale inside the graph) unless --scaled. "
+        "Needs pip install 'glassnet[onnx]'.",
+    )
+    p.add_argument("model", help="model file written by `glassnet train` or glassnet.io.save_estimator")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="output format (default onnx)")
+    p.add_argument("-o", "--output", required=True, help="the file to write, e.g. model.onnx")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17; 20+ has a Gelu operator)")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default=None,
+        help="input and weight type (default: the model's)",
+    )
+    p.add_argument(
+        "--scaled", action="store_true", help="the ONNX input takes already scaled rows (no division inside)"
+    )
+    return p
+
+
+def run(args) -> int:
+    from glassnet.export import save_onnx, to_onnx
+    from glassnet.export._onnx import DEFAULT_OPSET
+    from glassnet.io import load_estimator, load_model, read_metadata
+
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise CLIError("ONNX export needs the onnx package: pip install 'glassnet[onnx]'") from None
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    if read_metadata(args.model).get("kind") == "estimator":
+        model = load_estimator(args.model)
+        onx = to_onnx(model, opset=opset, dtype=args.dtype)
+        what = type(model).__name__
+    else:
+        saved = load_model(args.model)
+        scale = None if args.scaled else saved.preprocessing.get("scale")
+        onx = to_onnx(
+            saved.network, opset=opset, dtype=args.dtype, classes=saved.classes or None, input_scale=scale
+        )
+        what = "network" + (f" (inputs divided by {float(scale):g})" if scale and float(scale) != 1.0 else "")
+    path = save_onnx(onx, args.output)
+    outputs = ", ".join(o.name for o in onx.graph.output)
+    print(f"wrote {path}: ONNX opset {opset}, {what}, input X, outputs {outputs}")
+    return 0
