@@ -8,12 +8,13 @@ import math
 import numpy as np
 import pytest
 
+from glassnet import fast
 from glassnet import functional as F
 from glassnet.bench import speed
-from glassnet.layers import Dense, ReLU, Sigmoid
+from glassnet.layers import Dense, ReLU, Sigmoid, Tanh
 from glassnet.losses import SoftmaxCrossEntropy
 from glassnet.network import build_mlp
-from glassnet.optim import Adam
+from glassnet.optim import SGD, Adam, AdamW
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -152,6 +153,15 @@ def test_trained_network_matches_a_float64_reference_step():
 # --- the benchmark's own arithmetic and command line ------------------------------------------------------------
 
 
+@pytest.fixture
+def small_bench(monkeypatch):
+    """The benchmark's quick settings, cut down further: these tests check what it reports, not speed."""
+    quick = dict(speed.SETTINGS["quick"], a_epochs=10, b_rows=600, b_epochs=1, c_batches=2, repeats=1)
+    quick.update(d_calls=(5, 2), e_rows=64, e_epochs=(1, 3, 2))
+    monkeypatch.setitem(speed.SETTINGS, "quick", quick)
+    return quick
+
+
 def test_gemm_flops_counts_forward_weight_and_input_gradients_but_not_the_data_gradient():
     # one layer: forward and dW only
     assert speed.gemm_flops((4, 3), batch=2) == 2 * (2 * 2 * 4 * 3)
@@ -178,7 +188,7 @@ def test_verdicts_compare_against_the_targets():
     assert rows["(c) glassnet GFLOP/s / NumPy matmul GFLOP/s"] is True
 
 
-def test_speed_command_runs_a_small_subset_and_writes_json(tmp_path, capsys):
+def test_speed_command_runs_a_small_subset_and_writes_json(small_bench, tmp_path, capsys):
     out = tmp_path / "speed.json"
     code = speed.main(
         ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--json", str(out)]
@@ -196,7 +206,7 @@ def test_speed_command_rejects_unknown_parts(capsys):
     assert "--only" in capsys.readouterr().err
 
 
-def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(monkeypatch, tmp_path, capsys):
+def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(small_bench, monkeypatch, tmp_path, capsys):
     import glassnet.data
 
     def missing(*args, **kwargs):
@@ -214,9 +224,20 @@ def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(monkeypatc
     assert "glassnet data fetch" in capsys.readouterr().out
 
 
-def test_speed_command_shows_glassnet_in_one_process_beside_its_data_parallel_run(tmp_path):
+def test_speed_command_shows_glassnet_in_one_process_beside_its_data_parallel_run(small_bench, tmp_path):
     out = tmp_path / "speed.json"
-    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--threads", "2"]
+    argv = [
+        "--quick",
+        "--only",
+        "a",
+        "--frameworks",
+        "glassnet",
+        "--repeats",
+        "1",
+        "--threads",
+        "2",
+        "--no-numpy-path",
+    ]
     assert speed.main([*argv, "--jobs", "2", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     assert results["jobs"] == 2
@@ -233,13 +254,170 @@ def test_memory_child_adds_the_workers_private_memory(tmp_path):
     assert result["rss_peak_delta_mib"] >= result["workers_private_mib"]
 
 
-def test_speed_command_says_when_glassnet_cannot_run_data_parallel(tmp_path, monkeypatch):
+def test_speed_command_says_when_glassnet_cannot_run_data_parallel(small_bench, tmp_path, monkeypatch):
     from glassnet import parallel
 
     monkeypatch.setattr(parallel, "unsupported_reason", lambda net, opt: "no fork on this platform")
     out = tmp_path / "speed.json"
-    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--repeats", "1", "--threads", "2"]
+    argv = [
+        "--quick",
+        "--only",
+        "a",
+        "--frameworks",
+        "glassnet",
+        "--repeats",
+        "1",
+        "--threads",
+        "2",
+        "--no-numpy-path",
+    ]
     assert speed.main([*argv, "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     assert results["jobs"] == 1 and list(results["a"]["ms_per_epoch"]) == ["glassnet"]
     assert any("one process: no fork on this platform" in note for note in results["notes"])
+
+
+# --- the compiled kernels (glassnet.fast) against the NumPy reference path ------------------------------------------
+
+needs_numba = pytest.mark.skipif(not fast.AVAILABLE, reason="numba is not installed (glassnet[fast])")
+
+
+def _both(run):
+    """``run()`` with the compiled kernels on, then on the NumPy reference path (copies of the results)."""
+    previous = fast.set_enabled(True)
+    try:
+        on = run()
+        fast.set_enabled(False)
+        off = run()
+    finally:
+        fast.set_enabled(previous)
+    return on, off
+
+
+def _close(on, off, dtype, factor=1.0):
+    np.testing.assert_allclose(on, off, rtol=factor * TOL[dtype], atol=factor * TOL[dtype])
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Adam(lr=0.01),
+        lambda: AdamW(lr=0.01, weight_decay=0.1),
+        lambda: SGD(lr=0.1),
+        lambda: SGD(lr=0.1, momentum=0.9),
+        lambda: SGD(lr=0.1, momentum=0.9, nesterov=True),
+    ],
+    ids=["adam", "adamw", "sgd", "momentum", "nesterov"],
+)
+def test_compiled_optimizer_steps_match_the_reference(dtype, make):
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal(300).astype(dtype)
+    grads = [rng.standard_normal(300).astype(dtype) for _ in range(4)]
+    mask = (np.arange(300) % 3 > 0).astype(dtype)
+
+    def run():
+        params, opt = start.copy(), make()
+        for g in grads:
+            opt.update(params, g, mask)
+        return params
+
+    on, off = _both(run)
+    assert on.dtype == dtype
+    _close(on, off, dtype)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layer_cls", [Sigmoid, ReLU, Tanh])
+def test_compiled_activation_backward_matches_the_reference(dtype, layer_cls):
+    x = _x((50, 7), dtype, scale=3.0)
+    dy = _x((50, 7), dtype, scale=1.0, seed=5)
+    dy.flat[7] = np.inf  # inf times a zero derivative is nan on both paths
+
+    def run():
+        layer = layer_cls()
+        layer.forward(x)
+        return layer.backward(dy)
+
+    on, off = _both(run)
+    assert on.dtype == dtype and on.shape == x.shape
+    np.testing.assert_array_equal(np.isnan(on), np.isnan(off))
+    finite = ~np.isnan(off)
+    _close(on[finite], off[finite], dtype)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [1, 2, 10, 40])
+def test_compiled_cross_entropy_matches_the_reference(dtype, k):
+    rng = np.random.default_rng(k)
+    z = (rng.standard_normal((60, k)) * 20).astype(dtype)
+    y = rng.integers(0, k, 60).astype(np.int32)
+    loss = SoftmaxCrossEntropy()
+
+    def run():
+        return loss.forward(z, y), loss.backward().copy()
+
+    (l_on, dz_on), (l_off, dz_off) = _both(run)
+    assert dz_on.dtype == dtype
+    assert l_on == pytest.approx(l_off, rel=10 * TOL[dtype], abs=10 * TOL[dtype])
+    _close(dz_on, dz_off, dtype, factor=10)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["logistic", "relu", "tanh"])
+def test_a_training_run_with_the_kernels_matches_the_reference(dtype, activation):
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6))
+    y = rng.integers(0, 3, 40)
+
+    def run():
+        net = build_mlp([6, 8, 5, 3], activation=activation, seed=1).astype(dtype)
+        opt = Adam(lr=0.01)
+        for _ in range(5):
+            net.loss_and_grad(X, y)
+            opt.step(net)
+        return net.flat_params.copy()
+
+    on, off = _both(run)
+    _close(on, off, dtype, factor=100)  # five steps: the rounding differences of each step add up
+
+
+@needs_numba
+def test_kernels_refuse_what_they_do_not_take_and_the_layer_still_answers():
+    a = np.random.default_rng(0).random((6, 4))
+    assert fast.relu_backward(a.T, a.T) is None  # not C-contiguous
+    assert fast.relu_backward(a.astype(np.float32), a) is None  # mixed dtypes
+    assert fast.adam_update(a, a, a, a, 0.9, 0.999, 1e-8, 1e-3) is False  # not a flat vector
+    layer = ReLU()
+    layer.forward(a.T)
+    np.testing.assert_array_equal(layer.backward(a.T), a.T * (a.T > 0))
+
+
+def test_without_numba_everything_runs_on_the_reference_path(monkeypatch):
+    monkeypatch.setattr(fast, "AVAILABLE", False)
+    monkeypatch.setattr(fast, "ENABLED", False)
+    assert fast.set_enabled(True) is False and fast.enabled() is False  # cannot switch on without numba
+    assert "numba not installed" in fast.describe() and "glassnet[fast]" in fast.describe()
+    assert fast.adam_update(np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), 0.9, 0.999, 1e-8, 0.1) is False
+    net = build_mlp([6, 8, 3], activation="logistic", seed=1)
+    opt = Adam(lr=0.01)
+    X = np.random.default_rng(0).random((20, 6))
+    before = net.flat_params.copy()
+    net.loss_and_grad(X, np.arange(20) % 3)
+    opt.step(net)
+    assert np.all(np.isfinite(net.flat_params)) and not np.array_equal(before, net.flat_params)
+
+
+def test_glassnet_fast_0_switches_the_kernels_off_in_a_new_process():
+    import os
+    import subprocess
+    import sys
+
+    code = "from glassnet import fast; print(fast.enabled(), fast.describe())"
+    env = {**os.environ, "GLASSNET_FAST": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("False fast paths off")

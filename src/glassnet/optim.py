@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from glassnet import fast
+
 
 def _check_positive(name: str, value, allow_zero: bool = False) -> float:
     ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
@@ -92,6 +94,9 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        velocity = self._buffer("_velocity", params) if self.momentum else None
+        if fast.sgd_update(params, grads, velocity, self.lr, self.momentum, self.nesterov):
+            return  # the same arithmetic in one compiled pass (glassnet.fast); the NumPy reference follows
         # every product lands in a scratch buffer kept between steps: a temporary as large as the network
         # would be allocated, faulted in and freed at every step (an eighth of a wide network's step)
         step = self._buffer("_tmp", params)
@@ -132,8 +137,13 @@ class Adam(Optimizer):
         # M = b1 M + g and V = b2 V + g^2 then need no scaling of g (two passes fewer), and the constant
         # factors move into the scalars below. Scalars are Python floats: a NumPy float64 scalar would make
         # NumPy compute in float64.
-        M, V, tmp = self._buffer("_m", params), self._buffer("_v", params), self._buffer("_tmp", params)
         b1, b2, t = self.beta_1, self.beta_2, self.t
+        c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        scale = self.lr * (1.0 - b1) / ((1.0 - b1**t) * c)
+        M, V = self._buffer("_m", params), self._buffer("_v", params)
+        if fast.adam_update(params, grads, M, V, b1, b2, self.epsilon / c, scale):
+            return  # the same arithmetic in one compiled pass (glassnet.fast); the NumPy reference follows
+        tmp = self._buffer("_tmp", params)
         M *= b1
         M += grads  # M = b1 M + g, i.e. m = b1 m + (1 - b1) g
         V *= b2
@@ -142,11 +152,10 @@ class Adam(Optimizer):
         # theta -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t); with
         # c = sqrt((1 - b2) / (1 - b2^t)), sqrt(v_hat) = c sqrt(V), so the step is
         # (lr (1 - b1) / ((1 - b1^t) c)) * M / (sqrt(V) + eps / c)
-        c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
         np.sqrt(V, out=tmp)
         tmp += self.epsilon / c
         np.divide(M, tmp, out=tmp)
-        tmp *= self.lr * (1.0 - b1) / ((1.0 - b1**t) * c)
+        tmp *= scale
         params -= tmp
 
 

@@ -1,0 +1,182 @@
+r"""Optional compiled kernels (numba) for the few passes that NumPy cannot fuse.
+
+glassnet's readable NumPy code is the reference path: it is what the docstrings describe and what a student
+reads. Where a step is a chain of element-wise passes over the same memory (Adam's update, the derivative of an
+activation, softmax cross-entropy), a kernel compiled by `numba <https://numba.pydata.org>`_ does the same
+arithmetic, in the same order, in one pass. It is used automatically when numba is installed
+(``pip install glassnet[fast]``) and gives the reference path's results to float tolerance (tested in float32
+and float64 on every layer, loss and optimizer it replaces, ``tests/test_fastpaths.py``).
+
+Each function here returns ``False`` (or ``None``) when it cannot take the call (numba absent, fast paths
+switched off, an array of another dtype, layout or shape), and the caller then runs its NumPy code. Set the
+environment variable ``GLASSNET_FAST=0`` to run the reference path everywhere, or call :func:`set_enabled`.
+
+=================================  =========================================  ==============================
+kernel                             replaces                                   passes over memory
+=================================  =========================================  ==============================
+:func:`adam_update`                :meth:`glassnet.optim.Adam._update`        9 -> 1
+:func:`sgd_update`                 :meth:`glassnet.optim.SGD._update`         2-6 -> 1
+:func:`sigmoid_backward`           ``Sigmoid.backward``: dy (1 - a) a         3 -> 1
+:func:`relu_backward`              ``ReLU.backward``: dy [a > 0]              2 -> 1
+:func:`tanh_backward`              ``Tanh.backward``: dy (1 - a^2)            3 -> 1
+:func:`softmax_cross_entropy`      ``SoftmaxCrossEntropy`` on integer labels  about 8 -> 1
+=================================  =========================================  ==============================
+
+The kernels are compiled on first use and cached on disk (``cache=True``), so only the first run on a machine
+pays the compile time (a few seconds in all).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+
+__all__ = [
+    "AVAILABLE",
+    "adam_update",
+    "describe",
+    "enabled",
+    "relu_backward",
+    "set_enabled",
+    "sgd_update",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+    "tanh_backward",
+]
+
+#: numba can be imported here (checked without importing it: importing numba takes a second)
+AVAILABLE: bool = importlib.util.find_spec("numba") is not None
+
+#: the fast paths are in use: numba is available and ``GLASSNET_FAST`` is not ``0``
+ENABLED: bool = AVAILABLE and os.environ.get("GLASSNET_FAST", "1").strip().lower() not in ("0", "false", "no")
+
+_kernels = None
+
+
+def enabled() -> bool:
+    """Whether the compiled kernels are in use."""
+    return ENABLED
+
+
+def set_enabled(flag: bool) -> bool:
+    """Switch the fast paths on or off (on needs numba); returns the previous setting."""
+    global ENABLED
+    previous = ENABLED
+    ENABLED = bool(flag) and AVAILABLE
+    return previous
+
+
+def describe() -> str:
+    """One line for ``glassnet --version`` and the benchmarks: which path the engine runs."""
+    if not AVAILABLE:
+        return "fast paths off (numba not installed; `pip install glassnet[fast]` to add them)"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        numba_version = version("numba")
+    except PackageNotFoundError:  # importable but not installed as a distribution
+        numba_version = "?"
+    if not ENABLED:
+        return f"fast paths off (numba {numba_version} installed, switched off by GLASSNET_FAST=0 or set_enabled)"
+    return f"fast paths on (numba {numba_version})"
+
+
+def _k():
+    """The kernel module, imported (and numba with it) on first use."""
+    global _kernels
+    if _kernels is None:
+        from glassnet.fast import _numba
+
+        _kernels = _numba
+    return _kernels
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fits(*arrays: np.ndarray) -> bool:
+    """Same float32/float64 dtype and shape, C-contiguous: what the kernels take."""
+    first = arrays[0]
+    if not isinstance(first, np.ndarray) or first.dtype not in _FLOATS or not first.flags.c_contiguous:
+        return False
+    return all(
+        isinstance(a, np.ndarray)
+        and a.dtype == first.dtype
+        and a.shape == first.shape
+        and a.flags.c_contiguous
+        for a in arrays[1:]
+    )
+
+
+# --- optimizers --------------------------------------------------------------------------------------------------
+
+
+def adam_update(params, grads, M, V, beta_1: float, beta_2: float, eps_c: float, scale: float) -> bool:
+    r"""Adam's step in one pass, in the form of :meth:`glassnet.optim.Adam._update` (moments kept divided by
+    :math:`1 - \beta`): :math:`M \leftarrow \beta_1 M + g`, :math:`V \leftarrow \beta_2 V + g^2`,
+    :math:`\theta \leftarrow \theta - s\, M / (\sqrt V + \epsilon_c)`. ``False``: not taken."""
+    if not ENABLED or params.ndim != 1 or not _fits(params, grads, M, V):
+        return False
+    t = params.dtype.type
+    _k().adam(params, grads, M, V, t(beta_1), t(beta_2), t(eps_c), t(scale))
+    return True
+
+
+def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
+    r"""SGD's step in one pass, in the form of :meth:`glassnet.optim.SGD._update`; ``velocity`` is ``None``
+    for plain gradient descent. ``False``: not taken."""
+    if not ENABLED or params.ndim != 1:
+        return False
+    t = params.dtype.type
+    if velocity is None:
+        if not _fits(params, grads):
+            return False
+        _k().sgd(params, grads, t(lr))
+        return True
+    if not _fits(params, grads, velocity):
+        return False
+    _k().sgd_momentum(params, grads, velocity, t(lr), t(momentum), bool(nesterov))
+    return True
+
+
+# --- activations -------------------------------------------------------------------------------------------------
+
+
+def _backward(kernel: str, dy, a):
+    if not ENABLED or not _fits(dy, a):
+        return None
+    out = np.empty_like(a)
+    getattr(_k(), kernel)(dy.reshape(-1), a.reshape(-1), out.reshape(-1), a.dtype.type(1.0))
+    return out
+
+
+def sigmoid_backward(dy: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+    r""":math:`\partial L/\partial a \odot (1 - a) \odot a` as a new array, or ``None`` (not taken)."""
+    return _backward("sigmoid_backward", dy, a)
+
+
+def relu_backward(dy: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+    r""":math:`\partial L/\partial a \odot [a > 0]` as a new array, or ``None`` (not taken)."""
+    return _backward("relu_backward", dy, a)
+
+
+def tanh_backward(dy: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+    r""":math:`\partial L/\partial a \odot (1 - a^2)` as a new array, or ``None`` (not taken)."""
+    return _backward("tanh_backward", dy, a)
+
+
+# --- losses ------------------------------------------------------------------------------------------------------
+
+
+def softmax_cross_entropy(z: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray] | None:
+    r"""Mean softmax cross-entropy of logits ``z`` (N, K) against integer ``labels`` (validated by the caller)
+    and its gradient :math:`(\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N`, in one pass over ``z``; ``None``
+    when not taken."""
+    if not ENABLED or z.ndim != 2 or not _fits(z) or labels.shape != (z.shape[0],):
+        return None
+    labels = labels.astype(np.intp, copy=False)
+    dz = np.empty_like(z)
+    loss = _k().softmax_cross_entropy(z, np.ascontiguousarray(labels), dz)
+    return float(loss), dz
