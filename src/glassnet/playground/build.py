@@ -1,0 +1,201 @@
+"""From a validated configuration to glassnet objects, and to the Python script that does the same.
+
+The playground and its "copy as Python" script must take the very same steps, so both are written here side
+by side: :func:`build_network` / :func:`build_optimizer` / :func:`build_schedule` and :func:`python_script`,
+whose text spells out the same calls in the same order (a test runs the script and compares the weights).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
+from glassnet.losses import SoftmaxCrossEntropy
+from glassnet.network import Sequential
+from glassnet.optim import SGD, Adam, AdamW
+from glassnet.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, StepLR
+
+__all__ = ["build_network", "build_optimizer", "build_schedule", "steps_per_epoch", "python_script"]
+
+
+def init_for(activation: str) -> str:
+    """``build_mlp``'s rule: He for ReLU-like units, scikit-learn's Glorot otherwise (factor 2 for logistic)."""
+    if activation in ("relu", "leaky_relu", "gelu"):
+        return "he_uniform"
+    return "glorot_logistic" if activation == "logistic" else "glorot_uniform"
+
+
+def build_network(config: dict, n_classes: int) -> Sequential:
+    """``Dense [-> BatchNorm] -> activation [-> Dropout]`` per hidden layer, then ``Dense`` to the classes,
+    softmax cross-entropy; weights and dropout masks drawn from ``default_rng(config['seed'])``."""
+    rng = np.random.default_rng(config["seed"])
+    layers, fan_in, activation = [], 2, "identity"
+    for spec in config["layers"]:
+        activation = spec["activation"]
+        layers.append(Dense(fan_in, spec["units"], rng=rng, init=init_for(activation)))
+        if config["batch_norm"]:
+            layers.append(BatchNorm(spec["units"]))
+        layers.append(ACTIVATION_LAYERS[activation]())
+        if spec["dropout"] > 0:
+            layers.append(Dropout(spec["dropout"], rng=rng))
+        fan_in = spec["units"]
+    layers.append(Dense(fan_in, n_classes, rng=rng, init=init_for(activation)))
+    return Sequential(layers, SoftmaxCrossEntropy())
+
+
+def build_optimizer(config: dict):
+    name = config["optimizer"]
+    if name == "sgd":
+        return SGD(lr=config["lr"], momentum=config["momentum"])
+    if name == "adamw":
+        return AdamW(lr=config["lr"], weight_decay=config["weight_decay"])
+    return Adam(lr=config["lr"])
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Batches per epoch: every batch has at least 2 rows (``range(0, n - 1, batch_size)``)."""
+    return len(range(0, n_train - 1, batch_size))
+
+
+def build_schedule(config: dict, n_train: int):
+    name, lr = config["schedule"], config["lr"]
+    if name == "invscaling":
+        return InvScalingLR(lr)
+    if name == "adaptive":
+        return AdaptiveLR(lr)
+    if name == "step":
+        return StepLR(lr, step_size=config["step_size"], gamma=config["gamma"])
+    if name == "cosine":
+        return CosineLR(
+            lr, total_steps=config["total_epochs"] * steps_per_epoch(n_train, config["batch_size"])
+        )
+    return ConstantLR(lr)
+
+
+# --- the script ------------------------------------------------------------------------------------------------
+
+
+def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[str]]:
+    lines, names, fan_in, activation = [], {"Dense"}, 2, "identity"
+    for spec in config["layers"]:
+        activation = spec["activation"]
+        cls = ACTIVATION_LAYERS[activation].__name__
+        names.add(cls)
+        lines.append(f'Dense({fan_in}, {spec["units"]}, rng=rng, init="{init_for(activation)}"),')
+        if config["batch_norm"]:
+            names.add("BatchNorm")
+            lines.append(f"BatchNorm({spec['units']}),")
+        lines.append(f"{cls}(),")
+        if spec["dropout"] > 0:
+            names.add("Dropout")
+            lines.append(f"Dropout({spec['dropout']!r}, rng=rng),")
+        fan_in = spec["units"]
+    lines.append(f'Dense({fan_in}, {n_classes}, rng=rng, init="{init_for(activation)}"),')
+    return lines, names
+
+
+def _optimizer_code(config: dict) -> tuple[str, str]:
+    name = config["optimizer"]
+    if name == "sgd":
+        return "SGD", f"SGD(lr={config['lr']!r}, momentum={config['momentum']!r})"
+    if name == "adamw":
+        return "AdamW", f"AdamW(lr={config['lr']!r}, weight_decay={config['weight_decay']!r})"
+    return "Adam", f"Adam(lr={config['lr']!r})"
+
+
+def _schedule_code(config: dict) -> tuple[str, str]:
+    name, lr = config["schedule"], repr(config["lr"])
+    if name == "invscaling":
+        return "InvScalingLR", f"InvScalingLR({lr})"
+    if name == "adaptive":
+        return "AdaptiveLR", f"AdaptiveLR({lr})"
+    if name == "step":
+        return "StepLR", f"StepLR({lr}, step_size={config['step_size']}, gamma={config['gamma']!r})"
+    if name == "cosine":
+        return "CosineLR", (
+            f"CosineLR({lr}, total_steps={config['total_epochs']} * len(range(0, len(X_train) - 1, "
+            f"{config['batch_size']})))"
+        )
+    return "ConstantLR", f"ConstantLR({lr})"
+
+
+def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "data.csv") -> str:
+    """A short glassnet script that rebuilds the data, the network and the optimizer of ``config`` and takes
+    the same ``steps`` training steps as the playground (same batches, same weights)."""
+    layer_lines, layer_names = _layers_code(config, n_classes)
+    opt_name, opt_code = _optimizer_code(config)
+    sched_name, sched_code = _schedule_code(config)
+    widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
+    if config["dataset"] == "csv":
+        data = [
+            "from glassnet.playground.datasets import parse_csv, split",
+            "",
+            f"# the CSV you uploaded, saved next to this script as {csv_name}",
+            f'with open("{csv_name}") as f:',
+            "    X, y, class_names = parse_csv(f.read())",
+            f"X_train, y_train, X_test, y_test = split(X, y, {config['train_fraction']!r}, "
+            f"np.random.default_rng({config['data_seed']}))",
+        ]
+        data_imports, data_body = data[:1], data[2:]
+    else:
+        data_imports = ["from glassnet.playground.datasets import make_dataset"]
+        data_body = [
+            "X_train, y_train, X_test, y_test = make_dataset(",
+            f'    "{config["dataset"]}", n_samples={config["n_samples"]}, noise={config["noise"]!r}, '
+            f"train_fraction={config['train_fraction']!r},",
+            f"    classes={config['classes']}, seed={config['data_seed']},",
+            ")",
+        ]
+    imports = [
+        "import numpy as np",
+        "",
+        f"from glassnet.layers import {', '.join(sorted(layer_names))}",
+        "from glassnet.losses import SoftmaxCrossEntropy",
+        "from glassnet.network import Sequential",
+        f"from glassnet.optim import {opt_name}",
+        *data_imports,
+        f"from glassnet.schedules import {sched_name}",
+    ]
+    body = [
+        "",
+        *data_body,
+        "",
+        f"rng = np.random.default_rng({config['seed']})  # initial weights, then dropout masks",
+        "net = Sequential(",
+        "    [",
+        *(f"        {line}" for line in layer_lines),
+        "    ],",
+        "    SoftmaxCrossEntropy(),",
+        ")",
+        f"optimizer = {opt_code}",
+        f"schedule = {sched_code}",
+        f"batches = np.random.default_rng({config['seed']} + 1)  # a new order of the training points each epoch",
+        "",
+        f"steps, batch_size, alpha, n = {steps}, {config['batch_size']}, {config['alpha']!r}, len(X_train)",
+        "net.train()",
+        "step = epoch = 0",
+        "while step < steps:",
+        "    order = batches.permutation(n)",
+        "    losses = []",
+        "    for start in range(0, n - 1, batch_size):  # every batch has at least 2 points",
+        "        if step == steps:",
+        "            break",
+        "        rows = order[start : start + batch_size]",
+        "        optimizer.lr = schedule.lr",
+        "        losses.append(net.loss_and_grad(X_train[rows], y_train[rows], alpha=alpha, n_samples=n))",
+        "        optimizer.step(net)",
+        "        schedule.on_batch_end(len(rows))",
+        "        step += 1",
+        "    else:  # a whole epoch",
+        "        schedule.on_epoch_end(epoch, float(np.mean(losses)))",
+        "        epoch += 1",
+        "",
+        "net.eval()",
+        'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")',
+    ]
+    header = [
+        f'"""A glassnet playground run: {config["dataset"]}, a {widths} network, {opt_name} '
+        f'(lr {config["lr"]:g}), {steps} steps."""',
+        "",
+    ]
+    return "\n".join(header + imports + body) + "\n"

@@ -1,0 +1,166 @@
+"""The playground's 2-D problems, generated with NumPy from a seed, and the reader of a user's CSV.
+
+Every generator returns ``(X, y)`` with ``X`` of shape ``(n, 2)`` (float32, roughly in ``[-1.5, 1.5]``) and
+``y`` of shape ``(n,)`` (int64 class indices from 0). :func:`make_dataset` adds the noise and the train/test
+split, so that a script (the playground's "copy as Python") gets the same points from the same arguments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+__all__ = ["DATASETS", "make_dataset", "parse_csv", "split"]
+
+
+def _circles(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % 2
+    radius = np.where(y == 0, rng.uniform(0.0, 0.5, n), rng.uniform(0.75, 1.25, n))
+    angle = rng.uniform(0.0, 2 * np.pi, n)
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]), y
+
+
+def _moons(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % 2
+    t = rng.uniform(0.0, np.pi, n)
+    upper = np.column_stack([np.cos(t), np.sin(t)])
+    lower = np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)])
+    X = np.where(y[:, None] == 0, upper, lower)
+    return (X - [0.5, 0.25]) * 1.2, y
+
+
+def _xor(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.uniform(-1.2, 1.2, (n, 2))
+    X += np.sign(X) * 0.05  # a thin gap along the axes
+    return X, (X[:, 0] * X[:, 1] < 0).astype(np.int64)
+
+
+def _spirals(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % classes
+    t = rng.uniform(0.0, 1.0, n) ** 0.5  # even density along the arm
+    angle = 1.75 * 2 * np.pi * t + 2 * np.pi * y / classes
+    radius = 1.3 * t + 0.05
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]), y
+
+
+def _blobs(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % classes
+    angle = 2 * np.pi * np.arange(classes) / classes + 0.4
+    centres = 0.85 * np.column_stack([np.cos(angle), np.sin(angle)])
+    return centres[y] + rng.normal(0.0, 0.22, (n, 2)), y
+
+
+#: name -> (generator, description, fixed number of classes or None when the user chooses 2..10)
+DATASETS = {
+    "circles": (_circles, "a disc inside a ring", 2),
+    "moons": (_moons, "two interleaved half-moons", 2),
+    "xor": (_xor, "the four quadrants, XOR of the signs", 2),
+    "spirals": (_spirals, "spiral arms (2 or 3)", None),
+    "blobs": (_blobs, "Gaussian blobs, k classes", None),
+}
+
+
+def split(X: np.ndarray, y: np.ndarray, train_fraction: float, rng: np.random.Generator):
+    """Shuffle and split into ``(X_train, y_train, X_test, y_test)``; at least one sample on each side."""
+    order = rng.permutation(len(X))
+    n_train = min(max(int(round(train_fraction * len(X))), 1), len(X) - 1)
+    tr, te = order[:n_train], order[n_train:]
+    return X[tr], y[tr], X[te], y[te]
+
+
+def make_dataset(
+    name: str,
+    n_samples: int = 400,
+    noise: float = 0.1,
+    train_fraction: float = 0.5,
+    classes: int = 2,
+    seed: int = 0,
+):
+    """A 2-D classification problem, split into train and test.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`: ``circles``, ``moons``, ``xor``, ``spirals``, ``blobs``.
+    n_samples : int
+        Points in all (train + test).
+    noise : float
+        Standard deviation of the Gaussian noise added to each coordinate.
+    train_fraction : float
+        Share of the points used for training, in (0, 1).
+    classes : int
+        Arms of the spirals, blobs of the blobs (2..10); ignored by the two-class problems.
+    seed : int
+        The same seed gives the same points.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : ndarray
+        ``X`` float32 ``(n, 2)``, ``y`` int64 ``(n,)``.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"Unknown data set {name!r}; expected one of {sorted(DATASETS)} (or upload a CSV).")
+    rng = np.random.default_rng(seed)
+    make, _, fixed = DATASETS[name]
+    X, y = make(int(n_samples), rng, fixed or int(classes))
+    X = X + rng.normal(0.0, float(noise), X.shape)
+    X_train, y_train, X_test, y_test = split(X.astype(np.float32), y.astype(np.int64), train_fraction, rng)
+    return X_train, y_train, X_test, y_test
+
+
+def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV of two numeric feature columns and a label column (the last), with or without a header.
+
+    Labels may be any strings or numbers; they become class indices 0..k-1 in sorted order. The features are
+    standardised (mean 0, standard deviation 1 per column) so that every network setting behaves as on the
+    built-in problems.
+
+    Returns
+    -------
+    X : ndarray (n, 2) float32, y : ndarray (n,) int64, class_names : list of str
+
+    Raises
+    ------
+    ValueError
+        With the line number and what was wrong: not 3 columns, a non-number, a NaN, too many rows, fewer
+        than 2 classes.
+    """
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError("The CSV is empty: expected rows of x1,x2,label.")
+
+    def number(value: str) -> float | None:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+
+    start = 1 if len(rows[0]) >= 2 and (number(rows[0][0]) is None or number(rows[0][1]) is None) else 0
+    data = rows[start:]
+    if len(data) > max_rows:
+        raise ValueError(f"The CSV has {len(data)} rows; the playground takes at most {max_rows}.")
+    if len(data) < 4:
+        raise ValueError(f"The CSV has {len(data)} data rows; need at least 4 (x1,x2,label per row).")
+    features, labels = [], []
+    for line, row in enumerate(data, start=start + 1):
+        if len(row) != 3:
+            raise ValueError(f"CSV line {line}: expected 3 columns (x1,x2,label), got {len(row)}: {row!r}.")
+        x1, x2 = number(row[0]), number(row[1])
+        if x1 is None or x2 is None:
+            raise ValueError(f"CSV line {line}: the first two columns must be numbers, got {row[:2]!r}.")
+        if not (np.isfinite(x1) and np.isfinite(x2)):
+            raise ValueError(f"CSV line {line}: NaN or infinite feature value {row[:2]!r}; remove the row.")
+        features.append((x1, x2))
+        labels.append(row[2].strip())
+    names = sorted(set(labels), key=lambda s: (number(s) is None, number(s) or 0.0, s))
+    if len(names) < 2:
+        raise ValueError(f"The CSV has a single label {names!r}; classification needs at least 2 classes.")
+    if len(names) > 10:
+        raise ValueError(f"The CSV has {len(names)} different labels; the playground takes at most 10.")
+    index = {name: k for k, name in enumerate(names)}
+    X = np.array(features, dtype=np.float64)
+    std = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return X.astype(np.float32), np.array([index[s] for s in labels], dtype=np.int64), names

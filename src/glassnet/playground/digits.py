@@ -1,0 +1,207 @@
+"""The "draw a digit" view: train the lab's network or glassnet's digits recipe on the 8x8 digits (or load a
+model file written by ``glassnet train``), then classify what the user draws.
+
+A drawing arrives as grey levels of the page's canvas; :func:`glassnet.data.images.image_to_row` crops it to
+the ink, pads it to a square and scales it into the 8x8 frame as the data set's digits were made (the same
+function ``glassnet predict`` uses on pictures), so the page can show the 8x8 input the network really sees.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from glassnet.trace import hidden_activations
+
+__all__ = ["DigitsLab", "RECIPES"]
+
+#: recipe -> (description, default epochs, largest epochs a request may ask)
+RECIPES = {
+    "lab": ("the lab's 64-80-70-10 sigmoid network, full-batch gradient descent (lr 1.0)", 3000, 5000),
+    "recommended": ("glassnet's digits recipe: 64-256-256-10 ReLU, Adam 3e-3 with cosine decay, batch 64, "
+                    "label smoothing 0.1", 30, 100),
+}  # fmt: skip
+DIGITS_PREPROCESSING = {"image_shape": [8, 8], "light_on_dark": True, "fit": "bbox", "box": 8, "scale": 16.0}
+MAX_CANVAS = 512  # pixels per side of a drawing
+
+
+class DigitsLab:
+    """One digits model per server, trained in a background thread; its state is polled by the page."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state, self.message, self.progress = "empty", "Train a network or load a model file.", 0.0
+        self.net, self.preprocessing, self.class_names, self.test_accuracy = None, None, None, None
+        self.recipe, self._stop, self._thread = None, threading.Event(), None
+
+    # --- training --------------------------------------------------------------------------------------
+
+    def train(self, recipe: str, epochs: int | None = None) -> None:
+        if recipe not in RECIPES:
+            raise ValueError(f"Unknown recipe {recipe!r}; expected one of {', '.join(RECIPES)}.")
+        _, default, most = RECIPES[recipe]
+        epochs = default if epochs is None else int(epochs)
+        if not 1 <= epochs <= most:
+            raise ValueError(f"epochs must be in [1, {most}] for the {recipe} recipe; got {epochs}.")
+        self.close()
+        self._stop = threading.Event()
+        with self.lock:
+            self.state, self.progress, self.recipe = "training", 0.0, recipe
+            self.message = f"Training {RECIPES[recipe][0]} for {epochs} epochs..."
+        self._thread = threading.Thread(target=self._train, args=(recipe, epochs, self._stop), daemon=True)
+        self._thread.start()
+
+    def _train(self, recipe: str, epochs: int, stop: threading.Event) -> None:
+        try:
+            from glassnet.data.datasets import load_digits
+
+            data = load_digits(test_size=0.2, seed=0)
+            X, y = data.X_train, data.y_train
+            if recipe == "lab":
+                from glassnet.lab import LAB_LR, lab_network
+                from glassnet.optim import SGD
+                from glassnet.schedules import ConstantLR
+
+                net, optimizer, schedule, batch = lab_network(0), SGD(lr=LAB_LR), ConstantLR(LAB_LR), len(X)
+            else:
+                from glassnet.losses import SoftmaxCrossEntropy
+                from glassnet.network import build_mlp
+                from glassnet.optim import Adam
+                from glassnet.schedules import CosineLR
+
+                net = build_mlp([64, 256, 256, 10], activation="relu", seed=0,
+                                loss=SoftmaxCrossEntropy(label_smoothing=0.1))  # fmt: skip
+                batch = 64
+                optimizer = Adam(lr=3e-3)
+                schedule = CosineLR(3e-3, total_steps=epochs * math.ceil(len(X) / batch))
+            rng = np.random.default_rng(0)
+            net.train()
+            start = time.perf_counter()
+            for epoch in range(epochs):
+                order = rng.permutation(len(X)) if batch < len(X) else np.arange(len(X))
+                for first in range(0, len(X), batch):
+                    rows = order[first : first + batch]
+                    optimizer.lr = schedule.lr
+                    net.loss_and_grad(X[rows], y[rows])
+                    optimizer.step(net)
+                    schedule.on_batch_end(len(rows))
+                if stop.is_set():
+                    return
+                with self.lock:
+                    self.progress = (epoch + 1) / epochs
+            net.eval()
+            accuracy = float(np.mean(net.predict(data.X_test) == data.y_test))
+            with self.lock:
+                self.net, self.preprocessing = net, dict(DIGITS_PREPROCESSING)
+                self.class_names, self.test_accuracy = [str(k) for k in range(10)], accuracy
+                self.state = "ready"
+                self.message = (
+                    f"Trained {RECIPES[recipe][0]}: {epochs} epochs in {time.perf_counter() - start:.1f} s, "
+                    f"test accuracy {accuracy:.3f}. Draw a digit."
+                )
+        except Exception as exc:  # shown on the page; the server keeps running
+            with self.lock:
+                self.state, self.message = "error", f"Training failed: {type(exc).__name__}: {exc}"
+
+    def load(self, content: bytes) -> None:
+        """A model file written by ``glassnet train`` (or the playground's download) on 8x8 digit images."""
+        from glassnet.io import ModelFileError, load_model
+
+        handle, name = tempfile.mkstemp(suffix=".npz")
+        try:
+            with os.fdopen(handle, "wb") as f:
+                f.write(content)
+            try:
+                model = load_model(name)
+            except (ModelFileError, OSError, ValueError) as exc:
+                raise ValueError(f"Cannot load this model file: {exc}") from None
+        finally:
+            os.unlink(name)
+        pre = model.preprocessing or {}
+        if list(pre.get("image_shape") or []) != [8, 8]:
+            raise ValueError(
+                "This model was not trained on 8x8 images (its preprocessing has no 8x8 image shape); "
+                "train one with `glassnet train --dataset digits`."
+            )
+        self.close()
+        with self.lock:
+            self.net, self.preprocessing = model.network, dict(pre)
+            self.class_names = [str(c) for c in (model.class_names or model.classes or range(10))]
+            self.test_accuracy, self.recipe, self.state = None, "file", "ready"
+            self.message = f"Loaded a model file ({len(self.class_names)} classes). Draw a digit."
+
+    def status(self) -> dict:
+        with self.lock:
+            return {"state": self.state, "message": self.message, "progress": self.progress,
+                    "recipe": self.recipe, "test_accuracy": self.test_accuracy,
+                    "recipes": {k: {"description": v[0], "epochs": v[1], "max_epochs": v[2]} for k, v in RECIPES.items()}}  # fmt: skip
+
+    # --- prediction ------------------------------------------------------------------------------------
+
+    def predict(self, pixels, width: int, height: int) -> dict:
+        """Classify a drawing: ``pixels`` are ``height * width`` ink levels in [0, 1] (1 = ink), row by row."""
+        from glassnet.data.images import image_to_row
+
+        with self.lock:
+            net, pre, names = self.net, self.preprocessing, self.class_names
+        if net is None:
+            raise ValueError("No digits model yet: train one or load a model file first.")
+        if not (
+            isinstance(width, int)
+            and isinstance(height, int)
+            and 8 <= width <= MAX_CANVAS
+            and 8 <= height <= MAX_CANVAS
+        ):
+            raise ValueError(
+                f"The drawing must be 8..{MAX_CANVAS} pixels on each side; got {width}x{height}."
+            )
+        ink = np.asarray(pixels, dtype=np.float64)
+        if ink.size != width * height or not np.all(np.isfinite(ink)):
+            raise ValueError(f"Expected {width * height} finite ink levels; got {ink.size}.")
+        ink = np.clip(ink.reshape(height, width), 0.0, 1.0)
+        if ink.max() <= 0.05:
+            raise ValueError("The canvas is empty: draw a digit first.")
+        row = image_to_row(ink, pre, polarity="light-on-dark")[None, :]
+        proba = net.predict_proba(row)[0]
+        hidden = hidden_activations(net, row)
+        return {
+            "image": np.round(row[0].astype(np.float64), 4).tolist(),
+            "proba": [float(p) for p in proba],
+            "label": names[int(np.argmax(proba))],
+            "class_names": names,
+            "hidden": [np.round(h[0].astype(np.float64), 4).tolist() for h in hidden],
+        }
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+
+    def handle(self, handler, method: str, parts: list[str]) -> None:
+        """``/api/digits/...``: ``train`` (POST), ``status`` (GET), ``predict`` (POST), ``load`` (POST file)."""
+        try:
+            if method == "GET" and parts == ["status"]:
+                return handler._json(200, self.status())
+            if method == "POST" and parts == ["train"]:
+                body = handler._json_body()
+                self.train(str(body.get("recipe", "lab")), body.get("epochs"))
+                return handler._json(200, self.status())
+            if method == "POST" and parts == ["predict"]:
+                body = handler._json_body()
+                return handler._json(
+                    200, self.predict(body.get("pixels", []), body.get("width"), body.get("height"))
+                )
+            if method == "POST" and parts == ["load"]:
+                self.load(handler._body())
+                return handler._json(200, self.status())
+        except (ValueError, TypeError) as exc:
+            return handler._error(400, str(exc))
+        return handler._error(404, f"Unknown API call {method} /api/digits/{'/'.join(parts)}.")

@@ -1,0 +1,349 @@
+"""The playground's web server: Python's standard library only (``http.server`` and server-sent events).
+
+Why the standard library: the playground must start from a plain ``pip install glassnet`` and work offline,
+and it serves one user's browser on loopback. A threaded ``http.server`` serves a dozen tabs easily; frames go
+to the page over server-sent events (a long ``text/event-stream`` response the browser's ``EventSource``
+reconnects by itself), which need no WebSocket handshake code and no dependency. Training never runs on the
+request path: each session has its own thread (:mod:`glassnet.playground.session`).
+
+Safety: the server listens on 127.0.0.1 unless ``host`` is given; a request whose ``Host`` header is not an
+address this server answers to is refused with 421 (a DNS-rebinding page would send its own name), and a
+request from a page of another origin with 403. Request bodies, sessions and network sizes are bounded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from urllib.parse import parse_qs, urlsplit
+
+from glassnet.playground.config import ConfigError
+from glassnet.playground.session import SessionError, SessionManager
+
+__all__ = ["PlaygroundServer"]
+
+MAX_BODY = 8 * 1024 * 1024  # bytes: a CSV of 5,000 rows or a model file
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}  # fmt: skip
+
+
+def _static_files() -> dict[str, bytes]:
+    root = resources.files("glassnet.playground") / "static"
+    return {entry.name: entry.read_bytes() for entry in root.iterdir() if entry.is_file()}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "glassnet-playground"
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload) -> None:
+        self._send(status, json.dumps(payload, allow_nan=False).encode(), "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": message})
+
+    def _read_body(self) -> None:
+        """Read the whole body first, so that an early error never leaves bytes in a kept-alive connection."""
+        self._raw = b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            raise _TooLarge(f"The request body is {length:,} bytes; the playground takes 0 to {MAX_BODY:,}.")
+        self._raw = self.rfile.read(length) if length else b""
+
+    def _body(self) -> bytes:
+        return self._raw
+
+    def _json_body(self) -> dict:
+        raw = self._body()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The request body is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError("The request body must be a JSON object.")
+        return value
+
+    def _host_ok(self) -> bool:
+        host = self.headers.get("Host", "")
+        if host.lower() not in self.server.allowed_hosts and not (
+            self.server.any_ip and _is_ip(host.rsplit(":", 1)[0]) and host.endswith(f":{self.server.port}")
+        ):
+            self._error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                f"Refused: this playground serves {self.server.url}, not the host {host!r} "
+                "(a page under another name may be trying DNS rebinding). Open the address printed by "
+                "`glassnet playground`.",
+            )
+            return False
+        origin = self.headers.get("Origin")
+        if origin and origin != "null":
+            origin_host = urlsplit(origin).netloc.lower()
+            if origin_host not in self.server.allowed_hosts and not (
+                self.server.any_ip and _is_ip(origin_host.rsplit(":", 1)[0])
+            ):
+                self._error(
+                    HTTPStatus.FORBIDDEN, f"Refused: requests from pages of {origin} are not allowed."
+                )
+                return False
+        return True
+
+    # --- dispatch --------------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        try:
+            self._read_body()
+            if not self._host_ok():
+                return None
+            if method == "GET" and parts == ["favicon.ico"]:
+                return self._send(200, self.server.static["favicon.svg"], _TYPES[".svg"])
+            if method == "GET" and (not parts or parts == ["index.html"]):
+                return self._send(200, self.server.static["index.html"], _TYPES[".html"])
+            if method == "GET" and len(parts) == 2 and parts[0] == "static":
+                return self._static(parts[1])
+            if parts[:1] == ["api"]:
+                return self._api(method, parts[1:], parse_qs(url.query))
+            return self._error(404, f"Nothing at {url.path}; open / for the playground.")
+        except _TooLarge as exc:
+            return self._error(413, str(exc))
+        except (ConfigError, SessionError) as exc:
+            return self._error(400, str(exc))
+        except KeyError:
+            return self._error(
+                404,
+                "This playground session has expired (idle too long) or the server restarted: reload the page.",
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            return None
+        except Exception as exc:  # the server keeps running; the page shows the message
+            return self._error(500, f"Unexpected {type(exc).__name__}: {exc}")
+
+    def _static(self, name: str) -> None:
+        body = self.server.static.get(name)
+        if body is None:
+            return self._error(404, f"No static file {name!r}.")
+        suffix = name[name.rfind(".") :]
+        self._send(200, body, _TYPES.get(suffix, "application/octet-stream"))
+
+    def _api(self, method: str, parts: list[str], query: dict) -> None:
+        manager = self.server.sessions
+        if method == "POST" and parts == ["session"]:
+            body = self._json_body()
+            session = manager.create(body.get("config") or {}, body.get("csv"))
+            return self._json(200, session.state())
+        if len(parts) >= 2 and parts[0] == "session":
+            session = manager.get(parts[1])
+            action = parts[2] if len(parts) > 2 else "state"
+            if method == "GET":
+                if action == "events":
+                    return self._events(session)
+                if action == "state":
+                    return self._json(200, session.state())
+                if action == "python":
+                    name = "glassnet_playground.py"
+                    return self._send(200, session.python().encode(), "text/x-python; charset=utf-8",
+                                      {"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
+                if action == "model":
+                    return self._send(200, session.model_bytes(), "application/octet-stream",
+                                      {"Content-Disposition": 'attachment; filename="playground-model.npz"'})  # fmt: skip
+            if method == "POST":
+                body = self._json_body()
+                if action == "config":
+                    session.configure(body.get("config") or {}, body.get("csv"))
+                    return self._json(200, session.state())
+                if action == "play":
+                    speed = body.get("steps_per_frame")
+                    session.play(int(speed) if isinstance(speed, (int, float)) and speed >= 1 else None)
+                    return self._json(200, {"playing": session.playing})
+                if action == "pause":
+                    session.pause()
+                    return self._json(200, {"playing": False})
+                if action == "reset":
+                    session.pause()
+                    session.reset()
+                    return self._json(200, {"playing": False})
+                if action == "step":
+                    return self._json(200, {"trace": session.step(trace=bool(body.get("trace", True)))})
+                if action == "gradcheck":
+                    return self._json(200, session.gradcheck())
+                if action == "close":
+                    manager.close(session.id)
+                    return self._json(200, {"closed": True})
+        if parts[:1] == ["digits"]:
+            return self.server.digits.handle(self, method, parts[1:])
+        return self._error(404, f"Unknown API call {method} /api/{'/'.join(parts)}.")
+
+    def _events(self, session) -> None:
+        """Server-sent events: the newest frame whenever there is one, at most ``max_fps`` a second."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Accel-Buffering", "no")
+        self.end_headers()
+        self.close_connection = True
+        version, last_sent = 0, 0.0
+        min_gap = 1.0 / self.server.max_fps
+        while not self.server.stopping.is_set() and not session.closed:
+            frame, version_now = session.wait_frame(version, timeout=10.0)
+            session.last_seen = time.monotonic()
+            if frame is None:
+                chunk = b": keep-alive\n\n"
+            else:
+                gap = min_gap - (time.perf_counter() - last_sent)
+                if gap > 0:  # throttle: wait, then send the newest frame (older ones are dropped)
+                    time.sleep(gap)
+                    frame, version_now = session.frame, session.version
+                version, last_sent = version_now, time.perf_counter()
+                chunk = b"data: " + frame.encode() + b"\n\n"
+            self.wfile.write(chunk)
+            self.wfile.flush()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class PlaygroundServer:
+    """The playground on ``host:port`` (``port=0``: a free port); :meth:`serve_forever` or :meth:`start`.
+
+    Parameters
+    ----------
+    host : str
+        The address to listen on; 127.0.0.1 by default (only this machine). Another address serves the
+        network, so it must be asked for explicitly.
+    port : int
+        0 picks a free port; :attr:`url` tells which.
+    max_sessions, idle_timeout : int, float
+        At most this many tabs at once; a session without a request or an open event stream for
+        ``idle_timeout`` seconds is freed.
+    max_fps : float
+        Frames per second pushed to each page at most.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_sessions: int = 16,
+        idle_timeout: float = 600.0,
+        max_fps: float = 30.0,
+        verbose: bool = False,
+    ) -> None:
+        from glassnet.playground.digits import DigitsLab
+
+        self.httpd = _HTTPServer((host, port), _Handler)
+        self.host, self.port = host, self.httpd.server_address[1]
+        shown = f"[{host}]" if ":" in host else host
+        if host in ("0.0.0.0", "::", ""):
+            shown = "127.0.0.1"
+        self.url = f"http://{shown}:{self.port}/"
+        allowed = {f"{shown}:{self.port}".lower()}
+        if host in ("127.0.0.1", "0.0.0.0", "::", "", "localhost", "::1"):
+            allowed |= {f"localhost:{self.port}", f"127.0.0.1:{self.port}", f"[::1]:{self.port}"}
+        httpd = self.httpd
+        httpd.allowed_hosts = allowed
+        httpd.any_ip = host in ("0.0.0.0", "::", "")  # a wildcard: any IP literal (never a name) is fine
+        httpd.port, httpd.url = self.port, self.url
+        httpd.verbose, httpd.max_fps = verbose, max_fps
+        httpd.static = _static_files()
+        httpd.sessions = SessionManager(max_sessions=max_sessions, idle_timeout=idle_timeout)
+        httpd.digits = DigitsLab()
+        httpd.stopping = threading.Event()
+        self.sessions = httpd.sessions
+        self._thread: threading.Thread | None = None
+        self._reaper = threading.Thread(target=self._reap, name="playground-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self.httpd.stopping.wait(min(30.0, max(0.05, self.sessions.idle_timeout / 4))):
+            self.sessions.reap()
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` (or Ctrl-C in the calling thread, after which it cleans up)."""
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._cleanup()
+
+    def start(self) -> PlaygroundServer:
+        """Serve from a background thread (tests, notebooks); returns self."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="playground-server", daemon=True)  # fmt: skip
+        self._thread.start()
+        return self
+
+    def _cleanup(self) -> None:
+        self.httpd.stopping.set()
+        self.sessions.close_all()
+        self.httpd.digits.close()
+        self.httpd.server_close()
+
+    def shutdown(self) -> None:
+        """Stop serving, stop every session's training and close the socket."""
+        self.httpd.stopping.set()
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._cleanup()
+
+    def __enter__(self) -> PlaygroundServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()

@@ -1,0 +1,441 @@
+"""One browser tab's run: its data, network, optimizer, the training thread, and the frames it publishes.
+
+The training thread takes steps for one frame interval (1/30 s by default), then draws a frame: the decision
+regions on a grid, each hidden neuron's output on a smaller grid, the weights, the loss and accuracy curves.
+Only the newest frame is kept (a page that draws slowly skips frames instead of queueing them); readers wait
+on :meth:`Session.wait_frame`. Every change of the network happens under ``Session.lock``, so a request (step,
+reset, new settings) and the training thread never interleave.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import secrets
+import threading
+import time
+
+import numpy as np
+
+from glassnet.playground.build import build_network, build_optimizer, build_schedule, python_script
+from glassnet.playground.config import LIMITS, ConfigError, validate_config
+from glassnet.playground.datasets import make_dataset, parse_csv, split
+from glassnet.trace import hidden_activations, trace_step
+
+__all__ = ["Session", "SessionManager", "SessionError"]
+
+GRID = 48  # cells per side of the decision-region heatmap
+NEURON_GRID = 20  # cells per side of each neuron's small map
+MAX_NEURON_MAPS = 160  # hidden units drawn as maps; larger networks show edges only
+MAX_WEIGHTS = 20_000  # weights sent per frame; larger networks send none
+MAX_CURVE = 400  # points per curve; older points are thinned when it fills
+GRADCHECK_PARAMS = 20_000  # central differences take 2 forward passes per parameter
+
+
+class SessionError(ValueError):
+    """A request this session cannot serve (the message says why)."""
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def _grid(domain: float, n: int) -> np.ndarray:
+    """Cell centres of an ``n`` x ``n`` grid over ``[-domain, domain]^2``, row 0 at the top (largest x2)."""
+    ticks = (np.arange(n) + 0.5) / n * 2 * domain - domain
+    x1, x2 = np.meshgrid(ticks, ticks[::-1])
+    return np.column_stack([x1.ravel(), x2.ravel()]).astype(np.float32)
+
+
+class Session:
+    """A playground run. Create through :class:`SessionManager`; every public method is thread-safe."""
+
+    def __init__(self, session_id: str, config: dict | None = None, csv_text: str | None = None) -> None:
+        self.id = session_id
+        self.lock = threading.RLock()
+        self._frame_ready = threading.Condition()
+        self.frame, self.version = None, 0
+        self.playing, self.closed = False, False
+        self.thread: threading.Thread | None = None
+        self.max_fps = 30.0
+        self.steps_per_frame: int | None = None  # None: as many as fit in a frame interval
+        self.last_seen = time.monotonic()
+        self.message: str | None = None
+        self.csv_text: str | None = None
+        self.last_batch: np.ndarray | None = None
+        self.configure(config or {}, csv_text)
+
+    # --- settings and reset ------------------------------------------------------------------------------
+
+    def configure(self, config: dict, csv_text: str | None = None) -> None:
+        """Validate new settings (and an uploaded CSV), make the data and reset; nothing changes on error."""
+        csv_text = csv_text if csv_text is not None else self.csv_text
+        n_rows, parsed, names = None, None, None
+        if isinstance(config, dict) and config.get("dataset") == "csv":
+            if not csv_text:
+                raise ConfigError("Choose a CSV file first (two feature columns and a label per row).")
+            parsed = parse_csv(csv_text, max_rows=LIMITS["n_samples"])
+            n_rows = len(parsed[0])
+        clean = validate_config(config, n_csv_rows=n_rows)
+        if parsed is not None:
+            X, y, names = parsed
+            data = split(X, y, clean["train_fraction"], np.random.default_rng(clean["data_seed"]))
+            n_classes = len(names)
+        else:
+            data = make_dataset(
+                clean["dataset"], clean["n_samples"], clean["noise"], clean["train_fraction"],
+                clean["classes"], clean["data_seed"],
+            )  # fmt: skip
+            n_classes = int(max(data[1].max(), data[3].max()) + 1)
+        was_playing = self.playing
+        self.pause()  # outside the lock: the training thread needs it to finish its frame
+        with self.lock:
+            self.config = clean
+            if parsed is not None:
+                self.csv_text = csv_text
+            self.X_train, self.y_train, self.X_test, self.y_test = data
+            self.n_classes = n_classes
+            self.class_names = names or [str(k) for k in range(n_classes)]
+            extent = float(np.max(np.abs(np.concatenate([data[0], data[2]]))))
+            self.domain = round(max(1.0, extent * 1.1), 2)
+            self.grid = _grid(self.domain, GRID)
+            self.neuron_grid = _grid(self.domain, NEURON_GRID)
+            self.reset()
+        if was_playing:
+            self.play()
+
+    def reset(self) -> None:
+        """The same initial weights (the seed's), step 0, empty curves."""
+        with self.lock:
+            cfg = self.config
+            self.net = build_network(cfg, self.n_classes)
+            self.optimizer = build_optimizer(cfg)
+            self.schedule = build_schedule(cfg, len(self.X_train))
+            self.batches = np.random.default_rng(cfg["seed"] + 1)
+            self.steps, self.epoch, self.order, self.position, self.epoch_losses = 0, 0, None, 0, []
+            self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc")}
+            self.rate_marks: list[tuple[float, int]] = []
+            self.message, self.last_batch = None, None
+            self._publish()
+
+    # --- training ----------------------------------------------------------------------------------------
+
+    def _next_rows(self) -> np.ndarray:
+        n = len(self.X_train)
+        if self.order is None:
+            self.order, self.position = self.batches.permutation(n), 0
+        rows = self.order[self.position : self.position + self.config["batch_size"]]
+        self.position += self.config["batch_size"]
+        return rows
+
+    def _step(self, trace: bool = False):
+        """One optimizer step on the next batch; the same calls as the "copy as Python" script."""
+        n, rows = len(self.X_train), self._next_rows()
+        X, y = self.X_train[rows], self.y_train[rows]
+        self.net.train()
+        self.optimizer.lr = self.schedule.lr
+        result = None
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below, not warned
+            if trace:
+                result = trace_step(self.net, X, y, self.optimizer, alpha=self.config["alpha"], n_samples=n)
+                loss = result.loss
+            else:
+                loss = self.net.loss_and_grad(X, y, alpha=self.config["alpha"], n_samples=n)
+                self.optimizer.step(self.net)
+        self.net.eval()
+        self.schedule.on_batch_end(len(rows))
+        self.steps += 1
+        self.epoch_losses.append(float(loss))
+        self.last_batch = rows
+        if not math.isfinite(loss) or not np.all(np.isfinite(self.net.flat_params)):
+            self.playing = False
+            self.message = f"Training diverged at step {self.steps} (loss {loss}): lower the learning rate and press reset."
+        if self.position >= n - 1:  # the epoch's last batch (every batch has at least 2 points)
+            self.schedule.on_epoch_end(self.epoch, float(np.mean(self.epoch_losses)))
+            self.epoch, self.order, self.epoch_losses = self.epoch + 1, None, []
+            if self.schedule.done:
+                self.playing = False
+                self.message = "The adaptive schedule reached its smallest learning rate: training stopped."
+        return result
+
+    def play(self, steps_per_frame: int | None = None) -> None:
+        with self.lock:
+            self.steps_per_frame = steps_per_frame
+            if self.playing or self.closed or self.message and "diverged" in self.message:
+                return
+            self.playing = True
+            self.thread = threading.Thread(target=self._run, name=f"playground-{self.id[:6]}", daemon=True)
+            self.thread.start()
+
+    def pause(self) -> None:
+        thread = self.thread
+        self.playing = False
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self.thread = None
+        if not self.closed and hasattr(self, "net"):
+            with self.lock:
+                self._publish()
+
+    def _run(self) -> None:
+        interval = 1.0 / self.max_fps
+        while self.playing and not self.closed:
+            deadline = time.perf_counter() + interval
+            with self.lock:
+                taken = 0
+                while self.playing and (
+                    taken < self.steps_per_frame if self.steps_per_frame else time.perf_counter() < deadline
+                ):
+                    self._step()
+                    taken += 1
+                self._publish()
+            pause = deadline - time.perf_counter()
+            time.sleep(pause if pause > 0 else 0.0005)  # let requests take the lock between frames
+
+    def step(self, trace: bool = True) -> dict | None:
+        """One step while paused; with ``trace`` the step's numbers as JSON for the "one batch" view."""
+        from glassnet.playground.explain import trace_to_json
+
+        self.pause()
+        with self.lock:
+            if self.message and "diverged" in self.message:
+                raise SessionError(self.message)
+            result = self._step(trace=trace)
+            self._publish()
+            if result is None:
+                return None
+            return trace_to_json(result, self.net, self.last_batch, self.steps)
+
+    def gradcheck(self) -> dict:
+        """``glassnet.gradcheck.gradcheck_network`` on the last batch (or the next one) at the current weights."""
+        from glassnet.gradcheck import gradcheck_network
+
+        with self.lock:
+            if self.net.n_params > GRADCHECK_PARAMS:
+                raise SessionError(
+                    f"The network has {self.net.n_params:,} parameters; the gradient check runs up to "
+                    f"{GRADCHECK_PARAMS:,} (two forward passes each). Use a smaller network."
+                )
+            rows = self.last_batch
+            if rows is None:
+                rows = np.arange(min(self.config["batch_size"], len(self.X_train)))
+            start = time.perf_counter()
+            errors = gradcheck_network(
+                self.net, self.X_train[rows], self.y_train[rows], alpha=self.config["alpha"],
+                n_samples=len(self.X_train), raise_on_error=False,
+            )  # fmt: skip
+            return {
+                "errors": {k: float(v) for k, v in errors.items()},
+                "rows": int(len(rows)),
+                "seconds": time.perf_counter() - start,
+            }
+
+    # --- frames ------------------------------------------------------------------------------------------
+
+    def _scores(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.net.forward(X)
+            loss = float(self.net.loss.forward(z, y)) if np.all(np.isfinite(z)) else float("nan")
+        return loss, float(np.mean(np.argmax(z, axis=1) == y))
+
+    def _publish(self) -> None:
+        """Draw a frame of the current state and hand it to the readers (under ``self.lock``)."""
+        net = self.net
+        net.eval()
+        now = time.perf_counter()
+        self.rate_marks = [(t, s) for t, s in self.rate_marks if now - t < 1.0] + [(now, self.steps)]
+        t0, s0 = self.rate_marks[0]
+        rate = (self.steps - s0) / (now - t0) if now - t0 > 0.05 and self.playing else 0.0
+        train_loss, train_acc = self._scores(self.X_train, self.y_train)
+        test_loss, test_acc = self._scores(self.X_test, self.y_test)
+        epoch = (
+            self.epoch + min(self.position, len(self.X_train)) / len(self.X_train)
+            if self.order is not None
+            else self.epoch
+        )
+        curves = self.curves
+        if not curves["epoch"] or curves["epoch"][-1] != epoch:
+            for key, value in zip(curves, (epoch, train_loss, test_loss, train_acc, test_acc), strict=True):
+                curves[key].append(round(value, 5) if math.isfinite(value) else None)
+            if len(curves["epoch"]) > MAX_CURVE:
+                for key in curves:
+                    curves[key] = curves[key][::2]
+        with np.errstate(over="ignore", invalid="ignore"):
+            proba = net.predict_proba(self.grid)
+        finite = np.all(np.isfinite(proba), axis=1)
+        proba = np.where(finite[:, None], proba, 1.0 / self.n_classes)
+        k = self.n_classes
+        confidence = (np.max(proba, axis=1) - 1.0 / k) / (1.0 - 1.0 / k)
+        frame = {
+            "type": "frame",
+            "step": self.steps,
+            "epoch": round(epoch, 4),
+            "epochs_done": self.epoch,
+            "steps_per_s": round(rate, 1),
+            "lr": self.schedule.lr,
+            "playing": self.playing,
+            "message": self.message,
+            "train_loss": train_loss if math.isfinite(train_loss) else None,
+            "test_loss": test_loss if math.isfinite(test_loss) else None,
+            "train_acc": train_acc,
+            "test_acc": test_acc,
+            "curves": curves,
+            "grid": {
+                "n": GRID,
+                "cls": _b64(np.argmax(proba, axis=1)),
+                "conf": _b64(np.clip(confidence * 255.0 + 0.5, 0, 255)),
+            },
+            "neurons": self._neuron_maps(),
+            "weights": self._weights(),
+        }
+        text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
+        with self._frame_ready:
+            self.frame, self.version = text, self.version + 1
+            self._frame_ready.notify_all()
+
+    def _neuron_maps(self) -> dict | None:
+        widths = [spec["units"] for spec in self.config["layers"]]
+        if not widths or sum(widths) > MAX_NEURON_MAPS:
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            layers = hidden_activations(self.net, self.neuron_grid)
+        maps = []
+        for a in layers:
+            a = np.where(np.isfinite(a), a, 0.0)
+            scale = np.maximum(np.max(np.abs(a), axis=0), 1e-6)  # per neuron, so each map uses the colours
+            maps.append(
+                [_b64(np.clip(a[:, j] / scale[j] * 127.5 + 128.0, 0, 255)) for j in range(a.shape[1])]
+            )
+        return {"n": NEURON_GRID, "maps": maps}
+
+    def _weights(self) -> list | None:
+        dense = [layer for layer in self.net.layers if "W" in layer.params]
+        if sum(layer.params["W"].size for layer in dense) > MAX_WEIGHTS:
+            return None
+        out = []
+        for layer in dense:
+            W = np.nan_to_num(layer.params["W"], nan=0.0, posinf=0.0, neginf=0.0)
+            out.append(np.round(W.astype(np.float64), 4).tolist())
+        return out
+
+    def wait_frame(self, after_version: int, timeout: float) -> tuple[str | None, int]:
+        """The newest frame once its version is above ``after_version`` (``None`` after ``timeout``)."""
+        with self._frame_ready:
+            if self.version <= after_version and not self.closed:
+                self._frame_ready.wait(timeout)
+            if self.version <= after_version:
+                return None, after_version
+            return self.frame, self.version
+
+    def state(self) -> dict:
+        """What the page needs besides frames: settings, the points, the network's layout."""
+        with self.lock:
+
+            def points(X, y):
+                return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": y.tolist()}
+
+            layout = [{"units": 2, "kind": "input"}]
+            layout += [
+                {"units": s["units"], "kind": "hidden", "activation": s["activation"]}
+                for s in self.config["layers"]
+            ]
+            layout.append({"units": self.n_classes, "kind": "output"})
+            return {
+                "id": self.id,
+                "config": self.config,
+                "n_classes": self.n_classes,
+                "class_names": self.class_names,
+                "domain": self.domain,
+                "train": points(self.X_train, self.y_train),
+                "test": points(self.X_test, self.y_test),
+                "layout": layout,
+                "layers": [type(layer).__name__ for layer in self.net.layers],
+                "n_params": int(self.net.n_params),
+                "limits": LIMITS,
+                "playing": self.playing,
+            }
+
+    def python(self) -> str:
+        with self.lock:
+            return python_script(self.config, self.n_classes, self.steps)
+
+    def model_bytes(self) -> bytes:
+        """The current network as a glassnet model file (``glassnet.io.save_model``)."""
+        import os
+        import tempfile
+
+        from glassnet.io import save_model
+
+        with self.lock:
+            handle, name = tempfile.mkstemp(suffix=".npz")
+            os.close(handle)
+            try:
+                save_model(
+                    name, self.net, classes=list(range(self.n_classes)), class_names=self.class_names,
+                    info={"source": "glassnet playground", "config": self.config, "steps": self.steps},
+                )  # fmt: skip
+                with open(name, "rb") as f:
+                    return f.read()
+            finally:
+                os.unlink(name)
+
+    def close(self) -> None:
+        self.closed = True
+        self.pause()
+        with self._frame_ready:
+            self._frame_ready.notify_all()
+
+
+class SessionManager:
+    """The sessions of a server: one per tab, freed after ``idle_timeout`` seconds without a request."""
+
+    def __init__(self, max_sessions: int = 16, idle_timeout: float = 600.0) -> None:
+        self.max_sessions, self.idle_timeout = max_sessions, idle_timeout
+        self.sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def create(self, config: dict | None = None, csv_text: str | None = None) -> Session:
+        self.reap()
+        with self._lock:
+            if len(self.sessions) >= self.max_sessions:
+                raise SessionError(
+                    f"The server already runs {self.max_sessions} playground sessions (its limit); close "
+                    "another tab or wait for an idle one to be freed."
+                )
+        session = Session(secrets.token_hex(8), config, csv_text)
+        with self._lock:
+            self.sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str) -> Session:
+        with self._lock:
+            session = self.sessions.get(session_id)
+        if session is None:
+            raise KeyError(session_id)
+        session.last_seen = time.monotonic()
+        return session
+
+    def close(self, session_id: str) -> None:
+        """Free one session now (its tab was closed)."""
+        with self._lock:
+            session = self.sessions.pop(session_id, None)
+        if session is not None:
+            session.close()
+
+    def reap(self) -> list[str]:
+        """Close and forget sessions idle for longer than ``idle_timeout``; returns their ids."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [s for s in self.sessions.values() if now - s.last_seen > self.idle_timeout]
+            for session in idle:
+                del self.sessions[session.id]
+        for session in idle:
+            session.close()
+        return [s.id for s in idle]
+
+    def close_all(self) -> None:
+        with self._lock:
+            sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            session.close()

@@ -1,0 +1,748 @@
+/* glassnet playground front end: plain JavaScript, no library, no network access beyond this server. */
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const COLORS = ["#2f74c0", "#e07b39", "#3a9d5d", "#8e5cc2", "#d1495b", "#b8860b", "#1f9e9e", "#c2185b", "#6d6d6d", "#7f5539"];
+  const POS = [47, 116, 192], NEG = [224, 123, 57], WHITE = [255, 255, 255];
+  const ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "gelu"];
+  const NUMERIC = ["n_samples", "noise", "train_fraction", "classes", "data_seed", "lr", "momentum", "weight_decay",
+    "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
+  const HIDEABLE = ["dataset", "csv", "classes", "noise", "train_fraction", "n_samples", "data_seed", "optimizer", "lr",
+    "momentum", "weight_decay", "schedule", "batch_size", "alpha", "seed", "layers", "activation", "dropout",
+    "batch_norm", "step_view", "digits", "python", "model", "share"];
+  const UPDATE_RULE = {
+    sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
+    adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
+    adamw: "AdamW: θ ← θ(1 − ηλ) on weights, then the Adam step",
+  };
+  const S = { id: null, info: null, config: null, hide: {}, csv: null, es: null, pending: null, raf: 0, frame: null,
+    playing: false, view: "train", positions: null, frames: 0 };
+  window.__playground = S; // for the tests and the curious
+
+  // ---------------------------------------------------------------- helpers
+  function mix(a, b, t) { return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t)); }
+  function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
+  function rgb(c, alpha) { return alpha === undefined ? `rgb(${c[0]},${c[1]},${c[2]})` : `rgba(${c[0]},${c[1]},${c[2]},${alpha})`; }
+  function diverging(t) { return t >= 0 ? mix(WHITE, POS, Math.min(1, t)) : mix(WHITE, NEG, Math.min(1, -t)); }
+  function fmt(v, digits) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "–";
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    if (a >= 1e4 || a < 1e-3) return v.toExponential(2);
+    return Number(v.toPrecision(digits || 4)).toString();
+  }
+  function b64bytes(text) {
+    const bin = atob(text), out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  async function api(method, path, body, raw) {
+    const opts = { method, headers: {} };
+    if (body !== undefined) {
+      opts.body = raw ? body : JSON.stringify(body);
+      if (!raw) opts.headers["Content-Type"] = "application/json";
+    }
+    const r = await fetch(path, opts);
+    const type = r.headers.get("Content-Type") || "";
+    const data = type.includes("json") ? await r.json() : await r.text();
+    if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
+    return data;
+  }
+  function message(text, kind) {
+    const box = $("message");
+    if (!text) { box.hidden = true; return; }
+    $("message-text").textContent = text;
+    box.className = "message" + (kind === "info" ? " info" : "");
+    box.hidden = false;
+  }
+  $("message-close").onclick = () => message(null);
+
+  // ---------------------------------------------------------------- URL state
+  function readHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const config = {}, hide = {};
+    for (const [k, v] of params) {
+      if (k.endsWith("_hide")) { if (v === "true" || v === "1") hide[k.slice(0, -5)] = true; }
+      else if (k === "layers") config.layers = v;
+      else if (k === "batch_norm") config.batch_norm = v === "true" || v === "1";
+      else if (k === "view") S.view = v;
+      else if (NUMERIC.includes(k)) config[k] = Number(v);
+      else config[k] = v;
+    }
+    return { config, hide };
+  }
+  function writeHash() {
+    const c = S.config, params = new URLSearchParams();
+    for (const k of Object.keys(c)) {
+      if (k === "layers") params.set("layers", c.layers.map((l) => `${l.units}:${l.activation}:${l.dropout}`).join(","));
+      else params.set(k, String(c[k]));
+    }
+    for (const k of Object.keys(S.hide)) params.set(`${k}_hide`, "true");
+    if (S.view !== "train") params.set("view", S.view);
+    history.replaceState(null, "", "#" + params.toString());
+  }
+  function applyHide() {
+    for (const k of HIDEABLE) {
+      document.querySelectorAll(`[data-hide="${k}"]`).forEach((e) => e.classList.toggle("hidden-by-url", !!S.hide[k]));
+    }
+  }
+
+  // ---------------------------------------------------------------- session
+  async function start() {
+    const { config, hide } = readHash();
+    S.hide = hide;
+    applyHide();
+    let info;
+    try {
+      info = await api("POST", "/api/session", { config });
+    } catch (e) {
+      message(`${e.message} The default settings are used instead.`);
+      info = await api("POST", "/api/session", { config: {} });
+    }
+    setInfo(info);
+    openEvents();
+    showView(S.view);
+    window.addEventListener("pagehide", () => navigator.sendBeacon && navigator.sendBeacon(`/api/session/${S.id}/close`));
+  }
+  function setInfo(info) {
+    S.info = info; S.id = info.id; S.config = info.config;
+    fillControls();
+    buildNetwork();
+    legend();
+    writeHash();
+    $("btn-model").href = `/api/session/${S.id}/model`;
+    $("n-params").textContent = `${info.n_params.toLocaleString()} parameters · layers: ${info.layers.join(" → ")}`;
+  }
+  function openEvents() {
+    if (S.es) S.es.close();
+    const es = new EventSource(`/api/session/${S.id}/events`);
+    S.es = es;
+    es.onmessage = (e) => {
+      S.pending = e.data;
+      if (!S.raf) S.raf = requestAnimationFrame(drawPending);
+    };
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) message("Lost the connection to the playground server: is it still running? Reload the page.");
+    };
+  }
+  function drawPending() {
+    S.raf = 0;
+    if (!S.pending) return;
+    const f = JSON.parse(S.pending);
+    S.pending = null;
+    drawFrame(f);
+  }
+  async function changeConfig(patch) {
+    const config = Object.assign({}, S.config, patch);
+    try {
+      const info = await api("POST", `/api/session/${S.id}/config`, { config, csv: S.csv });
+      message(null);
+      setInfo(info);
+    } catch (e) {
+      message(e.message);
+      fillControls();
+    }
+  }
+
+  // ---------------------------------------------------------------- controls
+  function setSelect(id, value) {
+    const s = $(id), v = String(value);
+    if (![...s.options].some((o) => (o.value || o.text) === v)) {
+      const o = el("option", null, v); o.value = v; s.appendChild(o);
+    }
+    s.value = v;
+  }
+  function fillControls() {
+    const c = S.config;
+    document.querySelectorAll("#datasets button").forEach((b) => b.classList.toggle("active", b.dataset.dataset === c.dataset));
+    const multi = c.dataset === "spirals" || c.dataset === "blobs";
+    $("field-classes").hidden = !multi;
+    $("classes-label").textContent = c.dataset === "spirals" ? "arms" : "classes";
+    $("classes").max = c.dataset === "spirals" ? 6 : 10;
+    $("field-csv").hidden = c.dataset !== "csv";
+    for (const k of ["classes", "noise", "train_fraction", "n_samples"]) { $(k).value = c[k]; $(`${k}-out`).textContent = c[k]; }
+    $("n_samples").closest(".field").hidden = c.dataset === "csv";
+    $("noise").closest(".field").hidden = c.dataset === "csv";
+    $("data_seed").value = c.data_seed;
+    $("seed").value = c.seed;
+    $("step_size").value = c.step_size;
+    $("total_epochs").value = c.total_epochs;
+    $("optimizer").value = c.optimizer;
+    $("schedule").value = c.schedule;
+    for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha"]) setSelect(k, c[k]);
+    $("field-momentum").hidden = c.optimizer !== "sgd";
+    $("field-weight_decay").hidden = c.optimizer !== "adamw";
+    $("field-step_size").hidden = $("field-gamma").hidden = c.schedule !== "step";
+    $("field-total_epochs").hidden = c.schedule !== "cosine";
+    $("batch_norm").checked = !!c.batch_norm;
+  }
+  document.querySelectorAll("#datasets button").forEach((b) => {
+    b.onclick = () => {
+      if (b.dataset.dataset === "csv" && !S.csv) { $("field-csv").hidden = false; $("csv-file").click(); return; }
+      changeConfig({ dataset: b.dataset.dataset });
+    };
+  });
+  $("csv-file").onchange = async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    S.csv = await file.text();
+    changeConfig({ dataset: "csv" });
+  };
+  for (const k of ["classes", "noise", "train_fraction", "n_samples"]) {
+    $(k).oninput = () => { $(`${k}-out`).textContent = $(k).value; };
+    $(k).onchange = () => changeConfig({ [k]: Number($(k).value) });
+  }
+  for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha", "data_seed", "seed", "step_size", "total_epochs"]) {
+    $(k).onchange = () => changeConfig({ [k]: Number($(k).value) });
+  }
+  for (const k of ["optimizer", "schedule"]) $(k).onchange = () => changeConfig({ [k]: $(k).value });
+  $("batch_norm").onchange = () => changeConfig({ batch_norm: $("batch_norm").checked });
+  $("btn-new-data").onclick = () => changeConfig({ data_seed: (S.config.data_seed + 1) % 2147483647 });
+  $("btn-new-seed").onclick = () => changeConfig({ seed: (S.config.seed + 1) % 2147483647 });
+  $("btn-add-layer").onclick = () => {
+    const layers = S.config.layers.slice(), last = layers[layers.length - 1];
+    layers.push(last ? Object.assign({}, last) : { units: 4, activation: "tanh", dropout: 0 });
+    changeConfig({ layers });
+  };
+  $("btn-remove-layer").onclick = () => changeConfig({ layers: S.config.layers.slice(0, -1) });
+  function setLayer(i, patch) {
+    const layers = S.config.layers.map((l, j) => (j === i ? Object.assign({}, l, patch) : l));
+    changeConfig({ layers });
+  }
+
+  // ---------------------------------------------------------------- run controls
+  function setPlaying(p) {
+    S.playing = p;
+    $("btn-play").classList.toggle("playing", p);
+    $("btn-play").title = p ? "pause" : "train";
+  }
+  $("btn-play").onclick = async () => {
+    try {
+      if (S.playing) { await api("POST", `/api/session/${S.id}/pause`, {}); setPlaying(false); }
+      else { await api("POST", `/api/session/${S.id}/play`, { steps_per_frame: Number($("speed").value) || null }); setPlaying(true); }
+    } catch (e) { message(e.message); }
+  };
+  $("speed").onchange = () => { if (S.playing) api("POST", `/api/session/${S.id}/play`, { steps_per_frame: Number($("speed").value) || null }); };
+  $("btn-reset").onclick = async () => {
+    try { await api("POST", `/api/session/${S.id}/reset`, {}); setPlaying(false); message(null); $("trace").textContent = ""; $("gradcheck").hidden = true; }
+    catch (e) { message(e.message); }
+  };
+  async function stepOnce() {
+    try {
+      const r = await api("POST", `/api/session/${S.id}/step`, { trace: true });
+      setPlaying(false);
+      renderTrace(r.trace);
+    } catch (e) { message(e.message); }
+  }
+  $("btn-step").onclick = stepOnce;
+  $("btn-trace").onclick = stepOnce;
+
+  // ---------------------------------------------------------------- views
+  function showView(v) {
+    if (!["train", "step", "digits"].includes(v)) v = "train";
+    S.view = v;
+    document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.view === v));
+    for (const name of ["train", "step", "digits"]) $(`view-${name}`).hidden = name !== v;
+    if (v === "train") requestAnimationFrame(() => { layoutEdges(); if (S.frame) drawEdges(S.frame); });
+    if (v === "digits") digitsStatus();
+    if (S.config) writeHash();
+  }
+  document.querySelectorAll(".tab").forEach((t) => { t.onclick = () => showView(t.dataset.view); });
+
+  // ---------------------------------------------------------------- network diagram
+  function neuronSize(n) {
+    const gap = n > 16 ? 2 : 6, avail = 340;
+    return { size: Math.max(4, Math.min(38, Math.floor((avail - gap * (n - 1)) / n))), gap };
+  }
+  function buildNetwork() {
+    const cols = $("net-columns");
+    cols.textContent = "";
+    const layout = S.info.layout;
+    layout.forEach((layer, li) => {
+      const col = el("div", "layer-col");
+      const ctl = el("div", "layer-ctl");
+      if (layer.kind === "input") {
+        ctl.appendChild(el("div", "title", "input"));
+        ctl.appendChild(el("div", "muted", "x₁, x₂"));
+      } else if (layer.kind === "output") {
+        ctl.appendChild(el("div", "title", "output"));
+        ctl.appendChild(el("div", "muted", `softmax, ${layer.units} classes`));
+      } else {
+        const i = li - 1, spec = S.config.layers[i];
+        ctl.appendChild(el("div", "title", `hidden ${i + 1}`));
+        const units = el("div", "units");
+        units.dataset.hide = "layers";
+        const minus = el("button", null, "−"), plus = el("button", null, "+"), n = el("span", null, String(spec.units));
+        minus.title = "one unit fewer"; plus.title = "one unit more";
+        minus.onclick = () => { if (spec.units > 1) setLayer(i, { units: spec.units - 1 }); else message("A layer needs at least 1 unit: remove the layer instead (− layer)."); };
+        plus.onclick = () => setLayer(i, { units: spec.units + 1 });
+        units.append(minus, n, plus);
+        ctl.appendChild(units);
+        const act = el("select");
+        act.dataset.hide = "activation";
+        act.className = "activation";
+        for (const a of ACTIVATIONS) { const o = el("option", null, a); o.value = a; act.appendChild(o); }
+        act.value = spec.activation;
+        act.onchange = () => setLayer(i, { activation: act.value });
+        ctl.appendChild(act);
+        const drop = el("select");
+        drop.dataset.hide = "dropout";
+        for (const r of [0, 0.1, 0.2, 0.3, 0.5]) { const o = el("option", null, r ? `dropout ${r}` : "no dropout"); o.value = String(r); drop.appendChild(o); }
+        if (![...drop.options].some((o) => Number(o.value) === spec.dropout)) { const o = el("option", null, `dropout ${spec.dropout}`); o.value = String(spec.dropout); drop.appendChild(o); }
+        drop.value = String(spec.dropout);
+        drop.onchange = () => setLayer(i, { dropout: Number(drop.value) });
+        ctl.appendChild(drop);
+      }
+      col.appendChild(ctl);
+      const box = el("div", "neurons");
+      const { size, gap } = neuronSize(layer.units);
+      box.style.gap = `${gap}px`;
+      for (let j = 0; j < layer.units; j++) {
+        const c = el("canvas", "neuron" + (layer.kind === "output" ? " out" : ""));
+        c.width = c.height = 20;
+        c.style.width = c.style.height = `${size}px`;
+        if (size < 10) c.style.borderRadius = "2px";
+        c.dataset.layer = String(li); c.dataset.unit = String(j);
+        if (layer.kind === "output") { c.style.borderColor = COLORS[j % COLORS.length]; c.title = `class ${S.info.class_names[j]}`; }
+        else if (layer.kind === "input") c.title = j ? "x₂" : "x₁";
+        else c.title = `hidden ${li}, unit ${j + 1}`;
+        box.appendChild(c);
+      }
+      col.appendChild(box);
+      cols.appendChild(col);
+    });
+    applyHide();
+    drawInputMaps();
+    requestAnimationFrame(layoutEdges);
+  }
+  function paintMap(canvas, n, values) {
+    const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n);
+    for (let i = 0; i < n * n; i++) {
+      const c = diverging((values[i] - 128) / 127.5);
+      img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+    }
+    canvas.width = canvas.height = n;
+    ctx.putImageData(img, 0, 0);
+  }
+  function drawInputMaps() {
+    const n = 20;
+    document.querySelectorAll('.neuron[data-layer="0"]').forEach((c) => {
+      const j = Number(c.dataset.unit), v = new Uint8Array(n * n);
+      for (let r = 0; r < n; r++) for (let k = 0; k < n; k++) {
+        const t = j === 0 ? (k + 0.5) / n * 2 - 1 : 1 - (r + 0.5) / n * 2;
+        v[r * n + k] = Math.round(t * 127.5 + 128);
+      }
+      paintMap(c, n, v);
+    });
+    const last = S.info.layout.length - 1;
+    document.querySelectorAll(`.neuron[data-layer="${last}"]`).forEach((c) => {
+      const ctx = c.getContext("2d"), col = hex(COLORS[Number(c.dataset.unit) % COLORS.length]);
+      ctx.fillStyle = rgb(mix(WHITE, col, 0.55)); ctx.fillRect(0, 0, c.width, c.height);
+    });
+  }
+  function layoutEdges() {
+    const wrap = $("net-wrap"), canvas = $("edges"), cols = $("net-columns");
+    if (!wrap.offsetWidth) return;
+    const w = cols.scrollWidth, h = cols.scrollHeight, dpr = window.devicePixelRatio || 1;
+    canvas.width = w * dpr; canvas.height = h * dpr;
+    canvas.style.width = `${w}px`; canvas.style.height = `${h}px`;
+    const base = cols.getBoundingClientRect();
+    S.positions = S.info.layout.map((_, li) => [...document.querySelectorAll(`.neuron[data-layer="${li}"]`)].map((c) => {
+      const r = c.getBoundingClientRect();
+      return { l: r.left - base.left, r: r.right - base.left, y: r.top - base.top + r.height / 2 };
+    }));
+  }
+  function drawEdges(f) {
+    const canvas = $("edges"), ctx = canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (!f.weights || !S.positions) return;
+    let max = 1e-9;
+    for (const W of f.weights) for (const row of W) for (const w of row) max = Math.max(max, Math.abs(w));
+    f.weights.forEach((W, l) => {
+      const from = S.positions[l], to = S.positions[l + 1];
+      if (!from || !to) return;
+      for (let i = 0; i < W.length && i < to.length; i++) for (let j = 0; j < W[i].length && j < from.length; j++) {
+        const w = W[i][j], t = Math.abs(w) / max;
+        ctx.strokeStyle = rgb(w >= 0 ? POS : NEG, 0.18 + 0.62 * t);
+        ctx.lineWidth = 0.4 + 3.6 * t;
+        ctx.beginPath();
+        ctx.moveTo(from[j].r, from[j].y);
+        ctx.lineTo(to[i].l, to[i].y);
+        ctx.stroke();
+      }
+    });
+  }
+  window.addEventListener("resize", () => { layoutEdges(); if (S.frame) drawEdges(S.frame); });
+
+  // ---------------------------------------------------------------- frame drawing
+  function legend() {
+    const box = $("legend");
+    box.textContent = "";
+    S.info.class_names.forEach((name, k) => {
+      const s = el("span"), dot = el("i");
+      dot.style.background = COLORS[k % COLORS.length];
+      s.append(dot, document.createTextNode(`class ${name}`));
+      box.appendChild(s);
+    });
+  }
+  function drawHeatmap(f) {
+    const canvas = $("heatmap"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+    const n = f.grid.n, cls = b64bytes(f.grid.cls), conf = b64bytes(f.grid.conf);
+    const off = document.createElement("canvas");
+    off.width = off.height = n;
+    const octx = off.getContext("2d"), img = octx.createImageData(n, n);
+    const palette = COLORS.map(hex);
+    for (let i = 0; i < n * n; i++) {
+      const c = mix(WHITE, palette[cls[i] % palette.length], 0.12 + 0.5 * (conf[i] / 255));
+      img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+    }
+    octx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(off, 0, 0, W, H);
+    const d = S.info.domain, px = (x) => ((x + d) / (2 * d)) * W, py = (y) => ((d - y) / (2 * d)) * H;
+    // axes
+    ctx.strokeStyle = "rgba(31,41,51,0.18)"; ctx.lineWidth = 1.5;
+    ctx.beginPath(); ctx.moveTo(px(0), 0); ctx.lineTo(px(0), H); ctx.moveTo(0, py(0)); ctx.lineTo(W, py(0)); ctx.stroke();
+    ctx.fillStyle = "rgba(31,41,51,0.55)"; ctx.font = "22px system-ui, sans-serif";
+    ctx.fillText(`x₁ ∈ [−${d}, ${d}]`, 12, H - 14);
+    const pts = (set, test) => {
+      const r = test ? 6.5 : 6;
+      for (let i = 0; i < set.y.length; i++) {
+        const color = COLORS[set.y[i] % COLORS.length];
+        ctx.beginPath();
+        ctx.arc(px(set.x[i][0]), py(set.x[i][1]), r, 0, 2 * Math.PI);
+        if (test) { ctx.fillStyle = "#fff"; ctx.fill(); ctx.lineWidth = 3; ctx.strokeStyle = color; ctx.stroke(); }
+        else { ctx.fillStyle = color; ctx.fill(); ctx.lineWidth = 1.6; ctx.strokeStyle = "#fff"; ctx.stroke(); }
+      }
+    };
+    pts(S.info.train, false);
+    if ($("show-test").checked) pts(S.info.test, true);
+  }
+  $("show-test").onchange = () => { if (S.frame) drawHeatmap(S.frame); };
+  function drawCurve(id, xs, series, fixedMax) {
+    const canvas = $(id), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+    ctx.clearRect(0, 0, W, H);
+    const left = 64, right = 14, top = 12, bottom = 34;
+    let max = fixedMax || 0;
+    if (!fixedMax) for (const s of series) for (const v of s.values) if (v !== null && v > max) max = v;
+    if (!(max > 0)) max = 1;
+    const xmax = Math.max(1e-9, xs.length ? xs[xs.length - 1] : 1);
+    const X = (x) => left + (x / xmax) * (W - left - right), Y = (v) => top + (1 - v / max) * (H - top - bottom);
+    ctx.strokeStyle = "#e3e7ec"; ctx.lineWidth = 1; ctx.fillStyle = "#6b7785"; ctx.font = "20px system-ui, sans-serif";
+    for (let k = 0; k <= 2; k++) {
+      const v = (max * k) / 2;
+      ctx.beginPath(); ctx.moveTo(left, Y(v)); ctx.lineTo(W - right, Y(v)); ctx.stroke();
+      ctx.fillText(fmt(v, 2), 4, Y(v) + 6);
+    }
+    ctx.fillText(`epoch ${xs.length && xmax > 1e-6 ? fmt(xmax, 3) : 0}`, W - right - 150, H - 6);
+    for (const s of series) {
+      ctx.strokeStyle = s.color; ctx.lineWidth = 3; ctx.setLineDash(s.dashed ? [10, 7] : []);
+      ctx.beginPath();
+      let started = false;
+      s.values.forEach((v, i) => {
+        if (v === null) return;
+        if (!started) { ctx.moveTo(X(xs[i]), Y(Math.min(v, max))); started = true; } else ctx.lineTo(X(xs[i]), Y(Math.min(v, max)));
+      });
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+  function setStat(id, value, text) {
+    const e = $(id);
+    e.textContent = text;
+    e.dataset.v = value === null || value === undefined ? "" : String(value);
+  }
+  function drawFrame(f) {
+    S.frame = f; S.frames += 1;
+    if (S.playing !== f.playing) setPlaying(f.playing);
+    setStat("stat-epoch", f.epoch, fmt(f.epoch, 4));
+    setStat("stat-step", f.step, String(f.step));
+    setStat("stat-speed", f.steps_per_s, f.playing ? Math.round(f.steps_per_s).toLocaleString() : "–");
+    setStat("stat-lr", f.lr, fmt(f.lr, 3));
+    setStat("stat-test-acc", f.test_acc, fmt(f.test_acc, 3));
+    setStat("train-loss", f.train_loss, fmt(f.train_loss, 3));
+    setStat("test-loss", f.test_loss, fmt(f.test_loss, 3));
+    setStat("train-acc", f.train_acc, fmt(f.train_acc, 3));
+    setStat("test-acc", f.test_acc, fmt(f.test_acc, 3));
+    if (f.message) message(f.message, f.message.includes("diverged") ? "error" : "info");
+    if (S.view !== "train") return;
+    drawHeatmap(f);
+    const c = f.curves;
+    drawCurve("curve-loss", c.epoch, [
+      { values: c.train_loss, color: "#1f2933" }, { values: c.test_loss, color: "#2f74c0", dashed: true }]);
+    drawCurve("curve-acc", c.epoch, [
+      { values: c.train_acc, color: "#1f2933" }, { values: c.test_acc, color: "#2f74c0", dashed: true }], 1);
+    if (f.neurons) {
+      f.neurons.maps.forEach((layer, l) => layer.forEach((m, j) => {
+        const canvas = document.querySelector(`.neuron[data-layer="${l + 1}"][data-unit="${j}"]`);
+        if (canvas) paintMap(canvas, f.neurons.n, b64bytes(m));
+      }));
+    }
+    drawEdges(f);
+  }
+
+  // ---------------------------------------------------------------- step view
+  function matrix(name, arr, label, note) {
+    const box = el("div", "array");
+    box.dataset.trace = name;
+    const lab = el("div", "label", label);
+    if (arr) lab.appendChild(el("code", null, `(${arr.shape.join(", ")})`));
+    box.appendChild(lab);
+    if (!arr) { box.appendChild(el("div", "more", note || "–")); return box; }
+    let rows = arr.values;
+    if (arr.shape.length === 0) rows = [[rows]];
+    else if (arr.shape.length === 1) rows = [rows];
+    let max = 1e-12;
+    for (const r of rows) for (const v of r) max = Math.max(max, Math.abs(v));
+    const table = el("table", "matrix"), maxCols = 12;
+    rows.forEach((r) => {
+      const tr = el("tr");
+      r.slice(0, maxCols).forEach((v) => {
+        const td = el("td", null, fmt(v, 3));
+        td.dataset.v = String(v);
+        td.title = String(v);
+        td.style.background = rgb(diverging((v / max) * 0.8));
+        tr.appendChild(td);
+      });
+      if (r.length > maxCols) tr.appendChild(el("td", "more", `… ${r.length - maxCols} more`));
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+    const total = arr.shape.length >= 1 && arr.shape.length !== 1 ? arr.shape[0] : 1;
+    if (arr.shape.length === 2 && rows.length < total) box.appendChild(el("div", "more", `first ${rows.length} of ${total} rows`));
+    return box;
+  }
+  function source(src, what) {
+    const d = el("details");
+    d.appendChild(el("summary", null, `${what} — the source in glassnet (${src.owner}, ${src.file}:${src.line})`));
+    d.appendChild(el("pre", "source", src.code));
+    return d;
+  }
+  function card(head, shape, formula, src, srcName, arrays) {
+    const c = el("div", "card"), left = el("div"), right = el("div", "arrays");
+    const h = el("div", "card-head", head);
+    if (shape) h.appendChild(el("span", "shape", shape));
+    left.appendChild(h);
+    if (formula && typeof formula === "object") {
+      left.appendChild(el("div", "summary", formula.summary));
+      if (formula.math) left.appendChild(el("div", "formula", formula.math));
+      const d = el("details");
+      d.appendChild(el("summary", null, "the whole docstring"));
+      d.appendChild(el("div", "formula", formula.doc));
+      left.appendChild(d);
+    } else if (formula) left.appendChild(el("div", "formula", formula));
+    if (src) left.appendChild(source(src, srcName));
+    arrays.forEach((a) => right.appendChild(a));
+    c.append(left, right);
+    return c;
+  }
+  function stage(n, title, note) {
+    const t = el("div", "stage-title");
+    t.append(el("span", "n", String(n)), document.createTextNode(title));
+    if (note) t.appendChild(el("span", "muted", note));
+    return t;
+  }
+  const OUT_NAME = { Dense: "z = x Wᵀ + b", BatchNorm: "y = γ x̂ + β", Dropout: "y = x ⊙ m" };
+  function renderTrace(t) {
+    const box = $("trace");
+    box.textContent = "";
+    if (!t) return;
+    $("trace-summary").textContent = "";
+    const sum = $("trace-summary");
+    sum.append(`step ${t.step}: a batch of ${t.batch_size} training points (rows ${t.rows.slice(0, 12).join(", ")}${t.rows.length > 12 ? ", …" : ""}), learning rate ${fmt(t.lr, 3)}, loss `);
+    const lossEl = el("strong", null, fmt(t.loss, 5));
+    lossEl.id = "trace-loss"; lossEl.dataset.v = String(t.loss);
+    sum.appendChild(lossEl);
+    box.appendChild(stage(1, "Forward", "each layer's forward(x), in order"));
+    t.layers.forEach((L) => {
+      const params = Object.keys(L.params_before).map((k) => matrix(`${L.name}.${k}`, L.params_before[k], k));
+      const isAct = !["Dense", "BatchNorm", "Dropout"].includes(L.kind);
+      box.appendChild(card(`${L.name} · ${L.kind}`, `${L.input.shape.join("×")} → ${L.output.shape.join("×")}`, L.formula,
+        L.source_forward, "forward()", [
+          matrix(`${L.name}.input`, L.input, "input x"), ...params,
+          matrix(`${L.name}.output`, L.output, isAct ? "a = f(x)" : (OUT_NAME[L.kind] || "output")),
+        ]));
+    });
+    box.appendChild(stage(2, "Loss", `${t.loss_kind}: the logits z become a number, and ∂L/∂z`));
+    const lossArrays = [matrix("logits", t.logits, "logits z"), matrix("grad_logits", t.grad_logits, "∂L/∂z")];
+    const lc = card(`loss = ${fmt(t.data_loss, 6)} + L2 ${fmt(t.penalty, 4)} = ${fmt(t.loss, 6)}`, null, t.loss_formula, null, null, lossArrays);
+    lc.firstChild.appendChild(source({ code: t.loss_source.forward, owner: t.loss_kind, file: "glassnet/losses.py", line: "" }, "forward()"));
+    lc.firstChild.appendChild(source({ code: t.loss_source.backward, owner: t.loss_kind, file: "glassnet/losses.py", line: "" }, "backward()"));
+    box.appendChild(lc);
+    box.appendChild(stage(3, "Backward", "each layer's backward(∂L/∂out) → ∂L/∂x, in reverse: the chain rule"));
+    t.layers.slice().reverse().forEach((L) => {
+      if (!L.grad_output) return;
+      const grads = Object.keys(L.grads).map((k) => matrix(`${L.name}.grad.${k}`, L.grads[k], `∂L/∂${k}`));
+      box.appendChild(card(`${L.name} · ${L.kind} backward`, null, null, L.source_backward, "backward()", [
+        matrix(`${L.name}.grad_output`, L.grad_output, "∂L/∂out (received)"), ...grads,
+        matrix(`${L.name}.grad_input`, L.grad_input, "∂L/∂x (passed on)", "not computed: this layer's input is the data"),
+      ]));
+    });
+    box.appendChild(stage(4, "Update", UPDATE_RULE[S.config.optimizer] + (S.config.alpha ? `; the gradient includes L2: + (α/n) W` : "")));
+    t.layers.forEach((L) => {
+      Object.keys(L.params_before).forEach((k) => {
+        box.appendChild(card(`${L.name}.${k}`, `η = ${fmt(t.lr, 3)}`, null, null, null, [
+          matrix(`${L.name}.before.${k}`, L.params_before[k], `${k} before`),
+          matrix(`${L.name}.grad2.${k}`, L.grads[k], `∂L/∂${k}`),
+          matrix(`${L.name}.after.${k}`, L.params_after[k], `${k} after`),
+        ]));
+      });
+    });
+  }
+  $("btn-gradcheck").onclick = async () => {
+    const box = $("gradcheck");
+    box.hidden = false;
+    box.textContent = "Checking: central differences in float64, two forward passes per parameter…";
+    try {
+      const r = await api("POST", `/api/session/${S.id}/gradcheck`, {});
+      box.textContent = "";
+      box.appendChild(el("h2", null, "glassnet.gradcheck.gradcheck_network on the last batch"));
+      const table = el("table"), head = el("tr");
+      ["parameter", "max relative error", ""].forEach((h) => head.appendChild(el("th", null, h)));
+      table.appendChild(head);
+      for (const [name, err] of Object.entries(r.errors)) {
+        const tr = el("tr");
+        const e = el("td", null, err.toExponential(2));
+        e.dataset.v = String(err);
+        tr.append(el("td", null, name), e, el("td", err < 1e-4 ? "ok" : "bad", err < 1e-4 ? "✓ agrees" : "✗ differs"));
+        tr.dataset.param = name;
+        table.appendChild(tr);
+      }
+      box.appendChild(table);
+      box.appendChild(el("p", "note", `${r.rows} points, ${r.seconds.toFixed(2)} s. Error: max |analytic − numeric| / max |gradient| per array; float64 differences agree to about 1e-6.`));
+    } catch (e) { box.textContent = e.message; }
+  };
+
+  // ---------------------------------------------------------------- take home
+  function modal(title, note, text) {
+    $("modal-title").textContent = title;
+    $("modal-note").textContent = note;
+    $("modal-text").textContent = text;
+    $("modal-copied").textContent = "";
+    $("modal").hidden = false;
+  }
+  $("modal-close").onclick = () => { $("modal").hidden = true; };
+  $("modal").onclick = (e) => { if (e.target === $("modal")) $("modal").hidden = true; };
+  $("modal-copy").onclick = async () => {
+    const text = $("modal-text").textContent;
+    try { await navigator.clipboard.writeText(text); $("modal-copied").textContent = "copied"; }
+    catch (e) {
+      const range = document.createRange(); range.selectNodeContents($("modal-text"));
+      const sel = getSelection(); sel.removeAllRanges(); sel.addRange(range);
+      $("modal-copied").textContent = document.execCommand("copy") ? "copied" : "select the text and copy it";
+    }
+  };
+  $("btn-python").onclick = async () => {
+    try {
+      const code = await api("GET", `/api/session/${S.id}/python`);
+      modal("Copy as Python", "A glassnet script that rebuilds this data, network and optimizer and takes the same steps: it ends with the same weights.", code);
+    } catch (e) { message(e.message); }
+  };
+  $("btn-share").onclick = () => {
+    writeHash();
+    modal("Share link", "The whole state (data, network, settings, seeds) is in this link. Add flags such as dataset_hide=true or layers_hide=true to hide controls from students.", location.href);
+  };
+
+  // ---------------------------------------------------------------- digits
+  const draw = $("draw"), dctx = draw.getContext("2d");
+  let drawing = false, lastPredict = 0, pollTimer = 0;
+  function clearDrawing() { dctx.fillStyle = "#111"; dctx.fillRect(0, 0, draw.width, draw.height); }
+  clearDrawing();
+  function pointer(e) { const r = draw.getBoundingClientRect(); return [(e.clientX - r.left) * draw.width / r.width, (e.clientY - r.top) * draw.height / r.height]; }
+  draw.addEventListener("pointerdown", (e) => {
+    drawing = true; draw.setPointerCapture && draw.setPointerCapture(e.pointerId);
+    const [x, y] = pointer(e);
+    dctx.strokeStyle = "#fff"; dctx.fillStyle = "#fff"; dctx.lineWidth = 22; dctx.lineCap = dctx.lineJoin = "round";
+    dctx.beginPath(); dctx.arc(x, y, 11, 0, 2 * Math.PI); dctx.fill();
+    dctx.beginPath(); dctx.moveTo(x, y);
+  });
+  draw.addEventListener("pointermove", (e) => {
+    if (!drawing) return;
+    const [x, y] = pointer(e);
+    dctx.lineTo(x, y); dctx.stroke(); dctx.beginPath(); dctx.moveTo(x, y);
+    if (performance.now() - lastPredict > 150) predictDigit();
+  });
+  const stop = () => { if (drawing) { drawing = false; predictDigit(); } };
+  draw.addEventListener("pointerup", stop);
+  draw.addEventListener("pointerleave", stop);
+  $("btn-clear").onclick = () => { clearDrawing(); $("proba").textContent = ""; $("digit-label").textContent = "–"; $("seen").getContext("2d").clearRect(0, 0, 240, 240); $("hidden").textContent = ""; };
+  async function predictDigit() {
+    lastPredict = performance.now();
+    const n = 56, off = document.createElement("canvas");
+    off.width = off.height = n;
+    const octx = off.getContext("2d");
+    octx.imageSmoothingEnabled = true; octx.imageSmoothingQuality = "high";
+    octx.drawImage(draw, 0, 0, n, n);
+    const data = octx.getImageData(0, 0, n, n).data, pixels = new Array(n * n);
+    for (let i = 0; i < n * n; i++) pixels[i] = data[4 * i] / 255;
+    try {
+      const r = await api("POST", "/api/digits/predict", { pixels, width: n, height: n });
+      showPrediction(r);
+    } catch (e) { $("digits-status").textContent = e.message; }
+  }
+  function showPrediction(r) {
+    const seen = $("seen"), sctx = seen.getContext("2d"), cell = seen.width / 8;
+    r.image.forEach((v, i) => {
+      const g = Math.round(255 * (1 - v));
+      sctx.fillStyle = `rgb(${g},${g},${g})`;
+      sctx.fillRect((i % 8) * cell, Math.floor(i / 8) * cell, cell, cell);
+    });
+    seen.dataset.values = r.image.join(",");
+    const box = $("proba");
+    box.textContent = "";
+    const top = r.proba.indexOf(Math.max(...r.proba));
+    r.proba.forEach((p, k) => {
+      const bar = el("div", "bar" + (k === top ? " top" : "")), track = el("div", "track"), fill = el("div", "fill");
+      fill.style.width = `${(100 * p).toFixed(1)}%`;
+      track.appendChild(fill);
+      bar.append(el("span", null, r.class_names[k]), track, el("span", null, `${(100 * p).toFixed(1)} %`));
+      box.appendChild(bar);
+    });
+    $("digit-label").textContent = r.label;
+    const hid = $("hidden");
+    hid.textContent = "";
+    r.hidden.forEach((h, l) => {
+      hid.appendChild(el("div", "muted", `hidden layer ${l + 1}: ${h.length} units (darker blue = larger output)`));
+      const c = el("canvas"), w = Math.max(3, Math.min(12, Math.floor(1100 / h.length)));
+      c.width = h.length * w; c.height = 18;
+      const ctx = c.getContext("2d"), max = Math.max(1e-9, ...h.map(Math.abs));
+      h.forEach((v, j) => { ctx.fillStyle = rgb(diverging(v / max)); ctx.fillRect(j * w, 0, w, 18); });
+      hid.appendChild(c);
+    });
+  }
+  async function digitsStatus() {
+    try {
+      const s = await api("GET", "/api/digits/status");
+      $("digits-status").textContent = s.message;
+      $("digits-status").dataset.state = s.state;
+      $("digits-progress").style.width = `${Math.round(100 * (s.state === "ready" ? 1 : s.progress))}%`;
+      if (!$("digits-epochs").value) $("digits-epochs").value = s.recipes[$("digits-recipe").value].epochs;
+      clearTimeout(pollTimer);
+      if (s.state === "training") pollTimer = setTimeout(digitsStatus, 300);
+      S.digitRecipes = s.recipes;
+    } catch (e) { $("digits-status").textContent = e.message; }
+  }
+  $("digits-recipe").onchange = () => { if (S.digitRecipes) $("digits-epochs").value = S.digitRecipes[$("digits-recipe").value].epochs; };
+  $("btn-digits-train").onclick = async () => {
+    try {
+      await api("POST", "/api/digits/train", { recipe: $("digits-recipe").value, epochs: Number($("digits-epochs").value) || null });
+      digitsStatus();
+    } catch (e) { $("digits-status").textContent = e.message; }
+  };
+  $("digits-file").onchange = async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    try { await api("POST", "/api/digits/load", await file.arrayBuffer(), true); digitsStatus(); }
+    catch (err) { $("digits-status").textContent = err.message; }
+  };
+
+  start().catch((e) => message(`Could not start: ${e.message}`));
+})();
