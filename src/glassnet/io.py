@@ -212,10 +212,16 @@ _MAGIC = (
 )  # fmt: skip
 
 
-def _not_a_model(path: Path, head: bytes) -> ModelFileError:
+def describe_file_start(head: bytes) -> str | None:
+    """What a file's first bytes look like (``"a JPEG image"``, ``"a text file"``), or ``None``."""
     what = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
     if what is None and head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         what = "a text file"
+    return what
+
+
+def _not_a_model(path: Path, head: bytes) -> ModelFileError:
+    what = describe_file_start(head)
     looks = f" (it looks like {what})" if what else ""
     return ModelFileError(
         f"{path} is not a glassnet model file{looks}; expected a .npz model file written by "
