@@ -9,11 +9,27 @@ from glassnet.cli._common import CLIError
 __all__ = ["load", "map_labels"]
 
 
-def load(path: str):
-    """Load a model file (a network or an estimator's network) for use."""
-    from glassnet.io import load_model
+def load(path: str, argument: str = "the MODEL argument", hint: str = ""):
+    """Load a model file (a network or an estimator's network) for use.
 
-    return load_model(path)
+    ``argument`` names the command-line argument the path was given as, so that a file that is not a
+    model (``glassnet predict img.jpg model.npz``, arguments swapped) is reported as that argument;
+    ``hint`` is added to the message (a likely mix-up).
+
+    Raises
+    ------
+    CLIError
+        If the file does not exist or is not a readable glassnet model file; the message names the
+        argument and what was expected.
+    """
+    from glassnet.io import ModelFileError, load_model
+
+    try:
+        return load_model(path)
+    except FileNotFoundError:
+        raise CLIError(f"model file not found: {path} (given as {argument}){hint}") from None
+    except ModelFileError as exc:
+        raise CLIError(f"{exc}. It was given as {argument}{hint}") from None
 
 
 def map_labels(model, data, force: bool = False) -> np.ndarray:

@@ -38,6 +38,71 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _read_npy(path: Path) -> np.ndarray:
+    """Rows from a ``.npy`` file: one row (1-D) or several (2-D or more, each row flattened)."""
+    from glassnet.io import describe_file_start
+
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"PK\x03\x04"):
+        raise CLIError(
+            f"{path} is a .npz archive (several named arrays), not one .npy array; save the rows with "
+            "numpy.save(path, rows), or rename it .npz if it is a model file"
+        )
+    if not head.startswith(b"\x93NUMPY"):
+        looks = describe_file_start(head)
+        raise CLIError(f"{path} is not a .npy array file" + (f" (it looks like {looks})" if looks else ""))
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise CLIError(f"{path} holds Python objects, not numbers; glassnet never unpickles") from None
+        raise CLIError(f"cannot read {path}: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise CLIError(f"{path}: expected numbers, got dtype {array.dtype}")
+    if array.ndim == 0:
+        raise CLIError(
+            f"{path} holds a single number (a 0-d array); give one row of values (1-D) or rows (2-D)"
+        )
+    if array.size == 0:
+        raise CLIError(f"{path} holds no values (shape {array.shape})")
+    return array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)
+
+
+def _read_csv(path: Path, n_features: int | None) -> np.ndarray:
+    """Rows of numbers from a CSV file (an optional header line); errors name the line and column."""
+    rows: list[tuple[int, list[str]]] = []
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        for record in reader:
+            if record and any(v.strip() for v in record):
+                rows.append((reader.line_num, record))
+    if rows:
+        try:
+            float(rows[0][1][0])
+        except ValueError:
+            rows = rows[1:]  # a header
+    if not rows:
+        raise CLIError(f"{path} has no rows of numbers (the file is empty or holds only a header)")
+    expected = n_features if n_features is not None else len(rows[0][1])
+    values = []
+    for line, record in rows:
+        if len(record) != expected:
+            where = "the model expects" if n_features is not None else "the first row has"
+            raise CLIError(f"{path}: line {line} has {len(record)} values, {where} {expected}")
+        row = []
+        for column, text in enumerate(record, start=1):
+            try:
+                row.append(float(text))
+            except ValueError:
+                shown = text if len(text) <= 40 else text[:37] + "..."
+                raise CLIError(
+                    f"{path}: line {line}, column {column}: {shown!r} is not a number (no label column)"
+                ) from None
+        values.append(row)
+    return np.array(values)
+
+
 def _rows(path: Path, model, args) -> list[tuple[str, np.ndarray]]:
     from glassnet.data.images import image_to_row, load_image
 
@@ -48,24 +113,9 @@ def _rows(path: Path, model, args) -> list[tuple[str, np.ndarray]]:
     if suffix in IMAGE_SUFFIXES:
         return [(str(path), image_to_row(load_image(path), pre, polarity=args.polarity))]
     if suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise CLIError(f"cannot read {path}: {exc}") from None
-        if array.dtype.kind not in "biuf":
-            raise CLIError(f"{path}: expected numbers, got dtype {array.dtype}")
-        array = array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)
+        array = _read_npy(path)
     elif suffix == ".csv":
-        with open(path, newline="") as f:
-            lines = [r for r in csv.reader(f) if r]
-        try:
-            float(lines[0][0]) if lines else None
-        except ValueError:
-            lines = lines[1:]  # a header
-        try:
-            array = np.array([[float(v) for v in r] for r in lines])
-        except ValueError:
-            raise CLIError(f"{path}: every value must be a number (no label column)") from None
+        array = _read_csv(path, model.network.n_features_in)
     else:
         raise CLIError(
             f"{path}: unsupported input {suffix!r}; give pictures (PNG, JPEG, ...), .npy or .csv files"
@@ -78,7 +128,9 @@ def _rows(path: Path, model, args) -> list[tuple[str, np.ndarray]]:
 
 
 def run(args) -> int:
-    model = _model.load(args.model)
+    swapped = any(Path(item).suffix.lower() == ".npz" for item in args.inputs)
+    hint = "; did you swap the model and the inputs?" if swapped else ""
+    model = _model.load(args.model, "MODEL, the first argument of `glassnet predict MODEL INPUT...`", hint)
     n_in = model.network.n_features_in
     if not model.classes:
         raise CLIError(f"{args.model} is not a classifier (it has no classes)")
