@@ -15,38 +15,120 @@ drawing sits in the frame. A new picture is converted the same way:
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
 from glassnet.data.errors import DataError
 
-__all__ = ["POLARITIES", "load_image", "image_to_row"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "POLARITIES", "load_image", "image_to_row"]
 
 POLARITIES = ("auto", "dark-on-light", "light-on-dark")
 
 
+MAX_PIXELS = 100_000_000
+"""The largest picture :func:`load_image` decodes (100 megapixels); larger ones are refused."""
+MAX_SIDE = 1024
+"""Pictures are reduced while decoding to at most this many pixels a side (models take 8 to 28)."""
+
+_ORIENTATION = 0x0112  # the EXIF tag
+_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+              7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip  # as PIL.ImageOps.exif_transpose
+
+
+def _too_large(path, pixels: int, size: str = "") -> DataError:
+    return DataError(
+        f"cannot decode image {path}: it is {size}{pixels / 1e6:.0f} megapixels, more than the "
+        f"{MAX_PIXELS / 1e6:.0f} megapixels glassnet reads; scale it down first (a model sees at most a few "
+        "hundred pixels a side)"
+    )
+
+
+def _open(path):
+    import re
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # glassnet's own limit applies
+            return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(path, int(found.group(1)) if found else 2 * MAX_PIXELS) from None
+
+
+def _grey_levels(image) -> np.ndarray:
+    """Grey levels in [0, 1] of a decoded (and reduced) picture of any mode."""
+    from PIL import Image
+
+    if image.mode in ("F", "I"):  # float and 32-bit integer pictures (TIFF): scaled, not clipped
+        a = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(a.max()) if a.size else 1.0
+        if image.mode == "F" and a.min() >= 0 and top <= 1.0:
+            return a  # floats in [0, 1]: already grey levels
+        for full in (255.0, 65535.0):
+            if a.min() >= 0 and top <= full:
+                return a / full
+        low = float(a.min())
+        return (a - low) / (top - low) if top > low else np.zeros_like(a)
+    if image.mode in ("RGBA", "LA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)  # transparent pixels become white paper
+    return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Decode a picture into a 2-D float array of grey levels in [0, 1] (1 = white).
+
+    The picture is turned upright as its EXIF orientation says (as
+    :func:`PIL.ImageOps.exif_transpose`), reduced while decoding to at most :data:`MAX_SIDE` pixels a
+    side (JPEG is decoded at that scale directly), so memory stays small for any size up to
+    :data:`MAX_PIXELS`. Float and 16/32-bit pictures (TIFF) are scaled to [0, 1] rather than clipped;
+    of a multi-frame file (an animated GIF, a multi-page TIFF) only the first frame is used, with a
+    ``UserWarning`` saying so.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     DataError
-        If the file cannot be decoded as an image.
+        If the file cannot be decoded as an image, or has more than :data:`MAX_PIXELS` pixels.
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with _open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise _too_large(path, width * height, f"{width} x {height} pixels, ")
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(
+                    f"{path} has {frames} frames (an animation or a multi-page file); only the first is used",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            orientation = image.getexif().get(_ORIENTATION, 1)
+            if image.format == "JPEG":
+                image.draft(image.mode, (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
             image.load()
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                rgba = image.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                # transparent pixels become white paper
-                image = Image.alpha_composite(background, rgba)
-            grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
-    except FileNotFoundError:
+            if image.mode == "P":
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            elif image.mode == "PA":
+                image = image.convert("RGBA")
+            elif image.mode.startswith("I;16"):
+                image = image.convert("I")
+            elif image.mode not in ("L", "LA", "RGB", "RGBA", "F", "I"):
+                image = image.convert("RGB")  # 1-bit, CMYK, YCbCr, ...
+            factor = -(-max(image.size) // MAX_SIDE)
+            if factor > 1:
+                image = image.reduce(factor)  # averages factor x factor blocks
+            if orientation in _TRANSPOSE:
+                image = image.transpose(getattr(Image.Transpose, _TRANSPOSE[orientation]))
+            grey = _grey_levels(image)
+    except (FileNotFoundError, DataError):
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"cannot decode image {path}: {exc}") from None
