@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,8 +155,8 @@ class SequenceOf:
     element: object
 
     def is_satisfied_by(self, value) -> bool:
-        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-            return False
+        if isinstance(value, (str, bytes, dict, Iterator)) or not hasattr(value, "__iter__"):
+            return False  # an iterator is not a sequence: listing it here would consume it
         try:
             items = list(value)
         except TypeError:
