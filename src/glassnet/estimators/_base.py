@@ -269,3 +269,31 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
                 f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
             )
         return True
+
+    def hidden_activations(self, X) -> list[np.ndarray]:
+        """The output of each hidden layer's activation for ``X``, in evaluation mode (dropout off).
+
+        What ``predict`` computes on the way to the output, made visible (scikit-learn's ``MLPClassifier``
+        does not expose it, its issue #9468). Uses :func:`glassnet.trace.hidden_activations`.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        list of ndarray
+            One array of shape ``(n_samples, hidden_layer_sizes[i])`` per hidden layer, in the network's dtype.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        from glassnet.trace import hidden_activations
+
+        check_is_fitted(self)
+        X = self._validate_x(X)
+        chunks, chunk = [], 4096  # rows per forward pass, to bound memory
+        for start in range(0, X.shape[0], chunk):
+            rows = X[start : start + chunk]
+            rows = rows.toarray() if hasattr(rows, "toarray") else rows
+            chunks.append(hidden_activations(self.network_, np.asarray(rows, dtype=self.network_.dtype)))
+        return [np.concatenate(layer) if len(chunks) > 1 else layer[0] for layer in zip(*chunks, strict=True)]
