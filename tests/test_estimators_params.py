@@ -9,8 +9,8 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 from glassnet import MLPClassifier, MLPRegressor
+from glassnet.config.params import CLASSIFIER_PARAMS, REGRESSOR_PARAMS, Interval, Options
 from glassnet.estimators import InvalidParameterError
-from glassnet.estimators._params import CLASSIFIER_PARAMS, REGRESSOR_PARAMS, Interval, Options
 
 X = np.random.default_rng(0).normal(size=(20, 3))
 y = np.arange(20) % 2

@@ -12,12 +12,15 @@ Rules that hold for every caller:
   schedule, in one process and with ``n_jobs`` processes alike;
 - the **epoch loss** is the mean of the batch losses weighted by each batch's weight (its size without
   sample weights): the weighted mean of the data term over the epoch, plus the L2 term;
-- **divergence**: a non-finite loss, or an epoch loss above ``divergence_factor`` times a reference, ends the
-  fit with :class:`~glassnet.exceptions.TrainingDivergedError` after restoring the weights the epoch started
-  from. The reference belongs to the current fit only: the larger of its first batch loss and the loss of an
-  uninformed constant prediction of its data (:meth:`glassnet.losses.Loss.chance_loss`). After the last step
-  the loss of the final weights on the last batch is checked the same way, so that a fit never returns a
-  model whose predictions are not finite.
+- **divergence**: the reference of a fit is the larger of its first batch loss and the loss of an
+  uninformed constant prediction of its data (the chance level, :meth:`glassnet.losses.Loss.chance_loss`); it
+  belongs to the current fit only. A fit has diverged when its loss is not finite, when
+  :data:`DIVERGENCE_PATIENCE` epochs in a row end above ``divergence_factor`` times the reference, or when,
+  after such a spike, the loss settles at the chance level for as many epochs (the units saturated: the lab's
+  summed-gradient step does this). A single spike that training recovers from is not divergence. The fit then
+  ends with :class:`~glassnet.exceptions.TrainingDivergedError`, the weights restored to those from before
+  the trouble. After the last step, the loss of the final weights on the last batch is checked too, so that
+  a fit never returns a model whose predictions are not finite.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_val
 from glassnet.schedules import ConstantLR, Schedule
 from glassnet.trainingdata import Dataset, logits, prepare
 
-__all__ = ["Trainer", "accuracy_score", "r2_score", "train_validation_split"]
+__all__ = ["DIVERGENCE_PATIENCE", "Trainer", "accuracy_score", "r2_score", "train_validation_split"]
+
+#: epochs in a row with a finite loss above the divergence limit that count as divergence
+DIVERGENCE_PATIENCE = 3
 
 
 class Trainer:
@@ -127,7 +133,11 @@ class Trainer:
         self.stop_training = False
         self.epoch = 0
         self._reference_loss = None  # set by the first step of each fit
-        self._snapshot = None  # the weights the current epoch started from
+        self._snapshot = None  # the weights to restore on divergence
+        self._last_batch = None
+        self._epochs_above = 0  # consecutive epochs with a loss above the divergence limit
+        self._epochs_at_chance = 0  # consecutive epochs at the chance level after such an epoch
+        self._chance_loss = None
 
     @property
     def parallel(self):
@@ -149,6 +159,9 @@ class Trainer:
         train, val = self._prepare(X, y, sample_weight)
         self.stop_training = False
         self._reference_loss = None  # each fit is judged by its own course
+        self._last_batch = None  # (rows, loss) of the last step, for the check after it
+        self._epochs_above = self._epochs_at_chance = 0
+        self._snapshot = None
         self._call("on_train_begin", self)
         try:
             with self._data_parallel(train) as self._parallel:
@@ -187,7 +200,7 @@ class Trainer:
         """One pass over ``data``, batch by batch; returns the weighted mean batch loss."""
         net, n = self.net, data.n_rows
         net.train()
-        self._snapshot = net.flat_params.copy()  # restored if this epoch diverges
+        start_weights = net.flat_params.copy()
         batch = n if self.batch_size is None else min(self.batch_size, n)
         order = self.rng.permutation(n) if self.shuffle and batch < n else None
         total = weight = 0.0
@@ -202,16 +215,17 @@ class Trainer:
                 loss = self._step(data, rows)
             # termination checks: a non-finite loss ends the fit at once
             if self._reference_loss is None:
-                self._reference_loss = max(loss, net.loss.chance_loss(data.y, net.n_outputs))
+                self._chance_loss = net.loss.chance_loss(data.y, net.n_outputs)
+                self._reference_loss = max(loss, self._chance_loss)
             if not np.isfinite(loss):
+                self._snapshot = start_weights if self._snapshot is None else self._snapshot
                 self._diverged(loss)
             total, weight = total + loss * batch_weight, weight + batch_weight
             self.schedule.on_batch_end(count)
             self._call("on_batch_end", self, b, {"loss": loss, "size": count})
-            self._last_rows = rows
+            self._last_batch = (rows, loss)
         epoch_loss = total / weight
-        if self._too_large(epoch_loss):
-            self._diverged(epoch_loss)
+        self._judge_epoch(epoch_loss, start_weights)
         return epoch_loss
 
     def _step(self, data: Dataset, rows) -> float:
@@ -238,23 +252,36 @@ class Trainer:
 
     # --- termination checks ----------------------------------------------------------------------------------
 
-    def _too_large(self, loss: float) -> bool:
-        """Non-finite, or above ``divergence_factor`` times this fit's reference."""
+    def _judge_epoch(self, loss: float, start_weights: np.ndarray) -> None:
+        """Divergence, judged on this fit's course (see the module docstring for the rule)."""
+        above = self._too_large(loss)
+        if above and self._snapshot is None:
+            self._snapshot = start_weights  # the weights from before the first spike
+        self._epochs_above = self._epochs_above + 1 if above else 0
+        # after a spike, a loss that settles at the chance level means saturated units: nothing more is learnt
+        settled = self._snapshot is not None and abs(loss - self._chance_loss) <= 0.01 * self._chance_loss
+        self._epochs_at_chance = self._epochs_at_chance + 1 if settled else 0
+        if not np.isfinite(loss) or DIVERGENCE_PATIENCE in (self._epochs_above, self._epochs_at_chance):
+            self._diverged(loss)
+
+    def _too_large(self, loss: float, reference: float | None = None) -> bool:
+        """Non-finite, or above ``divergence_factor`` times this fit's reference (or ``reference``, if larger)."""
         if not np.isfinite(loss):
             return True
         if self.divergence_factor is None or self._reference_loss is None:
             return False
-        return loss > self.divergence_factor * max(self._reference_loss, 1e-12)
+        return loss > self.divergence_factor * max(self._reference_loss, reference or 0.0, 1e-12)
 
     def _check_final_weights(self, data: Dataset) -> None:
-        """After the last step: the loss of the final weights on the last batch, in evaluation mode."""
-        rows = getattr(self, "_last_rows", None)
-        if rows is None or self._reference_loss is None:
+        """After the last step, which no epoch loss has seen: the loss of the final weights on the last batch
+        (evaluation mode), judged against that batch's loss before the step as well as the reference."""
+        if self._last_batch is None or self._reference_loss is None:
             return
+        rows, loss_before = self._last_batch
         Xb, yb, wb = data.batch(rows, self.net.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = float(self.net.loss.forward(self.net._forward(Xb), yb, wb))
-        if self._too_large(loss):
+        if self._epochs_above or self._too_large(loss, reference=loss_before):
             self._diverged(loss, after_last_step=True)
 
     def _diverged(self, loss: float, after_last_step: bool = False) -> None:

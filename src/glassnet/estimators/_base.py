@@ -8,25 +8,50 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import validate_data
 
+from glassnet.config import MLPConfig
+from glassnet.config.build import build_network, dropout_rates, hidden_sizes, make_loss, output_activation
+from glassnet.config.params import validate_params
 from glassnet.estimators._callbacks import IterationCallbacks
-from glassnet.estimators._data import Split, TrainingData, check_sample_weight, dense_rows
+from glassnet.estimators._data import Split, TrainingData, check_sample_weight
 from glassnet.estimators._lbfgs import LbfgsSolverMixin
-from glassnet.estimators._network import build_network, dropout_rates, hidden_sizes
-from glassnet.estimators._params import validate_params
 from glassnet.estimators._stochastic import StochasticSolverMixin
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
 from glassnet.layers import Dense
+from glassnet.trainingdata import logits
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_PREDICT_CHUNK = 4096  # rows per forward pass at prediction time, to bound memory
+
+
+class LiveWeights(list):
+    """A list of views into a network's parameters; assigning an item writes into the network."""
+
+    def __init__(self, views: list[np.ndarray], name: str) -> None:
+        super().__init__(views)
+        self.name = name
+
+    def __setitem__(self, i, value) -> None:
+        view = list.__getitem__(self, i)
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"{self.name}[{i}] has shape {view.shape}; got an array of shape {value.shape}.")
+        view[...] = value
+
+    def assign(self, values) -> None:
+        """Write a whole list of arrays, one per layer."""
+        values = list(values)
+        if len(values) != len(self):
+            raise ValueError(f"{self.name} needs {len(self)} arrays (one per layer); got {len(values)}.")
+        for i, value in enumerate(values):
+            self[i] = value
 
 
 class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`; not for direct use.
 
-    Subclasses declare ``_declared_params`` (see ``_params.py``) and implement ``_validate_targets``
-    (targets -> what the loss needs), ``_output_activation`` and ``_score_split``.
+    Subclasses declare ``_declared_params`` (see :mod:`glassnet.config.params`) and implement
+    ``_validate_targets`` (targets -> what the loss needs), ``_task`` (the loss head's task) and
+    ``_predict_from_logits``.
     """
 
     _declared_params: tuple = ()
@@ -35,20 +60,36 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """Weights in scikit-learn's ``(n_in, n_out)`` layout: live views of ``network_``'s ``W.T``."""
-        return [layer.W.T for layer in self._dense_layers()]
+        """Weights in scikit-learn's ``(n_in, n_out)`` layout: live views of ``network_``'s ``W.T``.
+
+        Assignable as in scikit-learn: ``est.coefs_ = [...]`` and ``est.coefs_[i] = array`` both write the
+        values into the network (the shapes must match).
+        """
+        return LiveWeights([layer.W.T for layer in self._dense_layers()], "coefs_")
+
+    @coefs_.setter
+    def coefs_(self, values) -> None:
+        self.coefs_.assign(values)
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, live views into ``network_``."""
-        return [layer.b for layer in self._dense_layers()]
+        """Bias vectors, live views into ``network_``; assignable like :attr:`coefs_`."""
+        return LiveWeights([layer.b for layer in self._dense_layers()], "intercepts_")
+
+    @intercepts_.setter
+    def intercepts_(self, values) -> None:
+        self.intercepts_.assign(values)
 
     def _dense_layers(self) -> list[Dense]:
         return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
 
     # --- fit driver ----------------------------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, eval_set=None, incremental=False, classes=None):
+    def _config(self) -> MLPConfig:
+        """The hyper-parameters as the shared :class:`~glassnet.config.MLPConfig` the builders read."""
+        return MLPConfig.from_estimator(self)
+
+    def _fit(self, X, y, sample_weight=None, eval_set=None, incremental=False, classes=None, callbacks=()):
         validate_params(self, self._declared_params)
         self._check_solver_options(incremental, eval_set)
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
@@ -70,7 +111,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         if self.solver == "lbfgs":
             self._fit_lbfgs(data, iterations)
         else:
-            self._fit_stochastic(data, iterations, incremental)
+            self._fit_stochastic(data, iterations, incremental, callbacks)
         self._check_finite_weights()
         root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={})
         return self
@@ -78,7 +119,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
     def _check_solver_options(self, incremental: bool, eval_set) -> None:
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        if self.solver == "lbfgs" and any(rate > 0 for rate in dropout_rates(self)):
+        if self.solver == "lbfgs" and any(rate > 0 for rate in dropout_rates(self._config())):
             raise ValueError(
                 "dropout > 0 needs a stochastic solver: L-BFGS requires a deterministic objective. "
                 "Use solver='adam' or solver='sgd', or dropout=0."
@@ -125,9 +166,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         self.t_ = 0
         self.n_outputs_ = self._n_outputs(Y)
         self.n_layers_ = len(hidden_sizes(self)) + 2
-        self.out_activation_ = self._output_activation()
-        out = self.out_activation_
-        self.network_ = build_network(self, n_features, self.n_outputs_, out, dtype, self._rng)
+        config = self._config()
+        loss = make_loss(config, self._task())
+        self.out_activation_ = output_activation(config, loss)
+        self.network_ = build_network(config, n_features, self.n_outputs_, loss, dtype, self._rng)
         self.network_.eval()
         self._init_bookkeeping(reset=True)
 
@@ -138,8 +180,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             "n_iter_": 0,
             "t_": 0,
             "_best_params": None,
-            "_last_finite_params": None,
-            "_reference_loss": None,
             "validation_scores_": None,
             "best_validation_score_": None,
             "validation_loss_curve_": None,
@@ -155,7 +195,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
     def _check_same_architecture(self) -> None:
         """warm_start and partial_fit continue the existing network: its hidden layers must not have changed."""
         fitted = [layer.out_features for layer in self._dense_layers()[:-1]]
-        if fitted != hidden_sizes(self):
+        if fitted != hidden_sizes(self._config()):
             raise ValueError(
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted network's hidden layers "
                 f"{tuple(fitted)}; warm_start and partial_fit continue the existing network. Set warm_start=False "
@@ -216,13 +256,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         if not np.all(np.isfinite(self.network_.flat_params)):
             self._raise_diverged(float("nan"), "the solver produced non-finite weights")
 
-    def _raise_diverged(self, loss: float, what: str, restored: bool = False):
+    def _raise_diverged(self, loss: float, what: str):
         """Raise the engine's :class:`~glassnet.exceptions.TrainingDivergedError` with advice."""
-        kept = " The weights of the last finite epoch were kept." if restored else ""
         raise TrainingDivergedError(
             f"{type(self).__name__} training diverged: {what}. The learning rate "
             f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
-            f"or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).{kept}",
+            f"or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).",
             epoch=self.n_iter_,
             loss=loss,
         )
@@ -233,12 +272,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
         """Raw network outputs ``(n_samples, n_outputs)`` in evaluation mode, in chunks."""
         if validate:
             X = self._validate_x(X)
-        net = self.network_
-        chunks = [
-            net.forward(dense_rows(X[start : start + _PREDICT_CHUNK], dtype=net.dtype))
-            for start in range(0, X.shape[0], _PREDICT_CHUNK)
-        ]
-        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        was_training = self.network_.training
+        self.network_.eval()
+        try:
+            return logits(self.network_, X)
+        finally:
+            self.network_.train(was_training)
 
     def _validate_x(self, X):
         """``X`` at prediction time: numeric, finite, with the features seen in ``fit``."""
@@ -246,14 +285,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
 
-    def _data_loss(self, split: Split) -> float:
-        """The loss without the L2 term on a split (validation loss)."""
+    def _evaluate_split(self, split: Split) -> tuple[float, float]:
+        """``(score, loss)`` on a validation split: the score of :meth:`_score_split` and the loss without
+        the L2 term, from one forward pass."""
         z = self._logits(split.X, validate=False)
-        return float(self.network_.loss.forward(z, split.Y, split.sample_weight))
+        return self._score_split(split, z), float(self.network_.loss.forward(z, split.Y, split.sample_weight))
 
-    def _score_split(self, split: Split) -> float:
+    def _score_split(self, split: Split, z=None) -> float:
         """Accuracy (classifier) or R^2 (regressor) on a split; NaN if the predictions are not finite."""
-        prediction = self._predict_from_logits(self._logits(split.X, validate=False))
+        prediction = self._predict_from_logits(self._logits(split.X, validate=False) if z is None else z)
         if np.issubdtype(prediction.dtype, np.floating) and not np.all(np.isfinite(prediction)):
             return np.nan
         return float(self._score_function(split.y, prediction, sample_weight=split.sample_weight))

@@ -13,9 +13,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
+from glassnet.config.params import CLASSIFIER_PARAMS, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
 from glassnet.estimators._docs import build_docstring
-from glassnet.estimators._params import CLASSIFIER_PARAMS, make_init
 from glassnet.functional import log_softmax, sigmoid, softmax
 
 _SUMMARY = r"""Multilayer-perceptron classifier: scikit-learn's ``MLPClassifier`` on glassnet's engine.
@@ -175,8 +175,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return (y == self.classes_[1]).astype(dtype).reshape(-1, 1)  # (N, 1) of 0/1
         return np.asarray(y, dtype=dtype)  # multi-label indicators (N, K)
 
-    def _output_activation(self) -> str:
-        return "softmax" if self.target_type_ == "multiclass" else "logistic"
+    def _task(self) -> str:
+        """The loss head: a softmax over the classes, or one sigmoid per output (binary and multi-label)."""
+        return "multiclass" if self.target_type_ == "multiclass" else "multilabel"
 
     def _apply_class_weight(self, y, Y, sample_weight, incremental, dtype):
         """Multiply ``class_weight`` into the sample weights; refuse weights that leave a single class."""

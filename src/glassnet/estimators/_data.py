@@ -6,7 +6,6 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 
 @dataclass
@@ -39,18 +38,6 @@ class TrainingData:
 
     train: Split
     val: Split | None = None
-
-
-def dense_rows(X, idx=None, dtype=None) -> np.ndarray:
-    """Rows ``idx`` of ``X`` (all rows if ``None``) as a dense array of ``dtype``.
-
-    The engine's layers take dense arrays; sparse inputs are densified one mini-batch at a time, so the
-    stochastic solvers never hold the dense matrix (lbfgs, being full-batch, does).
-    """
-    rows = X if idx is None else X[idx]
-    if sp.issparse(rows):
-        rows = rows.toarray()
-    return np.asarray(rows, dtype=dtype)
 
 
 def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:

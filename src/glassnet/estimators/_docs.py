@@ -1,12 +1,12 @@
 """Docstring sections shared by the classifier and the regressor, written once.
 
-The ``Parameters`` section comes from the declarations (:func:`glassnet.estimators._params.params_docstring`);
+The ``Parameters`` section comes from the declarations (:func:`glassnet.config.params.params_docstring`);
 the fitted attributes and the notes on glassnet's differences from scikit-learn are here.
 """
 
 from __future__ import annotations
 
-from glassnet.estimators._params import params_docstring
+from glassnet.config.params import params_docstring
 
 ATTRIBUTES = r"""Attributes
 ----------

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from glassnet.estimators._params import InvalidParameterError
+from glassnet.config.params import InvalidParameterError
 
 
 class EnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):

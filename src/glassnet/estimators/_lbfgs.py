@@ -15,7 +15,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from glassnet.estimators._data import dense_rows
+from glassnet.trainingdata import dense_rows
 
 
 class LbfgsSolverMixin:
@@ -63,7 +63,7 @@ class LbfgsSolverMixin:
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {intermediate_result.fun:.8f}")
             if data.val is not None:
-                self._record_validation(data.val)
+                self._record_validation(*self._evaluate_split(data.val))
             stop = iterations.end()
             iterations.begin()
             if stop:

@@ -10,9 +10,9 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from glassnet.config.params import REGRESSOR_PARAMS, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
 from glassnet.estimators._docs import build_docstring
-from glassnet.estimators._params import REGRESSOR_PARAMS, make_init
 
 _SUMMARY = r"""Multilayer-perceptron regressor: scikit-learn's ``MLPRegressor`` on glassnet's engine.
 
@@ -99,13 +99,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}.")
         return y, Y
 
-    def _output_activation(self) -> str:
-        return "exp" if self.loss == "poisson" else "identity"
+    def _task(self) -> str:
+        return "regression"
 
     # --- prediction -----------------------------------------------------------------------------------------
 
     def _predict_from_logits(self, z: np.ndarray) -> np.ndarray:
-        prediction = np.exp(z) if self.out_activation_ == "exp" else z
+        prediction = self.network_.loss.predict(z)  # the loss's link: identity, or exp for poisson
         return prediction.ravel() if prediction.shape[1] == 1 else prediction
 
     def predict(self, X):
