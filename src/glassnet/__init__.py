@@ -6,11 +6,13 @@ The engine (layers, losses, networks, optimizers, training) needs only NumPy. Th
 
 from glassnet._version import __version__
 
-__all__ = ["__version__", "MLPClassifier", "MLPRegressor"]
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn"]
 
 _LAZY = {
     "MLPClassifier": "glassnet.estimators",
     "MLPRegressor": "glassnet.estimators",
+    "from_sklearn": "glassnet.export",
+    "to_sklearn": "glassnet.export",
 }
 
 

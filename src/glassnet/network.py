@@ -127,6 +127,13 @@ class Sequential:
                 self._weights.append((view, grad))
             offset += size
 
+    def __setstate__(self, state: dict) -> None:
+        """After unpickling (joblib, Dask) or ``copy.deepcopy``, make the parameters views into ``flat_params``
+        again: pickle copies each view on its own, and an optimizer stepping ``flat_params`` would then leave
+        the layers' weights as they were (a ``partial_fit`` in a Dask worker that learned nothing)."""
+        self.__dict__.update(state)
+        self._bind_flat_parameters(self.flat_params, self.flat_grads)
+
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameters by dotted name (``layers.0.W``); the arrays are live views, not copies."""
         return {f"layers.{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
