@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from glassnet import fast
 from glassnet._version import __version__
 from glassnet.cli._common import CLIError, GlassnetArgumentParser, UsageError, add_common, set_command_prog
 
@@ -32,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
             "writes a report."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    # the version and which engine path runs (glassnet.fast: compiled kernels, or the NumPy reference alone)
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}, {fast.describe()}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=GlassnetArgumentParser)
     for name in _COMMANDS:
