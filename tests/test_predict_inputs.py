@@ -224,7 +224,9 @@ def test_huge_picture_is_refused_clearly(tmp_path, side):
     from glassnet.data.images import load_image
 
     (tmp_path / "huge.png").write_bytes(_png_header_only(side, side))
-    with pytest.raises(DataError, match=r"huge.png: it is .*megapixels, more than the 100 megapixels glassnet"):
+    with pytest.raises(
+        DataError, match=r"huge.png: it is .*megapixels, more than the 100 megapixels glassnet"
+    ):
         load_image(tmp_path / "huge.png")
 
 
@@ -233,3 +235,12 @@ def test_huge_picture_in_predict_is_one_clear_line(capsys, tmp_path, model):
     code, _, err = run(capsys, "predict", str(model), str(tmp_path / "huge.png"))
     assert code == 1 and err.count("\n") == 1 and "more than the 100 megapixels" in err
     assert "DecompressionBomb" not in err and "unexpected" not in err
+
+
+def test_image_to_row_refuses_a_box_larger_than_the_image():
+    from glassnet.data.images import image_to_row
+
+    grey = np.ones((20, 20))
+    grey[5:15, 8:12] = 0.0
+    with pytest.raises(ValueError, match=r"box must be in \[1, 8\] .* got 30000"):
+        image_to_row(grey, PRE | {"box": 30000})

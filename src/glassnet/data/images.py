@@ -185,6 +185,8 @@ def image_to_row(grey: np.ndarray, preprocessing: dict, polarity: str = "auto") 
         top, left = (side - x.shape[0]) // 2, (side - x.shape[1]) // 2
         square[top : top + x.shape[0], left : left + x.shape[1]] = x  # pad to a square, keep the aspect
         box = int(preprocessing.get("box") or min(shape))
+        if not 1 <= box <= min(shape):
+            raise ValueError(f"preprocessing box must be in [1, {min(shape)}] (the image size), got {box}")
         x = np.zeros(shape)
         top, left = (shape[0] - box) // 2, (shape[1] - box) // 2
         x[top : top + box, left : left + box] = _resize(square, (box, box))  # centre in the frame
