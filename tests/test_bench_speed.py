@@ -1,0 +1,209 @@
+"""The speed benchmark's peers and reports: JAX does the same training as glassnet, busy machines are named,
+results go under bench-results/, and the estimator cases run (never timings)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from glassnet import fast
+from glassnet.bench import _frameworks as fw
+from glassnet.bench import speed
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    quick = dict(speed.SETTINGS["quick"], a_epochs=5, c_batches=2, repeats=1, e_rows=64, e_epochs=(1, 3, 2))
+    monkeypatch.setitem(speed.SETTINGS, "quick", quick)
+    return dict(quick, jobs=1)
+
+
+def _digits():
+    from glassnet.data import load_digits
+
+    data = load_digits()
+    return data.X_train, data.y_train
+
+
+def _glassnet_weights(net):
+    from glassnet.layers import Dense
+
+    return [(d.W.T, d.b) for d in net.layers if isinstance(d, Dense)]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        speed.SPEC_A,  # full batch, plain gradient descent, sigmoid
+        fw.MLPSpec(
+            (64, 16, 10), "relu", "adam", lr=1e-2, batch_size=100, shuffle=False
+        ),  # a shorter last batch
+    ],
+    ids=["lab-sgd", "adam-batches"],
+)
+def test_jax_trains_exactly_what_glassnet_trains(spec):
+    pytest.importorskip("jax")
+    X, y = _digits()
+    net = fw.glassnet_fit(spec, X, y, 2)
+    for fit in (fw.jax_fit, fw.jax_step_fit):
+        params, _ = fit(spec, X, y, 2)
+        for (W, b), (Wj, bj) in zip(_glassnet_weights(net), params, strict=True):
+            np.testing.assert_allclose(np.asarray(Wj), W, rtol=1e-3, atol=2e-5)
+            np.testing.assert_allclose(np.asarray(bj), b, rtol=1e-3, atol=2e-5)
+    model = fw.jax_fit(spec, X, y, 1)
+    assert fw.jax_predict(model, X[:7]).shape == (7,)
+
+
+def test_speed_command_shows_both_jax_rows(tiny, tmp_path, capsys):
+    pytest.importorskip("jax")
+    out = tmp_path / "s.json"
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet,jax", "--threads", "1", "--no-pin"]
+    assert speed.main([*argv, "--no-numpy-path", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert set(results["a"]["ms_per_epoch"]) == {"glassnet", "jax", fw.JAX_STEP}
+    assert any(t["target"] == "(a) epoch time glassnet/jax" for t in results["targets"])
+    assert "jax, jit step" in capsys.readouterr().out
+
+
+def test_speed_command_says_when_jax_is_absent(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jax", None)  # import jax raises ImportError
+    out = tmp_path / "s.json"
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet,jax", "--threads", "1", "--no-pin"]
+    assert speed.main([*argv, "--no-numpy-path", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert list(results["a"]["ms_per_epoch"]) == ["glassnet"]
+    assert any("jax skipped" in note and "pip install jax" in note for note in results["notes"])
+
+
+def test_results_go_under_bench_results_not_into_the_current_folder(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--threads", "1", "--no-pin"]
+    assert speed.main([*argv, "--no-numpy-path"]) == 0
+    written = list((tmp_path / "bench-results").glob("speed-*-1t.json"))
+    assert len(written) == 1 and list(tmp_path.glob("*.json")) == []
+    results = json.loads(written[0].read_text())
+    assert results["machine"]["glassnet_fast"] == fast.describe()
+    assert "bench-results" in capsys.readouterr().out
+
+
+def test_the_numpy_path_row_shows_what_the_kernels_gain(tiny, tmp_path):
+    if not fast.AVAILABLE:
+        pytest.skip("numba is not installed: no compiled kernels to compare")
+    out = tmp_path / "s.json"
+    argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--threads", "1", "--no-pin"]
+    assert speed.main([*argv, "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["a"]["ms_per_epoch"]) == {"glassnet", fw.NUMPY_PATH}
+    assert fast.enabled()  # switched back on after the NumPy-path row
+
+
+def _results(c_share=0.9, busy=False, other=0.0):
+    load = {"other_cores": other, "loadavg": [2.0, 2.1], "spread": {"glassnet": 0.05}, "busy": busy,
+            "why": "other processes used 1.30 cores" if busy else ""}  # fmt: skip
+    return {
+        "machine": {
+            "threads": 1,
+            "processor": "cpu",
+            "numpy": "2",
+            "blas": [],
+            "torch": None,
+            "sklearn": None,
+            "env": {},
+        },  # fmt: skip
+        "jobs": 1,
+        "notes": [],
+        "a": {
+            "task": "lab",
+            "ms_per_epoch": {"glassnet": 1.0, "jax": 1.2, "sklearn": 2.0},
+            "machine_load": load,
+        },
+        "c": {
+            "task": "wide",
+            "gemm_gflops": 100.0,
+            "gflops": {"glassnet": 100.0 * c_share},
+            "fraction_of_gemm": {"glassnet": c_share},
+            "machine_load": load,
+        },  # fmt: skip
+    }
+
+
+def test_a_busy_machine_is_named_next_to_the_figures_and_its_targets_are_not_judged():
+    results = _results(busy=True, other=1.3)
+    results["targets"] = speed.verdicts(results)
+    out = io.StringIO()
+    speed.print_report(results, out)
+    text = out.getvalue()
+    assert "MACHINE BUSY (other processes used 1.30 cores)" in text
+    assert all(t["met"] is None and t["busy"] for t in results["targets"])
+    assert "not measurable (busy machine)" in text
+
+
+def test_an_impossible_share_of_the_matmul_rate_is_not_printed_as_a_percentage():
+    results = _results(c_share=2.12)
+    results["targets"] = speed.verdicts(results)
+    out = io.StringIO()
+    speed.print_report(results, out)
+    text = out.getvalue()
+    assert "212 %" not in text and "not measurable" in text
+    (c,) = [t for t in results["targets"] if t["target"].startswith("(c)")]
+    assert c["met"] is None
+
+
+def test_an_idle_machine_gets_verdicts_against_jax_on_one_thread():
+    results = _results()
+    rows = {t["target"]: t for t in speed.verdicts(results)}
+    assert rows["(a) epoch time glassnet/jax"]["met"] is True  # 1.0 / 1.2 <= 1.0 on one thread
+    assert rows["(a) epoch time glassnet/sklearn"]["met"] is False  # 0.5 > 1/3
+    assert rows["(c) glassnet GFLOP/s / NumPy matmul GFLOP/s"]["met"] is True  # 0.9 >= 0.85
+
+
+def test_machine_load_flags_spread_repeats():
+    with speed.MachineLoad() as load:
+        pass
+    report = load.report({"x": [1.0, 1.1], "y": [1.0, 2.0]})
+    assert report["busy"] and "spread by up to 100 %" in report["why"]
+    assert report["spread"]["x"] == pytest.approx(0.1)
+    quiet = load.report({"x": [1.0, 1.01]})
+    assert quiet["busy"] == (
+        quiet["other_cores"] is not None and quiet["other_cores"] > speed.BUSY_OTHER_CORES
+    )
+
+
+def test_alternate_reports_cpu_per_wall_second():
+    cpu: dict = {}
+    speed.alternate({"spin": lambda: sum(range(20000))}, repeats=2, cpu=cpu)
+    assert 0.0 < cpu["spin"] < 4.0
+
+
+def test_estimator_cases_run_through_the_default_estimators(tiny):
+    pytest.importorskip("sklearn")
+    out = speed.bench_estimators(["glassnet", "sklearn"], tiny, [])
+    assert set(out) == {"wide", "lab", "small"}
+    for case in out.values():
+        assert set(case["s_per_fit"]) == {fw.ESTIMATOR, "glassnet", "sklearn"}
+        assert all(t > 0 for t in case["s_per_fit"].values())
+    assert "batch_size='auto'" in out["small"]["task"]
+
+
+def test_default_estimator_fit_leaves_n_jobs_unset():
+    pytest.importorskip("sklearn")
+    X, y = _digits()
+    spec = dataclasses.replace(speed.SPEC_E_SMALL, batch_size=200)
+    clf = fw.glassnet_default_estimator_fit(spec, X[:300], y[:300], 1, batch_size="auto")
+    assert clf.get_params()["batch_size"] == "auto"
+    assert clf.get_params()["n_jobs"] is None
+
+
+def test_version_says_whether_the_fast_paths_are_on(capsys, monkeypatch):
+    from glassnet.cli import main
+
+    assert main(["--version"]) == 0
+    assert fast.describe() in capsys.readouterr().out
+    monkeypatch.setattr(fast, "AVAILABLE", False)
+    monkeypatch.setattr(fast, "ENABLED", False)
+    assert main(["--version"]) == 0
+    assert "fast paths off (numba not installed" in capsys.readouterr().out
