@@ -244,3 +244,14 @@ def test_image_to_row_refuses_a_box_larger_than_the_image():
     grey[5:15, 8:12] = 0.0
     with pytest.raises(ValueError, match=r"box must be in \[1, 8\] .* got 30000"):
         image_to_row(grey, PRE | {"box": 30000})
+
+
+def test_predict_gif_notes_the_first_frame_in_one_line(capsys, tmp_path, model):
+    frames = [Image.fromarray(_bar_picture()), Image.fromarray(255 - _bar_picture())]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    code, out, err = run(capsys, "predict", str(model), str(tmp_path / "a.gif"))
+    assert code == 0 and out.count("\n") == 1
+    assert (
+        err
+        == f"glassnet: note: {tmp_path / 'a.gif'} has 2 frames (an animation or a multi-page file); only the first is used\n"
+    )

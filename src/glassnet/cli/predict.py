@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +113,12 @@ def _rows(path: Path, model, args) -> list[tuple[str, np.ndarray]]:
     suffix = path.suffix.lower()
     pre = model.preprocessing
     if suffix in IMAGE_SUFFIXES:
-        return [(str(path), image_to_row(load_image(path), pre, polarity=args.polarity))]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            grey = load_image(path)
+        for warning in caught:  # one plain line each ("only the first frame is used"), not a traceback line
+            print(f"glassnet: note: {warning.message}", file=sys.stderr)
+        return [(str(path), image_to_row(grey, pre, polarity=args.polarity))]
     if suffix == ".npy":
         array = _read_npy(path)
     elif suffix == ".csv":
