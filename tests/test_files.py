@@ -354,3 +354,34 @@ def test_train_checks_the_output_before_training(tmp_path, monkeypatch, capsys):
     assert code == 1
     assert "is a FIFO (named pipe), not a regular file" in capsys.readouterr().err
     assert stat.S_ISFIFO(os.lstat(tmp_path / "m.npz").st_mode)
+
+
+def test_sigkill_during_a_save_keeps_the_old_file_and_the_next_save_cleans_up(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old model")
+    script = (
+        "import importlib.util, sys, time\n"
+        f"spec = importlib.util.spec_from_file_location('f', {_files.__file__!r})\n"
+        "f = importlib.util.module_from_spec(spec); spec.loader.exec_module(f)\n"
+        "def slow(out):\n"
+        "    out.write(b'new' * 100000); out.flush()\n"
+        "    print('writing', flush=True); time.sleep(60)\n"
+        f"f.write_atomic({str(path)!r}, slow)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "writing\n"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    temps = [n for n in os.listdir(tmp_path) if _files._is_temp_for(n, path.name)]
+    assert path.read_bytes() == b"old model" and len(temps) == 1
+    old = time.time() - 120
+    os.utime(tmp_path / temps[0], (old, old))
+    write_atomic(path, _write(b"new model"))
+    assert os.listdir(tmp_path) == ["m.npz"] and path.read_bytes() == b"new model"
