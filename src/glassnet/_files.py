@@ -106,7 +106,7 @@ def _is_temp_for(name: str, target_name: str) -> bool:
 
 
 def _process_gone(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill(pid, 0) would end the process
         return False
     try:
         os.kill(pid, 0)
