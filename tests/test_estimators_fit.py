@@ -102,9 +102,16 @@ def test_predict_log_proba_is_finite_where_log_of_proba_is_not():
     assert np.all(np.isfinite(binary.predict_log_proba(X_IRIS)))
 
 
-def test_single_class_and_unknown_label_type_errors():
-    with pytest.raises(ValueError, match="at least 2 classes.*only one class: 'a'"):
-        MLPClassifier().fit(X_IRIS[:10], ["a"] * 10)
+def test_a_single_class_is_fitted_and_predicted_as_scikit_learn_does():
+    clf = MLPClassifier(max_iter=20).fit([[0.0], [1.0], [2.0]], [1, 1, 1])
+    assert list(clf.classes_) == [1]
+    assert list(clf.predict([[0.5], [50.0]])) == [1, 1]
+    np.testing.assert_array_equal(clf.predict_proba([[0.5]]), [[1.0]])
+    np.testing.assert_array_equal(clf.predict_log_proba([[0.5]]), [[0.0]])
+    assert list(MLPClassifier(max_iter=5).fit(X_IRIS[:10], ["a"] * 10).predict(X_IRIS[:2])) == ["a", "a"]
+
+
+def test_unknown_label_type_errors():
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X_IRIS, np.linspace(0, 1, 150))
     with pytest.raises(ValueError, match="non-zero sample weight"):

@@ -1,8 +1,10 @@
 """Errors raised by the engine."""
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(RuntimeError, ValueError):
     """Training produced a non-finite or exploding loss; the network keeps its last finite weights.
+
+    Catchable as ``RuntimeError`` and as ``ValueError`` (what scikit-learn raises for non-finite weights).
 
     Attributes
     ----------

@@ -12,9 +12,9 @@ Rules that hold for every caller:
   schedule, in one process and with ``n_jobs`` processes alike;
 - the **epoch loss** is the mean of the batch losses weighted by each batch's weight (its size without
   sample weights): the weighted mean of the data term over the epoch, plus the L2 term;
-- **divergence**: the reference of a fit is the larger of its first batch loss and the loss of an
-  uninformed constant prediction of its data (the chance level, :meth:`glassnet.losses.Loss.chance_loss`); it
-  belongs to the current fit only. A fit has diverged when its loss is not finite, when
+- **divergence**: the reference of a fit is the largest of its first batch loss, the loss of the best
+  constant prediction of its data (the chance level, :meth:`glassnet.losses.Loss.chance_loss`) and that of
+  all-zero outputs (the targets' scale); it belongs to the current fit only. A fit has diverged when its loss is not finite, when
   :data:`DIVERGENCE_PATIENCE` epochs in a row end above ``divergence_factor`` times the reference, or when,
   after such a spike, the loss settles at the chance level for as many epochs (the units saturated: the lab's
   summed-gradient step does this). A single spike that training recovers from is not divergence. The fit then
@@ -33,6 +33,7 @@ from glassnet import parallel
 from glassnet.callbacks import EarlyStopping, History
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
+from glassnet.losses import Loss
 from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
 from glassnet.schedules import ConstantLR, Schedule
 from glassnet.trainingdata import Dataset, logits, prepare
@@ -215,8 +216,7 @@ class Trainer:
                 loss = self._step(data, rows)
             # termination checks: a non-finite loss ends the fit at once
             if self._reference_loss is None:
-                self._chance_loss = net.loss.chance_loss(data.y, net.n_outputs)
-                self._reference_loss = max(loss, self._chance_loss)
+                self._reference_loss = max(loss, *self._uninformed_losses(data))
             if not np.isfinite(loss):
                 self._snapshot = start_weights if self._snapshot is None else self._snapshot
                 self._diverged(loss)
@@ -251,6 +251,13 @@ class Trainer:
         return {"val_loss": val_loss, "val_score": val_score}
 
     # --- termination checks ----------------------------------------------------------------------------------
+
+    def _uninformed_losses(self, data: Dataset) -> tuple[float, float]:
+        """The loss of the best constant prediction of ``data`` (the chance level) and that of all-zero
+        outputs (the scale of the targets, for data whose chance level is near 0, such as a single row)."""
+        loss, k = self.net.loss, self.net.n_outputs
+        self._chance_loss = loss.chance_loss(data.y, k)
+        return self._chance_loss, Loss.chance_loss(loss, data.y, k)
 
     def _judge_epoch(self, loss: float, start_weights: np.ndarray) -> None:
         """Divergence, judged on this fit's course (see the module docstring for the rule)."""

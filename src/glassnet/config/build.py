@@ -24,6 +24,7 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "make_schedule",
+    "make_trainer",
     "output_activation",
 ]
 
@@ -140,3 +141,34 @@ def make_schedule(config, n_batches: int, samples_seen: int = 0) -> Schedule:
         schedule.t = samples_seen
         return schedule
     return ConstantLR(lr)
+
+
+def make_trainer(
+    config, net, n_rows: int, rng, optimizer=None, schedule=None, samples_seen: int = 0, **kwargs
+):
+    """The :class:`~glassnet.training.Trainer` of a stochastic solver: batch size, shuffling, L2, augmentation
+    and processes from ``config``; a new optimizer and schedule unless given (``partial_fit`` keeps them).
+
+    ``rng`` is the generator the network was initialised from: shuffling continues its stream, as the
+    estimators do, so that the same settings and seed give the same training wherever it is run from.
+    ``kwargs`` go to the Trainer (``validation_data``, ``scorer``, ``callbacks``, ``early_stopping``, ...).
+    """
+    from glassnet.augment import RandomShift
+    from glassnet.training import Trainer
+
+    batch = batch_size(config, n_rows)
+    shift = int(config.augment_shift)
+    return Trainer(
+        net,
+        optimizer if optimizer is not None else make_optimizer(config),
+        schedule=schedule
+        if schedule is not None
+        else make_schedule(config, -(-n_rows // batch), samples_seen),
+        batch_size=batch,
+        shuffle=bool(config.shuffle),
+        alpha=float(config.alpha),
+        seed=rng,
+        augment=RandomShift(shift, config.image_shape) if shift else None,
+        n_jobs=config.n_jobs,
+        **kwargs,
+    )

@@ -463,14 +463,37 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
     ),
 )
 
+
+class RegressionLoss:
+    """The name of a registered regression loss (:data:`glassnet.losses.LOSSES`), or a
+    :class:`~glassnet.losses.Loss` instance whose ``task`` is ``'regression'``."""
+
+    def is_satisfied_by(self, value) -> bool:
+        from glassnet.losses import LOSSES, Loss
+
+        if isinstance(value, Loss):
+            return value.task == "regression"
+        return isinstance(value, str) and value in LOSSES and LOSSES[value].task == "regression"
+
+    def __str__(self) -> str:
+        from glassnet.losses import LOSSES
+
+        names = sorted(name for name, cls in LOSSES.items() if cls.task == "regression")
+        return "a str among {" + ", ".join(repr(n) for n in names) + "} or a regression Loss instance"
+
+
 REGRESSOR_PARAMS: tuple[Param, ...] = (
     Param(
         "loss",
         "squared_error",
-        (Options(("squared_error", "poisson")),),
-        "{'squared_error', 'poisson'}",
-        "Loss: half the mean squared error (identity output), or half the Poisson deviance (exponential "
-        "output, for non-negative targets such as counts).",
+        (RegressionLoss(),),
+        "str or Loss",
+        "Loss, by name from glassnet's registry of regression losses: ``'squared_error'`` (half the mean "
+        "squared error), ``'poisson'`` (half the Poisson deviance, exponential output, for non-negative "
+        "targets such as counts), ``'absolute_error'``, ``'huber'`` (``delta=1``) and ``'pinball'`` "
+        "(alias ``'quantile'``: the median, ``quantile=0.5``); or a :class:`glassnet.losses.Loss` instance "
+        "for other parameters, e.g. ``HuberLoss(delta=2.0)`` or ``PinballLoss(quantile=0.9)``. A loss of "
+        "your own works once registered (:func:`glassnet.losses.register_loss`).",
         positional=True,
     ),
 ) + COMMON_PARAMS

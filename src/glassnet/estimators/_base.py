@@ -214,12 +214,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
             return TrainingData(train)
         # stratified for single-label classification (scikit-learn stratifies the binary case only)
         stratify = train.y if getattr(self, "target_type_", None) in ("binary", "multiclass") else None
-        idx_train, idx_val = train_test_split(
-            np.arange(train.n_samples),
-            random_state=int(self._rng.integers(2**31 - 1)),
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
+        seed = int(self._rng.integers(2**31 - 1))
+        split = dict(random_state=seed, test_size=self.validation_fraction)
+        try:
+            idx_train, idx_val = train_test_split(np.arange(train.n_samples), stratify=stratify, **split)
+        except ValueError:  # a class too rare, or fewer validation rows than classes: split at random
+            idx_train, idx_val = train_test_split(np.arange(train.n_samples), **split)
         if len(idx_val) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."

@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from glassnet.config.params import CLASSIFIER_PARAMS, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
 from glassnet.estimators._docs import build_docstring
-from glassnet.functional import log_softmax, sigmoid, softmax
 
 _SUMMARY = r"""Multilayer-perceptron classifier: scikit-learn's ``MLPClassifier`` on glassnet's engine.
 
@@ -50,20 +49,17 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _log_sigmoid(z: np.ndarray) -> np.ndarray:
-    r""":math:`\log \sigma(z) = -\mathrm{softplus}(-z)`, finite for every finite ``z``."""
-    return -(np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
-
-
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = build_docstring(_SUMMARY, CLASSIFIER_PARAMS, _EXTRA_ATTRIBUTES, ", ``class_weight``", _EXAMPLES)
 
     _declared_params = CLASSIFIER_PARAMS
+    #: scikit-learn's ``loss`` attribute: the classifier always minimises the log-loss
+    loss = "log_loss"
     __init__ = make_init(CLASSIFIER_PARAMS)
     _score_function = staticmethod(accuracy_score)
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, eval_set=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
         """Fit the model to ``X`` and the labels ``y``.
 
         Parameters
@@ -77,13 +73,19 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
             A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
             and used for early stopping instead of a held-out ``validation_fraction``.
+        callbacks : list, default=None
+            glassnet engine callbacks (:mod:`glassnet.callbacks`: any object with ``on_epoch_end(trainer, epoch,
+            logs)`` and the other hooks) for this fit of the ``'sgd'`` and ``'adam'`` solvers, e.g. a progress
+            bar or a checkpoint. scikit-learn's own callbacks are set with ``set_callbacks``.
 
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False)
+        return self._fit(
+            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False, callbacks=callbacks or ()
+        )
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
@@ -139,11 +141,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self.target_type_ = "multilabel-indicator"
             return
         self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {_plain(self.classes_[0])!r}."
-            )
+        # a single class (as scikit-learn allows) trains one sigmoid unit towards "not another class" and
+        # always predicts that class with probability 1
         self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
         if classes is not None:
             self._check_classes(y, same_classes=False)  # partial_fit: y must use the declared classes
@@ -172,7 +171,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self.target_type_ == "multiclass":
             return np.searchsorted(self.classes_, y).astype(np.intp)  # class indices (N,)
         if self.target_type_ == "binary":
-            return (y == self.classes_[1]).astype(dtype).reshape(-1, 1)  # (N, 1) of 0/1
+            return (y == self.classes_[-1]).astype(dtype).reshape(-1, 1)  # (N, 1) of 0/1 (1: the last class)
         return np.asarray(y, dtype=dtype)  # multi-label indicators (N, K)
 
     def _task(self) -> str:
@@ -193,7 +192,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             per_sample = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
             sample_weight = per_sample if sample_weight is None else sample_weight * per_sample
-        if sample_weight is not None and not incremental and self.target_type_ != "multilabel-indicator":
+        one_label = self.target_type_ == "multilabel-indicator" or len(self.classes_) == 1
+        if sample_weight is not None and not incremental and not one_label:
             weighted = np.unique(y[sample_weight > 0])
             if len(weighted) < 2:
                 raise ValueError(
@@ -205,11 +205,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     # --- prediction -----------------------------------------------------------------------------------------
 
     def _predict_from_logits(self, z: np.ndarray) -> np.ndarray:
+        decided = self.network_.loss.predict(z)  # class indices (softmax head) or 0/1 indicators (sigmoid)
         if self.target_type_ == "multiclass":
-            return self.classes_[np.argmax(z, axis=1)]
+            return self.classes_[decided]
         if self.target_type_ == "binary":
-            return self.classes_[(z[:, 0] > 0).astype(np.intp)]  # sigmoid(z) > 0.5
-        return (z > 0).astype(int)
+            return self.classes_[np.minimum(decided[:, 0], len(self.classes_) - 1)]  # one class: always it
+        return decided
 
     def predict(self, X):
         """Predicted labels, shape ``(n_samples,)`` (or ``(n_samples, n_labels)`` for multi-label targets)."""
@@ -219,12 +220,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def predict_proba(self, X):
         """Class probabilities of shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
         check_is_fitted(self)
-        z = self._logits(X)
-        if self.target_type_ == "multiclass":
-            return softmax(z)
-        if self.target_type_ == "binary":
-            return np.column_stack([sigmoid(-z[:, 0]), sigmoid(z[:, 0])])
-        return sigmoid(z)
+        return self._probabilities(self._logits(X), log=False)
 
     def predict_log_proba(self, X):
         """Log-probabilities from a log-softmax (or log-sigmoid) of the logits.
@@ -233,12 +229,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         underflows to 0.
         """
         check_is_fitted(self)
-        z = self._logits(X)
-        if self.target_type_ == "multiclass":
-            return log_softmax(z)
-        if self.target_type_ == "binary":
-            return np.column_stack([_log_sigmoid(-z[:, 0]), _log_sigmoid(z[:, 0])])
-        return _log_sigmoid(z)
+        return self._probabilities(self._logits(X), log=True)
+
+    def _probabilities(self, z: np.ndarray, log: bool) -> np.ndarray:
+        """The loss head's (log-)probabilities; a binary target's one sigmoid output gives the two columns
+        ``f(-z), f(z)`` (as ``1 - sigmoid(z) = sigmoid(-z)``), and a single class has probability 1."""
+        f = self.network_.loss.log_proba if log else self.network_.loss.link
+        if self.target_type_ != "binary":
+            return f(z)
+        if len(self.classes_) == 1:
+            return np.zeros_like(z) if log else np.ones_like(z)
+        return np.column_stack([f(-z[:, :1])[:, 0], f(z[:, :1])[:, 0]])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -42,7 +42,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     _score_function = staticmethod(r2_score)
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, eval_set=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
         """Fit the model to ``X`` and the targets ``y``.
 
         Parameters
@@ -56,13 +56,19 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
             A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
             and used for early stopping instead of a held-out ``validation_fraction``.
+        callbacks : list, default=None
+            glassnet engine callbacks (:mod:`glassnet.callbacks`: any object with ``on_epoch_end(trainer, epoch,
+            logs)`` and the other hooks) for this fit of the ``'sgd'`` and ``'adam'`` solvers, e.g. a progress
+            bar or a checkpoint. scikit-learn's own callbacks are set with ``set_callbacks``.
 
         Returns
         -------
         self : MLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False)
+        return self._fit(
+            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False, callbacks=callbacks or ()
+        )
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks

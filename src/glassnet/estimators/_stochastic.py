@@ -21,10 +21,9 @@ import warnings
 
 from sklearn.exceptions import ConvergenceWarning
 
-from glassnet.augment import RandomShift, infer_image_shape
+from glassnet.augment import infer_image_shape
 from glassnet.callbacks import Callback
-from glassnet.config.build import batch_size, make_optimizer, make_schedule
-from glassnet.training import Trainer
+from glassnet.config.build import batch_size, make_optimizer, make_schedule, make_trainer
 
 
 class ScikitLearnRules(Callback):
@@ -83,19 +82,16 @@ class StochasticSolverMixin:
             self._schedule = make_schedule(config, -(-train.n_samples // batch), samples_seen=self.t_)
         self.n_iter_ = 0
         val = data.val
-        trainer = Trainer(
+        trainer = make_trainer(
+            config,
             self.network_,
-            self._optimizer,
+            train.n_samples,
+            self._rng,
+            optimizer=self._optimizer,
             schedule=self._schedule,
-            batch_size=batch,
-            shuffle=self.shuffle,
-            alpha=self.alpha,
-            seed=self._rng,
             validation_data=None if val is None else (val.X, val.Y, val.sample_weight),
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
             callbacks=[ScikitLearnRules(self, data, iterations, incremental), *callbacks],
-            augment=RandomShift(int(self.augment_shift), self.image_shape) if self.augment_shift else None,
-            n_jobs=self.n_jobs,
         )
         self.history_ = trainer.fit(
             train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
