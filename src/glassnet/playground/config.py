@@ -25,7 +25,7 @@ LIMITS = {
     "n_samples": 5000,
     "batch_size": 1000,
     "classes": 10,
-    "total_params": 200_000,
+    "total_params": 50_000,
 }
 
 DEFAULTS = {

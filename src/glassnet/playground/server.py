@@ -155,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"Nothing at {url.path}; open / for the playground.")
         except _TooLarge as exc:
             return self._error(413, str(exc))
-        except (ConfigError, SessionError) as exc:
+        except (ConfigError, SessionError, ValueError, TypeError) as exc:  # bad input: say what was wrong
             return self._error(400, str(exc))
         except KeyError:
             return self._error(

@@ -108,6 +108,7 @@
     setInfo(info);
     openEvents();
     showView(S.view);
+    window.addEventListener("hashchange", () => location.reload()); // a pasted link: start from its state
     window.addEventListener("pagehide", () => navigator.sendBeacon && navigator.sendBeacon(`/api/session/${S.id}/close`));
   }
   function setInfo(info) {
@@ -520,26 +521,27 @@
     if (arr.shape.length === 2 && rows.length < total) box.appendChild(el("div", "more", `first ${rows.length} of ${total} rows`));
     return box;
   }
-  function source(src, what) {
+  function source(src, what, open) {
     const d = el("details");
+    if (open) d.open = true;
     d.appendChild(el("summary", null, `${what} — the source in glassnet (${src.owner}, ${src.file}:${src.line})`));
     d.appendChild(el("pre", "source", src.code));
     return d;
   }
-  function card(head, shape, formula, src, srcName, arrays) {
+  function card(head, shape, formula, src, srcName, arrays, open) {
     const c = el("div", "card"), left = el("div"), right = el("div", "arrays");
     const h = el("div", "card-head", head);
     if (shape) h.appendChild(el("span", "shape", shape));
     left.appendChild(h);
     if (formula && typeof formula === "object") {
-      left.appendChild(el("div", "summary", formula.summary));
+      if (formula.summary) left.appendChild(el("div", "summary", formula.summary));
       if (formula.math) left.appendChild(el("div", "formula", formula.math));
       const d = el("details");
       d.appendChild(el("summary", null, "the whole docstring"));
       d.appendChild(el("div", "formula", formula.doc));
       left.appendChild(d);
     } else if (formula) left.appendChild(el("div", "formula", formula));
-    if (src) left.appendChild(source(src, srcName));
+    if (src) left.appendChild(source(src, srcName, open));
     arrays.forEach((a) => right.appendChild(a));
     c.append(left, right);
     return c;
@@ -554,6 +556,7 @@
   function renderTrace(t) {
     const box = $("trace");
     box.textContent = "";
+    S.trace = t;
     if (!t) return;
     $("trace-summary").textContent = "";
     const sum = $("trace-summary");
@@ -562,14 +565,15 @@
     lossEl.id = "trace-loss"; lossEl.dataset.v = String(t.loss);
     sum.appendChild(lossEl);
     box.appendChild(stage(1, "Forward", "each layer's forward(x), in order"));
-    t.layers.forEach((L) => {
+    t.layers.forEach((L, i) => {
       const params = Object.keys(L.params_before).map((k) => matrix(`${L.name}.${k}`, L.params_before[k], k));
       const isAct = !["Dense", "BatchNorm", "Dropout"].includes(L.kind);
-      box.appendChild(card(`${L.name} · ${L.kind}`, `${L.input.shape.join("×")} → ${L.output.shape.join("×")}`, L.formula,
+      const forward = { summary: L.formula.summary, math: L.kind === "Dense" ? "" : L.formula.math, doc: L.formula.doc };
+      box.appendChild(card(`${L.name} · ${L.kind}`, `${L.input.shape.join("×")} → ${L.output.shape.join("×")}`, forward,
         L.source_forward, "forward()", [
           matrix(`${L.name}.input`, L.input, "input x"), ...params,
           matrix(`${L.name}.output`, L.output, isAct ? "a = f(x)" : (OUT_NAME[L.kind] || "output")),
-        ]));
+        ], i === 0));
     });
     box.appendChild(stage(2, "Loss", `${t.loss_kind}: the logits z become a number, and ∂L/∂z`));
     const lossArrays = [matrix("logits", t.logits, "logits z"), matrix("grad_logits", t.grad_logits, "∂L/∂z")];
@@ -578,13 +582,14 @@
     lc.firstChild.appendChild(source({ code: t.loss_source.backward, owner: t.loss_kind, file: "glassnet/losses.py", line: "" }, "backward()"));
     box.appendChild(lc);
     box.appendChild(stage(3, "Backward", "each layer's backward(∂L/∂out) → ∂L/∂x, in reverse: the chain rule"));
-    t.layers.slice().reverse().forEach((L) => {
+    t.layers.slice().reverse().forEach((L, i) => {
       if (!L.grad_output) return;
       const grads = Object.keys(L.grads).map((k) => matrix(`${L.name}.grad.${k}`, L.grads[k], `∂L/∂${k}`));
-      box.appendChild(card(`${L.name} · ${L.kind} backward`, null, null, L.source_backward, "backward()", [
+      const backward = L.formula.math ? { summary: "", math: L.formula.math, doc: L.formula.doc } : L.formula;
+      box.appendChild(card(`${L.name} · ${L.kind} backward`, null, backward, L.source_backward, "backward()", [
         matrix(`${L.name}.grad_output`, L.grad_output, "∂L/∂out (received)"), ...grads,
         matrix(`${L.name}.grad_input`, L.grad_input, "∂L/∂x (passed on)", "not computed: this layer's input is the data"),
-      ]));
+      ], i === 0));
     });
     box.appendChild(stage(4, "Update", UPDATE_RULE[S.config.optimizer] + (S.config.alpha ? `; the gradient includes L2: + (α/n) W` : "")));
     t.layers.forEach((L) => {
@@ -700,7 +705,7 @@
     box.textContent = "";
     const top = r.proba.indexOf(Math.max(...r.proba));
     r.proba.forEach((p, k) => {
-      const bar = el("div", "bar" + (k === top ? " top" : "")), track = el("div", "track"), fill = el("div", "fill");
+      const bar = el("div", "bar" + (k === top ? " best" : "")), track = el("div", "track"), fill = el("div", "fill");
       fill.style.width = `${(100 * p).toFixed(1)}%`;
       track.appendChild(fill);
       bar.append(el("span", null, r.class_names[k]), track, el("span", null, `${(100 * p).toFixed(1)} %`));

@@ -1,0 +1,306 @@
+"""glassnet playground without a browser: data sets, settings, sessions, the script, and the HTTP API."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from glassnet.io import load_model
+from glassnet.playground.config import ConfigError, validate_config
+from glassnet.playground.datasets import DATASETS, make_dataset, parse_csv
+from glassnet.playground.server import PlaygroundServer
+from glassnet.playground.session import Session, SessionManager
+from glassnet.trace import trace_step
+
+SMALL = {"n_samples": 120, "layers": "4:tanh:0", "batch_size": 10}
+
+
+# --- data sets and settings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_datasets_are_seeded_2d_problems(name):
+    X_train, y_train, X_test, y_test = make_dataset(
+        name, n_samples=90, noise=0.1, train_fraction=0.6, classes=3
+    )
+    assert X_train.shape == (54, 2) and X_test.shape == (36, 2) and X_train.dtype == np.float32
+    k = DATASETS[name][2] or 3
+    assert set(np.concatenate([y_train, y_test])) == set(range(k))
+    again = make_dataset(name, n_samples=90, noise=0.1, train_fraction=0.6, classes=3)
+    np.testing.assert_array_equal(again[0], X_train)
+    assert not np.array_equal(
+        make_dataset(name, n_samples=90, seed=1)[0], make_dataset(name, n_samples=90)[0]
+    )
+
+
+def test_csv_with_header_and_string_labels():
+    X, y, names = parse_csv("x,y,label\n0,1,cat\n1,0,dog\n2,2,cat\n3,1,dog\n")
+    assert names == ["cat", "dog"] and y.tolist() == [0, 1, 0, 1]
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "empty"),
+        ("1,2,0\n3,4\n5,6,1\n7,8,0\n", "line 2: expected 3 columns"),
+        ("1,2,0\n3,x,1\n5,6,1\n7,8,0\n9,9,1\n", "line 2: the first two columns must be numbers"),
+        ("1,2,0\n3,nan,1\n5,6,1\n7,8,0\n", "line 2: NaN"),
+        ("1,2,0\n3,4,0\n5,6,0\n7,8,0\n", "at least 2 classes"),
+        ("1,2,0\n", "at least 4"),
+    ],
+)
+def test_bad_csv_says_what_and_where(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_csv(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"layers": "8:softplus"}, "unknown activation 'softplus'"),
+        ({"layers": "0:relu"}, "at least 1 unit"),
+        ({"layers": "500:relu"}, "limit of 128"),
+        ({"layers": ",".join(["4:relu"] * 11)}, "limit of 10"),
+        ({"n_samples": 10**6}, r"n_samples must be in \[10, 5000\]"),
+        ({"batch_size": 500}, "larger than the 60 training points"),
+        ({"lr": float("nan")}, "finite"),
+        ({"optimizer": "rmsprop"}, "Unknown optimizer"),
+        ({"dataset": "mnist"}, "Unknown dataset"),
+        ({"layers": "128:relu,128:relu,128:relu,128:relu,128:relu,128:relu,128:relu,128:relu,128:relu,128:relu,128:relu"},
+         "limit of 10"),
+        ({"layers": ",".join(["128:relu"] * 10), "n_samples": 200}, "parameters, more than"),
+        ({"batch_norm": True, "batch_size": 1}, "at least 2"),
+    ],
+)  # fmt: skip
+def test_settings_out_of_bounds_get_a_clear_message(change, match):
+    with pytest.raises(ConfigError, match=match):
+        validate_config({"n_samples": 120, **change})
+
+
+# --- sessions and the script --------------------------------------------------------------------------------
+
+
+def test_reset_gives_the_same_initial_weights_and_a_step_is_trace_step():
+    session = Session("a", {**SMALL, "layers": "5:relu:0.2,3:gelu", "batch_norm": True})
+    start = session.net.flat_params.copy()
+    reference, optimizer = session.net.astype(session.net.dtype), session.optimizer
+    schedule_lr = session.schedule.lr
+    rows = session.batches.__class__  # noqa: F841 - the batch order is checked through the trace's rows
+    state = session.step(trace=True)
+    assert state["step"] == 1 and state["batch_size"] == 10
+    rows = np.array(state["rows"])
+    reference.train()
+    from glassnet.playground.build import build_optimizer
+
+    ref_opt = build_optimizer(session.config)
+    ref_opt.lr = schedule_lr
+    ref = trace_step(reference, session.X_train[rows], session.y_train[rows], ref_opt, n_samples=60)
+    assert state["loss"] == ref.loss
+    np.testing.assert_array_equal(session.net.flat_params, reference.flat_params)
+    assert optimizer is session.optimizer
+    session.play()
+    time.sleep(0.3)
+    session.pause()
+    assert session.steps > 1
+    session.reset()
+    np.testing.assert_array_equal(session.net.flat_params, start)
+    assert session.steps == 0 and session.curves["epoch"] == [0]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {**SMALL, "dataset": "moons", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "schedule": "step",
+         "step_size": 2, "alpha": 0.01},
+        {**SMALL, "dataset": "spirals", "classes": 3, "layers": "6:relu:0.3,4:logistic", "batch_norm": True,
+         "optimizer": "adamw", "schedule": "cosine", "total_epochs": 5, "batch_size": 7, "seed": 3},
+        {**SMALL, "dataset": "blobs", "classes": 4, "layers": "", "schedule": "adaptive", "optimizer": "adam"},
+    ],
+)  # fmt: skip
+def test_copy_as_python_takes_the_same_steps(config):
+    session = Session("s", config)
+    for _ in range(23):  # a few epochs and a part of one
+        session._step()
+    namespace = {"__name__": "playground_script"}
+    exec(compile(session.python(), "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    assert namespace["epoch"] == session.epoch
+
+
+def test_copy_as_python_runs_as_a_script(tmp_path):
+    session = Session("s", {**SMALL, "dataset": "csv"}, csv_text="a,b,c\n" + "".join(
+        f"{np.cos(t):.4f},{np.sin(t):.4f},{'in' if t < 3 else 'out'}\n" for t in np.linspace(0, 6, 40)))  # fmt: skip
+    for _ in range(7):
+        session._step()
+    (tmp_path / "data.csv").write_text(session.csv_text)
+    script = tmp_path / "run.py"
+    script.write_text(session.python() + "np.save('weights.npy', net.flat_params)\n")
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "test accuracy" in done.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), session.net.flat_params)
+
+
+def test_frames_are_throttled_and_idle_sessions_are_freed():
+    manager = SessionManager(max_sessions=2, idle_timeout=1.0)
+    session = manager.create(SMALL)
+    manager.create(SMALL)
+    with pytest.raises(ValueError, match="limit"):
+        manager.create(SMALL)
+    version = session.version
+    session.play()
+    time.sleep(0.5)
+    session.pause()
+    frames = session.version - version
+    assert 1 <= frames <= 0.5 * 30 + 3  # at most max_fps frames a second
+    frame = json.loads(session.frame)
+    assert frame["step"] == session.steps and len(frame["neurons"]["maps"]) == 1
+    assert len(np.frombuffer(__import__("base64").b64decode(frame["grid"]["cls"]), np.uint8)) == 48 * 48
+    time.sleep(1.1)
+    assert len(manager.reap()) == 2 and session.closed
+    manager.close_all()
+
+
+def test_a_diverging_run_stops_with_a_message():
+    session = Session(
+        "d", {**SMALL, "optimizer": "sgd", "lr": 10.0, "momentum": 0.99, "layers": "8:identity"}
+    )
+    for _ in range(300):
+        session._step()
+        if session.message:
+            break
+    assert "diverged" in session.message and "lower the learning rate" in session.message
+    session._publish()  # a frame of a NaN network is still valid JSON
+    assert json.loads(session.frame)["message"] == session.message
+
+
+# --- the HTTP API ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    with PlaygroundServer(port=0, idle_timeout=60) as s:
+        yield s
+
+
+def request(server, method, path, body=None, headers=None, raw=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    kind = response.getheader("Content-Type", "")
+    return response.status, json.loads(payload) if "json" in kind else payload
+
+
+def test_page_and_static_files_are_served_without_any_external_url(server):
+    status, page = request(server, "GET", "/")
+    assert status == 200 and b"glassnet playground" in page
+    for name in ("app.js", "style.css"):
+        status, body = request(server, "GET", f"/static/{name}")
+        assert status == 200 and body
+        assert b"http://" not in body and b"https://" not in body  # nothing from a CDN, no external font
+    assert b"http" not in page.replace(b"http-equiv", b"")
+
+
+def test_api_session_step_gradcheck_script_and_model(server, tmp_path):
+    status, state = request(server, "POST", "/api/session", {"config": SMALL})
+    assert status == 200 and state["layers"] == ["Dense", "Tanh", "Dense"]
+    sid = state["id"]
+    status, result = request(server, "POST", f"/api/session/{sid}/step", {"trace": True})
+    trace = result["trace"]
+    assert status == 200 and [layer["kind"] for layer in trace["layers"]] == ["Dense", "Tanh", "Dense"]
+    assert "def forward" in trace["layers"][0]["source_forward"]["code"]
+    assert "z = x Wᵀ + b" in trace["layers"][0]["formula"]["summary"]
+    status, check = request(server, "POST", f"/api/session/{sid}/gradcheck", {})
+    assert status == 200 and max(check["errors"].values()) < 1e-5
+    status, script = request(server, "GET", f"/api/session/{sid}/python")
+    assert status == 200 and b"steps, batch_size, alpha, n = 1, 10" in script
+    status, model = request(server, "GET", f"/api/session/{sid}/model")
+    (tmp_path / "m.npz").write_bytes(model)
+    loaded = load_model(tmp_path / "m.npz").network
+    np.testing.assert_array_equal(loaded.flat_params, server.sessions.get(sid).net.flat_params)
+
+
+def test_bad_input_gets_a_message_and_the_server_keeps_running(server):
+    status, state = request(server, "POST", "/api/session", {"config": SMALL})
+    sid = state["id"]
+    cases = [
+        ({"config": {**SMALL, "layers": "8:swish"}}, "unknown activation"),
+        ({"config": {**SMALL, "layers": "0:relu"}}, "at least 1 unit"),
+        ({"config": {**SMALL, "dataset": "csv"}, "csv": "1,2,0\n3,nan,1\n5,6,1\n7,8,0\n"}, "NaN"),
+        ({"config": {**SMALL, "dataset": "csv"}, "csv": "1;2;0\n3;4;1\n"}, "CSV"),
+        ({"config": {**SMALL, "layers": "1000:relu"}}, "limit"),
+    ]
+    for body, match in cases:
+        status, reply = request(server, "POST", f"/api/session/{sid}/config", body)
+        assert status == 400 and match in reply["error"], reply
+    status, reply = request(server, "POST", f"/api/session/{sid}/config", raw=b"{not json")
+    assert status == 400 and "not valid JSON" in reply["error"]
+    status, reply = request(server, "POST", "/api/session/nope/step", {"trace": True})
+    assert status == 404 and "reload the page" in reply["error"]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:  # a body too large
+        sock.sendall(f"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                     f"Content-Length: {9 * 1024 * 1024}\r\n\r\nxxxx".encode())  # fmt: skip
+        reply = sock.makefile("rb").readline()
+    assert reply.startswith(b"HTTP/1.1 413")
+    status, state2 = request(server, "GET", f"/api/session/{sid}/state")
+    assert status == 200 and state2["config"]["layers"][0]["units"] == 4  # unchanged by the bad requests
+
+
+def test_foreign_host_and_origin_are_refused(server):
+    status, reply = request(server, "GET", "/", headers={"Host": f"evil.example:{server.port}"})
+    assert status == 421 and "DNS rebinding" in reply["error"]
+    status, reply = request(server, "GET", "/", headers={"Host": "127.0.0.1:1"})
+    assert status == 421
+    status, reply = request(server, "POST", "/api/session", {"config": SMALL},
+                            headers={"Origin": "http://evil.example"})  # fmt: skip
+    assert status == 403
+    status, _ = request(server, "GET", "/", headers={"Host": f"localhost:{server.port}"})
+    assert status == 200
+
+
+def test_events_stream_frames(server):
+    status, state = request(server, "POST", "/api/session", {"config": SMALL})
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", f"/api/session/{state['id']}/events")
+    response = conn.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    line = response.fp.readline()
+    assert line.startswith(b"data: ")
+    frame = json.loads(line[6:])
+    assert frame["type"] == "frame" and frame["step"] == 0 and frame["curves"]["epoch"] == [0]
+    conn.close()
+
+
+def test_cli_serves_until_ctrl_c():
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "glassnet", "playground", "--port", "0", "--no-browser"],
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        line = proc.stderr.readline()
+        assert "glassnet playground: http://127.0.0.1:" in line
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert "stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

@@ -1,0 +1,192 @@
+"""glassnet playground in headless Chromium (Debian's chromium + chromium-driver, through Selenium).
+
+Set ``GLASSNET_PLAYGROUND_SCREENSHOTS=docs/images`` to also save a screenshot of each view there.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glassnet.playground.build import build_optimizer
+from glassnet.playground.server import PlaygroundServer
+from glassnet.trace import trace_step
+
+pytestmark = pytest.mark.browser
+
+webdriver = pytest.importorskip("selenium.webdriver")
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+if not CHROMIUM or not CHROMEDRIVER:
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+                allow_module_level=True)  # fmt: skip
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+SHOTS = os.environ.get("GLASSNET_PLAYGROUND_SCREENSHOTS")
+FAST = "n_samples=200&noise=0.05&layers=8:tanh:0,8:tanh:0&optimizer=adam&lr=0.03&batch_size=10"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with PlaygroundServer(port=0, idle_timeout=120) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="glassnet-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1440,1180"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout=30.0, message=""):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d), message)
+
+
+def open_page(driver, server, query):
+    driver.get("about:blank")
+    driver.get(f"{server.url}#{query}")
+    wait(driver, lambda d: d.execute_script("return window.__playground && window.__playground.frames > 0"))
+    return driver.execute_script("return window.__playground.id")
+
+
+def value(driver, element_id) -> float:
+    text = driver.find_element(By.ID, element_id).get_attribute("data-v")
+    return float(text) if text else float("nan")
+
+
+def shot(driver, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        time.sleep(0.3)
+        driver.save_screenshot(str(Path(SHOTS) / f"playground-{name}.png"))
+
+
+def test_train_circles_past_90_percent_and_reset_to_the_same_weights(browser, server):
+    sid = open_page(browser, server, f"dataset=circles&{FAST}")
+    session = server.sessions.get(sid)
+    start = session.net.flat_params.copy()
+    browser.find_element(By.ID, "btn-play").click()
+    wait(browser, lambda d: value(d, "stat-test-acc") > 0.9, 40, "test accuracy never passed 0.9")
+    browser.find_element(By.ID, "btn-play").click()
+    wait(browser, lambda d: not session.playing)
+    assert value(browser, "stat-step") > 0
+    shot(browser, "train")
+    browser.find_element(By.ID, "btn-reset").click()
+    wait(browser, lambda d: value(d, "stat-step") == 0)
+    np.testing.assert_array_equal(session.net.flat_params, start)
+
+
+def test_step_one_batch_shows_the_engines_numbers(browser, server):
+    sid = open_page(browser, server, f"dataset=moons&{FAST}&alpha=0.01&view=step")
+    session = server.sessions.get(sid)
+    session.step(trace=False)  # not the first step: Adam has state
+    with session.lock:
+        net, optimizer = session.net.astype(session.net.dtype), build_optimizer(session.config)
+        optimizer.__dict__.update(
+            {k: (v.copy() if hasattr(v, "copy") else v) for k, v in vars(session.optimizer).items()}
+        )
+        lr, n = session.schedule.lr, len(session.X_train)
+    browser.find_element(By.ID, "btn-trace").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "trace-loss"))
+    rows = np.array(browser.execute_script("return window.__playground.trace.rows"))
+    net.train()
+    optimizer.lr = lr
+    ref = trace_step(net, session.X_train[rows], session.y_train[rows], optimizer, alpha=0.01, n_samples=n)
+    assert value(browser, "trace-loss") == pytest.approx(ref.loss, rel=1e-12)
+
+    def cells(name):
+        tds = browser.find_elements(By.CSS_SELECTOR, f'[data-trace="{name}"] td[data-v]')
+        return np.array([float(td.get_attribute("data-v")) for td in tds])
+
+    dW = cells("layers.0.grad.W")
+    np.testing.assert_allclose(dW, ref.layers[0].grads["W"].ravel(), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cells("layers.4.after.b"), ref.layers[4].params_after["b"], rtol=1e-6)
+    np.testing.assert_allclose(
+        cells("layers.1.output"), ref.layers[1].output[:6].ravel(), rtol=1e-6, atol=1e-8
+    )
+    np.testing.assert_allclose(cells("grad_logits"), ref.grad_logits[:6].ravel(), rtol=1e-6, atol=1e-9)
+    browser.find_element(By.ID, "btn-gradcheck").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#gradcheck tr[data-param]"))
+    errors = [
+        float(e.get_attribute("data-v"))
+        for e in browser.find_elements(By.CSS_SELECTOR, "#gradcheck td[data-v]")
+    ]
+    assert len(errors) == 6 and max(errors) < 1e-5
+    shot(browser, "step")
+
+
+def test_a_shared_url_gives_the_same_state_and_copy_as_python_the_same_weights(browser, server):
+    query = ("dataset=spirals&classes=3&n_samples=150&noise=0.02&layers=6:relu:0.1,5:gelu:0&batch_norm=true"
+             "&optimizer=sgd&lr=0.1&momentum=0.9&schedule=step&step_size=3&gamma=0.5&batch_size=7&seed=4"
+             "&data_seed=2&alpha=0.001&activation_hide=true")  # fmt: skip
+    first = server.sessions.get(open_page(browser, server, query))
+    assert first.config["layers"][1] == {"units": 5, "activation": "gelu", "dropout": 0.0}
+    assert first.config["batch_norm"] and first.config["momentum"] == 0.9 and first.n_classes == 3
+    activation_selects = browser.find_elements(By.CSS_SELECTOR, "select.activation")
+    assert activation_selects and not any(s.is_displayed() for s in activation_selects)  # a teacher's *_hide
+    shared = browser.current_url
+    second = server.sessions.get(open_page(browser, server, shared.split("#", 1)[1]))
+    assert second.id != first.id and second.config == first.config
+    np.testing.assert_array_equal(second.net.flat_params, first.net.flat_params)
+    np.testing.assert_array_equal(second.X_train, first.X_train)
+    for _ in range(25):
+        second.step(trace=False)
+    browser.find_element(By.ID, "btn-python").click()
+    wait(browser, lambda d: "Sequential(" in d.find_element(By.ID, "modal-text").text)
+    code = browser.find_element(By.ID, "modal-text").get_attribute("textContent")
+    shot(browser, "python")
+    browser.find_element(By.ID, "modal-close").click()
+    namespace = {"__name__": "playground_script"}
+    exec(compile(code, "copied.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, second.net.flat_params)
+
+
+def test_draw_a_digit(browser, server):
+    open_page(browser, server, f"dataset=xor&{FAST}&view=digits")
+    epochs = browser.find_element(By.ID, "digits-epochs")
+    epochs.clear()
+    epochs.send_keys("10")  # a short fit: the test checks the page against the network, not its accuracy
+    browser.find_element(By.ID, "btn-digits-train").click()
+    wait(browser, lambda d: d.find_element(By.ID, "digits-status").get_attribute("data-state") == "ready", 60)
+    canvas = browser.find_element(By.ID, "draw")
+    actions = ActionChains(browser)
+    actions.move_to_element_with_offset(canvas, 10, -90).click_and_hold()  # a "7": across, then down-left
+    actions.move_by_offset(-40, 0)
+    for _ in range(8):
+        actions.move_by_offset(10, 0)
+    for _ in range(10):
+        actions.move_by_offset(-5, 17)
+    actions.release().perform()
+    wait(browser, lambda d: d.find_element(By.ID, "digit-label").text not in ("", "–"))
+    seen = browser.find_element(By.ID, "seen").get_attribute("data-values")
+    image = np.array([float(v) for v in seen.split(",")], dtype=np.float32)
+    assert image.shape == (64,) and image.max() == pytest.approx(1.0)
+    net = server.httpd.digits.net
+    proba = net.predict_proba(image[None, :])[0]
+    assert browser.find_element(By.ID, "digit-label").text == str(int(np.argmax(proba)))
+    bars = browser.find_elements(By.CSS_SELECTOR, "#proba .bar")
+    assert len(bars) == 10
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#hidden canvas")) == 2  # the lab's two hidden layers
+    shot(browser, "digits")
