@@ -234,6 +234,7 @@ class Trainer:
             return self._parallel.step(rows)  # shared by the processes: each a share of rows and weights
         Xb, yb, wb = data.batch(rows, self.net.dtype, self.augment, self.rng)
         loss = self.net.loss_and_grad(Xb, yb, wb, alpha=self.alpha, n_samples=data.weight_total, check=False)
+        self._call("on_gradients", self)  # callbacks may change net.flat_grads (GradientClipping)
         self.optimizer.step(self.net)
         return loss
 
