@@ -77,7 +77,8 @@ class StochasticSolverMixin:
         batch = self._batch_size(train.n_samples)
         if self.augment_shift:
             infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
-        if not incremental or not hasattr(self, "_optimizer"):
+        resumed = self.__dict__.pop("_resumed_from_checkpoint", False)  # glassnet.checkpoint.resume_estimator
+        if (not incremental and not resumed) or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(config)
             self._schedule = make_schedule(config, -(-train.n_samples // batch), samples_seen=self.t_)
         self.n_iter_ = 0
