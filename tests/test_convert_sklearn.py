@@ -154,3 +154,14 @@ def test_conversion_still_builds_what_predict_needs(X):
     gl.partial_fit(X, _targets(X, "multiclass"))  # continues from the copied weights and sample count
     assert gl.t_ == sk.t_ + len(X)
     assert not np.array_equal(gl.coefs_[0], before)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import glassnet.export._sklearn as module
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -347,3 +347,12 @@ def test_network_regression_losses_export_by_their_link(X, loss):
     net = build_mlp([5, 6, 2], activation="relu", loss=loss, seed=0, dtype=np.float64)
     for (value,) in run_both(to_onnx(net), X):
         assert_allclose(value, net.predict_proba(X), **TOL)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import glassnet.export._onnx as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
