@@ -131,6 +131,10 @@ class Sequential:
         """After unpickling (joblib, Dask) or ``copy.deepcopy``, make the parameters views into ``flat_params``
         again: pickle copies each view on its own, and an optimizer stepping ``flat_params`` would then leave
         the layers' weights as they were (a ``partial_fit`` in a Dask worker that learned nothing)."""
+        # joblib may hand back read-only memory maps: the network must stay trainable, so copy those
+        for name in ("flat_params", "flat_grads", "weight_mask"):
+            if name in state and not state[name].flags.writeable:
+                state[name] = state[name].copy()
         self.__dict__.update(state)
         self._bind_flat_parameters(self.flat_params, self.flat_grads)
 

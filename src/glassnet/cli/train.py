@@ -20,41 +20,72 @@ from glassnet.cli._common import (
 )
 from glassnet.cli._report import write_results_report
 from glassnet.cli._training import ModelResult, fit_engine
+from glassnet.config import MLPConfig
+from glassnet.config.params import ACTIVATION
 
-ACTIVATIONS = ("relu", "logistic", "tanh", "leaky_relu", "gelu", "identity")
-SOLVERS = ("adam", "adamw", "sgd")
+SOLVERS = ("adam", "adamw", "sgd")  # adamw: adam with decoupled weight decay 0.01
 RECIPE_KEYS = ("digits", "fashion-mnist")
 
-#: training options when neither the command line nor a recipe sets them
-DEFAULTS = {
-    "hidden": (256, 128), "activation": "relu", "solver": "adam", "epochs": 30, "batch_size": 64, "lr": 1e-3,
-    "schedule": "constant", "warmup": 0.05, "alpha": 1e-4, "dropout": 0.0, "label_smoothing": 0.0,
-    "batch_norm": False, "augment_shift": 0,
+#: this command's training settings when neither the command line nor a recipe sets them, in the shared
+#: vocabulary (glassnet.config); it runs every epoch asked for (no loss-plateau stop) unless --early-stopping
+TRAIN_DEFAULTS = MLPConfig(
+    hidden_layer_sizes=(256, 128), activation="relu", solver="adam", max_iter=30, batch_size=64,
+    learning_rate_init=1e-3, learning_rate="constant", warmup_fraction=0.05, alpha=1e-4, momentum=0.9,
+    nesterovs_momentum=False, n_iter_no_change=np.inf, n_jobs=1,
+)  # fmt: skip
+
+#: option -> (MLPConfig field, how to read it, help); the default shown is TRAIN_DEFAULTS's
+OPTIONS = {
+    "--hidden": ("hidden_layer_sizes", {"type": int_list}, "hidden layer sizes"),
+    "--activation": ("activation", {"choices": ACTIVATION.constraints[0].values}, "hidden activation"),
+    "--solver": ("solver", {"choices": SOLVERS}, "optimizer"),
+    "--epochs": ("max_iter", {"type": positive_int}, "maximum epochs"),
+    "--batch-size": ("batch_size", {"type": int}, "rows per step; 0 = full batch"),
+    "--lr": ("learning_rate_init", {"type": positive_float}, "learning rate"),
+    "--schedule": (
+        "learning_rate", {"choices": ("constant", "cosine")},
+        "learning-rate schedule; cosine decays to 0 after a linear warm-up",
+    ),
+    "--warmup": ("warmup_fraction", {"type": fraction}, "cosine warm-up as a fraction of all steps"),
+    "--momentum": ("momentum", {"type": fraction}, "SGD momentum"),
+    "--alpha": ("alpha", {"type": float}, "L2 penalty"),
+    "--dropout": ("dropout", {"type": fraction}, "dropout after each hidden layer"),
+    "--label-smoothing": ("label_smoothing", {"type": fraction}, "label smoothing of the targets"),
+    "--batch-norm": ("batch_norm", {"action": "store_true"}, "batch normalisation before each activation"),
+    "--augment-shift": (
+        "augment_shift", {"type": int, "metavar": "PIXELS"},
+        "shift each training image by up to PIXELS in each direction; 0 = off",
+    ),
+    "--jobs": (
+        "n_jobs", {"type": int, "metavar": "N"}, "processes sharing each training step (data parallel; -1 = every core)",
+    ),
 }  # fmt: skip
 
-#: glassnet.recipes' estimator parameter -> this command's option
-_FROM_ESTIMATOR = {
-    "hidden_layer_sizes": "hidden", "activation": "activation", "solver": "solver", "max_iter": "epochs",
-    "batch_size": "batch_size", "learning_rate_init": "lr", "learning_rate": "schedule",
-    "warmup_fraction": "warmup", "alpha": "alpha", "dropout": "dropout", "label_smoothing": "label_smoothing",
-    "batch_norm": "batch_norm", "augment_shift": "augment_shift",
-}  # fmt: skip
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
-def resolve_options(args) -> None:
-    """Fill every training option left unset: from ``--recipe`` when given, else from :data:`DEFAULTS`."""
-    chosen = dict(DEFAULTS)
+def build_config(args) -> MLPConfig:
+    """The training settings: :data:`TRAIN_DEFAULTS`, then ``--recipe``'s, then the options given."""
+    config = TRAIN_DEFAULTS
     if args.recipe:
         from glassnet.recipes import RECIPES
 
-        for key, value in RECIPES[args.recipe].params.items():
-            if key in _FROM_ESTIMATOR:
-                chosen[_FROM_ESTIMATOR[key]] = tuple(value) if key == "hidden_layer_sizes" else value
-    for name, value in chosen.items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
-    if args.augment_shift < 0:
-        raise CLIError(f"--augment-shift must be >= 0, got {args.augment_shift}", code=2)
+        config = config.replace(**RECIPES[args.recipe].params)
+    given = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in OPTIONS.items()}
+    config = config.replace(**{field: value for field, value in given.items() if value is not None})
+    if config.solver == "adamw":
+        config = config.replace(solver="adam", weight_decay=config.weight_decay or 0.01)
+    if args.early_stopping:
+        config = config.replace(early_stopping=True, n_iter_no_change=args.early_stopping)
+    if config.augment_shift < 0:
+        raise CLIError(f"--augment-shift must be >= 0, got {config.augment_shift}", code=2)
+    if config.batch_size != "auto" and config.batch_size < 0:
+        raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {config.batch_size}", code=2)
+    if config.n_jobs == 0:
+        raise CLIError("--jobs must be a positive number of processes, or -1 for every core; got 0", code=2)
+    return config
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -70,28 +101,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="start from one of glassnet's recommended recipes (glassnet.recipes; one network, no ensemble); "
         "options given explicitly override it",
     )  # fmt: skip
-    p.add_argument("--hidden", type=int_list, help="hidden layer sizes (default 256,128)")
-    p.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation (default relu)")
-    p.add_argument("--solver", choices=SOLVERS, help="optimizer (default adam)")
-    p.add_argument("--epochs", type=positive_int, help="maximum epochs (default 30)")
-    p.add_argument("--batch-size", type=int, help="rows per step; 0 = full batch (default 64)")
-    p.add_argument("--lr", type=positive_float, help="learning rate (default 0.001)")
-    p.add_argument(
-        "--schedule", choices=("constant", "cosine"),
-        help="learning-rate schedule; cosine decays to 0 after a linear warm-up (default constant)",
-    )  # fmt: skip
-    p.add_argument("--warmup", type=fraction, help="cosine warm-up as a fraction of all steps (default 0.05)")
-    p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--alpha", type=float, help="L2 penalty (default 0.0001)")
-    p.add_argument("--dropout", type=fraction, help="dropout after each hidden layer (default 0)")
-    p.add_argument("--label-smoothing", type=fraction, help="label smoothing of the targets (default 0)")
-    p.add_argument(
-        "--batch-norm", action="store_true", default=None, help="batch normalisation before each activation"
-    )
-    p.add_argument(
-        "--augment-shift", type=int, metavar="PIXELS",
-        help="shift each training image by up to PIXELS in each direction (default 0 = off)",
-    )  # fmt: skip
+    for flag, (field, how, text) in OPTIONS.items():
+        default = getattr(TRAIN_DEFAULTS, field)
+        shown = (
+            "off"
+            if default is False
+            else ",".join(map(str, default))
+            if isinstance(default, tuple)
+            else default
+        )
+        p.add_argument(flag, dest=_dest(flag), default=None, help=f"{text} (default {shown})", **how)
     p.add_argument(
         "--validation-split",
         type=fraction,
@@ -106,10 +125,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--scale", type=positive_float, help="divide your .npz/.csv features by this")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="compute type")
     p.add_argument(
-        "--jobs", type=int, default=1, metavar="N",
-        help="processes sharing each training step (data parallel; -1 = every core; default 1)",
-    )  # fmt: skip
-    p.add_argument(
         "-o", "--output", default="glassnet-model.npz", help="model file (default glassnet-model.npz)"
     )
     p.add_argument(
@@ -122,20 +137,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from glassnet._files import check_writable
-    from glassnet.augment import RandomShift
     from glassnet.data import load_dataset
     from glassnet.exceptions import TrainingDivergedError
     from glassnet.io import save_model
-    from glassnet.losses import SoftmaxCrossEntropy
-    from glassnet.network import build_mlp
-    from glassnet.optim import get_optimizer
-    from glassnet.schedules import CosineLR
-    from glassnet.training import Trainer
 
     check_writable(args.output)  # a read-only, full or non-file target is reported now, not after training
-    resolve_options(args)
-    if args.batch_size < 0:
-        raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {args.batch_size}", code=2)
+    config = build_config(args)
     data = load_dataset(
         args.dataset, data_dir=args.data_dir, test_size=args.test_size, seed=args.seed,
         label_column=args.label_column, scale=args.scale,
@@ -146,64 +153,97 @@ def run(args) -> int:
         f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows, "
         f"{data.n_features} features, {len(data.classes)} classes"
     )
-    sizes = [data.n_features, *args.hidden, len(data.classes)]
-    loss = SoftmaxCrossEntropy(label_smoothing=args.label_smoothing)
-    net = build_mlp(
-        sizes, activation=args.activation, loss=loss, dropout=args.dropout, seed=args.seed, dtype=args.dtype,
-        batch_norm=args.batch_norm,
-    )  # fmt: skip
-    kwargs = {"lr": args.lr}
-    if args.solver == "sgd":
-        kwargs["momentum"] = args.momentum
-    n_fit = len(data.X_train) - int(round(len(data.X_train) * (args.validation_split or 0.0)))
-    steps = args.epochs * -(-n_fit // (args.batch_size or n_fit))  # ceil: batches per epoch
-    schedule = None
-    if args.schedule == "cosine":
-        schedule = CosineLR(
-            args.lr, total_steps=max(steps, 1), warmup_steps=min(int(args.warmup * steps), steps - 1)
-        )
-    augment = RandomShift(args.augment_shift, data.image_shape) if args.augment_shift else None
-    trainer = Trainer(
-        net, get_optimizer(args.solver, **kwargs),
-        schedule=schedule,
-        augment=augment,
-        batch_size=args.batch_size or None,
-        alpha=args.alpha,
-        seed=args.seed,
-        validation_fraction=args.validation_split or None,
-        early_stopping=args.early_stopping > 0 and args.validation_split > 0,
-        patience=max(args.early_stopping, 1),
-        n_jobs=args.jobs,
-    )  # fmt: skip
-    notes = []
     try:
-        history, seconds = fit_engine(
-            trainer, data.X_train, data.y_train, args.epochs, "train", not args.no_progress
-        )
+        net, history, seconds = train_network(config, data, args)
     except TrainingDivergedError as exc:
         raise CLIError(f"{exc} Nothing was saved.") from None
+    notes = _notes(history)
+    proba = net.predict_proba(data.X_test)
+    y_pred = proba.argmax(1)
+    accuracy = float(np.mean(y_pred == data.y_test))
+    info = model_info(config, data, args, history, accuracy, seconds)
+    path = save_model(
+        args.output, net, preprocessing=data.preprocessing, classes=data.classes, class_names=data.class_names,
+        info=info,
+    )  # fmt: skip
+    sizes = [data.n_features, *config.hidden_layer_sizes, len(data.classes)]
+    result = ModelResult(
+        f"glassnet {'-'.join(map(str, sizes))} {config.activation} {args.solver or config.solver}", "M", accuracy,
+        seconds, history.epochs, float(history["loss"][-1]) if history.epochs else float("nan"),
+        list(history["loss"]), y_pred, proba, net.parameters()["layers.0.W"].copy(), notes, history=history,
+    )  # fmt: skip
+    print(format_table([result.row()]))
+    for note in notes:
+        print(f"  {note}")
+    print(f"model: {path}")
+    if not args.no_report:
+        report = write_results_report(
+            Path(args.report), data, [result],
+            title=f"glassnet train: {data.name}",
+            intro=f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows. Model file: {path}.",
+            details="\n".join(f"{k}: {v}" for k, v in info.items()),
+            seed=args.seed,
+        )  # fmt: skip
+        print(f"report: {report}")
+    return 130 if history.interrupted else 0
+
+
+def train_network(config: MLPConfig, data, args):
+    """Build the network and its training from ``config`` exactly as the estimators do (the same builders,
+    the same seeded generator, the same loop); returns ``(net, history, seconds)``.
+
+    The head is always a softmax over the data set's classes (the model file's ``predict_proba`` gives one
+    column per class); for several classes that is also the estimators' head.
+    """
+    from glassnet.config.build import build_network, make_loss, make_trainer
+    from glassnet.initializers import as_generator
+
+    X = np.asarray(data.X_train, dtype=args.dtype)
+    if config.batch_size == 0:
+        config = config.replace(batch_size=len(X))  # full batch
+    rng = as_generator(args.seed)
+    loss = make_loss(config, "multiclass")
+    net = build_network(config, data.n_features, len(data.classes), loss, X.dtype, rng)
+    split = args.validation_split or None
+    trainer = make_trainer(
+        config, net, len(X) - int(round(len(X) * (split or 0.0))), rng,
+        validation_fraction=split,
+        early_stopping=bool(config.early_stopping and split),
+        patience=int(config.n_iter_no_change) if config.early_stopping else 10,
+        tol=float(config.tol),
+    )  # fmt: skip
+    history, seconds = fit_engine(
+        trainer, X, data.y_train, int(config.max_iter), "train", not args.no_progress
+    )
+    return net, history, seconds
+
+
+def _notes(history) -> list[str]:
+    notes = []
     if history.interrupted:
         notes.append(f"interrupted by Ctrl-C after {history.epochs} epochs; saved the model trained so far")
         eprint(f"interrupted: saving the model trained so far ({history.epochs} epochs)")
     if history.stopped_early:
         notes.append(f"early stopping; kept the weights of epoch {history.best_epoch + 1}")
-    proba = net.predict_proba(data.X_test)
-    y_pred = proba.argmax(1)
-    accuracy = float(np.mean(y_pred == data.y_test))
+    return notes
+
+
+def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds: float) -> dict:
+    """What the model file records about its training (shown by the report, read by ``glassnet evaluate``)."""
     val = history["val_score"]
-    info = {
+    return {
         "dataset": data.name,
-        "hidden": list(args.hidden),
-        "activation": args.activation,
-        "solver": args.solver,
-        "lr": args.lr,
-        "batch_size": args.batch_size,
-        "alpha": args.alpha,
-        "dropout": args.dropout,
-        "label_smoothing": args.label_smoothing,
-        "batch_norm": bool(args.batch_norm),
-        "augment_shift": args.augment_shift,
-        "schedule": args.schedule,
+        "hidden": list(config.hidden_layer_sizes),
+        "activation": config.activation,
+        "solver": args.solver or config.solver,
+        "lr": config.learning_rate_init,
+        "batch_size": config.batch_size,
+        "alpha": config.alpha,
+        "dropout": config.dropout,
+        "label_smoothing": config.label_smoothing,
+        "batch_norm": bool(config.batch_norm),
+        "augment_shift": config.augment_shift,
+        "schedule": config.learning_rate,
         "recipe": args.recipe,
         "seed": args.seed,
         # how the data was split, so that `glassnet evaluate` scores exactly the rows held out here
@@ -222,26 +262,3 @@ def run(args) -> int:
         "train_seconds": round(seconds, 3),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    path = save_model(
-        args.output, net, preprocessing=data.preprocessing, classes=data.classes, class_names=data.class_names,
-        info=info,
-    )  # fmt: skip
-    result = ModelResult(
-        f"glassnet {'-'.join(map(str, sizes))} {args.activation} {args.solver}", "M", accuracy, seconds,
-        history.epochs, float(history["loss"][-1]) if history.epochs else float("nan"), list(history["loss"]),
-        y_pred, proba, net.parameters()["layers.0.W"].copy(), notes,
-    )  # fmt: skip
-    print(format_table([result.row()]))
-    for note in notes:
-        print(f"  {note}")
-    print(f"model: {path}")
-    if not args.no_report:
-        report = write_results_report(
-            Path(args.report), data, [result],
-            title=f"glassnet train: {data.name}",
-            intro=f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows. Model file: {path}.",
-            details="\n".join(f"{k}: {v}" for k, v in info.items()),
-            seed=args.seed,
-        )  # fmt: skip
-        print(f"report: {report}")
-    return 130 if history.interrupted else 0
