@@ -15,31 +15,24 @@ Labels are looked up with a ``Gather`` on a constant holding the classes, so the
 skl2onnx does: integers (and whole-number floats) become an int64 tensor, strings a string tensor. The
 labels come from the logits ``z``, as glassnet's ``predict`` does, never from rounded probabilities.
 
-Each ``Dense`` is one ``Gemm`` (``transB=1``: glassnet's ``W`` is ``(out, in)``). GELU is ONNX's ``Gelu`` from
-opset 20 on, and below that its decomposition, :math:`\tfrac12 x (1 + \mathrm{erf}(x/\sqrt2))` (or the tanh
-form, whichever the network computes). onnxruntime has no float64 ``Erf``; a float64 model computes that one
-function in float32 (a relative error of about 1e-7) so that it runs everywhere.
-
-The same emission code serves :func:`to_onnx` (``onnx.helper``) and the skl2onnx converter (skl2onnx's
-container), through the two small emitters below.
+How each layer becomes ONNX nodes: :mod:`glassnet.export._graph`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from glassnet.export._lower import Activation, Affine, Scale, loss_name, lower_network
+from glassnet.export._graph import HelperEmitter, emit_body, emit_head, onnx_type
+from glassnet.export._lower import loss_name, lower_network
 
 __all__ = ["to_onnx", "save_onnx", "DEFAULT_OPSET"]
 
 #: the opset written by default: supported by every onnxruntime since 1.12 (2022)
 DEFAULT_OPSET = 17
 _MIN_OPSET = 13  # Softmax over one axis, Squeeze/ReduceSum taking axes as inputs
-_GELU_OP_OPSET = 20
 
 _NETWORK_HEADS = {
     "softmax_cross_entropy": "softmax",
@@ -179,155 +172,6 @@ def output_names(head: str) -> list[str]:
     return ["variable"] if head in ("identity", "exp") else ["label", "probabilities"]
 
 
-# --- emitters: where nodes and constants go ---------------------------------------------------------------
-
-
-class HelperEmitter:
-    """Collects nodes and initializers for ``onnx.helper.make_graph``."""
-
-    def __init__(self, opset: int) -> None:
-        self.opset = opset
-        self.nodes: list = []
-        self.initializers: list = []
-        self._count = 0
-
-    def _name(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
-
-    def constant(self, hint: str, array: np.ndarray) -> str:
-        from onnx import numpy_helper
-
-        name = self._name(hint)
-        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
-        return name
-
-    def node(self, op: str, inputs: list[str], output: str | None = None, **attrs) -> str:
-        from onnx import helper
-
-        out = output or self._name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=self._name(f"n_{op}"), **attrs))
-        return out
-
-
-class ContainerEmitter:
-    """Adds nodes and initializers to a skl2onnx ``ModelComponentContainer`` (for the converter)."""
-
-    def __init__(self, scope, container) -> None:
-        self.scope, self.container = scope, container
-        self.opset = int(container.target_opset)
-
-    def constant(self, hint: str, array: np.ndarray) -> str:
-        from onnx import helper, numpy_helper
-
-        name = self.scope.get_unique_variable_name(hint)
-        array = np.asarray(array)
-        if array.dtype == object:  # strings: skl2onnx copies raw bytes only, so give it the values
-            onnx_type = helper.np_dtype_to_tensor_dtype(np.dtype("O"))
-            self.container.add_initializer(
-                name, onnx_type, list(array.shape), [str(s).encode() for s in array]
-            )
-        else:
-            tensor = numpy_helper.from_array(array, name)
-            self.container.add_initializer(name, tensor.data_type, list(array.shape), tensor)
-        return name
-
-    def node(self, op: str, inputs: list[str], output: str | None = None, **attrs) -> str:
-        out = output or self.scope.get_unique_variable_name(op.lower())
-        name = self.scope.get_unique_operator_name(f"glassnet_{op}")
-        self.container.add_node(op, inputs, [out], name=name, **attrs)
-        return out
-
-
-# --- the graph --------------------------------------------------------------------------------------------
-
-
-def emit_body(emitter, steps, x: str, dtype, input_scale: float | None = None) -> str:
-    """Nodes for the lowered network from input ``x``; returns the name of the logits."""
-    dtype = np.dtype(dtype)
-    if input_scale is not None and float(input_scale) != 1.0:
-        x = emitter.node("Div", [x, emitter.constant("input_scale", np.array(input_scale, dtype))])
-    for step in steps:
-        if isinstance(step, Affine):
-            W = emitter.constant("W", step.W.astype(dtype))  # (out, in)
-            b = emitter.constant("b", step.b.astype(dtype))
-            x = emitter.node("Gemm", [x, W, b], transB=1)  # (N, in) @ (in, out) + (out,) -> (N, out)
-        elif isinstance(step, Scale):
-            x = emitter.node("Mul", [x, emitter.constant("bn_scale", step.scale.astype(dtype))])
-            x = emitter.node("Add", [x, emitter.constant("bn_shift", step.shift.astype(dtype))])
-        else:
-            x = _emit_activation(emitter, step, x, dtype)
-    return x
-
-
-def _emit_activation(emitter, step: Activation, x: str, dtype: np.dtype) -> str:
-    simple = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
-    if step.name in simple:
-        return emitter.node(simple[step.name], [x])
-    if step.name == "leaky_relu":
-        if dtype == np.float32:
-            return emitter.node("LeakyRelu", [x], alpha=float(step.alpha))
-        # ONNX attributes are float32: max(x, s x) keeps a float64 slope exact (s in [0, 1))
-        slope = emitter.constant("slope", np.array(step.alpha, dtype))
-        return emitter.node("Max", [x, emitter.node("Mul", [x, slope])])
-    if step.name == "softmax":
-        return emitter.node("Softmax", [x], axis=-1)
-    if step.name not in ("gelu_erf", "gelu_tanh"):
-        raise TypeError(f"Cannot export the activation {step.name!r}.")
-    tanh = step.name == "gelu_tanh"
-    if emitter.opset >= _GELU_OP_OPSET and (tanh or dtype == np.float32):
-        return emitter.node("Gelu", [x], approximate="tanh" if tanh else "none")
-
-    def c(value: float) -> str:
-        return emitter.constant("c", np.array(value, dtype))
-
-    if tanh:  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        cube = emitter.node("Mul", [emitter.node("Mul", [x, x]), x])
-        inner = emitter.node("Add", [x, emitter.node("Mul", [cube, c(0.044715)])])
-        inner = emitter.node("Tanh", [emitter.node("Mul", [inner, c(math.sqrt(2.0 / math.pi))])])
-    else:  # 0.5 x (1 + erf(x / sqrt 2))
-        inner = emitter.node("Mul", [x, c(1.0 / math.sqrt(2.0))])
-        if dtype == np.float64:  # onnxruntime has no float64 Erf (see the module docstring)
-            inner = emitter.node("Cast", [inner], to=_onnx_type(np.float32))
-            inner = emitter.node("Cast", [emitter.node("Erf", [inner])], to=_onnx_type(np.float64))
-        else:
-            inner = emitter.node("Erf", [inner])
-    half_x = emitter.node("Mul", [x, c(0.5)])
-    return emitter.node("Mul", [half_x, emitter.node("Add", [inner, c(1.0)])])
-
-
-def emit_head(emitter, head: str, labels, z: str, dtype, outputs: list[str]) -> None:
-    """Nodes from the logits ``z`` to the named outputs (see the module docstring's table)."""
-    dtype = np.dtype(dtype)
-    if head in ("identity", "exp"):
-        emitter.node("Exp" if head == "exp" else "Identity", [z], output=outputs[0])
-        return
-    label, proba = outputs
-    if head == "softmax":
-        emitter.node("Softmax", [z], output=proba, axis=1)
-        index = emitter.node("ArgMax", [z], axis=1, keepdims=0)  # (N, K) -> (N,), the first maximum
-        emitter.node("Gather", [emitter.constant("classes", labels), index], output=label, axis=0)
-        return
-    positive = emitter.node("Greater", [z, emitter.constant("zero", np.array(0, dtype))])
-    index = emitter.node("Cast", [positive], to=_onnx_type(np.int64))
-    if head == "multilabel":
-        emitter.node("Sigmoid", [z], output=proba)
-        emitter.node("Identity", [index], output=label)  # (N, K) of 0/1 as int64
-        return
-    # binary: z is (N, 1); predict_proba is [sigmoid(-z), sigmoid(z)], the label classes_[z > 0]
-    p1 = emitter.node("Sigmoid", [z])
-    p0 = emitter.node("Sigmoid", [emitter.node("Neg", [z])])
-    emitter.node("Concat", [p0, p1], output=proba, axis=1)  # (N, 2)
-    flat = emitter.node("Reshape", [index, emitter.constant("flat", np.array([-1], np.int64))])  # (N,)
-    emitter.node("Gather", [emitter.constant("classes", labels), flat], output=label, axis=0)
-
-
-def _onnx_type(dtype) -> int:
-    from onnx import helper
-
-    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-
-
 def _check_dtype(dtype, network) -> np.dtype:
     if dtype is None:
         return np.dtype(network.dtype)
@@ -415,13 +259,13 @@ def to_onnx(
     emit_head(emitter, head, labels, z, dtype, outputs)
 
     n_out = _n_outputs(network)
-    elem = _onnx_type(dtype)
+    elem = onnx_type(dtype)
     x_info = helper.make_tensor_value_info("X", elem, [None, n_features(network)])
     if head in ("identity", "exp"):
         out_info = [helper.make_tensor_value_info("variable", elem, [None, n_out])]
     else:
         n_proba = 2 if head == "binary" else n_out
-        label_elem = _onnx_type(np.int64) if labels is None else _onnx_type(labels.dtype)
+        label_elem = onnx_type(np.int64) if labels is None else onnx_type(labels.dtype)
         label_shape = [None, n_out] if head == "multilabel" else [None]
         out_info = [
             helper.make_tensor_value_info("label", label_elem, label_shape),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.export._graph import ContainerEmitter, emit_body, emit_head
 from glassnet.export._lower import lower_network
-from glassnet.export._onnx import ContainerEmitter, emit_body, emit_head, model_head, output_names
+from glassnet.export._onnx import model_head, output_names
 
 __all__ = ["register_skl2onnx"]
 
