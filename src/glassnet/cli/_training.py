@@ -1,4 +1,8 @@
-"""Training with progress on stderr: a per-epoch tqdm bar for the engine, an elapsed-time bar for estimators."""
+"""Training with progress on stderr: one tqdm bar of epochs per model, with the time left.
+
+The engine's :class:`~glassnet.training.Trainer` draws it from a callback, glassnet's estimators from
+scikit-learn's callback API, scikit-learn's ``MLPClassifier`` from its growing ``loss_curve_``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ModelResult", "TqdmProgress", "elapsed_bar", "fit_engine", "fit_estimator"]
+__all__ = [
+    "ModelResult",
+    "EpochBar",
+    "TqdmProgress",
+    "EstimatorEpochs",
+    "watch_epochs",
+    "fit_engine",
+    "fit_estimator",
+]
 
 
 @dataclass
@@ -28,6 +40,8 @@ class ModelResult:
     proba: np.ndarray | None = None
     first_layer: np.ndarray | None = None  # (n_hidden, n_features), the lab's (out, in) convention
     notes: list[str] = field(default_factory=list)
+    history: object | None = None  # the engine's History: its validation loss and accuracy, if computed
+    settings: list[tuple[str, str]] = field(default_factory=list)  # architecture and training, for the report
 
     def row(self) -> dict:
         """The table row."""
@@ -40,18 +54,92 @@ class ModelResult:
         }
 
 
+def estimator_settings(estimator) -> list[tuple[str, str]]:
+    """A fitted MLP estimator's architecture and training settings in words (glassnet's or scikit-learn's)."""
+    params = estimator.get_params()
+    sizes = [np.asarray(estimator.coefs_[0]).shape[0]] + [np.asarray(c).shape[1] for c in estimator.coefs_]
+    rows = [
+        ("layers", " → ".join(str(s) for s in sizes)),
+        ("activation", f"{params['activation']} (hidden), {getattr(estimator, 'out_activation_', 'softmax')}"
+                       " (output)"),
+        ("optimizer", params["solver"]),
+        ("learning rate", f"{params['learning_rate_init']:g}, {params.get('learning_rate', 'constant')}"
+                          " schedule"),
+        ("batch size", str(params["batch_size"])),
+        ("L2 penalty (alpha)", f"{params['alpha']:g}"),
+    ]  # fmt: skip
+    for key, label in (("dropout", "dropout"), ("label_smoothing", "label smoothing")):
+        if params.get(key):
+            rows.append((label, f"{params[key]:g}"))
+    rows.append(("epochs", f"{estimator.n_iter_} of at most {params['max_iter']}"))
+    if params.get("early_stopping"):
+        rows.append(("early stopping", f"on {params['validation_fraction']:.0%} of the training rows"))
+    rows.append(("seed", str(params["random_state"])))
+    return rows
+
+
+class EpochBar:
+    """A tqdm bar of epochs on stderr: ``done/total [elapsed<remaining]``; its last line says how it ended.
+
+    Parameters
+    ----------
+    desc : str
+        The model's name, shown first.
+    total : int
+        The epoch budget (``max_iter``).
+    enabled : bool
+        ``False`` draws nothing (``--no-progress``).
+    """
+
+    def __init__(self, desc: str, total: int, enabled: bool = True) -> None:
+        self.desc, self.total, self.bar = desc, int(total), None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
+
+    @property
+    def n(self) -> int:
+        """Epochs shown as done."""
+        return 0 if self.bar is None else int(self.bar.n)
+
+    def advance_to(self, n: int, postfix: dict | None = None) -> None:
+        """Show ``n`` epochs done (and the loss etc. in ``postfix``)."""
+        if self.bar is None:
+            return
+        if n > self.bar.n:
+            self.bar.update(n - self.bar.n)
+        if postfix:
+            # set_postfix redraws; tqdm rate-limits the redraws, so thousands of tiny epochs stay cheap
+            self.bar.set_postfix(postfix, refresh=False)
+
+    def finish(self, message: str = "") -> None:
+        """Close the bar, leaving its last line, with ``message`` (e.g. "stopped early") after it."""
+        if self.bar is None:
+            return
+        if message:
+            self.bar.set_postfix_str(message, refresh=False)
+        self.bar.close()
+        self.bar = None
+
+    def abandon(self) -> None:
+        """Close the bar and erase its line (a failed attempt; the caller prints what happened)."""
+        if self.bar is None:
+            return
+        self.bar.leave = False
+        self.bar.close()
+        self.bar = None
+
+
 class TqdmProgress:
-    """An engine callback drawing a tqdm bar on stderr: epoch, loss and validation accuracy."""
+    """An engine callback drawing an :class:`EpochBar`: epoch, loss and validation accuracy."""
 
     def __init__(self, epochs: int, desc: str, enabled: bool = True) -> None:
         self.epochs, self.desc, self.enabled = epochs, desc, enabled
         self.bar = None
 
     def on_train_begin(self, trainer) -> None:
-        if self.enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.epochs, desc=self.desc, unit="epoch", leave=True, dynamic_ncols=True)
+        self.bar = EpochBar(self.desc, self.epochs, self.enabled)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         if self.bar is None:
@@ -59,30 +147,72 @@ class TqdmProgress:
         postfix = {"loss": f"{logs['loss']:.4g}"}
         if "val_score" in logs:
             postfix["val_acc"] = f"{logs['val_score']:.4f}"
-        self.bar.update(1)
-        # set_postfix redraws; tqdm rate-limits the redraws, so thousands of tiny epochs stay cheap
-        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.advance_to(self.bar.n + 1, postfix)
 
     def on_train_end(self, trainer, history) -> None:
         if self.bar is not None:
-            self.bar.close()
+            self.bar.finish()
             self.bar = None
 
 
+class EstimatorEpochs:
+    """scikit-learn callback hooks (``sklearn.callback``) that advance an :class:`EpochBar` once per epoch.
+
+    For glassnet's estimators, which open one callback sub-task per epoch. The hooks ask for no
+    ``fitted_estimator``, so the estimator copies nothing for them, and they never ask it to stop: the
+    fit and its results are the same with or without the bar.
+    """
+
+    def __init__(self, bar: EpochBar) -> None:
+        self.bar = bar
+
+    def setup(self, estimator, context) -> None:
+        pass
+
+    def teardown(self, estimator, context) -> None:
+        pass
+
+    def on_fit_task_begin(self, estimator, context) -> None:
+        pass
+
+    def on_fit_task_end(self, estimator, context) -> bool:
+        if context.parent is not None:  # an epoch's sub-task, not the whole fit
+            self.bar.advance_to(self.bar.n + 1, _estimator_postfix(estimator))
+        return False
+
+
+def _estimator_postfix(estimator) -> dict:
+    postfix = {}
+    curve = estimator.__dict__.get("loss_curve_")
+    if curve:
+        postfix["loss"] = f"{curve[-1]:.4g}"
+    scores = estimator.__dict__.get("validation_scores_")
+    if scores:
+        postfix["val_acc"] = f"{scores[-1]:.4f}"
+    return postfix
+
+
 @contextlib.contextmanager
-def elapsed_bar(desc: str, enabled: bool = True):
-    """Show ``desc`` with the elapsed seconds on stderr while the block runs (for fits without hooks)."""
-    if not enabled:
+def watch_epochs(estimator, bar: EpochBar, every: float = 0.2):
+    """Advance ``bar`` while ``estimator.fit`` runs in the block by reading its ``loss_curve_``.
+
+    For scikit-learn's ``MLPClassifier``, which has no callbacks: its ``sgd`` and ``adam`` solvers append
+    one loss per epoch to ``loss_curve_`` during ``fit``. A thread reads the list's length a few times a
+    second; nothing in the estimator is changed, so its results are the same with or without the bar.
+    """
+    if bar.bar is None:
         yield
         return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(desc=desc, total=None, bar_format="{desc}: {elapsed} elapsed", leave=True)
+    stale = estimator.__dict__.get("loss_curve_")  # a curve from an earlier fit is not this one's
     stop = threading.Event()
 
     def tick():
-        while not stop.wait(0.5):
-            bar.refresh()
+        while not stop.wait(every):
+            curve = estimator.__dict__.get("loss_curve_")
+            if curve is not None and curve is not stale and len(curve):
+                bar.advance_to(len(curve), {"loss": f"{curve[-1]:.4g}"})
+            elif bar.bar is not None:
+                bar.bar.refresh()  # the elapsed time moves on
 
     thread = threading.Thread(target=tick, daemon=True)
     thread.start()
@@ -91,16 +221,26 @@ def elapsed_bar(desc: str, enabled: bool = True):
     finally:
         stop.set()
         thread.join()
-        bar.close()
 
 
 def fit_engine(trainer, X, y, epochs: int, desc: str, progress: bool = True):
-    """Run ``trainer.fit`` with a progress bar; return ``(history, seconds)``."""
+    """Run ``trainer.fit`` with a progress bar; return ``(history, seconds)``.
+
+    If training diverges, the bar's line is erased before the error propagates, so no dead bar is left
+    behind; the caller says what happened.
+    """
+    from glassnet.exceptions import TrainingDivergedError
+
     bar = TqdmProgress(epochs, desc, enabled=progress)
     trainer.callbacks.insert(0, bar)
     start = time.perf_counter()
     try:
         history = trainer.fit(X, y, epochs=epochs)
+    except TrainingDivergedError:
+        if bar.bar is not None:
+            bar.bar.abandon()
+            bar.bar = None
+        raise
     finally:
         trainer.callbacks.remove(bar)
         bar.on_train_end(trainer, None)
@@ -108,20 +248,49 @@ def fit_engine(trainer, X, y, epochs: int, desc: str, progress: bool = True):
 
 
 def fit_estimator(estimator, X, y, desc: str, progress: bool = True):
-    """Fit a scikit-learn-style estimator with an elapsed-time bar; return ``(seconds, notes)``.
+    """Fit a scikit-learn-style estimator with an epoch bar; return ``(seconds, notes)``.
 
-    Convergence warnings are caught and returned as notes (the table says "stopped at max_iter" instead
-    of a warning in the middle of the progress bars).
+    glassnet's estimators advance the bar through scikit-learn's callback API, scikit-learn's
+    ``MLPClassifier`` through :func:`watch_epochs`. The bar's total is ``max_iter``; a fit that stops
+    sooner closes its bar saying so. Convergence warnings are caught and returned as notes (the table says
+    "stopped at max_iter" instead of a warning in the middle of the progress bars).
     """
     notes = []
+    max_iter = int(getattr(estimator, "max_iter", 0) or 0)
+    bar = EpochBar(desc, max_iter, enabled=progress)
+    callbacks = hasattr(estimator, "set_callbacks") and type(estimator).__module__.startswith("glassnet")
+    if callbacks:
+        estimator.set_callbacks(EstimatorEpochs(bar))
+        watching = contextlib.nullcontext()
+    else:
+        watching = watch_epochs(estimator, bar)
     start = time.perf_counter()
-    with elapsed_bar(desc, enabled=progress), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        estimator.fit(X, y)
+    try:
+        with watching, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(X, y)
+    except BaseException:
+        bar.abandon()
+        raise
+    finally:
+        if callbacks:
+            estimator.set_callbacks()  # the estimator keeps no reference to the bar
     seconds = time.perf_counter() - start
+    n_iter = int(getattr(estimator, "n_iter_", bar.n) or 0)
+    bar.advance_to(n_iter, _estimator_postfix(estimator))
+    bar.finish(_how_it_ended(estimator, n_iter, max_iter))
     for w in caught:
         if "Converge" in type(w.message).__name__ or "converge" in str(w.message).lower():
             notes.append(f"reached max_iter={estimator.max_iter} before converging")
         else:
             notes.append(f"{type(w.message).__name__}: {w.message}")
     return seconds, sorted(set(notes))
+
+
+def _how_it_ended(estimator, n_iter: int, max_iter: int) -> str:
+    """A few words closing an estimator's bar when it stopped before its epoch budget."""
+    if not max_iter or n_iter >= max_iter:
+        return ""
+    if getattr(estimator, "early_stopping", False):
+        return f"stopped early at epoch {n_iter}: validation accuracy stopped improving"
+    return f"stopped at epoch {n_iter}: the loss stopped improving"

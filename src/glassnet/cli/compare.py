@@ -11,7 +11,7 @@ import numpy as np
 from glassnet.cli import recipes
 from glassnet.cli._common import CLIError, eprint, format_table, fraction, positive_float
 from glassnet.cli._report import write_results_report
-from glassnet.cli._training import ModelResult, fit_engine, fit_estimator
+from glassnet.cli._training import ModelResult, estimator_settings, fit_engine, fit_estimator
 
 MODELS = {
     "lab": "glassnet, lab recipe",
@@ -70,6 +70,11 @@ def _lab(data, seed, scale, lr, progress) -> ModelResult:
             return _lab_run(data, seed, scale, lr, progress, notes)
         except TrainingDivergedError as exc:
             fallback = recipes.LAB["lr_fallback"]
+            eprint(
+                f"{SHORT['lab']} {MODELS['lab']}: diverged in epoch {exc.epoch + 1} with the lab's step (0.01 on "
+                f"the summed gradient = {lr:.4g} on the mean gradient); retrying with the mean-gradient step "
+                f"{fallback:g}"
+            )
             notes.append(
                 f"the lab's step (0.01 on the summed gradient = {lr:.4g} on the mean gradient) diverged in "
                 f"epoch {exc.epoch + 1}; glassnet noticed and reran with step {fallback:g} (choose with --lab-lr)"
@@ -91,7 +96,8 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     sizes = [data.n_features, *recipes.LAB["hidden"], len(data.classes)]
     net = build_mlp(sizes, activation=recipes.LAB["activation"], seed=seed)
     trainer = Trainer(net, SGD(lr=lr), batch_size=None, seed=seed)  # batch_size=None: full batch
-    history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, "A lab recipe", progress)
+    desc = f"{SHORT['lab']} {MODELS['lab']}"
+    history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, desc, progress)
     losses = list(history["loss"])
     notes = [
         *notes,
@@ -99,10 +105,19 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
         f"gradient; {epochs} full-batch epochs",
     ]
     proba = net.predict_proba(data.X_test)
+    settings = [
+        ("layers", " → ".join(str(s) for s in sizes)),
+        ("activation", f"{recipes.LAB['activation']} (sigmoid, hidden), softmax (output)"),
+        ("optimizer", "gradient descent on the full batch (every training image in every step)"),
+        ("learning rate", f"{lr:.4g} on the mean gradient (= {lr / n_train:.4g} on the summed gradient)"),
+        ("L2 penalty", "none"),
+        ("epochs", f"{len(losses)} of {epochs}"),
+        ("seed", str(seed)),
+    ]
     return ModelResult(
         MODELS["lab"], SHORT["lab"], float(np.mean(proba.argmax(1) == data.y_test)), seconds, len(losses),
         losses[-1] if losses else float("nan"), losses, proba.argmax(1), proba,
-        net.parameters()["layers.0.W"].copy(), notes,
+        net.parameters()["layers.0.W"].copy(), notes, history=history, settings=settings,
     )  # fmt: skip
 
 
@@ -128,8 +143,36 @@ def _estimator(key, estimator, data, progress) -> ModelResult:
         MODELS[key], SHORT[key], float(np.mean(y_pred == data.y_test)), seconds, int(estimator.n_iter_),
         losses[-1] if losses else float("nan"), losses, y_pred, proba,
         np.asarray(estimator.coefs_[0]).T.copy(),  # coefs_ are (in, out); the report draws (out, in)
-        notes,
+        notes, settings=estimator_settings(estimator),
     )  # fmt: skip
+
+
+#: an epoch budget at or below this fraction is a smoke test: the numbers show only that compare runs
+SMOKE_SCALE = 0.1
+
+
+def _budget_words(scale: float) -> str:
+    """The epoch budget in words, for the header line."""
+    if scale == 1.0:
+        return "each model trains for its full number of epochs"
+    words = f"each model trains for {scale:.1%} of its epochs".replace(".0%", "%")
+    if scale <= SMOKE_SCALE:
+        return f"{words}: a smoke test, the accuracies will mean nothing"
+    return words if scale > 1.0 else f"{words}: the accuracies will be lower than with the full budget"
+
+
+def smoke_test_warning(scale: float, results, n_classes: int) -> str:
+    """The warning printed under the table and shown atop the report of a smoke-test run (else "")."""
+    if scale > SMOKE_SCALE:
+        return ""
+    chance = 1.0 / n_classes
+    weak = [f"{r.short} {r.accuracy:.3f}" for r in results if r.accuracy < 2 * chance]
+    at_chance = f" ({', '.join(weak)}: guessing gives {chance:.2f})" if weak else ""
+    return (
+        f"every model trained for {scale:.1%} of its epochs".replace(".0%", "%")
+        + " (--quick or a small --epochs-scale), so these numbers only show that the comparison runs; they "
+        f"say nothing about the models{at_chance}. Run `glassnet compare` without --quick for the comparison."
+    )
 
 
 def run(args) -> int:
@@ -145,7 +188,7 @@ def run(args) -> int:
     data = load_digits(test_size=args.test_size, seed=args.seed)
     eprint(
         f"digits: {len(data.X_train)} training and {len(data.X_test)} test images of 8x8 pixels, "
-        f"seed {args.seed}, epochs x{scale:g}"
+        f"seed {args.seed}; {_budget_words(scale)}"
     )
     results = []
     for key in chosen:
@@ -164,6 +207,9 @@ def run(args) -> int:
     for r in results:
         for note in r.notes:
             print(f"  {r.short} ({r.name}): {note}")
+    warning = smoke_test_warning(scale, results, len(data.classes))
+    if warning:
+        print(f"\nSMOKE TEST ONLY: {warning}")
     report = write_results_report(
         Path(args.out), data, results,
         title="glassnet compare: the lab's digits, four models",
@@ -172,7 +218,7 @@ def run(args) -> int:
             f"(seed {args.seed}). The lab reported 0.9472 for its own network and 0.9667 for scikit-learn's "
             "MLPClassifier with the lab's settings."
         ),
-        details=table, n_grid=args.grid, seed=args.seed,
+        n_grid=args.grid, seed=args.seed, warning=warning,
     )  # fmt: skip
     print(f"report: {report}  ({time.perf_counter() - start:.1f} s in all)")
     return 0

@@ -8,6 +8,7 @@ of the original report.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -49,15 +50,41 @@ window.addEventListener("load", function () {
 
 _RESULT = re.compile(r'GLASSNET-CHECK images=(\d+) loaded=(\d+) title=("(?:[^"\\]|\\.)*") END')
 
+# Headless Chromium lays a page out at least 500 px wide whatever --window-size says; an <iframe> of the
+# wanted width is a true phone-width viewport (its media queries apply), so the layout is measured there.
+_LAYOUT_PAGE = """<!DOCTYPE html>
+<html><body style="margin: 0">
+<iframe id="report" style="border: 0; width: {width}px; height: {height}px" srcdoc="{srcdoc}"></iframe>
+<script>
+document.getElementById("report").addEventListener("load", function () {{
+  var page = this.contentDocument.documentElement;
+  var out = document.createElement("pre");
+  out.textContent = "GLASSNET-LAYOUT page=" + page.scrollWidth + " viewport=" + this.contentWindow.innerWidth +
+                    " END";
+  document.body.appendChild(out);
+}});
+</script>
+</body></html>
+"""
+
+_LAYOUT = re.compile(r"GLASSNET-LAYOUT page=(\d+) viewport=(\d+) END")
+
 
 @dataclass
 class BrowserCheck:
-    """What the browser saw: number of ``<img>`` elements, how many loaded, the page title, a screenshot."""
+    """What the browser saw: ``<img>`` elements, how many loaded, the title, the widths, a screenshot.
+
+    ``page_width`` is the width of the laid-out page and ``viewport_width`` the window's: a page wider
+    than its window makes the reader scroll sideways (at phone width, a table or picture that does not
+    shrink).
+    """
 
     images: int
     loaded: int
     title: str
     screenshot: Path | None
+    page_width: int = 0
+    viewport_width: int = 0
 
     @property
     def ok(self) -> bool:
@@ -91,6 +118,9 @@ def check_report(
 ) -> BrowserCheck:
     """Render ``report`` in headless Chromium; count its images and how many loaded; take a screenshot.
 
+    The page is also laid out in a frame ``window_size[0]`` pixels wide (any width, a phone's too), and
+    its width measured against the frame's (``BrowserCheck.page_width``, ``viewport_width``).
+
     Raises
     ------
     FileNotFoundError
@@ -104,34 +134,44 @@ def check_report(
     if chromium is None:
         raise FileNotFoundError("no Chromium found; install it with: apt-get install chromium")
     report = Path(report).resolve()
+    text = report.read_text(encoding="utf-8")
+    width, height = window_size
     with tempfile.TemporaryDirectory(prefix="glassnet-chromium-") as tmp:
         tmp = Path(tmp)
-        probe = report.with_name(f".{report.stem}.check.html")
-        text = report.read_text(encoding="utf-8")
-        probe.write_text(text.replace("</body>", _CHECK_SCRIPT + "</body>"), encoding="utf-8")
-        try:
-            done = _run(
-                chromium,
-                ["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
-                tmp / "profile-dom",
-                timeout,
-            )
-        finally:
-            probe.unlink()
+        done = _dump(
+            chromium, text.replace("</body>", _CHECK_SCRIPT + "</body>"), report, tmp / "dom", timeout
+        )
         match = _RESULT.search(done.stdout)
         if match is None:
             detail = done.stderr.strip()[-2000:]
             raise RuntimeError(f"Chromium did not render {report} (exit code {done.returncode}): {detail}")
+        layout_page = _LAYOUT_PAGE.format(width=width, height=height, srcdoc=html.escape(text, quote=True))
+        layout = _LAYOUT.search(_dump(chromium, layout_page, report, tmp / "layout", timeout).stdout)
         shot = None
         if screenshot is not None:
             shot = Path(screenshot).resolve()
             shot.parent.mkdir(parents=True, exist_ok=True)
             _run(
                 chromium,
-                [f"--screenshot={shot}", f"--window-size={window_size[0]},{window_size[1]}", report.as_uri()],
+                [f"--screenshot={shot}", f"--window-size={width},{height}", report.as_uri()],
                 tmp / "profile-shot",
                 timeout,
             )
             if not shot.is_file():
                 raise RuntimeError(f"Chromium wrote no screenshot of {report}")
-    return BrowserCheck(int(match.group(1)), int(match.group(2)), json.loads(match.group(3)), shot)
+    page, viewport = (int(layout.group(1)), int(layout.group(2))) if layout else (0, 0)
+    return BrowserCheck(
+        int(match.group(1)), int(match.group(2)), json.loads(match.group(3)), shot, page, viewport
+    )
+
+
+def _dump(
+    chromium: str, page: str, report: Path, profile: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """Open ``page`` (HTML text, written for a moment next to ``report``); return what Chromium printed."""
+    probe = report.with_name(f".{report.stem}.check.html")
+    probe.write_text(page, encoding="utf-8")
+    try:
+        return _run(chromium, ["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], profile, timeout)
+    finally:
+        probe.unlink()

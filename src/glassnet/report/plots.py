@@ -51,31 +51,74 @@ def plot_loss_curves(
     path: str | os.PathLike,
     title: str = "Training loss",
     xlabel: str = "epoch",
+    validation_loss: Mapping[str, Sequence[float]] | None = None,
+    validation_accuracy: Mapping[str, Sequence[float]] | None = None,
 ) -> Path:
-    """Draw one training-loss curve per model on a log scale.
+    """Draw each model's training loss per epoch, with its validation loss and accuracy where given.
 
     Parameters
     ----------
     curves : mapping
-        Model name -> loss per epoch (empty sequences are skipped).
+        Model name -> training loss per epoch (empty sequences are skipped).
     path : str or path-like
         Where to write the PNG.
+    validation_loss, validation_accuracy : mapping, optional
+        Model name -> the loss and the accuracy on the validation rows per epoch. The validation loss is
+        drawn dashed in its model's colour; the accuracy gets a panel of its own on the right.
+
+    The loss axis is logarithmic, and so is the epoch axis when a run is longer than 200 epochs (the
+    lab's 5,000 epochs would otherwise squeeze the other models' few into the left edge).
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    from matplotlib.ticker import MaxNLocator
+
+    validation_loss = {k: v for k, v in (validation_loss or {}).items() if len(v)}
+    validation_accuracy = {k: v for k, v in (validation_accuracy or {}).items() if len(v)}
+    panels = 2 if validation_accuracy else 1
+    fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 1 else 12, 4.2), squeeze=False)
+    ax = axes[0, 0]
+    longest = max([len(c) for c in curves.values()] + [1])
+    colours = {}
+    alone = sum(1 for c in curves.values() if len(c)) == 1  # one model: name the lines by what they show
     for name, losses in curves.items():
         losses = np.asarray(losses, dtype=float)
         if losses.size == 0:
             continue
-        ax.plot(np.arange(1, losses.size + 1), losses, label=f"{name} ({losses.size} epochs)")
+        label = "training loss" if alone else f"{name} ({losses.size} epochs)"
+        (line,) = ax.plot(np.arange(1, losses.size + 1), losses, label=label)
+        colours[name] = line.get_color()
+        if name in validation_loss:
+            val = np.asarray(validation_loss[name], dtype=float)
+            label = "validation loss" if alone else f"{name}, validation"
+            ax.plot(np.arange(1, val.size + 1), val, "--", color=line.get_color(), label=label)
     ax.set_yscale("log")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{xlabel} (log scale)")
+    log_x = longest > 200
+    if log_x:
+        ax.set_xscale("log")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"{xlabel} (log scale)" if log_x else xlabel)
     ax.set_ylabel("loss (log scale)")
-    ax.set_title(title)
+    ax.set_title(title if not validation_loss else f"{title} (solid) and validation loss (dashed)")
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8)
+    if validation_accuracy:
+        acc_ax = axes[0, 1]
+        for name, acc in validation_accuracy.items():
+            acc = np.asarray(acc, dtype=float)
+            acc_ax.plot(np.arange(1, acc.size + 1), acc, color=colours.get(name), label=name)
+            best = int(np.argmax(acc))
+            acc_ax.plot([best + 1], [acc[best]], "o", color=colours.get(name))
+            acc_ax.annotate(f"best {acc[best]:.4f} (epoch {best + 1})", (best + 1, acc[best]),
+                            textcoords="offset points", xytext=(0, -16), fontsize=8,
+                            ha="right" if best + 1 > 0.6 * acc.size else "left")  # fmt: skip
+        acc_ax.set_xlabel(xlabel)
+        acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        acc_ax.set_ylabel("accuracy")
+        acc_ax.set_title("Validation accuracy")
+        acc_ax.grid(True, alpha=0.3)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -85,27 +128,55 @@ def plot_confusion_matrix(
     path: str | os.PathLike,
     title: str = "Confusion matrix",
 ) -> Path:
-    """Draw a confusion matrix ``cm[true, predicted]`` with the counts written in the cells."""
+    """Draw a confusion matrix ``cm[true, predicted]``: the errors in red, the hits in blue, zeros blank.
+
+    Each correct cell is shaded by the fraction of its class found; each error by its count relative to
+    the largest error, so that the few mistakes of a good model stand out instead of drowning in zeros.
+    """
     plt = _pyplot()
     cm = np.asarray(cm)
     k = cm.shape[0]
-    size = max(4.0, 0.45 * k + 2.0)
+    size = max(4.0, 0.42 * k + 1.8)
     fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(cm, cmap="Blues")
-    threshold = cm.max() / 2.0 if cm.size else 0
+    rgba = np.ones((k, k, 4))  # white
+    totals = np.maximum(cm.sum(axis=1), 1)
+    off = cm * (1 - np.eye(k, dtype=int))
+    worst = max(int(off.max()), 1)
+    blue, red = np.array([0.16, 0.42, 0.72]), np.array([0.84, 0.19, 0.15])
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j] == 0:
+                continue
+            if i == j:
+                strength = 0.15 + 0.75 * cm[i, i] / totals[i]
+                rgba[i, j, :3] = 1 - strength * (1 - blue)
+            else:
+                strength = 0.25 + 0.75 * cm[i, j] / worst
+                rgba[i, j, :3] = 1 - strength * (1 - red)
+    ax.imshow(rgba, interpolation="nearest")
     if k <= 30:
         for i in range(k):
             for j in range(k):
-                color = "white" if cm[i, j] > threshold else "black"
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", color=color, fontsize=8)
+                if cm[i, j] == 0:
+                    continue  # a blank cell: nothing to see there
+                dark = (rgba[i, j, :3].mean()) < 0.55
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black", fontweight="normal" if i == j else "bold")  # fmt: skip
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
-    ax.set_xticklabels(class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(np.arange(-0.5, k), minor=True)
+    ax.set_yticks(np.arange(-0.5, k), minor=True)
+    ax.grid(which="minor", color="#dddddd", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xticklabels(class_names, rotation=45 if max(len(str(c)) for c in class_names) > 2 else 0,
+                       ha="right" if max(len(str(c)) for c in class_names) > 2 else "center", fontsize=8)  # fmt: skip
     ax.set_yticklabels(class_names, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    accuracy = np.trace(cm) / cm.sum() if cm.sum() else float("nan")
-    ax.set_title(f"{title}\naccuracy {accuracy:.4f}", fontsize=10)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    n = int(cm.sum())
+    wrong = int(off.sum())
+    accuracy = np.trace(cm) / n if n else float("nan")
+    ax.set_title(f"{title}\naccuracy {accuracy:.4f}: {wrong} of {n} wrong", fontsize=10)
     return _save(fig, path)
 
 
@@ -122,10 +193,10 @@ def plot_prediction_grid(
     predictions: Mapping[str, Sequence[int]],
     class_names: Sequence[str],
     path: str | os.PathLike,
-    title: str = "Random test images: truth and each model's prediction",
+    title: str = "Random test images: the truth above, the models that got it wrong below",
     max_cols: int = 8,
 ) -> Path:
-    """Draw test images with the true label and every model's prediction (wrong ones in red).
+    """Draw test images with the true label above and, below in red, each model that got it wrong.
 
     Parameters
     ----------
@@ -140,20 +211,26 @@ def plot_prediction_grid(
     n = len(images)
     rows, cols = _grid(n, max_cols)
     n_models = len(predictions)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, (1.6 + 0.22 * n_models) * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.3 * cols, (1.45 + 0.16 * n_models) * rows + 0.4), squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
     for idx, ax in enumerate(axes.flat):
         if idx >= n:
             ax.axis("off")
             continue
         _show(ax, images[idx])
-        lines = [f"true: {class_names[truth[idx]]}"]
-        wrong = False
-        for name, pred in predictions.items():
-            lines.append(f"{name}: {class_names[pred[idx]]}")
-            wrong |= pred[idx] != truth[idx]
-        ax.set_title("\n".join(lines), fontsize=7, color="crimson" if wrong else "black")
+        ax.set_title(f"true {class_names[truth[idx]]}", fontsize=8)
+        wrong = [
+            f"{name}: {class_names[pred[idx]]}"
+            for name, pred in predictions.items()
+            if pred[idx] != truth[idx]
+        ]
+        if wrong:
+            ax.set_xlabel("\n".join(wrong), fontsize=7.5, color="crimson")
+        else:
+            ax.set_xlabel("all right", fontsize=7.5, color="#2e7d32")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -167,7 +244,7 @@ def plot_misclassified(
     max_images: int = 48,
     max_cols: int = 8,
 ) -> Path:
-    """Draw the test images a model got wrong, with the truth and the prediction (at most ``max_images``)."""
+    """Draw the test images a model got wrong (at most ``max_images``): truth above, prediction below."""
     plt = _pyplot()
     truth = np.asarray(truth)
     predicted = np.asarray(predicted)
@@ -175,20 +252,23 @@ def plot_misclassified(
     if wrong.size == 0:
         fig, ax = plt.subplots(figsize=(4, 1))
         ax.axis("off")
-        ax.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        ax.text(0.5, 0.5, f"{title}: no misclassified test images", ha="center", va="center")
         return _save(fig, path)
     rows, cols = _grid(wrong.size, max_cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.1 * cols, 1.55 * rows + 0.4), squeeze=False, layout="constrained"
+    )
     for k, ax in enumerate(axes.flat):
         if k >= wrong.size:
             ax.axis("off")
             continue
         i = wrong[k]
         _show(ax, images[i])
-        ax.set_title(f"true {class_names[truth[i]]}\npred {class_names[predicted[i]]}", fontsize=7)
+        ax.set_title(f"true {class_names[truth[i]]}", fontsize=8)
+        ax.set_xlabel(f"read as {class_names[predicted[i]]}", fontsize=8, color="crimson")
     n_wrong = int((truth != predicted).sum())
-    fig.suptitle(f"{title} ({n_wrong} of {truth.size}, first {wrong.size} shown)", fontsize=10)
-    fig.tight_layout()
+    shown = "all shown" if wrong.size == n_wrong else f"the first {wrong.size} shown"
+    fig.suptitle(f"{title}: {n_wrong} of {truth.size} test images wrong ({shown})", fontsize=10)
     return _save(fig, path)
 
 
@@ -199,8 +279,9 @@ def plot_first_layer(
     title: str = "First-layer weights",
     max_units: int = 80,
     max_cols: int = 10,
+    fontsize: float = 10,
 ) -> Path:
-    """Draw each hidden unit's incoming weights ``W[j]`` as an image (blue negative, red positive).
+    """Draw each hidden unit's incoming weights ``W[j]`` as an image on one colour scale (blue -, red +).
 
     Parameters
     ----------
@@ -208,6 +289,11 @@ def plot_first_layer(
         ``(n_hidden, n_features)`` weights of the first Dense layer (the lab's ``(out, in)`` convention).
     image_shape : tuple of int
         ``(height, width)`` with ``height * width == n_features``.
+    fontsize : float
+        Size of the title and the colour bar's text (larger for a picture shown small).
+
+    Every unit shares the scale shown by the colour bar, symmetric around 0 and clipped at the 99th
+    percentile of ``|W|`` so that a few large weights do not wash out the rest.
     """
     plt = _pyplot()
     W = np.asarray(W, dtype=float)
@@ -215,16 +301,24 @@ def plot_first_layer(
     if W.ndim != 2 or W.shape[1] != h * w:
         raise ValueError(f"W must have shape (n_hidden, {h * w}) for images {image_shape}, got {W.shape}")
     units = W[:max_units]
+    limit = float(np.percentile(np.abs(units), 99)) if units.size else 1.0
+    limit = limit or 1.0
     rows, cols = _grid(len(units), max_cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.05 * cols + 1.0, 1.05 * rows + 0.6), squeeze=False, layout="constrained"
+    )
+    picture = None
     for j, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
         if j >= len(units):
             ax.axis("off")
             continue
-        limit = np.abs(units[j]).max() or 1.0
-        ax.imshow(units[j].reshape(h, w), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.suptitle(f"{title} ({len(units)} of {W.shape[0]} units, each {h}x{w})", fontsize=10)
-    fig.tight_layout()
+        picture = ax.imshow(units[j].reshape(h, w), cmap="RdBu_r", vmin=-limit, vmax=limit,
+                            interpolation="nearest")  # fmt: skip
+    if picture is not None:
+        bar = fig.colorbar(picture, ax=axes, shrink=min(0.9, 0.3 + 0.15 * rows), pad=0.02)
+        bar.set_label("weight", fontsize=fontsize)
+        bar.ax.tick_params(labelsize=fontsize * 0.85)
+    fig.suptitle(f"{title}\n{len(units)} of {W.shape[0]} units, each {h}x{w} pixels", fontsize=fontsize)
     return _save(fig, path)
