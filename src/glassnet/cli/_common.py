@@ -62,8 +62,9 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
 class GlassnetArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become one line (``glassnet train: error: ...``), not usage + exit.
 
-    Its help states the defaults (:class:`DefaultsHelpFormatter`). Every error names the help of the command it concerns: ``glassnet train --bogus`` points to
-    ``glassnet train --help`` (see :func:`set_command_prog` and :meth:`parse_args`).
+    Its help states the defaults (:class:`DefaultsHelpFormatter`). Every error names the help of the
+    command it concerns: ``glassnet train --bogus`` points to ``glassnet train --help`` (see
+    :func:`set_command_prog` and :meth:`parse_args`).
     """
 
     def __init__(self, *args, **kwargs) -> None:

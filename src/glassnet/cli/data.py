@@ -80,7 +80,7 @@ def _fetch(args) -> int:
 
 
 def _installed(name: str):
-    """Where ``name`` is installed: ``(folder, None)`` if verified, ``(folder, problem)``, or ``(None, None)``.
+    """Where ``name`` is: ``(folder, None)`` if verified, ``(folder, problem)`` if not, else ``(None, None)``.
 
     Files kept compressed (``.gz``) are checked against the published checksums; decompressed ones against
     the SHA-256 of the decompressed data where it is published (Fashion-MNIST), else taken as they are.
