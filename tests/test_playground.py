@@ -290,15 +290,15 @@ def test_cli_serves_until_ctrl_c():
                             stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:
         line = proc.stderr.readline()
-        assert "glassnet playground: http://127.0.0.1:" in line
+        assert "glassnet playground: http://127.0.0.1:" in line, line + proc.stderr.read()
         port = int(line.split("127.0.0.1:")[1].split("/")[0])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/")
         assert conn.getresponse().status == 200
         conn.close()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 0
-        assert "stopped" in proc.stderr.read()
+        code, rest = proc.wait(timeout=15), proc.stderr.read()
+        assert code == 0 and "stopped" in rest, (code, rest)
     finally:
         if proc.poll() is None:
             proc.kill()

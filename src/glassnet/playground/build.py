@@ -139,11 +139,14 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         data_imports, data_body = data[:1], data[2:]
     else:
         data_imports = ["from glassnet.playground.datasets import make_dataset"]
+        from glassnet.playground.datasets import DATASETS
+
+        classes = "" if DATASETS[config["dataset"]][2] else f"classes={config['classes']}, "
         data_body = [
             "X_train, y_train, X_test, y_test = make_dataset(",
             f'    "{config["dataset"]}", n_samples={config["n_samples"]}, noise={config["noise"]!r}, '
             f"train_fraction={config['train_fraction']!r},",
-            f"    classes={config['classes']}, seed={config['data_seed']},",
+            f"    {classes}seed={config['data_seed']},",
             ")",
         ]
     imports = [

@@ -69,24 +69,12 @@ def layer_doc(cls: type) -> dict:
     blocks += [textwrap.dedent(m).strip() for m in re.findall(r"\.\. math:: (.+(?:\n[ \t]+\S.*)*)", doc)]
     math = "\n\n".join(_pretty(b) for b in blocks)
 
-    def source(name: str) -> dict:
-        function = getattr(cls, name)
-        owner = next((c.__name__ for c in cls.__mro__ if name in c.__dict__), cls.__name__)
-        try:
-            text = textwrap.dedent(inspect.getsource(function))
-            path = inspect.getsourcefile(function) or ""
-            line = inspect.getsourcelines(function)[1]
-        except (OSError, TypeError):
-            text, path, line = "(source not available)", "", 0
-        short = path[path.rfind("glassnet/") :] if "glassnet/" in path else path
-        return {"code": text, "file": short, "line": line, "owner": owner}
-
     return {
         "formula": formula,
         "summary": summary,
         "math": math,
-        "forward": source("forward"),
-        "backward": source("backward"),
+        "forward": _source(cls, "forward"),
+        "backward": _source(cls, "backward"),
     }
 
 
@@ -138,8 +126,8 @@ def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> 
         "loss_kind": type(net.loss).__name__,
         "loss_formula": loss_doc,
         "loss_source": {
-            "forward": _source_of(type(net.loss), "forward"),
-            "backward": _source_of(type(net.loss), "backward"),
+            "forward": _source(type(net.loss), "forward"),
+            "backward": _source(type(net.loss), "backward"),
         },
         "logits": _array(trace.logits),
         "grad_logits": _array(trace.grad_logits),
@@ -147,8 +135,15 @@ def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> 
     }
 
 
-def _source_of(cls: type, name: str) -> str:
+def _source(cls: type, name: str) -> dict:
+    """The source of ``cls.name`` (found along the MRO), with the class that defines it, file and line."""
+    function = getattr(cls, name)
+    owner = next((c.__name__ for c in cls.__mro__ if name in c.__dict__), cls.__name__)
     try:
-        return textwrap.dedent(inspect.getsource(getattr(cls, name)))
+        text = textwrap.dedent(inspect.getsource(function))
+        path = inspect.getsourcefile(function) or ""
+        line = inspect.getsourcelines(function)[1]
     except (OSError, TypeError):
-        return "(source not available)"
+        text, path, line = "(source not available)", "", 0
+    short = path[path.rfind("glassnet/") :] if "glassnet/" in path else path
+    return {"code": text, "file": short, "line": line, "owner": owner}

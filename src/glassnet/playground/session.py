@@ -179,19 +179,26 @@ class Session:
                 self._publish()
 
     def _run(self) -> None:
-        interval = 1.0 / self.max_fps
+        """Train until the next frame is due (less the time a frame takes to draw), draw it, repeat."""
+        interval, frame_cost = 1.0 / self.max_fps, 0.0
+        next_frame = time.perf_counter() + interval
         while self.playing and not self.closed:
-            deadline = time.perf_counter() + interval
             with self.lock:
-                taken = 0
+                taken, stop_at = 0, next_frame - frame_cost
                 while self.playing and (
-                    taken < self.steps_per_frame if self.steps_per_frame else time.perf_counter() < deadline
+                    taken < self.steps_per_frame if self.steps_per_frame else time.perf_counter() < stop_at
                 ):
                     self._step()
                     taken += 1
+                started = time.perf_counter()
                 self._publish()
-            pause = deadline - time.perf_counter()
-            time.sleep(pause if pause > 0 else 0.0005)  # let requests take the lock between frames
+                frame_cost = 0.5 * frame_cost + 0.5 * (time.perf_counter() - started)
+            now = time.perf_counter()
+            next_frame = max(next_frame + interval, now + 0.002)  # never a burst to catch up
+            if self.steps_per_frame:
+                time.sleep(max(next_frame - now, 0.0005))  # let requests take the lock between frames
+            else:
+                time.sleep(0.0005)
 
     def step(self, trace: bool = True) -> dict | None:
         """One step while paused; with ``trace`` the step's numbers as JSON for the "one batch" view."""

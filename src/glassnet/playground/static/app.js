@@ -524,7 +524,7 @@
   function source(src, what, open) {
     const d = el("details");
     if (open) d.open = true;
-    d.appendChild(el("summary", null, `${what} — the source in glassnet (${src.owner}, ${src.file}:${src.line})`));
+    d.appendChild(el("summary", null, `${what}: the source in glassnet (${src.owner}, ${src.file}${src.line ? ":" + src.line : ""})`));
     d.appendChild(el("pre", "source", src.code));
     return d;
   }
@@ -541,9 +541,9 @@
       d.appendChild(el("div", "formula", formula.doc));
       left.appendChild(d);
     } else if (formula) left.appendChild(el("div", "formula", formula));
-    if (src) left.appendChild(source(src, srcName, open));
     arrays.forEach((a) => right.appendChild(a));
     c.append(left, right);
+    if (src) { const d = source(src, srcName, open); d.className = "code"; c.appendChild(d); }
     return c;
   }
   function stage(n, title, note) {
@@ -578,8 +578,11 @@
     box.appendChild(stage(2, "Loss", `${t.loss_kind}: the logits z become a number, and ∂L/∂z`));
     const lossArrays = [matrix("logits", t.logits, "logits z"), matrix("grad_logits", t.grad_logits, "∂L/∂z")];
     const lc = card(`loss = ${fmt(t.data_loss, 6)} + L2 ${fmt(t.penalty, 4)} = ${fmt(t.loss, 6)}`, null, t.loss_formula, null, null, lossArrays);
-    lc.firstChild.appendChild(source({ code: t.loss_source.forward, owner: t.loss_kind, file: "glassnet/losses.py", line: "" }, "forward()"));
-    lc.firstChild.appendChild(source({ code: t.loss_source.backward, owner: t.loss_kind, file: "glassnet/losses.py", line: "" }, "backward()"));
+    for (const [part, src] of [["forward()", t.loss_source.forward], ["backward()", t.loss_source.backward]]) {
+      const d = source(src, part);
+      d.className = "code";
+      lc.appendChild(d);
+    }
     box.appendChild(lc);
     box.appendChild(stage(3, "Backward", "each layer's backward(∂L/∂out) → ∂L/∂x, in reverse: the chain rule"));
     t.layers.slice().reverse().forEach((L, i) => {
@@ -665,8 +668,8 @@
   draw.addEventListener("pointerdown", (e) => {
     drawing = true; draw.setPointerCapture && draw.setPointerCapture(e.pointerId);
     const [x, y] = pointer(e);
-    dctx.strokeStyle = "#fff"; dctx.fillStyle = "#fff"; dctx.lineWidth = 22; dctx.lineCap = dctx.lineJoin = "round";
-    dctx.beginPath(); dctx.arc(x, y, 11, 0, 2 * Math.PI); dctx.fill();
+    dctx.strokeStyle = "#fff"; dctx.fillStyle = "#fff"; dctx.lineWidth = 30; dctx.lineCap = dctx.lineJoin = "round";
+    dctx.beginPath(); dctx.arc(x, y, 15, 0, 2 * Math.PI); dctx.fill();
     dctx.beginPath(); dctx.moveTo(x, y);
   });
   draw.addEventListener("pointermove", (e) => {
