@@ -37,6 +37,8 @@ import warnings
 
 import numpy as np
 
+from glassnet.threads import blas_threads
+
 #: how long a waiting process polls before it sleeps on the semaphore (seconds)
 SPIN_SECONDS = 0.002
 
@@ -187,8 +189,6 @@ class DataParallel:
         sample_weight=None,
         seed=None,
     ) -> None:
-        from threadpoolctl import threadpool_limits
-
         reason = unsupported_reason(net, optimizer)
         if reason is not None:
             raise ValueError(f"Cannot train data-parallel: {reason}.")
@@ -221,7 +221,8 @@ class DataParallel:
         self._go = [_Signal(ctx, spin) for _ in range(n_jobs)]
         self._done = [_Signal(ctx, spin) for _ in range(n_jobs)]
         # every process uses an equal share of the cores for BLAS; the caller's limit holds until close()
-        self._limits = threadpool_limits(max(1, available_cpus() // n_jobs))
+        self._limits = blas_threads(max(1, available_cpus() // n_jobs))  # shared with overlapping fits
+        self._limits.__enter__()
         rngs = _spawn(seed, n_jobs)
         self._rng = rngs[0]  # this process's; each worker gets its own
         self._parent = os.getpid()
@@ -398,7 +399,7 @@ class DataParallel:
         self.net._bind_flat_parameters(*self._private)  # copies the values back
         for name in self._state_names:
             setattr(self.optimizer, name, np.array(getattr(self.optimizer, name)))
-        self._limits.restore_original_limits()
+        self._limits.__exit__(None, None, None)
 
     def __enter__(self) -> DataParallel:
         return self

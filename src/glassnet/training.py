@@ -36,6 +36,7 @@ from glassnet.initializers import as_generator
 from glassnet.losses import Loss
 from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
 from glassnet.schedules import ConstantLR, Schedule
+from glassnet.threads import blas_threads, choose_threads
 from glassnet.trainingdata import Dataset, logits, prepare
 
 __all__ = ["DIVERGENCE_PATIENCE", "Trainer", "accuracy_score", "r2_score", "train_validation_split"]
@@ -86,6 +87,10 @@ class Trainer:
         augmentation then come from each process's own random stream. Layers that use batch statistics train
         in one process, with a warning. Each step costs two synchronisations (tens of microseconds): worth it
         from batches of a few dozen rows, not for tiny steps.
+    threads : int or None
+        BLAS threads per process during ``fit``; ``None`` chooses (:mod:`glassnet.threads`): one for small
+        steps, whose matrix products gain nothing from threads and stall on a busy machine, else the
+        caller's setting. The caller's limits are restored afterwards.
 
     ``X`` may be a NumPy array or a SciPy sparse matrix (densified one batch at a time).
     """
@@ -110,6 +115,7 @@ class Trainer:
         divergence_factor: float | None = 3.0,
         augment=None,
         n_jobs: int | None = None,
+        threads: int | None = None,
     ) -> None:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
@@ -129,6 +135,7 @@ class Trainer:
             self.callbacks.append(early_stopping)
         self.divergence_factor = divergence_factor
         self.n_jobs = parallel.effective_n_jobs(n_jobs)
+        self.threads = threads
         self._parallel = None
         self.history = History()
         self.stop_training = False
@@ -165,7 +172,10 @@ class Trainer:
         self._snapshot = None
         self._call("on_train_begin", self)
         try:
-            with self._data_parallel(train) as self._parallel:
+            threads = choose_threads(
+                self.net, min(self.batch_size or train.n_rows, train.n_rows), self.n_jobs, self.threads
+            )
+            with blas_threads(threads), self._data_parallel(train) as self._parallel:
                 for _ in range(int(epochs)):
                     self._one_epoch(train, val)
                     if self.stop_training or self.schedule.done:

@@ -112,6 +112,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         )
         p.add_argument(flag, dest=_dest(flag), default=None, help=f"{text} (default {shown})", **how)
     p.add_argument(
+        "--threads", type=positive_int, default=None, metavar="N",
+        help="BLAS threads per process (default: chosen for the work: 1 for small networks, whose matrix "
+        "products gain nothing from threads and stall on a busy machine)",
+    )  # fmt: skip
+    p.add_argument(
         "--validation-split",
         type=fraction,
         default=0.1,
@@ -211,6 +216,7 @@ def train_network(config: MLPConfig, data, args):
         early_stopping=bool(config.early_stopping and split),
         patience=int(config.n_iter_no_change) if config.early_stopping else 10,
         tol=float(config.tol),
+        threads=args.threads,
     )  # fmt: skip
     history, seconds = fit_engine(
         trainer, X, data.y_train, int(config.max_iter), "train", not args.no_progress

@@ -1,0 +1,71 @@
+r"""BLAS threads for a fit, chosen for the work, and restored afterwards.
+
+A training step of a small network is dozens of short matrix products. Splitting each over BLAS threads
+costs more than it gains (a thread pool's hand-over takes microseconds), and on a machine where other work
+runs a waiting BLAS thread pool stalls until its threads get a core back: a default scikit-learn-sized fit
+on the digits ran 10 times slower with a second job on the 2-core machine. So a fit whose steps are small
+runs BLAS on one thread per process; a fit with large steps keeps the caller's setting (or the ``threads``
+asked for). glassnet's own data parallelism (``n_jobs``) is the way to use several cores for small steps.
+
+The limits are process-wide (OpenBLAS has one thread pool), so fits that overlap in several threads share
+one counter: the first to start records the caller's limits, the last to finish restores them, whatever
+the order in which they end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+__all__ = ["SMALL_STEP_FLOPS", "blas_threads", "choose_threads", "step_flops"]
+
+#: below this many floating-point operations per process and step, BLAS threads cost more than they give
+#: (measured: a 64-100-10 network with batches of 200 rows, 8 MFLOP a step, is fastest on one thread)
+SMALL_STEP_FLOPS = 5e7
+
+_lock = threading.Lock()
+_active = {"depth": 0, "saved": None}
+
+
+def step_flops(net, rows: float) -> float:
+    r"""Floating-point operations of one training step on ``rows`` rows: :math:`6 \times rows \times P` for the
+    :math:`P` weights that layers declare (forward, and the two products of backward)."""
+    return 6.0 * rows * float(net.weight_mask.sum())
+
+
+def choose_threads(net, rows: int, n_jobs: int = 1, requested: int | None = None) -> int | None:
+    """BLAS threads per process for steps of ``rows`` rows split over ``n_jobs`` processes: ``requested`` if
+    given, 1 for small steps, ``None`` (leave the caller's setting) for large ones."""
+    if requested is not None:
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise ValueError(f"threads must be a positive integer or None; got {requested!r}.")
+        return requested
+    return 1 if step_flops(net, rows / max(n_jobs, 1)) < SMALL_STEP_FLOPS else None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Limit BLAS to ``n`` threads inside the block (nothing when ``n`` is None or threadpoolctl is absent);
+    the caller's limits come back when the last overlapping block ends."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        n = None
+    if n is None:
+        yield
+        return
+    with _lock:
+        controller = ThreadpoolController()  # anew: a BLAS library may have been loaded since the last look
+        if _active["depth"] == 0:
+            _active["saved"] = [(lib, lib.num_threads) for lib in controller.lib_controllers]
+        _active["depth"] += 1
+        controller.limit(limits=n, user_api="blas")
+    try:
+        yield
+    finally:
+        with _lock:
+            _active["depth"] -= 1
+            if _active["depth"] == 0:
+                for lib, threads in _active["saved"]:
+                    lib.set_num_threads(threads)
+                _active["saved"] = None
