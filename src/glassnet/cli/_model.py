@@ -18,16 +18,19 @@ def load(path: str, argument: str = "the MODEL argument", hint: str = ""):
 
     Raises
     ------
+    FileNotFoundError
+        If the file does not exist (the message names the argument).
     CLIError
-        If the file does not exist or is not a readable glassnet model file; the message names the
-        argument and what was expected.
+        If the file is not a readable glassnet model file; the message names the argument and what was
+        expected.
     """
     from glassnet.io import ModelFileError, load_model
 
     try:
         return load_model(path)
     except FileNotFoundError:
-        raise CLIError(f"model file not found: {path} (given as {argument}){hint}") from None
+        # still a FileNotFoundError (``--debug`` shows it as such); no filename, so the CLI prints this text
+        raise FileNotFoundError(f"model file not found: {path} (given as {argument}){hint}") from None
     except ModelFileError as exc:
         raise CLIError(f"{exc}. It was given as {argument}{hint}") from None
 
