@@ -85,3 +85,27 @@ def test_overlapping_blocks_in_two_threads_restore_the_callers_limits_whatever_t
         for t in threads:
             t.join(10)
         assert _blas_threads() == before
+
+
+def test_a_stopped_data_parallel_worker_is_named_instead_of_waited_for_forever(monkeypatch):
+    import os
+    import signal
+    import sys
+
+    from glassnet import parallel
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("data parallelism forks, on Linux only")
+    monkeypatch.setattr(parallel, "STOPPED_SECONDS", 1.0)
+    X, y = _data(n=400)
+
+    class StopTheWorker:
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 0:
+                os.kill(trainer.parallel.worker_pids[0], signal.SIGSTOP)
+
+    net = build_mlp([8, 16, 3], seed=0)
+    trainer = Trainer(net, SGD(lr=0.1), batch_size=64, n_jobs=2, callbacks=[StopTheWorker()], seed=0)
+    with pytest.raises(RuntimeError, match=r"worker 1 \(process \d+\) is stopped"):
+        trainer.fit(X, y, epochs=3)
+    assert np.all(np.isfinite(net.flat_params))

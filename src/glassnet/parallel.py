@@ -43,6 +43,20 @@ from glassnet.threads import blas_threads
 SPIN_SECONDS = 0.002
 
 
+#: how long a worker may be stopped (SIGSTOP) before the fit gives up on it (seconds)
+STOPPED_SECONDS = 10.0
+
+
+def _is_stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (state ``T`` or ``t`` in ``/proc/<pid>/stat``; False off Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"T", b"t")
+
+
 def available_cpus() -> int:
     """Cores this process may run on."""
     try:
@@ -227,6 +241,7 @@ class DataParallel:
         self._rng = rngs[0]  # this process's; each worker gets its own
         self._parent = os.getpid()
         self._workers = []
+        self._stopped_since: dict[int, float] = {}  # worker -> when it was first seen stopped
         try:
             with warnings.catch_warnings():
                 # Python >= 3.12 warns about fork in a process with threads (BLAS pools); the children run
@@ -382,7 +397,24 @@ class DataParallel:
         return [proc.pid for proc in self._workers]
 
     def _workers_alive(self) -> bool:
-        return all(proc.is_alive() for proc in self._workers)
+        """Whether every worker still runs; a worker stopped (SIGSTOP, a debugger) for :data:`STOPPED_SECONDS`
+        raises a ``RuntimeError`` that names it, rather than letting the fit wait forever."""
+        now = time.monotonic()
+        for j, proc in enumerate(self._workers, start=1):
+            if not proc.is_alive():
+                return False
+            if not _is_stopped(proc.pid):
+                self._stopped_since.pop(j, None)
+                continue
+            since = self._stopped_since.setdefault(j, now)
+            if now - since >= STOPPED_SECONDS:
+                self._broken = True
+                raise RuntimeError(
+                    f"data-parallel worker {j} (process {proc.pid}) is stopped and has not answered for "
+                    f"{now - since:.0f} s (was it sent SIGSTOP, or paused in a debugger?). Resume it with "
+                    f"`kill -CONT {proc.pid}`, or train with n_jobs=1."
+                )
+        return True
 
     # --- the end ---------------------------------------------------------------------------------------------
 
@@ -394,6 +426,10 @@ class DataParallel:
         self._ctrl[self._PHASE] = self._STOP
         for j in range(1, len(self._workers) + 1):
             self._go[j].post()
+        if self._broken:  # a worker that stopped answering will not read the stop signal: end it
+            for proc in self._workers:
+                if proc.is_alive():
+                    proc.kill()
         # no join: a worker's exit (unmapping its copy of this process) takes ~20 ms that nobody needs to wait
         # for; multiprocessing reaps it at the next start or at exit, when daemon workers are also ended
         self.net._bind_flat_parameters(*self._private)  # copies the values back
