@@ -59,8 +59,8 @@ footer { margin-top: 3em; font-size: .8em; color: var(--muted); }
   h1 { font-size: 1.45em; }
   .figs { grid-template-columns: 1fr; }
   th, td { padding: .3em .5em; }
-  td { white-space: normal; }
-  td.num { white-space: nowrap; }
+  td.long { white-space: normal; min-width: 10em; }
+  td.bar { min-width: 6em; }
   .hint { display: block; }
 }
 """
@@ -139,7 +139,9 @@ def _cell(value, bar: bool, shade: bool, digits: int) -> str:
     if shade and unit:
         alpha = min(1.0, (1.0 - value) * 2.0) * 0.45  # 1.0 white, 0.9 pale red, 0.5 and below red
         return f'<td class="num" style="background: rgba(214, 48, 39, {alpha:.2f})">{text}</td>'
-    return f'<td class="num">{text}</td>' if _numeric(value) else f"<td>{text}</td>"
+    if _numeric(value):
+        return f'<td class="num">{text}</td>'
+    return f'<td class="long">{text}</td>' if len(text) > 14 else f"<td>{text}</td>"  # long text may wrap
 
 
 def html_table(rows: Sequence[dict], bars: Sequence[str] = (), shade: bool = False, digits: int = 4) -> str:

@@ -111,8 +111,9 @@ def plot_loss_curves(
             best = int(np.argmax(acc))
             acc_ax.plot([best + 1], [acc[best]], "o", color=colours.get(name))
             acc_ax.annotate(f"best {acc[best]:.4f} (epoch {best + 1})", (best + 1, acc[best]),
-                            textcoords="offset points", xytext=(0, -16), fontsize=8,
+                            textcoords="offset points", xytext=(0, 7), fontsize=8,
                             ha="right" if best + 1 > 0.6 * acc.size else "left")  # fmt: skip
+        acc_ax.margins(y=0.15)  # room above the best point for its label
         acc_ax.set_xlabel(xlabel)
         acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         acc_ax.set_ylabel("accuracy")
