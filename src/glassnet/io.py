@@ -283,25 +283,39 @@ def _check_member(
     return nbytes
 
 
+_ZIP_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _header_of(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Open one member and parse only its ``.npy`` header (a bad local header, an encrypted or oddly
+    compressed member are corrupt files too)."""
+    try:
+        with zf.open(info) as member:
+            return _npy_header(member, where)
+    except ModelFileError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise ModelFileError(f"{where} is truncated or corrupt: {exc}") from None
+
+
 def _read_array(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
     try:
         with zf.open(info) as member:
             return np.lib.format.read_array(member, allow_pickle=False)
-    except (
-        ValueError,
-        OSError,
-        EOFError,
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(f"{where} is truncated or corrupt: {exc}") from None
 
 
 def _parse_metadata(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> dict:
-    with zf.open(info) as member:
-        shape, dtype = _npy_header(member, f"{path}: the metadata entry")
+    shape, dtype = _header_of(zf, info, f"{path}: the metadata entry")
     if len(shape) != 1 or dtype != np.uint8:
         raise ModelFileError(f"{path} has corrupt metadata: a {dtype} array of shape {shape}, not text")
     if shape[0] > MAX_METADATA_BYTES:
@@ -347,7 +361,7 @@ def _read(path: Path, max_bytes: int = MAX_BYTES) -> tuple[dict, dict[str, np.nd
         f.seek(0)
         try:
             zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except _ZIP_ERRORS as exc:
             if head.startswith(b"PK\x03\x04"):
                 raise ModelFileError(f"{path} is truncated or corrupt: {exc}") from None
             raise _not_a_model(path, head) from None
@@ -403,8 +417,7 @@ def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
     total = 0
     for name in sorted(names):  # every header first: nothing is read or allocated before all agree
         info = members[name + ".npy"]
-        with zf.open(info) as member:
-            shape, dtype = _npy_header(member, f"{path}: array {name!r}")
+        shape, dtype = _header_of(zf, info, f"{path}: array {name!r}")
         total += _check_member(
             path, name, info, shape, dtype, expected[name], file_size, max_bytes - total, max_bytes
         )
