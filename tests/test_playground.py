@@ -304,3 +304,38 @@ def test_cli_serves_until_ctrl_c():
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_digits_train_predict_and_load_a_model_file(server, tmp_path):
+    from glassnet.io import save_model
+    from glassnet.network import build_mlp
+
+    status, reply = request(
+        server, "POST", "/api/digits/predict", {"pixels": [1.0] * 64, "width": 8, "height": 8}
+    )
+    assert status == 400 and "train one or load a model file" in reply["error"]
+    status, reply = request(server, "POST", "/api/digits/train", {"recipe": "lab", "epochs": 99999})
+    assert status == 400 and "epochs must be in [1, 5000]" in reply["error"]
+    net = build_mlp([64, 5, 10], seed=0)
+    save_model(tmp_path / "digits.npz", net, preprocessing={"image_shape": [8, 8], "light_on_dark": True,
+                                                             "fit": "bbox", "box": 8})  # fmt: skip
+    status, reply = request(server, "POST", "/api/digits/load", raw=(tmp_path / "digits.npz").read_bytes())
+    assert status == 200 and reply["state"] == "ready"
+    ink = np.zeros((16, 16))
+    ink[3:13, 7:9] = 1.0  # a "1"
+    status, reply = request(
+        server, "POST", "/api/digits/predict", {"pixels": ink.ravel().tolist(), "width": 16, "height": 16}
+    )
+    assert status == 200 and len(reply["proba"]) == 10 and len(reply["hidden"]) == 1
+    np.testing.assert_allclose(
+        reply["proba"], net.predict_proba(np.array([reply["image"]]))[0], rtol=1e-4, atol=1e-6
+    )
+    status, reply = request(
+        server, "POST", "/api/digits/predict", {"pixels": [0.0] * 256, "width": 16, "height": 16}
+    )
+    assert status == 400 and "empty" in reply["error"]
+    save_model(tmp_path / "flat.npz", build_mlp([2, 3, 2], seed=0))
+    status, reply = request(server, "POST", "/api/digits/load", raw=(tmp_path / "flat.npz").read_bytes())
+    assert status == 400 and "not trained on 8x8 images" in reply["error"]
+    status, reply = request(server, "POST", "/api/digits/load", raw=b"not a zip file")
+    assert status == 400 and "Cannot load this model file" in reply["error"]

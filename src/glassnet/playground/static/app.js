@@ -258,8 +258,8 @@
 
   // ---------------------------------------------------------------- network diagram
   function neuronSize(n) {
-    const gap = n > 16 ? 2 : 6, avail = 340;
-    return { size: Math.max(4, Math.min(38, Math.floor((avail - gap * (n - 1)) / n))), gap };
+    const gap = n > 48 ? 0 : n > 16 ? 2 : 6, avail = 340;
+    return { size: Math.max(2, Math.min(38, Math.floor((avail - gap * (n - 1)) / n))), gap };
   }
   function buildNetwork() {
     const cols = $("net-columns");
@@ -366,19 +366,24 @@
     if (!f.weights || !S.positions) return;
     let max = 1e-9;
     for (const W of f.weights) for (const row of W) for (const w of row) max = Math.max(max, Math.abs(w));
+    // one path per (sign, size) bucket: a dozen strokes, however many weights
+    const LEVELS = 8, paths = [[], []].map(() => Array.from({ length: LEVELS }, () => new Path2D()));
     f.weights.forEach((W, l) => {
       const from = S.positions[l], to = S.positions[l + 1];
       if (!from || !to) return;
       for (let i = 0; i < W.length && i < to.length; i++) for (let j = 0; j < W[i].length && j < from.length; j++) {
-        const w = W[i][j], t = Math.abs(w) / max;
-        ctx.strokeStyle = rgb(w >= 0 ? POS : NEG, 0.18 + 0.62 * t);
-        ctx.lineWidth = 0.4 + 3.6 * t;
-        ctx.beginPath();
-        ctx.moveTo(from[j].r, from[j].y);
-        ctx.lineTo(to[i].l, to[i].y);
-        ctx.stroke();
+        const w = W[i][j], level = Math.min(LEVELS - 1, Math.floor((Math.abs(w) / max) * LEVELS));
+        const p = paths[w >= 0 ? 0 : 1][level];
+        p.moveTo(from[j].r, from[j].y);
+        p.lineTo(to[i].l, to[i].y);
       }
     });
+    for (let level = 0; level < LEVELS; level++) for (const sign of [0, 1]) { // the largest on top
+      const t = (level + 0.5) / LEVELS;
+      ctx.strokeStyle = rgb(sign === 0 ? POS : NEG, 0.18 + 0.62 * t);
+      ctx.lineWidth = 0.4 + 3.6 * t;
+      ctx.stroke(paths[sign][level]);
+    }
   }
   window.addEventListener("resize", () => { layoutEdges(); if (S.frame) drawEdges(S.frame); });
 
@@ -428,6 +433,17 @@
     if ($("show-test").checked) pts(S.info.test, true);
   }
   $("show-test").onchange = () => { if (S.frame) drawHeatmap(S.frame); };
+  $("heatmap").addEventListener("mousemove", (e) => {
+    const f = S.frame, tip = $("hover");
+    if (!f) return;
+    const r = e.target.getBoundingClientRect(), u = (e.clientX - r.left) / r.width, v = (e.clientY - r.top) / r.height;
+    const d = S.info.domain, n = f.grid.n, k = S.info.n_classes;
+    const cell = Math.min(n - 1, Math.floor(v * n)) * n + Math.min(n - 1, Math.floor(u * n));
+    const cls = b64bytes(f.grid.cls)[cell], p = (b64bytes(f.grid.conf)[cell] / 255) * (1 - 1 / k) + 1 / k;
+    tip.textContent = `x₁ ${fmt(-d + 2 * d * u, 3)}, x₂ ${fmt(d - 2 * d * v, 3)} → class ${S.info.class_names[cls]}, p ≈ ${p.toFixed(2)}`;
+    tip.hidden = false;
+  });
+  $("heatmap").addEventListener("mouseleave", () => { $("hover").hidden = true; });
   function drawCurve(id, xs, series, fixedMax) {
     const canvas = $(id), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
     ctx.clearRect(0, 0, W, H);
@@ -501,6 +517,7 @@
     let rows = arr.values;
     if (arr.shape.length === 0) rows = [[rows]];
     else if (arr.shape.length === 1) rows = [rows];
+    else rows = rows.slice(0, 12); // a screenful; the hover title and data-v hold every digit
     let max = 1e-12;
     for (const r of rows) for (const v of r) max = Math.max(max, Math.abs(v));
     const table = el("table", "matrix"), maxCols = 12;
@@ -517,8 +534,7 @@
       table.appendChild(tr);
     });
     box.appendChild(table);
-    const total = arr.shape.length >= 1 && arr.shape.length !== 1 ? arr.shape[0] : 1;
-    if (arr.shape.length === 2 && rows.length < total) box.appendChild(el("div", "more", `first ${rows.length} of ${total} rows`));
+    if (arr.shape.length === 2 && rows.length < arr.shape[0]) box.appendChild(el("div", "more", `first ${rows.length} of ${arr.shape[0]} rows`));
     return box;
   }
   function source(src, what, open) {
