@@ -426,7 +426,7 @@ def test_byte_flips_and_truncations_at_every_third_offset(tmp_path):
     good = save_model(tmp_path / "good.npz", net, classes=["a", "b"]).read_bytes()
     reference = load_model(tmp_path / "good.npz").network.state_dict()
     bad = tmp_path / "bad.npz"
-    for offset in range(0, len(good), 3):  # every third byte: each zip and .npy header field is hit
+    for offset in range(0, len(good), 3):  # a third of the offsets, spread over every part
         flipped = bytearray(good)
         flipped[offset] ^= 0xFF
         for data in (bytes(flipped), good[:offset]):
