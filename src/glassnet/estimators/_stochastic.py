@@ -58,15 +58,7 @@ class ScikitLearnRules(Callback):
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=6)
         if est.early_stopping and est._best_params is not None:
             trainer.net.flat_params[...] = est._best_params  # restore the best validation weights
-        converged = trainer.stop_training or history.interrupted
-        # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
-        if not converged and not self.incremental and est.learning_rate != "cosine":
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=6,
-            )
+        self.converged = trainer.stop_training or history.interrupted
 
 
 class StochasticSolverMixin:
@@ -94,9 +86,18 @@ class StochasticSolverMixin:
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
             callbacks=[ScikitLearnRules(self, data, iterations, incremental), *callbacks],
         )
+        rules = trainer.callbacks[0]
         self.history_ = trainer.fit(
             train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
         )
+        # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
+        if not rules.converged and not incremental and self.learning_rate != "cosine":
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size != "auto" and self.batch_size > n_samples:
