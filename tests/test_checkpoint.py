@@ -375,3 +375,47 @@ def test_resumed_estimator_predicts_like_the_checkpointed_one(tmp_path):
     back = checkpoint.resume_estimator(tmp_path / "checkpoint-0003.npz")
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     assert back.history_["loss"] == est.history_["loss"]
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+
+def test_glassnet_train_checkpoint_and_resume(tmp_path, capsys):
+    from glassnet.cli import main
+    from glassnet.io import load_model
+
+    common = ["train", "--dataset", "digits", "--hidden", "8", "--limit-train", "300", "--batch-size", "32",
+              "--dropout", "0.2", "--no-report", "--no-progress"]  # fmt: skip
+    assert main([*common, "--epochs", "5", "-o", str(tmp_path / "straight.npz")]) == 0
+    folder = tmp_path / "ckpt"
+    assert main([*common, "--epochs", "2", "--checkpoint", str(folder), "-o", str(tmp_path / "two.npz")]) == 0
+    assert latest_checkpoint(folder).name == "checkpoint-0002.npz"
+    resumed = tmp_path / "resumed.npz"
+    assert (
+        main(
+            [
+                *common,
+                "--epochs",
+                "5",
+                "--resume",
+                str(folder),
+                "--checkpoint",
+                str(folder),
+                "-o",
+                str(resumed),
+            ]
+        )
+        == 0
+    )
+    assert latest_checkpoint(folder).name == "checkpoint-0005.npz"
+    a, b = load_model(tmp_path / "straight.npz"), load_model(resumed)
+    np.testing.assert_array_equal(a.network.flat_params, b.network.flat_params)
+    assert b.info["epochs"] == 5
+    capsys.readouterr()
+    assert main([*common, "--epochs", "5", "--hidden", "9", "--resume", str(folder)]) == 2
+    assert "another architecture" in capsys.readouterr().err
+    assert main([*common, "--epochs", "5", "--resume", str(folder)]) == 2
+    assert "already trained 5 epochs" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main([*common, "--epochs", "5", "--resume", str(tmp_path / "empty")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err

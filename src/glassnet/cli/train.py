@@ -137,6 +137,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--no-report", action="store_true", help="do not write the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--checkpoint", metavar="DIR", default=None,
+        help="write a resumable checkpoint (glassnet.checkpoint) into DIR after every epoch",
+    )  # fmt: skip
+    p.add_argument(
+        "--resume", metavar="DIR", default=None,
+        help="continue the run checkpointed in DIR from its latest checkpoint, with the same data and options "
+        "(--epochs counts all epochs, those done included); the result equals an uninterrupted run",
+    )  # fmt: skip
     return p
 
 
@@ -218,10 +227,45 @@ def train_network(config: MLPConfig, data, args):
         tol=float(config.tol),
         threads=args.threads,
     )  # fmt: skip
-    history, seconds = fit_engine(
-        trainer, X, data.y_train, int(config.max_iter), "train", not args.no_progress
-    )
+    y, done = data.y_train, 0
+    if args.checkpoint or args.resume:
+        X, y, done = _checkpointing(trainer, X, y, split, int(config.max_iter), args)
+    history, seconds = fit_engine(trainer, X, y, int(config.max_iter) - done, "train", not args.no_progress)
     return net, history, seconds
+
+
+def _checkpointing(trainer, X, y, split, epochs: int, args):
+    """``--checkpoint`` and ``--resume``: returns the training rows and the epochs already done.
+
+    The validation split that ``fit`` would draw first is drawn here, from the same generator at the same
+    point (so the training is the same as without these options), and handed to the Trainer as its
+    validation data: a resumed run, whose generator continues from the checkpoint, keeps the original split.
+    """
+    from glassnet.callbacks import ModelCheckpoint
+    from glassnet.checkpoint import CheckpointError, resume
+    from glassnet.metrics import train_validation_split
+    from glassnet.trainingdata import prepare
+
+    if split:
+        prepared = prepare(trainer.net, X, y)
+        rows, held_out = train_validation_split(prepared.X, prepared.y, split, trainer.rng)
+        trainer.validation_fraction, trainer.validation_data = None, (X[held_out], y[held_out])
+        X, y = X[rows], y[rows]
+    if args.checkpoint:
+        trainer.callbacks.append(ModelCheckpoint(args.checkpoint))
+    if not args.resume:
+        return X, y, 0
+    try:
+        ckpt = resume(trainer, args.resume)
+    except (CheckpointError, FileNotFoundError) as exc:
+        raise CLIError(f"--resume {args.resume}: {exc}", code=2) from None
+    if ckpt.epoch >= epochs:
+        raise CLIError(
+            f"--resume {args.resume}: the checkpoint has already trained {ckpt.epoch} epochs; --epochs counts "
+            f"all epochs, so give more than {ckpt.epoch} to train on",
+            code=2,
+        )
+    return X, y, ckpt.epoch
 
 
 def _notes(history) -> list[str]:
