@@ -114,7 +114,7 @@ class Session:
             self.schedule = build_schedule(cfg, len(self.X_train))
             self.batches = np.random.default_rng(cfg["seed"] + 1)
             self.steps, self.epoch, self.order, self.position, self.epoch_losses = 0, 0, None, 0, []
-            self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc")}
+            self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc", "lr")}
             self.rate_marks: list[tuple[float, int]] = []
             self.message, self.last_batch = None, None
             self._publish()
@@ -266,8 +266,9 @@ class Session:
         )
         curves = self.curves
         if not curves["epoch"] or curves["epoch"][-1] != epoch:
-            for key, value in zip(curves, (epoch, train_loss, test_loss, train_acc, test_acc), strict=True):
-                curves[key].append(round(value, 5) if math.isfinite(value) else None)
+            values = (epoch, train_loss, test_loss, train_acc, test_acc, self.schedule.lr)
+            for key, value in zip(curves, values, strict=True):
+                curves[key].append(float(f"{value:.5g}") if math.isfinite(value) else None)
             if len(curves["epoch"]) > MAX_CURVE:
                 for key in curves:
                     curves[key] = curves[key][::2]

@@ -221,7 +221,7 @@
   function setPlaying(p) {
     S.playing = p;
     $("btn-play").classList.toggle("playing", p);
-    $("btn-play").title = p ? "pause" : "train";
+    $("btn-play").title = p ? "pause (space)" : "train (space)";
   }
   $("btn-play").onclick = async () => {
     try {
@@ -497,6 +497,8 @@
       { values: c.train_loss, color: "#1f2933" }, { values: c.test_loss, color: "#2f74c0", dashed: true }]);
     drawCurve("curve-acc", c.epoch, [
       { values: c.train_acc, color: "#1f2933" }, { values: c.test_acc, color: "#2f74c0", dashed: true }], 1);
+    drawCurve("curve-lr", c.epoch, [{ values: c.lr, color: "#8e5cc2" }]);
+    $("schedule-name").textContent = `(${S.config.schedule})`;
     if (f.neurons) {
       f.neurons.maps.forEach((layer, l) => layer.forEach((m, j) => {
         const canvas = document.querySelector(`.neuron[data-layer="${l + 1}"][data-unit="${j}"]`);
@@ -568,6 +570,10 @@
     if (note) t.appendChild(el("span", "muted", note));
     return t;
   }
+  function difference(a, b) {
+    const sub = (x, y) => (Array.isArray(x) ? x.map((v, i) => sub(v, y[i])) : x - y);
+    return { shape: a.shape, values: sub(a.values, b.values) };
+  }
   const OUT_NAME = { Dense: "z = x Wᵀ + b", BatchNorm: "y = γ x̂ + β", Dropout: "y = x ⊙ m" };
   function renderTrace(t) {
     const box = $("trace");
@@ -617,6 +623,7 @@
           matrix(`${L.name}.before.${k}`, L.params_before[k], `${k} before`),
           matrix(`${L.name}.grad2.${k}`, L.grads[k], `∂L/∂${k}`),
           matrix(`${L.name}.after.${k}`, L.params_after[k], `${k} after`),
+          matrix(`${L.name}.delta.${k}`, difference(L.params_after[k], L.params_before[k]), "after − before"),
         ]));
       });
     });
@@ -767,6 +774,14 @@
     try { await api("POST", "/api/digits/load", await file.arrayBuffer(), true); digitsStatus(); }
     catch (err) { $("digits-status").textContent = err.message; }
   };
+
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === " " && S.view === "train") { e.preventDefault(); $("btn-play").click(); }
+    else if (e.key === "s" || e.key === "ArrowRight") { if (S.view !== "digits") { e.preventDefault(); stepOnce(); } }
+    else if (e.key === "r" && S.view === "train") $("btn-reset").click();
+    else if (e.key === "Escape") $("modal").hidden = true;
+  });
 
   start().catch((e) => message(`Could not start: ${e.message}`));
 })();
