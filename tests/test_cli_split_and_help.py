@@ -69,6 +69,9 @@ def test_evaluate_changed_data_file_is_noticed(capsys, tmp_path):
     np.savez(tmp_path / "d.npz", X=X + 1.0, y=y)  # the file changed after training
     code, out, err = run(capsys, "evaluate", str(tmp_path / "m.npz"), "--out", str(tmp_path))
     assert code == 0 and "differ from those training held out" in err
+    (tmp_path / "d.npz").rename(tmp_path / "moved.npz")
+    code, out, err = run(capsys, "evaluate", str(tmp_path / "m.npz"), "--out", str(tmp_path))
+    assert code == 1 and "pass --dataset with its path" in err
 
 
 @pytest.mark.parametrize(

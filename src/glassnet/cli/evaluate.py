@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.cli import _model
-from glassnet.cli._common import add_data_options, eprint, positive_float
+from glassnet.cli._common import CLIError, add_data_options, eprint, positive_float
 from glassnet.data import SOURCES
 
 
@@ -103,17 +103,24 @@ class SplitRows:
 
 def _load_split(args, model) -> tuple:
     """Load the data as training split it (recorded in the model file); return ``(data, SplitRows)``."""
-    from glassnet.data import load_dataset
+    from glassnet.data import DataNotFoundError, load_dataset
 
     info = model.info
     recorded = info.get("split") or {}
     name = args.dataset or recorded.get("dataset") or model.preprocessing.get("dataset") or "digits"
     test_size = args.test_size if args.test_size is not None else recorded.get("test_size", 0.2)
     seed = args.seed if args.seed is not None else recorded.get("seed", info.get("seed", 0))
-    data = load_dataset(
-        name, data_dir=args.data_dir, test_size=test_size, seed=seed, label_column=args.label_column,
-        scale=args.scale,
-    )  # fmt: skip
+    try:
+        data = load_dataset(
+            name, data_dir=args.data_dir, test_size=test_size, seed=seed, label_column=args.label_column,
+            scale=args.scale,
+        )  # fmt: skip
+    except DataNotFoundError as exc:
+        if args.dataset or name in SOURCES:
+            raise
+        raise CLIError(
+            f"{exc}; the model was trained on {name}: pass --dataset with its path from here"
+        ) from None
     official = data.name in SOURCES or _presplit(data, name)
     rows = SplitRows(exact=False, seed=int(seed), test_size=float(test_size), official=official)
     if not recorded:
