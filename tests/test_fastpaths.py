@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -206,7 +207,9 @@ def test_speed_command_rejects_unknown_parts(capsys):
     assert "--only" in capsys.readouterr().err
 
 
-def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(small_bench, monkeypatch, tmp_path, capsys):
+def test_speed_command_says_how_to_get_missing_data_and_runs_the_rest(
+    small_bench, monkeypatch, tmp_path, capsys
+):
     import glassnet.data
 
     def missing(*args, **kwargs):
@@ -410,6 +413,21 @@ def test_without_numba_everything_runs_on_the_reference_path(monkeypatch):
     net.loss_and_grad(X, np.arange(20) % 3)
     opt.step(net)
     assert np.all(np.isfinite(net.flat_params)) and not np.array_equal(before, net.flat_params)
+
+
+def test_kernels_that_fail_to_load_leave_the_reference_path_on(monkeypatch):
+    monkeypatch.setattr(fast, "AVAILABLE", True)
+    monkeypatch.setattr(fast, "ENABLED", True)
+    monkeypatch.setattr(fast, "_kernels", None)
+    monkeypatch.setattr(fast, "LOAD_ERROR", None)
+    monkeypatch.setitem(sys.modules, "glassnet.fast._numba", None)  # import fails
+    monkeypatch.delattr(fast, "_numba", raising=False)  # (the submodule, once imported, is an attribute)
+    a = np.random.default_rng(0).random((5, 3))
+    assert fast.relu_backward(a, a) is None
+    assert not fast.enabled() and "failed to load" in fast.describe()
+    layer = ReLU()
+    layer.forward(a)
+    np.testing.assert_array_equal(layer.backward(a), a * (a > 0))
 
 
 def test_glassnet_fast_0_switches_the_kernels_off_in_a_new_process():

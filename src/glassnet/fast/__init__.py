@@ -53,6 +53,8 @@ AVAILABLE: bool = importlib.util.find_spec("numba") is not None
 ENABLED: bool = AVAILABLE and os.environ.get("GLASSNET_FAST", "1").strip().lower() not in ("0", "false", "no")
 
 _kernels = None
+#: why the kernels could not be loaded although numba is installed (``None``: no failure)
+LOAD_ERROR: str | None = None
 
 
 def enabled() -> bool:
@@ -78,17 +80,26 @@ def describe() -> str:
         numba_version = version("numba")
     except PackageNotFoundError:  # importable but not installed as a distribution
         numba_version = "?"
+    if LOAD_ERROR is not None:
+        return (
+            f"fast paths off (numba {numba_version} installed, but the kernels failed to load: {LOAD_ERROR})"
+        )
     if not ENABLED:
         return f"fast paths off (numba {numba_version} installed, switched off by GLASSNET_FAST=0 or set_enabled)"
     return f"fast paths on (numba {numba_version})"
 
 
 def _k():
-    """The kernel module, imported (and numba with it) on first use."""
-    global _kernels
+    """The kernel module, imported (and numba with it) on first use; ``None`` (and the fast paths off) when it
+    cannot be loaded, for example a numba that does not support this NumPy, or no writable cache folder."""
+    global _kernels, ENABLED, LOAD_ERROR
     if _kernels is None:
-        from glassnet.fast import _numba
-
+        try:
+            from glassnet.fast import _numba
+        except Exception as exc:  # noqa: BLE001 (any failure here means: run the NumPy path)
+            LOAD_ERROR = f"{type(exc).__name__}: {exc}"
+            ENABLED = False
+            return None
         _kernels = _numba
     return _kernels
 
@@ -119,25 +130,27 @@ def adam_update(params, grads, M, V, beta_1: float, beta_2: float, eps_c: float,
     :math:`\theta \leftarrow \theta - s\, M / (\sqrt V + \epsilon_c)`. ``False``: not taken."""
     if not ENABLED or params.ndim != 1 or not _fits(params, grads, M, V):
         return False
+    k = _k()
+    if k is None:
+        return False
     t = params.dtype.type
-    _k().adam(params, grads, M, V, t(beta_1), t(beta_2), t(eps_c), t(scale))
+    k.adam(params, grads, M, V, t(beta_1), t(beta_2), t(eps_c), t(scale))
     return True
 
 
 def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
     r"""SGD's step in one pass, in the form of :meth:`glassnet.optim.SGD._update`; ``velocity`` is ``None``
     for plain gradient descent. ``False``: not taken."""
-    if not ENABLED or params.ndim != 1:
+    if not ENABLED or params.ndim != 1 or not _fits(params, grads, *([] if velocity is None else [velocity])):
+        return False
+    k = _k()
+    if k is None:
         return False
     t = params.dtype.type
     if velocity is None:
-        if not _fits(params, grads):
-            return False
-        _k().sgd(params, grads, t(lr))
-        return True
-    if not _fits(params, grads, velocity):
-        return False
-    _k().sgd_momentum(params, grads, velocity, t(lr), t(momentum), bool(nesterov))
+        k.sgd(params, grads, t(lr))
+    else:
+        k.sgd_momentum(params, grads, velocity, t(lr), t(momentum), bool(nesterov))
     return True
 
 
@@ -147,8 +160,11 @@ def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bo
 def _backward(kernel: str, dy, a):
     if not ENABLED or not _fits(dy, a):
         return None
+    k = _k()
+    if k is None:
+        return None
     out = np.empty_like(a)
-    getattr(_k(), kernel)(dy.reshape(-1), a.reshape(-1), out.reshape(-1), a.dtype.type(1.0))
+    getattr(k, kernel)(dy.reshape(-1), a.reshape(-1), out.reshape(-1), a.dtype.type(1.0))
     return out
 
 
@@ -176,7 +192,10 @@ def softmax_cross_entropy(z: np.ndarray, labels: np.ndarray) -> tuple[float, np.
     when not taken."""
     if not ENABLED or z.ndim != 2 or not _fits(z) or labels.shape != (z.shape[0],):
         return None
+    k = _k()
+    if k is None:
+        return None
     labels = labels.astype(np.intp, copy=False)
     dz = np.empty_like(z)
-    loss = _k().softmax_cross_entropy(z, np.ascontiguousarray(labels), dz)
+    loss = k.softmax_cross_entropy(z, np.ascontiguousarray(labels), dz)
     return float(loss), dz
