@@ -270,3 +270,18 @@ def test_optuna_pruning_without_optuna_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(ImportError, match="pip install optuna"):
         OptunaPruning(trial=None)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_epoch_scoring_scores_an_estimators_validation_rows_by_default():
+    from glassnet import MLPClassifier
+
+    labels = np.array(["no", "yes"])[y]
+    X_val, y_val = X[:30], labels[:30]
+    ones = lambda net, X, Y: float(np.all((Y == 0) | (Y == 1)))  # noqa: E731 - the network's targets: indices
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    clf.fit(
+        X, labels, eval_set=(X_val, y_val), callbacks=[EpochScoring({"acc": "accuracy", "indices": ones})]
+    )
+    assert clf.history_["val_acc"][-1] == clf.score(X_val, y_val)
+    assert clf.history_["val_indices"] == [1.0, 1.0, 1.0]

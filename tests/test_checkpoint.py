@@ -419,3 +419,25 @@ def test_glassnet_train_checkpoint_and_resume(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main([*common, "--epochs", "5", "--resume", str(tmp_path / "empty")]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_validation_fraction_cannot_be_resumed_exactly(saved, tmp_path):
+    trainer = build(tmp_path / "v")
+    trainer.validation_fraction = 0.2
+    with pytest.raises(CheckpointError, match="validation_fraction=0.2.*validation_data"):
+        resume(trainer, saved)
+    assert trainer.epoch == 0
+    with pytest.warns(UserWarning, match="validation_fraction"):
+        resume(trainer, saved, strict=False)
+
+
+def test_resuming_an_early_stopping_estimator_warns(tmp_path):
+    from glassnet import MLPClassifier
+
+    kw = {**eval(EST), "early_stopping": True, "validation_fraction": 0.2}  # noqa: S307
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier(max_iter=2, **kw).fit(X, y, callbacks=[ModelCheckpoint(tmp_path)])
+    with pytest.warns(UserWarning, match="early_stopping=True"):
+        est = checkpoint.resume_estimator(tmp_path)
+    assert est.n_iter_ == 2

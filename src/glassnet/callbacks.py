@@ -523,7 +523,8 @@ class EpochScoring(Callback):
         (``'f1_macro'``, ``'neg_log_loss'``, ... as ``sklearn.metrics.get_scorer`` knows them), applied to
         the estimator with ``y`` in your labels, which is what scikit-learn's ``ScoringMonitor`` computes.
     data : (X, y) or None
-        The data to score; default the Trainer's ``validation_data``.
+        The data to score; default the Trainer's ``validation_data`` (during an estimator's ``fit``, its
+        validation rows: ``eval_set`` or ``early_stopping``'s split).
     prefix : str
         Put before each name in the History (``val_accuracy``); default ``'val_'``.
 
@@ -548,23 +549,31 @@ class EpochScoring(Callback):
         self.scorers, self.data, self.prefix = dict(scorers), data, str(prefix)
 
     def on_train_begin(self, trainer) -> None:
+        from glassnet.checkpoint import _estimator_rules
+
         self._resolved = None
-        data = self.data if self.data is not None else trainer.validation_data
+        rules = _estimator_rules(trainer)
+        data, engine_y = self.data, None
+        if data is None and rules is not None and rules.data.val is not None:
+            val = rules.data.val  # an estimator's validation rows: your labels, and the network's targets
+            data, engine_y = (val.X, val.y), val.Y
+        elif data is None:
+            data = trainer.validation_data
         if data is None:
             raise ValueError(
                 "EpochScoring needs data to score: pass data=(X, y), or give the Trainer validation_data "
                 "(an estimator: pass eval_set=(X_val, y_val) to fit, or EpochScoring(..., data=(X_val, y_val)))."
             )
         self._X, self._y = data[0], data[1]
-        self._resolved = {name: self._resolve(name, s, trainer) for name, s in self.scorers.items()}
+        self._engine_y = self._y if engine_y is None else engine_y
+        est = None if rules is None else rules.est
+        self._resolved = {name: self._resolve(name, s, est) for name, s in self.scorers.items()}
 
-    def _resolve(self, name: str, scorer, trainer):
-        from glassnet.checkpoint import _estimator_of
+    def _resolve(self, name: str, scorer, est):
         from glassnet.metrics import accuracy_score, r2_score
 
         if callable(scorer):
-            return lambda net: float(scorer(net, self._X, self._y))
-        est = _estimator_of(trainer)
+            return lambda net: float(scorer(net, self._X, self._engine_y))
         if est is not None:
             from sklearn.metrics import get_scorer
 
@@ -574,12 +583,12 @@ class EpochScoring(Callback):
                 raise ValueError(f"EpochScoring: unknown scorer {scorer!r} for {name!r}: {exc}") from None
             return lambda net: float(sk(est, self._X, self._y))
         if scorer == "accuracy":
-            return lambda net: accuracy_score(net, self._X, self._y)
+            return lambda net: accuracy_score(net, self._X, self._engine_y)
         if scorer == "r2":
-            return lambda net: r2_score(net, self._X, self._y)
+            return lambda net: r2_score(net, self._X, self._engine_y)
         if scorer == "loss":
             return lambda net: float(net.loss.forward(net.forward(self._X), net.loss.prepare_targets(
-                np.asarray(self._y), net.dtype)))  # fmt: skip
+                np.asarray(self._engine_y), net.dtype)))  # fmt: skip
         raise ValueError(
             f"EpochScoring: unknown scorer {scorer!r} for {name!r}; a plain Trainer knows 'accuracy', 'r2' and "
             "'loss' (scikit-learn's scorer names work during an estimator's fit), or pass a callable (net, X, y)."

@@ -30,8 +30,9 @@ Resuming::
 What is exact, and what is not:
 
 - **One process**: ``fit(4)``, checkpoint, ``resume`` and ``fit(6)`` gives bit-identical weights to
-  ``fit(10)``, with shuffling, dropout and every schedule (as long as nothing else draws from the generators,
-  e.g. ``validation_fraction``, which draws a new split at the start of each ``fit``).
+  ``fit(10)``, with shuffling, dropout, augmentation and every schedule, as long as nothing else draws from
+  the generators: ``validation_fraction`` draws a new split at the start of each ``fit``, so :func:`resume`
+  refuses it (``strict=False``: a warning); split once and pass ``validation_data``.
 - **Data parallelism** (``n_jobs > 1``): without dropout or augmentation, the same holds. With them, each
   worker draws its masks from its own stream, spawned from the Trainer's generator at the start of every
   ``fit`` (:func:`glassnet.parallel._spawn`) and advanced in the worker's memory, which no checkpoint can
@@ -266,15 +267,18 @@ def _generators(trainer) -> tuple[list[np.random.Generator], dict]:
     return gens, refs
 
 
-def _estimator_of(trainer):
-    """The glassnet estimator whose ``fit`` drives ``trainer`` (found through its rules callback), or None."""
+def _estimator_rules(trainer):
+    """The scikit-learn rules callback of the estimator whose ``fit`` drives ``trainer``, or None."""
     module = sys.modules.get("glassnet.estimators._stochastic")
     if module is None:
         return None
-    for cb in trainer.callbacks:
-        if isinstance(cb, module.ScikitLearnRules):
-            return cb.est
-    return None
+    return next((cb for cb in trainer.callbacks if isinstance(cb, module.ScikitLearnRules)), None)
+
+
+def _estimator_of(trainer):
+    """The glassnet estimator whose ``fit`` drives ``trainer`` (found through its rules callback), or None."""
+    rules = _estimator_rules(trainer)
+    return None if rules is None else rules.est
 
 
 def _state(trainer, epoch: int) -> tuple[dict, dict[str, np.ndarray]]:
@@ -641,6 +645,16 @@ def resume(trainer, source: str | os.PathLike | Checkpoint, *, strict: bool = Tr
     _check_network(ckpt, net)
     _check_classes(ckpt, trainer.optimizer, trainer.schedule)
     _check_settings(ckpt, trainer, strict)
+    if trainer.validation_fraction:
+        text = (
+            f"This Trainer splits validation_fraction={trainer.validation_fraction} off the data at the start "
+            "of every fit, from its generator: a resumed fit would validate on other rows and shuffle "
+            "differently from the saved run. Split once yourself (glassnet.metrics.train_validation_split) "
+            "and pass validation_data, as `glassnet train --resume` does"
+        )
+        if strict:
+            raise CheckpointError(text + ", or pass strict=False to go on anyway")
+        warnings.warn(text + ".", UserWarning, stacklevel=2)
     net.load_state_dict({k[len("net/") :]: v for k, v in ckpt.arrays.items() if k.startswith("net/")})
     _restore_optimizer(ckpt, trainer.optimizer, net.n_params, net.dtype)
     _restore_schedule(ckpt, trainer.schedule)
@@ -713,5 +727,13 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
     est._rng = rng if rng is not None else np.random.default_rng()
     est.history_ = ckpt.history
     est.set_params(warm_start=True)
+    if est.early_stopping:
+        warnings.warn(
+            "The checkpointed estimator has early_stopping=True: the resumed fit draws its validation split "
+            "again from the generator, so it will not continue the saved run exactly (pass eval_set=(X_val, "
+            "y_val) to fit instead of early_stopping's split for an exact continuation).",
+            UserWarning,
+            stacklevel=2,
+        )
     est._resumed_from_checkpoint = True  # the next fit keeps _optimizer and _schedule (see _stochastic.py)
     return est
