@@ -177,6 +177,8 @@ def _jsonable(params: dict) -> dict:
 def format_report(results: dict) -> str:
     """The results next to the anchors, as a plain-text table."""
     lines = []
+    if "environment" in results and "glassnet_fast" in results["environment"]:
+        lines.append(f"glassnet engine: {results['environment']['glassnet_fast']}")
     if "digits" in results:
         r = results["digits"]
         lines += [
@@ -217,7 +219,14 @@ def _environment() -> dict:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "cpu_count": os.cpu_count(),
+        "glassnet_fast": _fast_paths(),
     }
+
+
+def _fast_paths() -> str:
+    from glassnet import fast
+
+    return fast.describe()
 
 
 def build_parser() -> argparse.ArgumentParser:
