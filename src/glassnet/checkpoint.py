@@ -549,6 +549,9 @@ def _restore_optimizer(ckpt: Checkpoint, opt, n_params: int, dtype) -> None:
     spec = ckpt.metadata["optimizer"]
     for key, value in spec["attributes"].items():
         setattr(opt, key, value)
+    for name in getattr(opt, "state_names", None) or ():
+        if name not in spec["state"]:
+            opt.__dict__.pop(name, None)  # no state saved (no step yet): none now, not another run's
     for name in spec["state"]:
         value = ckpt.arrays[f"optimizer/{name}"]
         if value.shape != (n_params,):
