@@ -375,6 +375,16 @@ def test_resumed_estimator_predicts_like_the_checkpointed_one(tmp_path):
     back = checkpoint.resume_estimator(tmp_path / "checkpoint-0003.npz")
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     assert back.history_["loss"] == est.history_["loss"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back.set_params(max_iter=2).fit(X, y, callbacks=[ModelCheckpoint(tmp_path)])
+    last = load_checkpoint(tmp_path)  # the epochs count on across the estimator's fits; the History too
+    assert last.path.name == "checkpoint-0005.npz" and last.epoch == 5
+    assert last.history["loss"] == back.history_["loss"] == back.loss_curve_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back.partial_fit(X, y)
+    assert latest_checkpoint(tmp_path).name == "checkpoint-0005.npz"  # no callback passed: none written
 
 
 # --- the command line ------------------------------------------------------------------------------------

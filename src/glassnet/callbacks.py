@@ -241,6 +241,7 @@ class ModelCheckpoint(Callback):
         self.save_last = bool(save_last)
         self.best, self.best_epoch = -math.inf, None
         self._pending = None
+        self._estimator = None
         self.written: list[Path] = []
 
     def state_dict(self) -> dict:
@@ -251,19 +252,26 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, trainer) -> None:
         from glassnet._files import check_writable
-        from glassnet.checkpoint import checkpoint_name
+        from glassnet.checkpoint import _estimator_of, checkpoint_name
 
         check_writable(self.directory / checkpoint_name(0))  # a read-only folder is reported now, not later
         self._pending = None
+        self._estimator = est = _estimator_of(trainer)
+        restored = None if est is None else est.__dict__.pop("_checkpoint_history", None)
+        if restored is not None and trainer.history.epochs == 0 and restored.epochs == len(est.loss_curve_):
+            trainer.history = (
+                restored  # the fit of an estimator resumed from a checkpoint continues its History
+            )
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        done = epoch + 1
+        # an estimator's epochs count across its fits (warm start, partial_fit, resumed): its loss_curve_
+        done = epoch + 1 if self._estimator is None else len(self._estimator.loss_curve_)
         periodic = self.every is not None and done % self.every == 0
         best = False
         if self.monitor is not None:
             value = _monitored("ModelCheckpoint", self.monitor, logs)
             if np.isfinite(value) and self.sign * value > self.best:
-                self.best, self.best_epoch, best = self.sign * value, epoch, True
+                self.best, self.best_epoch, best = self.sign * value, done - 1, True
         self._pending = (done, periodic, best, trainer.net.flat_params.copy())
 
     def on_epoch_begin(self, trainer, epoch: int) -> None:

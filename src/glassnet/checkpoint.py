@@ -728,7 +728,7 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
     _restore_schedule(ckpt, est._schedule)
     rng = _restore_generators(ckpt, net)
     est._rng = rng if rng is not None else np.random.default_rng()
-    est.history_ = ckpt.history
+    est.history_ = est._checkpoint_history = ckpt.history  # a ModelCheckpoint in the next fit continues it
     est.set_params(warm_start=True)
     if est.early_stopping:
         warnings.warn(
