@@ -207,12 +207,14 @@ def watch_epochs(estimator, bar: EpochBar, every: float = 0.2):
     stop = threading.Event()
 
     def tick():
+        ticks = 0
         while not stop.wait(every):
+            ticks += 1
             curve = estimator.__dict__.get("loss_curve_")
-            if curve is not None and curve is not stale and len(curve):
+            if curve is not None and curve is not stale and len(curve) > bar.n:
                 bar.advance_to(len(curve), {"loss": f"{curve[-1]:.4g}"})
-            elif bar.bar is not None:
-                bar.bar.refresh()  # the elapsed time moves on
+            elif bar.bar is not None and ticks % max(1, round(1.0 / every)) == 0:
+                bar.bar.refresh()  # once a second, so that the elapsed time moves on during a long epoch
 
     thread = threading.Thread(target=tick, daemon=True)
     thread.start()
