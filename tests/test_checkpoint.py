@@ -451,3 +451,12 @@ def test_resuming_an_early_stopping_estimator_warns(tmp_path):
     with pytest.warns(UserWarning, match="early_stopping=True"):
         est = checkpoint.resume_estimator(tmp_path)
     assert est.n_iter_ == 2
+
+
+def test_checkpoints_written_while_processes_share_the_weights(tmp_path):
+    trainer = build(tmp_path / "c", n_jobs=2)
+    trainer.fit(X, y, epochs=3)  # checkpoints 1 and 2 are written inside the data-parallel session
+    again = build(tmp_path / "x", n_jobs=2, every=0)
+    resume(again, tmp_path / "c" / "checkpoint-0002.npz")
+    again.fit(X, y, epochs=1)
+    np.testing.assert_array_equal(again.net.flat_params, trainer.net.flat_params)
