@@ -92,6 +92,14 @@ def test_train_circles_past_90_percent_and_reset_to_the_same_weights(browser, se
     browser.find_element(By.ID, "btn-play").click()
     wait(browser, lambda d: not session.playing)
     assert value(browser, "stat-step") > 0
+    browser.find_element(
+        By.CSS_SELECTOR, '.neuron[data-layer="2"][data-unit="3"]'
+    ).click()  # its live numbers
+    shown = [
+        float(e.get_attribute("data-v")) for e in browser.find_elements(By.CSS_SELECTOR, "#neuron-info span")
+    ]
+    W, b = session.net.parameters()["layers.2.W"], session.net.parameters()["layers.2.b"]
+    np.testing.assert_allclose(shown, [*W[3], b[3]], atol=1e-4)
     shot(browser, "train")
     browser.find_element(By.ID, "btn-reset").click()
     wait(browser, lambda d: value(d, "stat-step") == 0)

@@ -298,7 +298,8 @@ class Session:
                 "conf": _b64(np.clip(confidence * 255.0 + 0.5, 0, 255)),
             },
             "neurons": self._neuron_maps(),
-            "weights": self._weights(),
+            "weights": self._weights("W"),
+            "biases": self._weights("b"),
         }
         text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
         with self._frame_ready:
@@ -320,14 +321,15 @@ class Session:
             )
         return {"n": NEURON_GRID, "maps": maps}
 
-    def _weights(self) -> list | None:
+    def _weights(self, name: str) -> list | None:
+        """Every Dense layer's ``W`` (or ``b``), rounded for the page; ``None`` for large networks."""
         dense = [layer for layer in self.net.layers if "W" in layer.params]
         if sum(layer.params["W"].size for layer in dense) > MAX_WEIGHTS:
             return None
         out = []
         for layer in dense:
-            W = np.nan_to_num(layer.params["W"], nan=0.0, posinf=0.0, neginf=0.0)
-            out.append(np.round(W.astype(np.float64), 4).tolist())
+            value = np.nan_to_num(layer.params[name], nan=0.0, posinf=0.0, neginf=0.0)
+            out.append(np.round(value.astype(np.float64), 4).tolist())
         return out
 
     def wait_frame(self, after_version: int, timeout: float) -> tuple[str | None, int]:

@@ -262,6 +262,8 @@
     return { size: Math.max(2, Math.min(38, Math.floor((avail - gap * (n - 1)) / n))), gap };
   }
   function buildNetwork() {
+    S.selected = null;
+    $("neuron-info").hidden = true;
     const cols = $("net-columns");
     cols.textContent = "";
     const layout = S.info.layout;
@@ -313,6 +315,7 @@
         if (layer.kind === "output") { c.style.borderColor = COLORS[j % COLORS.length]; c.title = `class ${S.info.class_names[j]}`; }
         else if (layer.kind === "input") c.title = j ? "x₂" : "x₁";
         else c.title = `hidden ${li}, unit ${j + 1}`;
+        if (layer.kind !== "input") c.onclick = () => selectNeuron(li, j);
         box.appendChild(c);
       }
       col.appendChild(box);
@@ -321,6 +324,48 @@
     applyHide();
     drawInputMaps();
     requestAnimationFrame(layoutEdges);
+  }
+  const FORMULA = {
+    identity: "a = z", logistic: "a = σ(z) = 1 / (1 + e^−z)", tanh: "a = tanh z", relu: "a = max(z, 0)",
+    leaky_relu: "a = max(z, 0.01 z)", gelu: "a = z Φ(z)  (tanh approximation)",
+  };
+  function selectNeuron(li, j) {
+    const same = S.selected && S.selected.layer === li && S.selected.unit === j;
+    S.selected = same ? null : { layer: li, unit: j };
+    document.querySelectorAll(".neuron.selected").forEach((c) => c.classList.remove("selected"));
+    if (S.selected) document.querySelector(`.neuron[data-layer="${li}"][data-unit="${j}"]`).classList.add("selected");
+    neuronInfo();
+  }
+  function neuronInfo() {
+    const box = $("neuron-info"), sel = S.selected, f = S.frame;
+    if (!sel || !S.info || sel.layer >= S.info.layout.length) { box.hidden = true; return; }
+    const layer = S.info.layout[sel.layer], out = layer.kind === "output";
+    box.textContent = "";
+    box.hidden = false;
+    const name = out ? `output · class ${S.info.class_names[sel.unit]}` : `hidden ${sel.layer} · unit ${sel.unit + 1} (${layer.activation})`;
+    box.appendChild(el("div", "title", name));
+    const inputs = sel.layer === 1 ? "x₁, x₂" : `the ${S.info.layout[sel.layer - 1].units} outputs of the layer before`;
+    const act = out ? "p = softmax(z) over the classes" : FORMULA[layer.activation];
+    const bn = S.config.batch_norm && !out ? ", then batch norm" : "";
+    box.appendChild(el("div", "formula", `z = Σᵢ wᵢ xᵢ + b   (xᵢ: ${inputs})${bn};   ${act}`));
+    if (!f || !f.weights) { box.appendChild(el("div", "muted", "this network is too large to send its weights to the page")); return; }
+    const w = f.weights[sel.layer - 1][sel.unit], b = f.biases[sel.layer - 1][sel.unit];
+    let max = 1e-9;
+    for (const v of w) max = Math.max(max, Math.abs(v));
+    const row = el("div", "weights");
+    w.forEach((v, i) => {
+      const span = el("span", null, `w${i + 1} ${fmt(v, 3)}`);
+      span.dataset.v = String(v);
+      span.style.background = rgb(diverging((v / max) * 0.7));
+      row.appendChild(span);
+    });
+    const bias = el("span", "bias", `b ${fmt(b, 3)}`);
+    bias.dataset.v = String(b);
+    bias.style.background = "#eef1f4";
+    row.appendChild(bias);
+    row.dataset.unit = `${sel.layer}.${sel.unit}`;
+    box.appendChild(row);
+    box.appendChild(el("div", "note", "Live: these change as it trains. The step view shows the Dense and activation layers' forward and backward source."));
   }
   function paintMap(canvas, n, values) {
     const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n);
@@ -506,6 +551,7 @@
       }));
     }
     drawEdges(f);
+    if (S.selected) neuronInfo();
   }
 
   // ---------------------------------------------------------------- step view
