@@ -107,3 +107,63 @@ def test_browser_check_detects_a_broken_image(tmp_path, figures):
     result = check_report(path)
     assert result.images == len(figures)
     assert result.loaded == result.images - 1 and not result.ok
+
+
+def _captured(monkeypatch):
+    from glassnet.report import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    return plots, figures
+
+
+@pytest.mark.parametrize("n_models", [1, 4])
+def test_grid_titles_are_not_covered_by_the_row_above(tmp_path, monkeypatch, n_models):
+    """Each picture's title (and the answers under the picture above it) stay clear of each other."""
+    plots, figures = _captured(monkeypatch)
+    rng = np.random.default_rng(0)
+    images, truth = rng.random((24, 8, 8)), rng.integers(0, 10, 24)
+    names = [str(i) for i in range(10)]
+    wrong = (truth + 1) % 10
+    plots.plot_misclassified(images, truth, wrong, names, tmp_path / "w.png", max_cols=12)
+    plots.plot_prediction_grid(
+        images, truth, {k: wrong for k in "ABCD"[:n_models]}, names, tmp_path / "g.png"
+    )
+    for fig in figures:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        axes = [ax for ax in fig.axes if ax.images]
+        for upper in axes:
+            for lower in axes:
+                below = lower.get_position().y1 < upper.get_position().y0
+                same_column = abs(lower.get_position().x0 - upper.get_position().x0) < 1e-6
+                if not (below and same_column):
+                    continue
+                title = lower.title.get_window_extent(renderer)
+                assert not title.overlaps(upper.get_window_extent(renderer))
+                assert not title.overlaps(upper.xaxis.label.get_window_extent(renderer))
+
+
+def test_html_table_groups_shades_and_scrolls():
+    from glassnet.report import html_table
+
+    rows = [{"class": "a", "A|precision": 1.0, "A|recall": 0.5, "B|precision": 0.9, "B|recall": 0.95}]
+    text = html_table(rows, shade=True, digits=2)
+    assert '<div class="scroll"><table>' in text  # a wide table scrolls in its box, the page does not
+    assert text.count('<th class="group" colspan="2">') == 2 and ">recall</th>" in text
+    assert "rgba(214, 48, 39, 0.45)" in text and "0.50" in text  # the weak recall is tinted
+    assert 'style="background' not in text.split("1.00")[0].rsplit("<td", 1)[-1]  # 1.0 is left white
+
+
+def test_notice_sections_open_the_report(tmp_path, figures):
+    sections = [
+        Section("Results", table=[{"model": "a", "accuracy": 0.5}], notes=["short note"]),
+        Section("Smoke test only", ["numbers mean nothing"], kind="notice"),
+        Section("Pictures", figures=[(figures["cm"], "cm")], columns=2),
+        Section("More", pre="x: 1", collapsed=True),
+    ]
+    text = write_report(tmp_path / "r.html", "t", sections, intro="intro").read_text()
+    assert text.index('<div class="notice"><strong>Smoke test only:</strong>') < text.index("intro")
+    assert text.index("<nav>") < text.index('<h2 id="s-results">')
+    assert text.index("<table>") < text.index("short note")
+    assert '<div class="figs" style="--cols: 2">' in text and "<details><summary>" in text

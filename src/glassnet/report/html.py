@@ -136,7 +136,7 @@ def _cell(value, bar: bool, shade: bool, digits: int) -> str:
     unit = isinstance(value, float) and 0.0 <= value <= 1.0
     if bar and unit:
         return f'<td class="num bar" style="--w: {100 * value:.1f}%">{text}</td>'
-    if shade and unit:
+    if shade and unit and value < 1.0:
         alpha = min(1.0, (1.0 - value) * 2.0) * 0.45  # 1.0 white, 0.9 pale red, 0.5 and below red
         return f'<td class="num" style="background: rgba(214, 48, 39, {alpha:.2f})">{text}</td>'
     if _numeric(value):
