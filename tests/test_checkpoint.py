@@ -109,11 +109,19 @@ def test_four_epochs_then_six_in_another_process_equal_ten(case, resumed):
 
 
 def test_resume_restores_everything_in_this_process(tmp_path):
-    straight = build(tmp_path / "a", dropout=0.3, optimizer="sgd", every=0)
+    def noise(Xb, rng):  # an augmentation: draws from the Trainer's generator
+        return Xb + rng.normal(scale=0.1, size=Xb.shape).astype(Xb.dtype)
+
+    def make(folder, every):
+        trainer = build(folder, dropout=0.3, optimizer="sgd", every=every)
+        trainer.augment = noise
+        return trainer
+
+    straight = make(tmp_path / "a", every=0)
     straight.fit(X, y, epochs=7)
-    first = build(tmp_path / "b", dropout=0.3, optimizer="sgd", every=3)
+    first = make(tmp_path / "b", every=3)
     first.fit(X, y, epochs=3)
-    again = build(tmp_path / "b", dropout=0.3, optimizer="sgd", every=0)
+    again = make(tmp_path / "b", every=0)
     ckpt = resume(again, tmp_path / "b")
     assert ckpt.epoch == again.epoch == 3
     assert again.history["loss"] == first.history["loss"]

@@ -88,6 +88,8 @@ _META_KEY = "__glassnet_checkpoint__"
 _NAME_RE = re.compile(r"^checkpoint-(\d{4,})\.npz$")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _SETTINGS = ("batch_size", "shuffle", "alpha", "n_jobs")
+_REQUIRED = ("epoch", "architecture", "trainer", "optimizer", "schedule", "generators", "generator_refs",
+             "history", "callbacks", "arrays")  # fmt: skip
 # the estimator's training records that a model file does not keep (private) or that change every epoch
 _ESTIMATOR_STATE = (
     "n_iter_",
@@ -476,8 +478,15 @@ def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> C
         if metadata.get("sha256") != _metadata_digest(metadata):
             raise CheckpointError(f"{path} is corrupt: the checksum of its metadata does not match")
         declared = metadata.get("arrays")
-        if not isinstance(declared, dict):
-            raise CheckpointError(f"{path} has corrupt metadata: no list of arrays")
+        missing = [k for k in _REQUIRED if k not in metadata]
+        if (
+            missing
+            or not isinstance(declared, dict)
+            or not all(
+                isinstance(v, dict) and {"shape", "dtype", "sha256"} <= set(v) for v in declared.values()
+            )
+        ):
+            raise CheckpointError(f"{path} has invalid metadata (missing {missing or 'array declarations'})")
         stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
         if stored != set(declared):
             raise CheckpointError(
