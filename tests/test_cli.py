@@ -226,7 +226,7 @@ def test_train_with_two_processes_matches_one(capsys, tmp_path):
         weights.append(load_model(tmp_path / f"j{jobs}.npz").network.flat_params)
     np.testing.assert_allclose(weights[1], weights[0], rtol=1e-3, atol=1e-4)
     code, out, err = run(capsys, "train", "--dataset", "digits", "--jobs", "0", "--no-report")
-    assert code != 0 and "n_jobs must be a non-zero integer" in err
+    assert code != 0 and "--jobs must be a positive number of processes, or -1" in err
 
 
 def test_train_ctrl_c_saves_what_was_trained(capsys, tmp_path, monkeypatch):

@@ -93,7 +93,7 @@ def test_bad_parameter_messages(params, message):
 
 def test_invalid_parameter_error_is_value_and_type_error():
     with pytest.raises(ValueError):
-        MLPRegressor(loss="absolute_error").fit(X, y)
+        MLPRegressor(loss="hinge").fit(X, y)
     with pytest.raises(TypeError):
         MLPRegressor(verbose="loud").fit(X, y)
 
@@ -102,7 +102,7 @@ def test_regressor_messages_name_the_regressor():
     with pytest.raises(
         InvalidParameterError, match="The 'loss' parameter of MLPRegressor must be a str among"
     ):
-        MLPRegressor(loss="huber").fit(X, y)
+        MLPRegressor(loss="log_loss").fit(X, y)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -309,7 +309,9 @@ class Trainer:
         if self._reference_loss is None or not np.isfinite(self._reference_loss):
             advice = (
                 "No step had been taken yet, so the learning rate is not the cause: the inputs are probably on "
-                "too large a scale; standardize them (e.g. with scikit-learn's StandardScaler)."
+                "too large a scale; standardize them (e.g. with scikit-learn's StandardScaler). (scikit-learn "
+                "says: Solver produced non-finite parameter weights. The input data may contain large values "
+                "and need to be preprocessed.)"
             )
         else:
             advice = (
