@@ -258,10 +258,9 @@ class ModelCheckpoint(Callback):
         self._pending = None
         self._estimator = est = _estimator_of(trainer)
         restored = None if est is None else est.__dict__.pop("_checkpoint_history", None)
+        # the fit of an estimator resumed from a checkpoint continues the checkpoint's History
         if restored is not None and trainer.history.epochs == 0 and restored.epochs == len(est.loss_curve_):
-            trainer.history = (
-                restored  # the fit of an estimator resumed from a checkpoint continues its History
-            )
+            trainer.history = restored
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         # an estimator's epochs count across its fits (warm start, partial_fit, resumed): its loss_curve_
