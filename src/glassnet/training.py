@@ -12,15 +12,10 @@ Rules that hold for every caller:
   schedule, in one process and with ``n_jobs`` processes alike;
 - the **epoch loss** is the mean of the batch losses weighted by each batch's weight (its size without
   sample weights): the weighted mean of the data term over the epoch, plus the L2 term;
-- **divergence**: the reference of a fit is the largest of its first batch loss, the loss of the best
-  constant prediction of its data (the chance level, :meth:`glassnet.losses.Loss.chance_loss`) and that of
-  all-zero outputs (the targets' scale); it belongs to the current fit only. A fit has diverged when its loss is not finite, when
-  :data:`DIVERGENCE_PATIENCE` epochs in a row end above ``divergence_factor`` times the reference, or when,
-  after such a spike, the loss settles at the chance level for as many epochs (the units saturated: the lab's
-  summed-gradient step does this). A single spike that training recovers from is not divergence. The fit then
-  ends with :class:`~glassnet.exceptions.TrainingDivergedError`, the weights restored to those from before
-  the trouble. After the last step, the loss of the final weights on the last batch is checked too, so that
-  a fit never returns a model whose predictions are not finite.
+- **divergence** is judged on the current fit's own course by :class:`glassnet.divergence.DivergenceRule`
+  (non-finite losses, losses far above the fit's reference for several epochs, a loss settled at the chance
+  level after a spike, and the final weights after the last step); the fit then ends with
+  :class:`~glassnet.exceptions.TrainingDivergedError`, the weights restored to those from before the trouble.
 """
 
 from __future__ import annotations
@@ -31,18 +26,15 @@ import numpy as np
 
 from glassnet import parallel
 from glassnet.callbacks import EarlyStopping, History
+from glassnet.divergence import DivergenceRule
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.initializers import as_generator
-from glassnet.losses import Loss
 from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
 from glassnet.schedules import ConstantLR, Schedule
 from glassnet.threads import blas_threads, choose_threads
 from glassnet.trainingdata import Dataset, logits, prepare
 
-__all__ = ["DIVERGENCE_PATIENCE", "Trainer", "accuracy_score", "r2_score", "train_validation_split"]
-
-#: epochs in a row with a finite loss above the divergence limit that count as divergence
-DIVERGENCE_PATIENCE = 3
+__all__ = ["Trainer", "accuracy_score", "r2_score", "train_validation_split"]
 
 
 class Trainer:
@@ -77,7 +69,8 @@ class Trainer:
     callbacks : list
         Objects with any of the hooks described in :mod:`glassnet.callbacks`.
     divergence_factor : float or None
-        See the module docstring; ``None`` checks only for non-finite losses.
+        How far above its reference a fit's loss may go (:mod:`glassnet.divergence`); ``None`` checks only
+        for non-finite losses.
     augment : callable ``(X_batch, rng) -> X_batch``, optional
         Applied to every training batch (never to validation data), e.g.
         :class:`glassnet.augment.RandomShift`.
@@ -134,18 +127,13 @@ class Trainer:
         if early_stopping:
             self.callbacks.append(early_stopping)
         self.divergence_factor = divergence_factor
+        self.divergence = DivergenceRule(divergence_factor)
         self.n_jobs = parallel.effective_n_jobs(n_jobs)
         self.threads = threads
         self._parallel = None
         self.history = History()
         self.stop_training = False
         self.epoch = 0
-        self._reference_loss = None  # set by the first step of each fit
-        self._snapshot = None  # the weights to restore on divergence
-        self._last_batch = None
-        self._epochs_above = 0  # consecutive epochs with a loss above the divergence limit
-        self._epochs_at_chance = 0  # consecutive epochs at the chance level after such an epoch
-        self._chance_loss = None
 
     @property
     def parallel(self):
@@ -166,10 +154,7 @@ class Trainer:
             raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
         train, val = self._prepare(X, y, sample_weight)
         self.stop_training = False
-        self._reference_loss = None  # each fit is judged by its own course
-        self._last_batch = None  # (rows, loss) of the last step, for the check after it
-        self._epochs_above = self._epochs_at_chance = 0
-        self._snapshot = None
+        self.divergence.start()  # each fit is judged by its own course
         self._call("on_train_begin", self)
         try:
             threads = choose_threads(
@@ -186,7 +171,9 @@ class Trainer:
             self._parallel = None
         self.net.eval()
         self._call("on_train_end", self, self.history)
-        self._check_final_weights(train)
+        final = self.divergence.final_loss(self.net, train)
+        if final is not None:
+            self._diverged(final, after_last_step=True)
         return self.history
 
     def _one_epoch(self, train: Dataset, val: Dataset | None) -> None:
@@ -225,17 +212,16 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = self._step(data, rows)
             # termination checks: a non-finite loss ends the fit at once
-            if self._reference_loss is None:
-                self._reference_loss = max(loss, *self._uninformed_losses(data))
-            if not np.isfinite(loss):
-                self._snapshot = start_weights if self._snapshot is None else self._snapshot
+            if self.divergence.reference is None:
+                self.divergence.first_loss(loss, net, data.y)
+            if self.divergence.batch_diverged(loss, rows, start_weights):
                 self._diverged(loss)
             total, weight = total + loss * batch_weight, weight + batch_weight
             self.schedule.on_batch_end(count)
             self._call("on_batch_end", self, b, {"loss": loss, "size": count})
-            self._last_batch = (rows, loss)
         epoch_loss = total / weight
-        self._judge_epoch(epoch_loss, start_weights)
+        if self.divergence.epoch_diverged(epoch_loss, start_weights):
+            self._diverged(epoch_loss)
         return epoch_loss
 
     def _step(self, data: Dataset, rows) -> float:
@@ -263,70 +249,13 @@ class Trainer:
 
     # --- termination checks ----------------------------------------------------------------------------------
 
-    def _uninformed_losses(self, data: Dataset) -> tuple[float, float]:
-        """The loss of the best constant prediction of ``data`` (the chance level) and that of all-zero
-        outputs (the scale of the targets, for data whose chance level is near 0, such as a single row)."""
-        loss, k = self.net.loss, self.net.n_outputs
-        self._chance_loss = loss.chance_loss(data.y, k)
-        return self._chance_loss, Loss.chance_loss(loss, data.y, k)
-
-    def _judge_epoch(self, loss: float, start_weights: np.ndarray) -> None:
-        """Divergence, judged on this fit's course (see the module docstring for the rule)."""
-        above = self._too_large(loss)
-        if above and self._snapshot is None:
-            self._snapshot = start_weights  # the weights from before the first spike
-        self._epochs_above = self._epochs_above + 1 if above else 0
-        # after a spike, a loss that settles at the chance level means saturated units: nothing more is learnt
-        settled = self._snapshot is not None and abs(loss - self._chance_loss) <= 0.01 * self._chance_loss
-        self._epochs_at_chance = self._epochs_at_chance + 1 if settled else 0
-        if not np.isfinite(loss) or DIVERGENCE_PATIENCE in (self._epochs_above, self._epochs_at_chance):
-            self._diverged(loss)
-
-    def _too_large(self, loss: float, reference: float | None = None) -> bool:
-        """Non-finite, or above ``divergence_factor`` times this fit's reference (or ``reference``, if larger)."""
-        if not np.isfinite(loss):
-            return True
-        if self.divergence_factor is None or self._reference_loss is None:
-            return False
-        return loss > self.divergence_factor * max(self._reference_loss, reference or 0.0, 1e-12)
-
-    def _check_final_weights(self, data: Dataset) -> None:
-        """After the last step, which no epoch loss has seen: the loss of the final weights on the last batch
-        (evaluation mode), judged against that batch's loss before the step as well as the reference."""
-        if self._last_batch is None or self._reference_loss is None:
-            return
-        rows, loss_before = self._last_batch
-        Xb, yb, wb = data.batch(rows, self.net.dtype)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss = float(self.net.loss.forward(self.net._forward(Xb), yb, wb))
-        if self._epochs_above or self._too_large(loss, reference=loss_before):
-            self._diverged(loss, after_last_step=True)
-
     def _diverged(self, loss: float, after_last_step: bool = False) -> None:
-        if self._snapshot is not None:
-            self.net.flat_params[...] = self._snapshot
-        lr = self.optimizer.lr
-        if self._reference_loss is None or not np.isfinite(self._reference_loss):
-            advice = (
-                "No step had been taken yet, so the learning rate is not the cause: the inputs are probably on "
-                "too large a scale; standardize them (e.g. with scikit-learn's StandardScaler). (scikit-learn "
-                "says: Solver produced non-finite parameter weights. The input data may contain large values "
-                "and need to be preprocessed.)"
-            )
-        else:
-            advice = (
-                f"The learning rate ({lr:.3g}) is probably too large; try a smaller one, e.g. {lr / 10:.3g}, "
-                "or standardize the inputs (e.g. with scikit-learn's StandardScaler). The weights the last "
-                "epoch started from were kept."
-            )
+        """Restore the weights from before the trouble and raise, with advice."""
+        if self.divergence.fallback is not None:
+            self.net.flat_params[...] = self.divergence.fallback
         when = "after the last step" if after_last_step else f"in epoch {self.epoch + 1}"
-        chance = (
-            "" if self._reference_loss is None else f" (this fit's reference: {self._reference_loss:.4g})"
-        )
         raise TrainingDivergedError(
-            f"Training diverged {when}: the loss became {loss:.4g}{chance}. {advice}",
-            epoch=self.epoch,
-            loss=loss,
+            self.divergence.message(loss, self.optimizer.lr, when), epoch=self.epoch, loss=loss
         )
 
     # --- helpers ---------------------------------------------------------------------------------------------
