@@ -1,6 +1,7 @@
 """Tests of the `glassnet` command: in-process `main([...])`, plus one subprocess run of `python -m glassnet`."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -94,14 +95,14 @@ def test_bench_forwards_or_says_it_is_missing(capsys, monkeypatch):
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
-    """`glassnet compare` with 0.4 % of the epochs (module scope: run once for the tests below)."""
+    """`glassnet compare --quick` with its progress bars (module scope: run once for the tests below)."""
     import contextlib
     import io
 
     out = tmp_path_factory.mktemp("compare") / "report"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["compare", "--epochs-scale", "0.004", "--out", str(out), "--lab-lr", "2"])
+        code = main(["compare", "--quick", "--out", str(out), "--grid", "8"])
     assert code == 0, stderr.getvalue()
     return out, stdout.getvalue(), stderr.getvalue()
 
@@ -363,3 +364,80 @@ def test_compare_lab_step_diverges_and_is_rerun(capsys, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert "diverged in epoch" in out and "reran with step 1" in out
+
+
+def lines(err: str) -> list[str]:
+    """The terminal lines as a person would see them: each carriage return redraws its line."""
+    return [line.split("\r")[-1] for line in err.split("\n")]
+
+
+def test_compare_diverged_attempt_leaves_no_dead_bar(compared):
+    _, _, err = compared
+    shown = [line.strip() for line in lines(err) if line.strip()]
+    diverged = [i for i, line in enumerate(shown) if "diverged in epoch" in line]
+    assert len(diverged) == 1, shown
+    line = shown[diverged[0]]
+    assert re.match(r"A glassnet, lab recipe: diverged in epoch \d+ with the lab's step", line)
+    assert "retrying with the mean-gradient step 1" in line
+    # the first attempt's bar was erased: the line before says what the run is, the one after is the retry
+    assert "%|" not in shown[diverged[0] - 1]
+    assert re.search(r"A glassnet, lab recipe: 100%\|.*\| 100/100", shown[diverged[0] + 1])
+
+
+@pytest.mark.parametrize(
+    "model, epochs", [("A glassnet, lab recipe", "100/100"), ("B glassnet, recommended", "2/2"),
+                      ("C scikit-learn, lab settings", "20/20"), ("D scikit-learn, defaults", "4/4")],
+)  # fmt: skip
+def test_compare_every_bar_counts_epochs_with_time_left(compared, model, epochs):
+    _, _, err = compared
+    final = [line for line in lines(err) if line.startswith(model) and "%|" in line]
+    assert final, err
+    assert f"| {epochs} [" in final[-1] and "<" in final[-1]  # [elapsed<remaining, rate]
+
+
+def test_compare_quick_says_it_is_a_smoke_test(compared):
+    out, stdout, err = compared
+    header = lines(err)[0]
+    assert "epochs x" not in header and "each model trains for 2% of its epochs: a smoke test" in header
+    assert "SMOKE TEST ONLY" in stdout and "say nothing about the models" in stdout
+    assert "C 0.108: guessing gives 0.10" in stdout  # scikit-learn's lab settings, 20 epochs: chance level
+    html = (out / "report.html").read_text()
+    assert '<div class="notice"><strong>Smoke test only:</strong>' in html
+
+
+def test_compare_report_layout(compared):
+    out, _, _ = compared
+    html = (out / "report.html").read_text()
+    results = html.index('<h2 id="s-results">')
+    # Results open with the table, then short notes; the jargon is on the model cards
+    assert (
+        html.index("<table>", results)
+        < html.index('<ul class="notes">', results)
+        < html.index("<h2", results + 1)
+    )
+    assert "Most accurate:" in html and "is no better than guessing" in html
+    for setting in ("64 → 80 → 70 → 10", "64 → 256 → 256 → 10", "L2 penalty (alpha)", "learning rate"):
+        assert setting in html
+    assert html.count('class="card"') == 4
+    assert "Per-class precision and recall" in html and "A|" not in html and ">precision</th>" in html
+    assert '<div class="figs" style="--cols: 2">' in html  # confusion matrices two by two
+
+
+def test_train_report_shows_validation_and_settings(trained):
+    html = (trained.parent / "report" / "report.html").read_text()
+    assert "Training and validation" in html and "accuracy on the validation rows" in html
+    assert "64 → 32 → 10" in html and ">precision</th>" in html and ">recall</th>" in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    find_chromium() is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
+@pytest.mark.parametrize("width", [390])
+def test_report_fits_a_phone(compared, trained, width):
+    """No page wider than its window: wide tables scroll inside their box, pictures shrink."""
+    out, _, _ = compared
+    for report in (out / "report.html", trained.parent / "report" / "report.html"):
+        result = check_report(report, window_size=(width, 2000))
+        assert result.ok and result.viewport_width == width
+        assert result.page_width <= width, report

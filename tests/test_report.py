@@ -167,3 +167,42 @@ def test_notice_sections_open_the_report(tmp_path, figures):
     assert text.index("<nav>") < text.index('<h2 id="s-results">')
     assert text.index("<table>") < text.index("short note")
     assert '<div class="figs" style="--cols: 2">' in text and "<details><summary>" in text
+
+
+def test_loss_plot_has_a_validation_accuracy_panel(tmp_path, monkeypatch):
+    from glassnet.report import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.plot_loss_curves({"m": [1.0, 0.5, 0.3]}, tmp_path / "a.png")
+    plots.plot_loss_curves({"m": [1.0, 0.5]}, tmp_path / "b.png", validation_loss={"m": [1.1, 0.7]},
+                           validation_accuracy={"m": [0.8, 0.9]})  # fmt: skip
+    assert len(figures[0].axes) == 1 and len(figures[1].axes) == 2
+    assert [line.get_label() for line in figures[1].axes[0].lines] == ["training loss", "validation loss"]
+
+
+def test_confusion_matrix_leaves_zeros_blank(tmp_path, monkeypatch):
+    from glassnet.report import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    cm = np.array([[9, 0, 1], [0, 10, 0], [2, 0, 8]])
+    plots.plot_confusion_matrix(cm, ["a", "b", "c"], tmp_path / "cm.png")
+    ax = figures[0].axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "10", "2", "8", "9"]  # no "0" anywhere
+    rgba = ax.images[0].get_array()
+    assert np.all(rgba[0, 1, :3] == 1.0)  # a zero cell is white
+    assert rgba[2, 0, 0] > rgba[2, 0, 2] and rgba[0, 0, 2] > rgba[0, 0, 0]  # errors red, hits blue
+    assert "3 of 30 wrong" in ax.get_title()
+
+
+def test_first_layer_weights_have_one_colour_scale(tmp_path, monkeypatch):
+    from glassnet.report import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.plot_first_layer(np.random.default_rng(0).normal(size=(6, 64)), (8, 8), tmp_path / "w.png")
+    fig = figures[0]
+    pictures = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len({p.get_clim() for p in pictures}) == 1  # every unit on the same scale
+    assert any(ax.get_ylabel() == "weight" for ax in fig.axes)  # the colour bar
