@@ -5,17 +5,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.callback import CallbackSupportMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import validate_data
 
 from glassnet.config import MLPConfig
 from glassnet.config.build import build_network, dropout_rates, hidden_sizes, make_loss, output_activation
 from glassnet.config.params import validate_params
 from glassnet.estimators._callbacks import IterationCallbacks
-from glassnet.estimators._data import Split, TrainingData, check_sample_weight
+from glassnet.estimators._data import Split, check_sample_weight
 from glassnet.estimators._lbfgs import LbfgsSolverMixin
 from glassnet.estimators._stochastic import StochasticSolverMixin
-from glassnet.exceptions import TrainingDivergedError
+from glassnet.estimators._validation import ValidationMixin
 from glassnet.initializers import as_generator
 from glassnet.layers import Dense
 from glassnet.trainingdata import logits
@@ -46,7 +45,9 @@ class LiveWeights(list):
             self[i] = value
 
 
-class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator):
+class BaseMultilayerPerceptron(
+    CallbackSupportMixin, ValidationMixin, StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator
+):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`; not for direct use.
 
     Subclasses declare ``_declared_params`` (see :mod:`glassnet.config.params`) and implement
@@ -205,66 +206,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, StochasticSolverMixin, Lbfg
     def _n_outputs(self, Y: np.ndarray) -> int:
         """Output units: one per column of ``Y``; integer class indices need one per class."""
         return Y.shape[1] if Y.ndim == 2 else len(self.classes_)
-
-    def _training_data(self, train: Split, eval_set) -> TrainingData:
-        """The validation split: ``eval_set`` if given, else a held-out fraction for early stopping."""
-        if eval_set is not None:
-            return TrainingData(train, self._eval_split(eval_set, train.X.dtype))
-        if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
-            return TrainingData(train)
-        # stratified for single-label classification (scikit-learn stratifies the binary case only)
-        stratify = train.y if getattr(self, "target_type_", None) in ("binary", "multiclass") else None
-        seed = int(self._rng.integers(2**31 - 1))
-        split = dict(random_state=seed, test_size=self.validation_fraction)
-        try:
-            idx_train, idx_val = train_test_split(np.arange(train.n_samples), stratify=stratify, **split)
-        except ValueError:  # a class too rare, or fewer validation rows than classes: split at random
-            idx_train, idx_val = train_test_split(np.arange(train.n_samples), **split)
-        if len(idx_val) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
-            )
-        return TrainingData(train.subset(idx_train), train.subset(idx_val))
-
-    def _eval_split(self, eval_set, dtype) -> Split:
-        if isinstance(eval_set, list) and len(eval_set) == 1:
-            eval_set = eval_set[0]  # XGBoost/LightGBM style: a list of (X, y) pairs
-        if not isinstance(eval_set, tuple) or len(eval_set) not in (2, 3):
-            raise ValueError(
-                "eval_set must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val); "
-                f"got {type(eval_set).__name__}."
-            )
-        X_val, y_val = eval_set[0], eval_set[1]
-        X_val = self._validate_x(X_val).astype(dtype, copy=False)
-        y_val, Y_val = self._validate_targets(
-            np.asarray(y_val), dtype, first_pass=False, incremental=True, classes=None, is_eval=True
-        )
-        if len(y_val) != X_val.shape[0]:
-            raise ValueError(f"eval_set: X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}.")
-        weights = eval_set[2] if len(eval_set) == 3 else None
-        sample_weight = check_sample_weight(weights, X_val.shape[0], dtype)
-        return Split(X_val, Y_val, y_val, sample_weight)
-
-    def _init_validation_records(self, data: TrainingData) -> None:
-        if data.val is not None and self.validation_scores_ is None:
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
-        self._best_score_before_epoch = self.best_validation_score_
-
-    def _check_finite_weights(self) -> None:
-        if not np.all(np.isfinite(self.network_.flat_params)):
-            self._raise_diverged(float("nan"), "the solver produced non-finite weights")
-
-    def _raise_diverged(self, loss: float, what: str):
-        """Raise the engine's :class:`~glassnet.exceptions.TrainingDivergedError` with advice."""
-        raise TrainingDivergedError(
-            f"{type(self).__name__} training diverged: {what}. The learning rate "
-            f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
-            f"or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).",
-            epoch=self.n_iter_,
-            loss=loss,
-        )
 
     # --- prediction ----------------------------------------------------------------------------------------
 

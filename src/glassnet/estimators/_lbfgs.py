@@ -15,6 +15,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from glassnet.exceptions import TrainingDivergedError
 from glassnet.trainingdata import dense_rows
 
 
@@ -85,3 +86,17 @@ class LbfgsSolverMixin:
                 ConvergenceWarning,
                 stacklevel=4,
             )
+
+    def _check_finite_weights(self) -> None:
+        if not np.all(np.isfinite(self.network_.flat_params)):
+            self._raise_diverged(float("nan"), "the solver produced non-finite weights")
+
+    def _raise_diverged(self, loss: float, what: str):
+        """Raise the engine's :class:`~glassnet.exceptions.TrainingDivergedError` with advice."""
+        raise TrainingDivergedError(
+            f"{type(self).__name__} training diverged: {what}. The learning rate "
+            f"(learning_rate_init={self.learning_rate_init}) is probably too large for this data: lower it, "
+            f"or standardise the inputs (e.g. with sklearn.preprocessing.StandardScaler).",
+            epoch=self.n_iter_,
+            loss=loss,
+        )
