@@ -65,7 +65,7 @@ def estimator_settings(estimator) -> list[tuple[str, str]]:
         ("optimizer", params["solver"]),
         ("learning rate", f"{params['learning_rate_init']:g}, {params.get('learning_rate', 'constant')}"
                           " schedule"),
-        ("batch size", str(params["batch_size"])),
+        ("batch size", "auto: 200 rows, or all if fewer" if params["batch_size"] == "auto" else str(params["batch_size"])),
         ("L2 penalty (alpha)", f"{params['alpha']:g}"),
     ]  # fmt: skip
     for key, label in (("dropout", "dropout"), ("label_smoothing", "label smoothing")):
