@@ -88,6 +88,16 @@ def build_config(args) -> MLPConfig:
     return config
 
 
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    """The options of :data:`OPTIONS`, each unset (``None``) unless given, with its default in the help."""
+    for flag, (field, how, text) in OPTIONS.items():
+        default = getattr(TRAIN_DEFAULTS, field)
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        shown = "off" if default is False else default
+        p.add_argument(flag, dest=_dest(flag), default=None, help=f"{text} (default {shown})", **how)
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
@@ -101,16 +111,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="start from one of glassnet's recommended recipes (glassnet.recipes; one network, no ensemble); "
         "options given explicitly override it",
     )  # fmt: skip
-    for flag, (field, how, text) in OPTIONS.items():
-        default = getattr(TRAIN_DEFAULTS, field)
-        shown = (
-            "off"
-            if default is False
-            else ",".join(map(str, default))
-            if isinstance(default, tuple)
-            else default
-        )
-        p.add_argument(flag, dest=_dest(flag), default=None, help=f"{text} (default {shown})", **how)
+    _add_training_options(p)
     p.add_argument(
         "--threads", type=positive_int, default=None, metavar="N",
         help="BLAS threads per process (default: chosen for the work: 1 for small networks, whose matrix "
