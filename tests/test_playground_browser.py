@@ -84,7 +84,7 @@ def shot(driver, name):
 
 
 def test_train_circles_past_90_percent_and_reset_to_the_same_weights(browser, server):
-    sid = open_page(browser, server, f"dataset=circles&{FAST}")
+    sid = open_page(browser, server, f"dataset=circles&{FAST}&challenge=0.9")
     session = server.sessions.get(sid)
     start = session.net.flat_params.copy()
     browser.find_element(By.ID, "btn-play").click()
@@ -92,6 +92,7 @@ def test_train_circles_past_90_percent_and_reset_to_the_same_weights(browser, se
     browser.find_element(By.ID, "btn-play").click()
     wait(browser, lambda d: not session.playing)
     assert value(browser, "stat-step") > 0
+    assert "Challenge met" in browser.find_element(By.ID, "challenge").text  # a teacher's goal, checked live
     browser.find_element(
         By.CSS_SELECTOR, '.neuron[data-layer="2"][data-unit="3"]'
     ).click()  # its live numbers

@@ -72,6 +72,7 @@
       else if (k === "layers") config.layers = v;
       else if (k === "batch_norm") config.batch_norm = v === "true" || v === "1";
       else if (k === "view") S.view = v;
+      else if (k === "challenge") S.challenge = { target: Number(v), reached: null };
       else if (NUMERIC.includes(k)) config[k] = Number(v);
       else config[k] = v;
     }
@@ -85,6 +86,7 @@
     }
     for (const k of Object.keys(S.hide)) params.set(`${k}_hide`, "true");
     if (S.view !== "train") params.set("view", S.view);
+    if (S.challenge) params.set("challenge", String(S.challenge.target));
     history.replaceState(null, "", "#" + params.toString());
   }
   function applyHide() {
@@ -535,6 +537,7 @@
     setStat("train-acc", f.train_acc, fmt(f.train_acc, 3));
     setStat("test-acc", f.test_acc, fmt(f.test_acc, 3));
     if (f.message) message(f.message, f.message.includes("diverged") ? "error" : "info");
+    challenge(f);
     if (S.view !== "train") return;
     drawHeatmap(f);
     const c = f.curves;
@@ -552,6 +555,19 @@
     }
     drawEdges(f);
     if (S.selected) neuronInfo();
+  }
+
+  // ---------------------------------------------------------------- a teacher's challenge (#...&challenge=0.95)
+  function challenge(f) {
+    const c = S.challenge, box = $("challenge");
+    if (!c || !(c.target > 0)) { box.hidden = true; return; }
+    box.hidden = false;
+    if (f.step === 0) c.reached = null;
+    if (!c.reached && f.test_acc >= c.target) c.reached = { epoch: f.epoch, step: f.step };
+    box.classList.toggle("done", !!c.reached);
+    box.textContent = c.reached
+      ? `✓ Challenge met: test accuracy ${fmt(c.target, 3)} reached at epoch ${fmt(c.reached.epoch, 3)} (step ${c.reached.step}).`
+      : `Challenge: reach a test accuracy of ${fmt(c.target, 3)} (now ${fmt(f.test_acc, 3)}).`;
   }
 
   // ---------------------------------------------------------------- step view
