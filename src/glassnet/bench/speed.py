@@ -99,22 +99,27 @@ BUSY_SPREAD = 0.25
 # --- timing ------------------------------------------------------------------------------------------------------
 
 
-def alternate(tasks: dict, repeats: int, cpu: dict | None = None) -> dict[str, list[float]]:
+def alternate(
+    tasks: dict, repeats: int, cpu: dict | None = None, cpu_seconds: dict | None = None
+) -> dict[str, list[float]]:
     """Run every ``tasks[name]()`` ``repeats`` times, interleaved with a rotating order; seconds per call.
 
     ``cpu``, if given, receives per name the CPU seconds this process spent per wall second (summed over its
-    threads: 2.0 means it kept two cores busy)."""
+    threads: 2.0 means it kept two cores busy; well below 1 on one thread means other work took the core), and
+    ``cpu_seconds`` the CPU seconds of every call (this process's threads, not its child processes)."""
     names = list(tasks)
     times: dict[str, list[float]] = {name: [] for name in names}
-    cpu_time: dict[str, float] = dict.fromkeys(names, 0.0)
+    cpu_calls: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             start, start_cpu = time.perf_counter(), time.process_time()
             tasks[name]()
             times[name].append(time.perf_counter() - start)
-            cpu_time[name] += time.process_time() - start_cpu
+            cpu_calls[name].append(time.process_time() - start_cpu)
     if cpu is not None:
-        cpu.update({name: cpu_time[name] / max(sum(times[name]), 1e-12) for name in names})
+        cpu.update({name: sum(cpu_calls[name]) / max(sum(times[name]), 1e-12) for name in names})
+    if cpu_seconds is not None:
+        cpu_seconds.update(cpu_calls)
     return times
 
 
@@ -268,10 +273,13 @@ def bench_lab(frameworks, cfg, notes) -> dict:
     epochs = cfg["a_epochs"]
     fits = runners(frameworks, cfg["jobs"], cfg.get("numpy_path", False))
     _warm_up(fits, SPEC_A, X, y, slice(None), epochs=5)
-    cpu: dict = {}
+    cpu, cpu_s = {}, {}
     with MachineLoad() as load:
         times = alternate(
-            {name: lambda f=fit: f(SPEC_A, X, y, epochs) for name, fit in fits.items()}, cfg["repeats"], cpu
+            {name: lambda f=fit: f(SPEC_A, X, y, epochs) for name, fit in fits.items()},
+            cfg["repeats"],
+            cpu,
+            cpu_s,
         )
     ms = {name: 1e3 * median(t) / epochs for name, t in times.items()}
     return {
@@ -280,6 +288,7 @@ def bench_lab(frameworks, cfg, notes) -> dict:
         "epochs": epochs,
         "ms_per_epoch": ms,
         "ms_per_epoch_fastest": {name: 1e3 * min(t) / epochs for name, t in times.items()},
+        "cpu_ms_per_epoch": {name: 1e3 * median(t) / epochs for name, t in cpu_s.items()},
         "cpu_per_wall": cpu,
         "machine_load": load.report(times),
     }
@@ -313,6 +322,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
 
     accuracies: dict[str, list[float]] = {name: [] for name in frameworks}
     fit_times: dict[str, list[float]] = {name: [] for name in frameworks}
+    fit_cpu: dict[str, list[float]] = {name: [] for name in frameworks}
     predict = {
         **fw.PREDICT,
         fw.ONE_PROCESS: fw.glassnet_predict,
@@ -325,9 +335,10 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         # a new seed for every repeat, the same for every framework: an accuracy after a few epochs varies
         # by about a percentage point from seed to seed, so a single seed would compare luck
         spec = dataclasses.replace(SPEC_B, seed=len(accuracies[name]))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         models[name] = fits[name](spec, X, y, epochs)
         fit_times[name].append(time.perf_counter() - start)  # training only, not the scoring below
+        fit_cpu[name].append(time.process_time() - start_cpu)
         accuracies[name].append(float(np.mean(predict[name](models[name], data.X_test) == data.y_test)))
 
     for name in frameworks:
@@ -342,6 +353,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         "epochs": epochs,
         "s_per_epoch": {name: median(t) / epochs for name, t in fit_times.items()},
         "s_per_epoch_fastest": {name: min(t) / epochs for name, t in fit_times.items()},
+        "cpu_s_per_epoch": {name: median(t) / epochs for name, t in fit_cpu.items()},
         "test_accuracy": acc,
         "test_accuracy_per_seed": accuracies,
         "cpu_per_wall": cpu,
@@ -396,9 +408,9 @@ def bench_wide(frameworks, cfg, notes) -> dict:
     _warm_up(fits, SPEC_C, X, y, slice(0, 2 * batch))
     tasks = {"numpy matmul": gemm_only}
     tasks.update({name: lambda f=fit: f(SPEC_C, X, y, 1) for name, fit in fits.items()})
-    cpu: dict = {}
+    cpu, cpu_s = {}, {}
     with MachineLoad() as load:
-        times = alternate(tasks, cfg["repeats"], cpu)
+        times = alternate(tasks, cfg["repeats"], cpu, cpu_s)
     flops = gemm_flops(SPEC_C.sizes, batch) * steps
     gflops = {name: flops / median(t) / 1e9 for name, t in times.items()}
     peak = gflops.pop("numpy matmul")
@@ -409,6 +421,11 @@ def bench_wide(frameworks, cfg, notes) -> dict:
         "gemm_gflops": peak,
         "gflops": gflops,
         "fraction_of_gemm": {name: g / peak for name, g in gflops.items()},
+        "fraction_of_gemm_cpu": {
+            name: median(cpu_s["numpy matmul"]) / median(t)
+            for name, t in cpu_s.items()
+            if name != "numpy matmul"
+        },
         "fraction_of_gemm_fastest": {
             name: min(times["numpy matmul"]) / min(t) for name, t in times.items() if name != "numpy matmul"
         },
@@ -482,10 +499,12 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
         if "jax" in frameworks:
             fits["jax"] = fw.jax_fit
         _warm_up(fits, spec, X, y, slice(0, min(len(X), 256)))
+        cpu_s: dict = {}
         with MachineLoad() as load:
             times = alternate(
                 {name: lambda f=fit, s=spec, X=X, y=y, e=epochs: f(s, X, y, e) for name, fit in fits.items()},
                 cfg["repeats"],
+                cpu_seconds=cpu_s,
             )
         out[key] = {
             "task": title,
@@ -493,6 +512,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
             "epochs": epochs,
             "s_per_fit": {name: median(t) for name, t in times.items()},
             "s_per_fit_fastest": {name: min(t) for name, t in times.items()},
+            "cpu_s_per_fit": {name: median(t) for name, t in cpu_s.items()},
             "machine_load": load.report(times),
         }
     return out
@@ -686,12 +706,20 @@ def verdicts(results: dict) -> list[dict]:
             {"target": name, "value": value, "limit": target, "met": None if busy else ok, "busy": busy}
         )
 
-    for key, label, unit in (("a", "(a) epoch time", "ms_per_epoch"), ("b", "(b) epoch time", "s_per_epoch")):
+    units = [("a", "(a) epoch time", "ms_per_epoch", False), ("b", "(b) epoch time", "s_per_epoch", False)]
+    if (
+        one_thread
+    ):  # CPU time per epoch: what other work on the machine changes least (one thread, no children)
+        units += [
+            ("a", "(a) CPU time", "cpu_ms_per_epoch", True),
+            ("b", "(b) CPU time", "cpu_s_per_epoch", True),
+        ]
+    for key, label, unit, by_cpu in units:
         res = results.get(key)
-        if not res:
+        if not res or unit not in res:
             continue
         t = res[unit]
-        busy = res.get("machine_load", {}).get("busy", False)
+        busy = res.get("machine_load", {}).get("busy", False) and not by_cpu
         mine = _best(t, GLASSNET_ROWS)
         for other, limit in (
             ("torch", TARGETS["epoch_time_vs_torch"]),
@@ -746,8 +774,14 @@ def _busy_line(res: dict) -> str:
     facts = (
         f"others used {_fmt(other, 2)} cores, load {_fmt(la[0], 2)}, repeats within {100 * spread_max:.0f} %"
     )
+    cpu = res.get("cpu_per_wall") or {}
+    if cpu:
+        facts += f"; this process ran {100 * min(cpu.values()):.0f}-{100 * max(cpu.values()):.0f} % of a core"
     if load.get("busy"):
-        return f"  !! MACHINE BUSY ({load['why']}): these figures and ratios are not reliable; rerun on an idle machine"
+        return (
+            f"  !! MACHINE BUSY ({load['why']}; {facts}): these figures and ratios are not reliable; "
+            "rerun on an idle machine (on one thread, the CPU times are)"
+        )
     return f"  machine idle enough ({facts})"
 
 
@@ -775,18 +809,29 @@ def print_report(results: dict, out=None) -> None:
             own = base is None or name == "glassnet"
             yield name, values[name], "" if own else f"   glassnet/{name} = {base / values[name]:.2f}"
 
-    def table(title, values, unit, digits=3, res=None):
+    def table(title, values, unit, digits=3, res=None, cpu=None):
         p(f"\n{title}")
         for name, value, ratio in ratios(values):
             p(f"  {name:24s} {_fmt(value, digits):>10s} {unit}{ratio}")
+        if cpu and info["threads"] == 1:  # on one thread, CPU time is what other work changes least
+            p(f"  CPU time, same {unit}:")
+            for name, value, ratio in ratios(cpu):
+                p(f"  {name:24s} {_fmt(value, digits):>10s} {unit}{ratio}")
         if res is not None and _busy_line(res):
             p(_busy_line(res))
 
     if "a" in results:
-        table(f"(a) {results['a']['task']}", results["a"]["ms_per_epoch"], "ms/epoch", res=results["a"])
+        r = results["a"]
+        table(f"(a) {r['task']}", r["ms_per_epoch"], "ms/epoch", res=r, cpu=r.get("cpu_ms_per_epoch"))
     if "b" in results:
         r = results["b"]
-        table(f"(b) {r['task']}, {r['rows']} rows", r["s_per_epoch"], "s/epoch", res=r)
+        table(
+            f"(b) {r['task']}, {r['rows']} rows",
+            r["s_per_epoch"],
+            "s/epoch",
+            res=r,
+            cpu=r.get("cpu_s_per_epoch"),
+        )
         p("  mean test accuracy (one seed per repeat) after " + str(r["epochs"]) + " epochs: "
           + ", ".join(f"{k} {v:.4f}" for k, v in r["test_accuracy"].items()))  # fmt: skip
     if "c" in results:
@@ -874,10 +919,10 @@ def _parser() -> argparse.ArgumentParser:
         help="write the results here ('' to skip; default: bench-results/speed-<date>-<threads>t.json)",
     )
     p.add_argument(
-        "--no-pin",
+        "--pin",
         action="store_true",
-        help="with --threads 1, do not pin the benchmark to one CPU (by default it is, so that no framework "
-        "uses a second core for its dispatch or helper threads)",
+        help="with --threads 1, pin the benchmark to one CPU, so that no framework uses a second core for its "
+        "dispatch or helper threads (on an idle machine; on a busy one it shares that CPU with the others)",
     )
     p.add_argument(
         "--no-numpy-path",
@@ -933,14 +978,12 @@ def main(argv: list[str] | None = None) -> int:
     limiter = fw.set_threads(threads)  # noqa: F841 (kept alive; before JAX is imported, which reads XLA_FLAGS)
     if limiter is None:
         notes.append("threadpoolctl is not installed: BLAS thread counts were not controlled")
-    if threads == 1 and not args.no_pin and hasattr(os, "sched_setaffinity"):
+    if threads == 1 and args.pin and hasattr(os, "sched_setaffinity"):
         # one thread per framework is not one core: JAX dispatches from Python while XLA computes on a thread
         # of its own, and PyTorch keeps helper threads; pinned to one CPU, every framework gets one core
         cpu = sorted(os.sched_getaffinity(0))[-1]
         os.sched_setaffinity(0, {cpu})
-        notes.append(
-            f"pinned to CPU {cpu}: with --threads 1 every framework runs on one core (--no-pin: not)"
-        )
+        notes.append(f"pinned to CPU {cpu}: with --threads 1 every framework runs on one core")
     frameworks = _frameworks(requested, notes)
     results: dict = {
         "mode": "quick" if args.quick else "full",
