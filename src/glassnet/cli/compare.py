@@ -69,7 +69,7 @@ def _lab(data, seed, scale, lr, progress) -> ModelResult:
         try:
             return _lab_run(data, seed, scale, lr, progress, notes)
         except TrainingDivergedError as exc:
-            fallback = recipes.LAB["lr_fallback"]
+            fallback = recipes.LAB.learning_rate_init
             eprint(
                 f"{SHORT['lab']} {MODELS['lab']}: diverged in epoch {exc.epoch + 1} with the lab's step (0.01 on "
                 f"the summed gradient = {lr:.4g} on the mean gradient); retrying with the mean-gradient step "
@@ -87,15 +87,18 @@ def _lab(data, seed, scale, lr, progress) -> ModelResult:
 
 
 def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
-    from glassnet.network import build_mlp
-    from glassnet.optim import SGD
-    from glassnet.training import Trainer
+    from glassnet.config.build import build_network, make_loss, make_trainer
+    from glassnet.initializers import as_generator
 
     n_train = len(data.X_train)
-    epochs = max(1, round(recipes.LAB["epochs"] * scale))
-    sizes = [data.n_features, *recipes.LAB["hidden"], len(data.classes)]
-    net = build_mlp(sizes, activation=recipes.LAB["activation"], seed=seed)
-    trainer = Trainer(net, SGD(lr=lr), batch_size=None, seed=seed)  # batch_size=None: full batch
+    epochs = max(1, round(recipes.LAB.max_iter * scale))
+    config = recipes.LAB.replace(learning_rate_init=lr, batch_size=n_train, max_iter=epochs)  # full batch
+    sizes = [data.n_features, *config.hidden_layer_sizes, len(data.classes)]
+    rng = as_generator(seed)
+    net = build_network(
+        config, data.n_features, len(data.classes), make_loss(config, "multiclass"), np.float32, rng
+    )
+    trainer = make_trainer(config, net, n_train, rng)
     desc = f"{SHORT['lab']} {MODELS['lab']}"
     history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, desc, progress)
     losses = list(history["loss"])
@@ -107,7 +110,7 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     proba = net.predict_proba(data.X_test)
     settings = [
         ("layers", " → ".join(str(s) for s in sizes)),
-        ("activation", f"{recipes.LAB['activation']} (sigmoid, hidden), softmax (output)"),
+        ("activation", f"{recipes.LAB.activation} (sigmoid, hidden), softmax (output)"),
         ("optimizer", "gradient descent on the full batch (every training image in every step)"),
         ("learning rate", f"{lr:.4g} on the mean gradient (= {lr / n_train:.4g} on the summed gradient)"),
         ("L2 penalty", "none"),
