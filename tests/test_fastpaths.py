@@ -359,6 +359,7 @@ def test_compiled_cross_entropy_matches_the_reference(dtype, k):
     z = (rng.standard_normal((60, k)) * 20).astype(dtype)
     y = rng.integers(0, k, 60).astype(np.int32)
     loss = SoftmaxCrossEntropy()
+    assert z.size <= fast.CE_MAX_SIZE  # the kernel takes it
 
     def run():
         return loss.forward(z, y), loss.backward().copy()
@@ -392,6 +393,8 @@ def test_a_training_run_with_the_kernels_matches_the_reference(dtype, activation
 @needs_numba
 def test_kernels_refuse_what_they_do_not_take_and_the_layer_still_answers():
     a = np.random.default_rng(0).random((6, 4))
+    big = np.zeros((fast.CE_MAX_SIZE // 2 + 1, 2))
+    assert fast.softmax_cross_entropy(big, np.zeros(len(big), dtype=np.intp)) is None  # NumPy is as fast
     assert fast.relu_backward(a.T, a.T) is None  # not C-contiguous
     assert fast.relu_backward(a.astype(np.float32), a) is None  # mixed dtypes
     assert fast.adam_update(a, a, a, a, 0.9, 0.999, 1e-8, 1e-3) is False  # not a flat vector
