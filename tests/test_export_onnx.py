@@ -356,3 +356,12 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_subclass_of_an_estimator_exports(X):
+    class Tuned(glassnet.MLPRegressor):
+        pass
+
+    reg = Tuned(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=20, random_state=0).fit(X, X[:, 0])
+    for (value,) in run_both(to_onnx(reg), X):
+        assert_allclose(value.ravel(), reg.predict(X), **TOL)

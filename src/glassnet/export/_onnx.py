@@ -108,17 +108,17 @@ def model_head(model, classes=None) -> tuple:
         elif head == "binary":
             labels = _label_array(classes)
         return model, head, labels
-    name = type(model).__name__
-    if name not in ("MLPClassifier", "MLPRegressor") or not type(model).__module__.startswith("glassnet"):
+    estimators = _glassnet_estimators()
+    if not isinstance(model, estimators):
         raise TypeError(
             "to_onnx takes a glassnet.network.Sequential, glassnet.MLPClassifier or glassnet.MLPRegressor; "
-            f"got {type(model).__module__}.{name}. For a scikit-learn model use skl2onnx, or "
+            f"got {type(model).__module__}.{type(model).__name__}. For a scikit-learn model use skl2onnx, or "
             "glassnet.from_sklearn first."
         )
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, ["network_"])
-    if name == "MLPRegressor":
+    if isinstance(model, estimators[1]):
         return model.network_, "exp" if model.out_activation_ == "exp" else "identity", None
     target = model.target_type_
     if target == "multilabel-indicator":
@@ -126,6 +126,15 @@ def model_head(model, classes=None) -> tuple:
     if target == "binary":
         return model.network_, "binary", _label_array(model.classes_)
     return model.network_, "softmax", _label_array(model.classes_)
+
+
+def _glassnet_estimators() -> tuple[type, ...]:
+    """``(MLPClassifier, MLPRegressor)``, or ``()`` where scikit-learn (so no estimator) is not installed."""
+    try:
+        from glassnet.estimators import MLPClassifier, MLPRegressor
+    except ImportError:
+        return ()
+    return MLPClassifier, MLPRegressor
 
 
 def _network_head(network) -> str:

@@ -117,15 +117,25 @@ def _shared_params(source, target_cls, **overrides) -> dict:
     return params
 
 
-def _check_source(estimator, module: str, what: str) -> None:
+def _check_source(estimator, library: str) -> None:
+    """Raise unless ``estimator`` is a fitted multilayer perceptron of ``library`` (sklearn or glassnet)."""
+    from sklearn import neural_network
     from sklearn.utils.validation import check_is_fitted
 
-    name = type(estimator).__name__
-    if name not in ("MLPClassifier", "MLPRegressor") or not type(estimator).__module__.startswith(module):
-        raise TypeError(
-            f"Expected a fitted {what} MLPClassifier or MLPRegressor; got {type(estimator).__module__}.{name}."
+    import glassnet.estimators as estimators
+
+    if library == "sklearn":
+        accepted, what, fitted = (
+            (neural_network.MLPClassifier, neural_network.MLPRegressor),
+            "scikit-learn",
+            "coefs_",
         )
-    check_is_fitted(estimator, "coefs_" if module == "sklearn" else "network_")
+    else:
+        accepted, what, fitted = (estimators.MLPClassifier, estimators.MLPRegressor), "glassnet", "network_"
+    if not isinstance(estimator, accepted):
+        name = f"{type(estimator).__module__}.{type(estimator).__name__}"
+        raise TypeError(f"Expected a fitted {what} MLPClassifier or MLPRegressor; got {name}.")
+    check_is_fitted(estimator, fitted)
 
 
 def from_sklearn(estimator):
@@ -161,7 +171,7 @@ def from_sklearn(estimator):
     """
     import glassnet.estimators as estimators
 
-    _check_source(estimator, "sklearn", "scikit-learn")
+    _check_source(estimator, "sklearn")
     cls = estimators.MLPClassifier if _kind(estimator) == "classifier" else estimators.MLPRegressor
     dtype = np.asarray(estimator.coefs_[0]).dtype
     target = _fit_shell(cls(**_shared_params(estimator, cls)), *_dummy_data(estimator, dtype))
@@ -208,7 +218,7 @@ def to_sklearn(estimator):
     """
     from sklearn import neural_network
 
-    _check_source(estimator, "glassnet", "glassnet")
+    _check_source(estimator, "glassnet")
     steps = lower_network(estimator.network_)
     affines, activation = _plain_mlp(steps)
     cls = neural_network.MLPClassifier if _kind(estimator) == "classifier" else neural_network.MLPRegressor
