@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.threads import blas_threads
+
 __all__ = [
     "ModelResult",
     "EpochBar",
@@ -249,8 +251,12 @@ def fit_engine(trainer, X, y, epochs: int, desc: str, progress: bool = True):
     return history, time.perf_counter() - start
 
 
-def fit_estimator(estimator, X, y, desc: str, progress: bool = True):
+def fit_estimator(estimator, X, y, desc: str, progress: bool = True, threads: int | None = 1):
     """Fit a scikit-learn-style estimator with an epoch bar; return ``(seconds, notes)``.
+
+    ``threads``: BLAS threads during the fit (:func:`glassnet.threads.blas_threads`; ``None``: the caller's
+    setting). One by default: the command line fits small networks, whose matrix products gain nothing from
+    threads, and a BLAS thread pool stalls when another process has a core (scikit-learn included).
 
     glassnet's estimators advance the bar through scikit-learn's callback API, scikit-learn's
     ``MLPClassifier`` through :func:`watch_epochs`. The bar's total is ``max_iter``; a fit that stops
@@ -268,7 +274,7 @@ def fit_estimator(estimator, X, y, desc: str, progress: bool = True):
         watching = watch_epochs(estimator, bar)
     start = time.perf_counter()
     try:
-        with watching, warnings.catch_warnings(record=True) as caught:
+        with blas_threads(threads), watching, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             estimator.fit(X, y)
     except BaseException:
