@@ -123,6 +123,7 @@ def test_reset_gives_the_same_initial_weights_and_a_step_is_trace_step():
         {**SMALL, "dataset": "spirals", "classes": 3, "layers": "6:relu:0.3,4:logistic", "batch_norm": True,
          "optimizer": "adamw", "schedule": "cosine", "total_epochs": 5, "batch_size": 7, "seed": 3},
         {**SMALL, "dataset": "blobs", "classes": 4, "layers": "", "schedule": "adaptive", "optimizer": "adam"},
+        {**SMALL, "dataset": "xor", "layers": "5:logistic,3:identity", "init": "he_normal", "schedule": "invscaling"},
     ],
 )  # fmt: skip
 def test_copy_as_python_takes_the_same_steps(config):
@@ -339,3 +340,13 @@ def test_digits_train_predict_and_load_a_model_file(server, tmp_path):
     assert status == 400 and "not trained on 8x8 images" in reply["error"]
     status, reply = request(server, "POST", "/api/digits/load", raw=b"not a zip file")
     assert status == 400 and "Cannot load this model file" in reply["error"]
+
+
+def test_zero_initial_weights_never_break_the_symmetry():
+    """The lesson the "zeros" choice teaches: every hidden unit stays the same unit."""
+    session = Session("z", {**SMALL, "layers": "4:tanh:0", "init": "zeros", "optimizer": "sgd", "lr": 0.5})
+    for _ in range(30):
+        session._step()
+    W = session.net.parameters()["layers.0.W"]
+    np.testing.assert_array_equal(W, np.broadcast_to(W[0], W.shape))
+    assert 'init="zeros"' in session.python()

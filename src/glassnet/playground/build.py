@@ -18,8 +18,11 @@ from glassnet.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, S
 __all__ = ["build_network", "build_optimizer", "build_schedule", "steps_per_epoch", "python_script"]
 
 
-def init_for(activation: str) -> str:
-    """``build_mlp``'s rule: He for ReLU-like units, scikit-learn's Glorot otherwise (factor 2 for logistic)."""
+def init_for(activation: str, init: str = "auto") -> str:
+    """``init`` unless ``'auto'``; then ``build_mlp``'s rule: He for ReLU-like units, scikit-learn's Glorot
+    otherwise (factor 2 for logistic)."""
+    if init != "auto":
+        return init
     if activation in ("relu", "leaky_relu", "gelu"):
         return "he_uniform"
     return "glorot_logistic" if activation == "logistic" else "glorot_uniform"
@@ -32,14 +35,14 @@ def build_network(config: dict, n_classes: int) -> Sequential:
     layers, fan_in, activation = [], 2, "identity"
     for spec in config["layers"]:
         activation = spec["activation"]
-        layers.append(Dense(fan_in, spec["units"], rng=rng, init=init_for(activation)))
+        layers.append(Dense(fan_in, spec["units"], rng=rng, init=init_for(activation, config["init"])))
         if config["batch_norm"]:
             layers.append(BatchNorm(spec["units"]))
         layers.append(ACTIVATION_LAYERS[activation]())
         if spec["dropout"] > 0:
             layers.append(Dropout(spec["dropout"], rng=rng))
         fan_in = spec["units"]
-    layers.append(Dense(fan_in, n_classes, rng=rng, init=init_for(activation)))
+    layers.append(Dense(fan_in, n_classes, rng=rng, init=init_for(activation, config["init"])))
     return Sequential(layers, SoftmaxCrossEntropy())
 
 
@@ -81,7 +84,9 @@ def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[str]]:
         activation = spec["activation"]
         cls = ACTIVATION_LAYERS[activation].__name__
         names.add(cls)
-        lines.append(f'Dense({fan_in}, {spec["units"]}, rng=rng, init="{init_for(activation)}"),')
+        lines.append(
+            f'Dense({fan_in}, {spec["units"]}, rng=rng, init="{init_for(activation, config["init"])}"),'
+        )
         if config["batch_norm"]:
             names.add("BatchNorm")
             lines.append(f"BatchNorm({spec['units']}),")
@@ -90,7 +95,7 @@ def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[str]]:
             names.add("Dropout")
             lines.append(f"Dropout({spec['dropout']!r}, rng=rng),")
         fan_in = spec["units"]
-    lines.append(f'Dense({fan_in}, {n_classes}, rng=rng, init="{init_for(activation)}"),')
+    lines.append(f'Dense({fan_in}, {n_classes}, rng=rng, init="{init_for(activation, config["init"])}"),')
     return lines, names
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from glassnet.initializers import INITIALIZERS
 from glassnet.layers import ACTIVATION_LAYERS
 from glassnet.optim import OPTIMIZERS
 from glassnet.schedules import SCHEDULES
@@ -50,6 +51,7 @@ DEFAULTS = {
     "total_epochs": 200,
     "batch_size": 10,
     "alpha": 0.0,
+    "init": "auto",
     "seed": 0,
 }
 
@@ -149,6 +151,7 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
     out["total_epochs"] = _number(config, "total_epochs", 1, 100_000, integer=True)
     out["batch_size"] = _number(config, "batch_size", 1, LIMITS["batch_size"], integer=True)
     out["alpha"] = _number(config, "alpha", 0.0, 100.0)
+    out["init"] = _choice(config, "init", ("auto", *INITIALIZERS))
     out["seed"] = _number(config, "seed", 0, 2**31 - 1, integer=True)
     n = n_csv_rows if out["dataset"] == "csv" and n_csv_rows else out["n_samples"]
     n_train = min(max(int(round(out["train_fraction"] * n)), 1), n - 1)

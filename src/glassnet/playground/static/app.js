@@ -9,7 +9,7 @@
     "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
   const HIDEABLE = ["dataset", "csv", "classes", "noise", "train_fraction", "n_samples", "data_seed", "optimizer", "lr",
     "momentum", "weight_decay", "schedule", "batch_size", "alpha", "seed", "layers", "activation", "dropout",
-    "batch_norm", "step_view", "digits", "python", "model", "share"];
+    "batch_norm", "init", "step_view", "digits", "python", "model", "share"];
   const UPDATE_RULE = {
     sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
     adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
@@ -178,6 +178,7 @@
     $("total_epochs").value = c.total_epochs;
     $("optimizer").value = c.optimizer;
     $("schedule").value = c.schedule;
+    $("init").value = c.init;
     for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha"]) setSelect(k, c[k]);
     $("field-momentum").hidden = c.optimizer !== "sgd";
     $("field-weight_decay").hidden = c.optimizer !== "adamw";
@@ -204,7 +205,7 @@
   for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha", "data_seed", "seed", "step_size", "total_epochs"]) {
     $(k).onchange = () => changeConfig({ [k]: Number($(k).value) });
   }
-  for (const k of ["optimizer", "schedule"]) $(k).onchange = () => changeConfig({ [k]: $(k).value });
+  for (const k of ["optimizer", "schedule", "init"]) $(k).onchange = () => changeConfig({ [k]: $(k).value });
   $("batch_norm").onchange = () => changeConfig({ batch_norm: $("batch_norm").checked });
   $("btn-new-data").onclick = () => changeConfig({ data_seed: (S.config.data_seed + 1) % 2147483647 });
   $("btn-new-seed").onclick = () => changeConfig({ seed: (S.config.seed + 1) % 2147483647 });
