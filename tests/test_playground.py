@@ -290,8 +290,11 @@ def test_cli_serves_until_ctrl_c():
     proc = subprocess.Popen([sys.executable, "-m", "glassnet", "playground", "--port", "0", "--no-browser"],
                             stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:
-        line = proc.stderr.readline()
-        assert "glassnet playground: http://127.0.0.1:" in line, line + proc.stderr.read()
+        lines = []
+        while not lines or "glassnet playground: http://127.0.0.1:" not in lines[-1]:  # after any warning
+            lines.append(proc.stderr.readline())
+            assert lines[-1] and len(lines) < 50, "".join(lines)
+        line = lines[-1]
         port = int(line.split("127.0.0.1:")[1].split("/")[0])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/")

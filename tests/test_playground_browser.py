@@ -199,3 +199,26 @@ def test_draw_a_digit(browser, server):
     assert len(bars) == 10
     assert len(browser.find_elements(By.CSS_SELECTOR, "#hidden canvas")) == 2  # the lab's two hidden layers
     shot(browser, "digits")
+
+
+def test_upload_a_csv_and_see_a_bad_one_explained(browser, server, tmp_path):
+    sid = open_page(browser, server, FAST)
+    rows = "".join(
+        f"{np.cos(t):.3f},{np.sin(t):.3f},{['north', 'south', 'west'][int(t) % 3]}\n"
+        for t in np.linspace(0, 6, 60)
+    )
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("x1,x2,label\n" + rows)
+    bad.write_text("x1,x2,label\n1,2,a\n3,nan,b\n4,5,a\n6,7,b\n")
+    browser.execute_script("document.getElementById('field-csv').hidden = false")
+    browser.find_element(By.ID, "csv-file").send_keys(str(good))
+    session = server.sessions.get(sid)
+    wait(
+        browser,
+        lambda d: session.config["dataset"] == "csv" and "south" in d.find_element(By.ID, "legend").text,
+    )
+    assert session.class_names == ["north", "south", "west"] and len(session.X_train) == 30
+    browser.find_element(By.ID, "csv-file").send_keys(str(bad))
+    wait(browser, lambda d: d.find_element(By.ID, "message").is_displayed())
+    assert "line 3: NaN" in browser.find_element(By.ID, "message-text").text
+    assert session.class_names == ["north", "south", "west"]  # the bad file changed nothing
