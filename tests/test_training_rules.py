@@ -155,3 +155,24 @@ def test_coefs_and_intercepts_can_be_assigned_both_ways():
     with pytest.raises(ValueError, match="shape"):
         model.coefs_[0] = np.zeros((2, 2))
     assert glassnet.MLPClassifier().loss == "log_loss"
+
+
+def test_partial_fit_early_stops_a_stream_on_the_callers_validation_set(digits):
+    X, y = digits
+    X_val, y_val = X[:300], y[:300]
+    model = glassnet.MLPClassifier(
+        hidden_layer_sizes=(16,), early_stopping=True, n_iter_no_change=2, tol=0.5, random_state=0
+    )
+    with pytest.raises(ValueError, match="needs your validation set"):
+        model.partial_fit(X[300:400], y[300:400], classes=np.arange(10))
+    calls = 0
+    while not getattr(model, "_stopped_early", False) and calls < 50:
+        model.partial_fit(X[300:], y[300:], classes=np.arange(10), eval_set=(X_val, y_val))
+        calls += 1
+    assert model._stopped_early and calls < 50  # tol=0.5: no call improves that much after the first
+    best = model.best_validation_score_
+    assert model.score(X_val, y_val) == pytest.approx(best)  # the best weights were restored
+    weights = model.network_.flat_params.copy()
+    with pytest.warns(UserWarning, match="Early stopping ended this partial_fit stream"):
+        model.partial_fit(X[300:], y[300:], eval_set=(X_val, y_val))
+    np.testing.assert_array_equal(model.network_.flat_params, weights)

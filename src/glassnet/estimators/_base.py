@@ -118,8 +118,11 @@ class BaseMultilayerPerceptron(
         return self
 
     def _check_solver_options(self, incremental: bool, eval_set) -> None:
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True.")
+        if incremental and self.early_stopping and eval_set is None:
+            raise ValueError(
+                "partial_fit with early_stopping=True needs your validation set: pass "
+                "eval_set=(X_val, y_val) (a stream has no whole training set to split one off)."
+            )
         if self.solver == "lbfgs" and any(rate > 0 for rate in dropout_rates(self._config())):
             raise ValueError(
                 "dropout > 0 needs a stochastic solver: L-BFGS requires a deterministic objective. "
@@ -181,6 +184,7 @@ class BaseMultilayerPerceptron(
             "n_iter_": 0,
             "t_": 0,
             "_best_params": None,
+            "_stopped_early": False,
             "validation_scores_": None,
             "best_validation_score_": None,
             "validation_loss_curve_": None,

@@ -89,7 +89,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, eval_set=None, callbacks=None):
         """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
 
         Parameters
@@ -99,6 +99,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             All the classes of the stream; required on the first call, for single-label targets.
+        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            A validation set, scored after each call. With ``early_stopping=True`` it is required, and the
+            stream stops (later calls change nothing, with a warning) once ``n_iter_no_change`` calls pass
+            without improvement, with the best weights restored; scikit-learn refuses early stopping in
+            ``partial_fit`` (its issue #25693).
+        callbacks : list, default=None
+            glassnet engine callbacks for this call (see ``fit``).
 
         Returns
         -------
@@ -115,7 +122,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 f"classes={classes!r} is not the same as on the first call to partial_fit, "
                 f"which was {self.classes_!r}."
             )
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            eval_set=eval_set,
+            incremental=True,
+            classes=classes,
+            callbacks=callbacks or (),
+        )
 
     # --- targets --------------------------------------------------------------------------------------------
 

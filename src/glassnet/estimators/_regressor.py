@@ -72,7 +72,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
         """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
 
         scikit-learn's regressor also offers it for lbfgs, where it silently runs a full fit.
@@ -82,12 +82,19 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            A validation set, scored after each call; required with ``early_stopping=True`` (see
+            :meth:`MLPClassifier.partial_fit`).
+        callbacks : list, default=None
+            glassnet engine callbacks for this call (see ``fit``).
 
         Returns
         -------
         self : MLPRegressor
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(
+            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=True, callbacks=callbacks or ()
+        )
 
     # --- targets --------------------------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class ScikitLearnRules(Callback):
         est._update_no_improvement_count()
         if est._no_improvement_count > est.n_iter_no_change and est._trigger_stopping(trainer.schedule):
             trainer.stop_training = True
+            est._stopped_early = self.incremental and est.early_stopping  # the stream has converged
         if self.iterations.end() or self.incremental:
             trainer.stop_training = True
 
@@ -56,8 +57,10 @@ class ScikitLearnRules(Callback):
         if history.interrupted:
             self.iterations.close_unused()
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=6)
-        if est.early_stopping and est._best_params is not None:
-            trainer.net.flat_params[...] = est._best_params  # restore the best validation weights
+        # restore the best validation weights at the end of a fit, or when a stream of partial_fit stops early
+        restore = not self.incremental or est._stopped_early
+        if est.early_stopping and restore and est._best_params is not None:
+            trainer.net.flat_params[...] = est._best_params
         self.converged = trainer.stop_training or history.interrupted
 
 
@@ -65,6 +68,15 @@ class StochasticSolverMixin:
     """Mini-batch training for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
 
     def _fit_stochastic(self, data, iterations, incremental: bool, callbacks=()) -> None:
+        if incremental and self._stopped_early:
+            warnings.warn(
+                f"Early stopping ended this partial_fit stream after {len(self.loss_curve_)} calls (no "
+                f"validation improvement of tol={self.tol} for n_iter_no_change={self.n_iter_no_change}); the "
+                "best weights are kept and this call changes nothing. Fit anew to train again.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
         train, config = data.train, self._config()
         batch = self._batch_size(train.n_samples)
         if self.augment_shift:
