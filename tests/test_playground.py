@@ -353,3 +353,20 @@ def test_zero_initial_weights_never_break_the_symmetry():
     W = session.net.parameters()["layers.0.W"]
     np.testing.assert_array_equal(W, np.broadcast_to(W[0], W.shape))
     assert 'init="zeros"' in session.python()
+
+
+def test_hidden_space_view_maps_the_training_points_through_the_network(server):
+    from glassnet.trace import hidden_activations
+
+    status, state = request(server, "POST", "/api/session", {"config": {**SMALL, "layers": "3:tanh,4:relu"}})
+    sid = state["id"]
+    status, reply = request(server, "POST", f"/api/session/{sid}/warp", {"layer": 0, "units": [2, 0]})
+    assert status == 200 and reply == {"layer": 0, "units": [2, 0]}
+    session = server.sessions.get(sid)
+    warp = json.loads(session.frame)["warp"]
+    expected = hidden_activations(session.net, session.X_train)[0][:, [2, 0]]
+    np.testing.assert_allclose(warp["points"], expected, atol=1e-4)
+    assert len(warp["lines"]) == 2 * 13 * warp["points_per_line"]
+    for body in ({"layer": 5, "units": [0, 1]}, {"layer": 0, "units": [1, 1]}, {"layer": 1, "units": [0, 9]}):
+        status, reply = request(server, "POST", f"/api/session/{sid}/warp", body)
+        assert status == 400 and "hidden layer" in reply["error"].lower()

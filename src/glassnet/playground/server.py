@@ -213,6 +213,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json(200, {"playing": False})
                 if action == "step":
                     return self._json(200, {"trace": session.step(trace=bool(body.get("trace", True)))})
+                if action == "warp":
+                    session.set_warp(body.get("layer"), body.get("units"))
+                    return self._json(200, {"layer": session.warp_layer, "units": list(session.warp_units)})
                 if action == "gradcheck":
                     return self._json(200, session.gradcheck())
                 if action == "close":

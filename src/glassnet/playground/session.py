@@ -29,8 +29,18 @@ GRID = 48  # cells per side of the decision-region heatmap
 NEURON_GRID = 20  # cells per side of each neuron's small map
 MAX_NEURON_MAPS = 160  # hidden units drawn as maps; larger networks show edges only
 MAX_WEIGHTS = 20_000  # weights sent per frame; larger networks send none
+WARP_LINES, WARP_POINTS = 13, 40  # the grid drawn in the hidden-space view
 MAX_CURVE = 400  # points per curve; older points are thinned when it fills
 GRADCHECK_PARAMS = 5_000  # central differences take 2 forward passes per parameter
+
+
+def _lines(domain: float) -> np.ndarray:
+    """``WARP_LINES`` horizontal then as many vertical lines across the plane, ``WARP_POINTS`` points each."""
+    ticks = np.linspace(-domain, domain, WARP_LINES)
+    along = np.linspace(-domain, domain, WARP_POINTS)
+    horizontal = [np.column_stack([along, np.full(WARP_POINTS, t)]) for t in ticks]
+    vertical = [np.column_stack([np.full(WARP_POINTS, t), along]) for t in ticks]
+    return np.concatenate(horizontal + vertical).astype(np.float32)
 
 
 class SessionError(ValueError):
@@ -64,6 +74,8 @@ class Session:
         self.message: str | None = None
         self.csv_text: str | None = None
         self.last_batch: np.ndarray | None = None
+        self.warp_layer: int | None = None  # hidden layer shown in the "hidden space" view (None: the last)
+        self.warp_units = (0, 1)
         self.configure(config or {}, csv_text)
 
     # --- settings and reset ------------------------------------------------------------------------------
@@ -101,6 +113,7 @@ class Session:
             self.domain = round(max(1.0, extent * 1.1), 2)
             self.grid = _grid(self.domain, GRID)
             self.neuron_grid = _grid(self.domain, NEURON_GRID)
+            self.warp_lines = _lines(self.domain)
             self.reset()
         if was_playing:
             self.play()
@@ -298,6 +311,7 @@ class Session:
                 "conf": _b64(np.clip(confidence * 255.0 + 0.5, 0, 255)),
             },
             "neurons": self._neuron_maps(),
+            "warp": self._warp(),
             "weights": self._weights("W"),
             "biases": self._weights("b"),
         }
@@ -305,6 +319,39 @@ class Session:
         with self._frame_ready:
             self.frame, self.version = text, self.version + 1
             self._frame_ready.notify_all()
+
+    def set_warp(self, layer, units) -> None:
+        """Which hidden layer (0-based) and which two of its units the "hidden space" view plots."""
+        widths = [spec["units"] for spec in self.config["layers"]]
+        if not isinstance(layer, int) or not 0 <= layer < len(widths) or widths[layer] < 2:
+            raise SessionError(
+                f"Hidden layer {layer!r} cannot be plotted: choose a hidden layer of at least 2 units."
+            )
+        if (not isinstance(units, list) or len(units) != 2 or units[0] == units[1]
+                or not all(isinstance(u, int) and 0 <= u < widths[layer] for u in units)):  # fmt: skip
+            raise SessionError(
+                f"Choose two different units of hidden layer {layer + 1} (1..{widths[layer]})."
+            )
+        with self.lock:
+            self.warp_layer, self.warp_units = layer, tuple(units)
+            self._publish()
+
+    def _warp(self) -> dict | None:
+        """The plane as one hidden layer sees it: a grid of lines and the training points, mapped through
+        the network to two of that layer's units (ConvNetJS's hidden-space view)."""
+        widths = [spec["units"] for spec in self.config["layers"]]
+        candidates = [i for i, w in enumerate(widths) if w >= 2]
+        if not candidates or sum(widths) > MAX_NEURON_MAPS:
+            return None
+        layer = self.warp_layer if self.warp_layer in candidates else candidates[-1]
+        units = list(self.warp_units) if max(self.warp_units) < widths[layer] else [0, 1]
+        X = np.concatenate([self.warp_lines, self.X_train])
+        with np.errstate(over="ignore", invalid="ignore"):
+            a = hidden_activations(self.net, X)[layer][:, units].astype(np.float64)
+        a = np.where(np.isfinite(a), a, 0.0)
+        n = len(self.warp_lines)
+        return {"layer": layer, "units": units, "lines": np.round(a[:n], 4).tolist(),
+                "points_per_line": WARP_POINTS, "points": np.round(a[n:], 4).tolist()}  # fmt: skip
 
     def _neuron_maps(self) -> dict | None:
         widths = [spec["units"] for spec in self.config["layers"]]

@@ -9,7 +9,7 @@
     "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
   const HIDEABLE = ["dataset", "csv", "classes", "noise", "train_fraction", "n_samples", "data_seed", "optimizer", "lr",
     "momentum", "weight_decay", "schedule", "batch_size", "alpha", "seed", "layers", "activation", "dropout",
-    "batch_norm", "init", "step_view", "digits", "python", "model", "share"];
+    "batch_norm", "init", "warp", "step_view", "digits", "python", "model", "share"];
   const UPDATE_RULE = {
     sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
     adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
@@ -326,7 +326,58 @@
     });
     applyHide();
     drawInputMaps();
+    warpControls();
     requestAnimationFrame(layoutEdges);
+  }
+  function options(select, items, value) {
+    select.textContent = "";
+    items.forEach(([v, label]) => { const o = el("option", null, label); o.value = String(v); select.appendChild(o); });
+    select.value = String(value);
+  }
+  function warpControls(w) {
+    const widths = S.config.layers.map((l) => l.units), ok = widths.map((n, i) => [i, n]).filter(([, n]) => n >= 2);
+    $("warp-box").hidden = !ok.length;
+    if (!ok.length) return;
+    const layer = w ? w.layer : ok[ok.length - 1][0], units = w ? w.units : [0, 1];
+    options($("warp-layer"), ok.map(([i]) => [i, `hidden ${i + 1}`]), layer);
+    const unitItems = Array.from({ length: widths[layer] }, (_, j) => [j, String(j + 1)]);
+    options($("warp-x"), unitItems, units[0]);
+    options($("warp-y"), unitItems, units[1]);
+    S.warpShown = `${layer}:${units.join(",")}`;
+  }
+  async function setWarp() {
+    const layer = Number($("warp-layer").value), widths = S.config.layers.map((l) => l.units);
+    let x = Number($("warp-x").value), y = Number($("warp-y").value);
+    if (x >= widths[layer]) x = 0;
+    if (y >= widths[layer] || y === x) y = x === 0 ? 1 : 0;
+    try { await api("POST", `/api/session/${S.id}/warp`, { layer, units: [x, y] }); } catch (e) { message(e.message); }
+  }
+  for (const id of ["warp-layer", "warp-x", "warp-y"]) $(id).onchange = setWarp;
+  function drawWarp(f) {
+    const w = f.warp, canvas = $("warp");
+    if (!w) return;
+    if (S.warpShown !== `${w.layer}:${w.units.join(",")}`) warpControls(w);
+    const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height, pad = 24;
+    ctx.clearRect(0, 0, W, H);
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const [x, y] of w.lines.concat(w.points)) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    const sx = (W - 2 * pad) / Math.max(x1 - x0, 1e-6), sy = (H - 2 * pad) / Math.max(y1 - y0, 1e-6);
+    const X = (x) => pad + (x - x0) * sx, Y = (y) => H - pad - (y - y0) * sy;
+    ctx.strokeStyle = "rgba(31,41,51,0.22)"; ctx.lineWidth = 1.5;
+    for (let k = 0; k < w.lines.length; k += w.points_per_line) {
+      ctx.beginPath();
+      for (let i = k; i < k + w.points_per_line; i++) (i === k ? ctx.moveTo : ctx.lineTo).call(ctx, X(w.lines[i][0]), Y(w.lines[i][1]));
+      ctx.stroke();
+    }
+    const ys = S.info.train.y;
+    w.points.forEach(([x, y], i) => {
+      ctx.beginPath(); ctx.arc(X(x), Y(y), 5, 0, 2 * Math.PI);
+      ctx.fillStyle = COLORS[ys[i] % COLORS.length]; ctx.fill();
+      ctx.lineWidth = 1.2; ctx.strokeStyle = "#fff"; ctx.stroke();
+    });
+    ctx.fillStyle = "#6b7785"; ctx.font = "20px system-ui, sans-serif";
+    ctx.fillText(`unit ${w.units[0] + 1} →`, W - pad - 110, H - 4);
+    ctx.save(); ctx.translate(16, pad + 100); ctx.rotate(-Math.PI / 2); ctx.fillText(`unit ${w.units[1] + 1} →`, 0, 0); ctx.restore();
   }
   const FORMULA = {
     identity: "a = z", logistic: "a = σ(z) = 1 / (1 + e^−z)", tanh: "a = tanh z", relu: "a = max(z, 0)",
@@ -555,6 +606,7 @@
       }));
     }
     drawEdges(f);
+    drawWarp(f);
     if (S.selected) neuronInfo();
   }
 
