@@ -121,3 +121,19 @@ def test_step_and_cosine_with_warmup():
     assert c._rate(6) == pytest.approx(0.1 + 0.45 * (1 + math.cos(math.pi * 0.5)))
     with pytest.raises(ValueError, match="expected one of"):
         get_schedule("exponential", 0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_agrees_with_the_line_by_line_reference(dtype):
+    from glassnet.optim import adam_reference_step
+
+    rng = np.random.default_rng(0)
+    theta = rng.normal(size=50).astype(dtype)
+    m, v = np.zeros(50), np.zeros(50)
+    reference = theta.astype(np.float64)
+    adam = Adam(lr=0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-7)
+    for t in range(1, 21):
+        g = rng.normal(size=50).astype(dtype)
+        adam.update(theta, g)
+        reference, m, v = adam_reference_step(reference, g.astype(np.float64), m, v, t, 0.01, 0.8, 0.99, 1e-7)
+    np.testing.assert_allclose(theta, reference, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
