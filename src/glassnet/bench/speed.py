@@ -775,12 +775,13 @@ def _busy_line(res: dict) -> str:
         f"others used {_fmt(other, 2)} cores, load {_fmt(la[0], 2)}, repeats within {100 * spread_max:.0f} %"
     )
     cpu = res.get("cpu_per_wall") or {}
-    if cpu:
-        facts += f"; this process ran {100 * min(cpu.values()):.0f}-{100 * max(cpu.values()):.0f} % of a core"
+    ran = f"this process kept {min(cpu.values()):.2f}-{max(cpu.values()):.2f} cores busy" if cpu else ""
+    facts += f"; {ran}" if ran else ""
     if load.get("busy"):
+        why = load["why"] + (f"; {ran}" if ran else "")
         return (
-            f"  !! MACHINE BUSY ({load['why']}; {facts}): these figures and ratios are not reliable; "
-            "rerun on an idle machine (on one thread, the CPU times are)"
+            f"  !! MACHINE BUSY ({why}, load {_fmt(la[0], 2)}): these figures and ratios are not reliable; "
+            "rerun on an idle machine (on one thread, read the CPU times)"
         )
     return f"  machine idle enough ({facts})"
 
