@@ -62,6 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")  # no other page may frame the playground (clickjacking)
         self.send_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:")
         for key, value in (headers or {}).items():
             self.send_header(key, value)

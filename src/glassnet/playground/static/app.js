@@ -270,6 +270,8 @@
     const cols = $("net-columns");
     cols.textContent = "";
     const layout = S.info.layout;
+    const tallest = Math.max(...layout.map((l) => { const { size, gap } = neuronSize(l.units); return l.units * (size + gap) - gap; }));
+    cols.style.minHeight = `${92 + Math.max(tallest, 140) + 16}px`;
     layout.forEach((layer, li) => {
       const col = el("div", "layer-col");
       const ctl = el("div", "layer-ctl");
