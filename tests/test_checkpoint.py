@@ -393,6 +393,10 @@ def test_resumed_estimator_predicts_like_the_checkpointed_one(tmp_path):
         warnings.simplefilter("ignore")
         back.partial_fit(X, y)
     assert latest_checkpoint(tmp_path).name == "checkpoint-0005.npz"  # no callback passed: none written
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back.partial_fit(X, y, callbacks=[ModelCheckpoint(tmp_path)])
+    assert latest_checkpoint(tmp_path).name == "checkpoint-0007.npz"  # partial_fit's epochs count too
 
 
 # --- the command line ------------------------------------------------------------------------------------
