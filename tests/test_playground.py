@@ -370,3 +370,11 @@ def test_hidden_space_view_maps_the_training_points_through_the_network(server):
     for body in ({"layer": 5, "units": [0, 1]}, {"layer": 0, "units": [1, 1]}, {"layer": 1, "units": [0, 9]}):
         status, reply = request(server, "POST", f"/api/session/{sid}/warp", body)
         assert status == 400 and "hidden layer" in reply["error"].lower()
+
+
+def test_the_frames_benchmark_runs(capsys):
+    from glassnet.playground import bench
+
+    assert bench.main(["--seconds", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "frames drawn" in out and "frames received over HTTP" in out

@@ -47,6 +47,7 @@ def build_network(config: dict, n_classes: int) -> Sequential:
 
 
 def build_optimizer(config: dict):
+    """The configured optimizer: ``SGD`` (with momentum), ``Adam`` or ``AdamW`` (with weight decay)."""
     name = config["optimizer"]
     if name == "sgd":
         return SGD(lr=config["lr"], momentum=config["momentum"])
@@ -61,6 +62,7 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 
 def build_schedule(config: dict, n_train: int):
+    """The configured learning-rate schedule; cosine decays over ``total_epochs`` epochs of ``n_train`` points."""
     name, lr = config["schedule"], config["lr"]
     if name == "invscaling":
         return InvScalingLR(lr)
