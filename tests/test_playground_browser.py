@@ -222,3 +222,21 @@ def test_upload_a_csv_and_see_a_bad_one_explained(browser, server, tmp_path):
     wait(browser, lambda d: d.find_element(By.ID, "message").is_displayed())
     assert "line 3: NaN" in browser.find_element(By.ID, "message-text").text
     assert session.class_names == ["north", "south", "west"]  # the bad file changed nothing
+
+
+def test_one_stage_at_a_time(browser, server):
+    open_page(browser, server, f"dataset=xor&{FAST}&layers=3:relu:0&view=step")
+    browser.find_element(By.ID, "one-by-one").click()
+    browser.find_element(By.ID, "btn-trace").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "trace-loss"))
+
+    def visible():
+        return [c for c in browser.find_elements(By.CSS_SELECTOR, "#trace .card") if c.is_displayed()]
+
+    assert len(visible()) == 1 and "layers.0 · Dense" in visible()[0].text
+    for _ in range(3):  # Dense, ReLU, Dense, then the loss
+        browser.find_element(By.ID, "btn-next-stage").click()
+    assert len(visible()) == 4 and visible()[-1].text.startswith("loss =")
+    assert "4 of" in browser.find_element(By.ID, "stage-pos").text
+    browser.find_element(By.ID, "one-by-one").click()
+    assert len(visible()) == len(browser.find_elements(By.CSS_SELECTOR, "#trace .card"))

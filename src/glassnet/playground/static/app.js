@@ -242,6 +242,8 @@
       const r = await api("POST", `/api/session/${S.id}/step`, { trace: true });
       setPlaying(false);
       renderTrace(r.trace);
+      S.stage = 0;
+      showStages();
     } catch (e) { message(e.message); }
   }
   $("btn-step").onclick = stepOnce;
@@ -745,6 +747,26 @@
       });
     });
   }
+  // one stage at a time: the cards in order, forward, loss, backward, update
+  function showStages() {
+    const cards = [...$("trace").querySelectorAll(".card")], on = $("one-by-one").checked && cards.length > 0;
+    $("stage-nav").hidden = !on;
+    if (!on) { $("trace").querySelectorAll(".later, .current").forEach((e) => e.classList.remove("later", "current")); return; }
+    S.stage = Math.max(0, Math.min(S.stage || 0, cards.length - 1));
+    let index = -1;
+    for (const e of $("trace").children) {
+      if (e.classList.contains("card")) index += 1;
+      const next = e.classList.contains("stage-title") ? index + 1 : index;
+      e.classList.toggle("later", next > S.stage);
+      e.classList.toggle("current", e.classList.contains("card") && index === S.stage);
+    }
+    $("stage-pos").textContent = `${S.stage + 1} of ${cards.length}: ${cards[S.stage].querySelector(".card-head").firstChild.textContent}`;
+    cards[S.stage].scrollIntoView({ block: "nearest" });
+  }
+  $("one-by-one").onchange = () => { S.stage = 0; showStages(); };
+  $("btn-next-stage").onclick = () => { S.stage += 1; showStages(); };
+  $("btn-prev-stage").onclick = () => { S.stage -= 1; showStages(); };
+
   $("btn-gradcheck").onclick = async () => {
     const box = $("gradcheck");
     box.hidden = false;
@@ -895,6 +917,9 @@
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === " " && S.view === "train") { e.preventDefault(); $("btn-play").click(); }
+    else if (S.view === "step" && $("one-by-one").checked && (e.key === "ArrowRight" || e.key === "ArrowLeft")) {
+      e.preventDefault(); S.stage += e.key === "ArrowRight" ? 1 : -1; showStages();
+    }
     else if (e.key === "s" || e.key === "ArrowRight") { if (S.view !== "digits") { e.preventDefault(); stepOnce(); } }
     else if (e.key === "r" && S.view === "train") $("btn-reset").click();
     else if (e.key === "Escape") $("modal").hidden = true;
