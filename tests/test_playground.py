@@ -378,3 +378,16 @@ def test_the_frames_benchmark_runs(capsys):
     assert bench.main(["--seconds", "0.3"]) == 0
     out = capsys.readouterr().out
     assert "frames drawn" in out and "frames received over HTTP" in out
+
+
+def test_an_error_in_the_training_thread_stops_training_with_a_message(monkeypatch):
+    session = Session("e", SMALL)
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("something broke")
+
+    monkeypatch.setattr(session, "_step", broken)
+    session.play()
+    session.thread.join(timeout=10)
+    assert not session.playing and "something broke" in session.message
+    assert json.loads(session.frame)["message"] == session.message

@@ -196,6 +196,15 @@ class Session:
 
         A frame that costs more than half the interval (a wide network, many points, a busy machine) gets
         as much training time as it takes itself, so training never stalls behind the drawing."""
+        try:
+            self._train_frames()
+        except Exception as exc:  # shown on the page; the server and the session keep running
+            self.playing = False
+            self.message = f"Training stopped: {type(exc).__name__}: {exc}"
+            with self.lock:
+                self._publish()
+
+    def _train_frames(self) -> None:
         interval, frame_cost = 1.0 / self.max_fps, 0.0
         while self.playing and not self.closed:
             with self.lock:
