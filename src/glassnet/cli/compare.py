@@ -220,7 +220,8 @@ def run(args) -> int:
             f"Each network learns to read handwritten digits (scikit-learn's 8x8 digits) from "
             f"{len(data.X_train)} training images and is tested on {len(data.X_test)} others (split with seed "
             f"{args.seed}). For reference, the lab reported 0.9472 for its own network (A) and 0.9667 for "
-            "scikit-learn's with the lab's settings (C)."
+            "scikit-learn's with the lab's settings (C). To watch such a network learn, batch by batch, and "
+            "draw digits for it to read, run \"glassnet playground\" in a terminal."
         ),
         n_grid=args.grid, seed=args.seed, warning=warning,
     )  # fmt: skip
