@@ -4,8 +4,8 @@ A training step of a small network is dozens of short matrix products. Splitting
 costs more than it gains (a thread pool's hand-over takes microseconds), and on a machine where other work
 runs a waiting BLAS thread pool stalls until its threads get a core back: a default scikit-learn-sized fit
 on the digits ran 10 times slower with a second job on the 2-core machine. So a fit whose steps are small
-runs BLAS on one thread per process; a fit with large steps keeps the caller's setting (or the ``threads``
-asked for). glassnet's own data parallelism (``n_jobs``) is the way to use several cores for small steps.
+runs BLAS on one thread per process; a fit whose matrix products are large keeps the caller's setting (or
+the ``threads`` asked for). glassnet's own data parallelism (``n_jobs``) is the way to use several cores for small steps.
 
 The limits are process-wide (OpenBLAS has one thread pool), so fits that overlap in several threads share
 one counter: the first to start records the caller's limits, the last to finish restores them, whatever
@@ -17,30 +17,35 @@ from __future__ import annotations
 import contextlib
 import threading
 
-__all__ = ["SMALL_STEP_FLOPS", "blas_threads", "choose_threads", "step_flops"]
+__all__ = ["LARGE_PRODUCT_FLOPS", "blas_threads", "choose_threads", "largest_product_flops"]
 
-#: below this many floating-point operations per process and step, BLAS threads cost more than they give
-#: (measured: a 64-100-10 network with batches of 200 rows, 8 MFLOP a step, is fastest on one thread)
-SMALL_STEP_FLOPS = 5e7
+#: the largest matrix product of a step (floating-point operations, per process) below which BLAS runs on one
+#: thread. Measured on the 2-core machine: the lab's full batch (15 MFLOP products) gains 7 % from a second
+#: BLAS thread when the machine is idle and runs 30 times slower when another process has a core; the
+#: 784-256-128-10 network with batches of 128 (51 MFLOP) gains 14 % idle; 1024-wide layers with batches of 256
+#: (540 MFLOP) gain most and keep the caller's setting.
+LARGE_PRODUCT_FLOPS = 2e8
 
 _lock = threading.Lock()
 _active = {"depth": 0, "saved": None}
 
 
-def step_flops(net, rows: float) -> float:
-    r"""Floating-point operations of one training step on ``rows`` rows: :math:`6 \times rows \times P` for the
-    :math:`P` weights that layers declare (forward, and the two products of backward)."""
-    return 6.0 * rows * float(net.weight_mask.sum())
+def largest_product_flops(net, rows: float) -> float:
+    r"""Floating-point operations of the largest matrix product of a step on ``rows`` rows:
+    :math:`2 \times rows \times |W|` for the largest weight matrix that a layer declares (``Layer.decay``)."""
+    sizes = [layer.params[name].size for layer in net.layers for name in layer.decay]
+    return 2.0 * rows * max(sizes, default=0)
 
 
 def choose_threads(net, rows: int, n_jobs: int = 1, requested: int | None = None) -> int | None:
     """BLAS threads per process for steps of ``rows`` rows split over ``n_jobs`` processes: ``requested`` if
-    given, 1 for small steps, ``None`` (leave the caller's setting) for large ones."""
+    given, 1 when every product is small (:data:`LARGE_PRODUCT_FLOPS`), ``None`` (leave the caller's setting)
+    for large ones."""
     if requested is not None:
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
             raise ValueError(f"threads must be a positive integer or None; got {requested!r}.")
         return requested
-    return 1 if step_flops(net, rows / max(n_jobs, 1)) < SMALL_STEP_FLOPS else None
+    return 1 if largest_product_flops(net, rows / max(n_jobs, 1)) < LARGE_PRODUCT_FLOPS else None
 
 
 @contextlib.contextmanager
