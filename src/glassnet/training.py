@@ -2,8 +2,9 @@ r"""The training loop: the one place where epochs and mini-batches run.
 
 :class:`Trainer` is used by everything that trains a network: the engine's users, the estimators' ``'sgd'``
 and ``'adam'`` solvers (which express scikit-learn's stopping rules as callbacks), ``glassnet train``,
-``glassnet compare``, the recipes and the benchmarks. Read :meth:`Trainer.fit_epoch` top to bottom: for
-each batch, forward, loss, backward, update; then the termination checks.
+``glassnet compare``, the recipes and the benchmarks. Read ``Trainer._run_epoch`` top to bottom: for each
+batch, forward, loss, backward and update (``_step``), then the termination checks; ``fit`` wraps the epochs
+with validation, the schedule and the callbacks.
 
 Rules that hold for every caller:
 
@@ -146,8 +147,8 @@ class Trainer:
     def fit(self, X, y, epochs: int, sample_weight=None) -> History:
         """Train for up to ``epochs`` epochs; returns the :class:`History` (also ``self.history``).
 
-        Raises :class:`~glassnet.exceptions.TrainingDivergedError` when the loss diverges, after restoring the
-        weights the diverging epoch started from. Ctrl-C ends training cleanly with the weights trained so far
+        Raises :class:`~glassnet.exceptions.TrainingDivergedError` when the loss diverges
+        (:mod:`glassnet.divergence`), after restoring the weights from before the trouble. Ctrl-C ends training cleanly with the weights trained so far
         and ``history.interrupted = True``.
         """
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
