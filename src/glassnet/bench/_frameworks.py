@@ -370,7 +370,8 @@ def set_threads(n: int):
 
     Returns the threadpoolctl limiter (keep a reference for the duration of the benchmark), or ``None`` when
     threadpoolctl is not installed. XLA (JAX) reads its thread count from ``XLA_FLAGS`` when JAX is first
-    imported, so this must run before that: with ``n = 1`` XLA's intra-op thread pool is switched off.
+    imported, so this must run before that: with ``n = 1`` XLA's intra-op thread pool is switched off (jax
+    0.10 still ran its matrix products on a second core: only pinning the process, ``--pin``, bounds it).
     """
     if n == 1 and "jax" not in sys.modules:
         flags = os.environ.get("XLA_FLAGS", "")
