@@ -255,6 +255,7 @@ def test_memory_child_adds_the_workers_private_memory(tmp_path):
     result = speed.memory_child("glassnet", path, threads=2, jobs=2)
     assert result["workers_private_mib"] > 0
     assert result["rss_peak_delta_mib"] >= result["workers_private_mib"]
+    assert result["imports_mib"] >= 0  # reported apart from the training's peak
 
 
 def test_speed_command_says_when_glassnet_cannot_run_data_parallel(small_bench, tmp_path, monkeypatch):
@@ -442,3 +443,9 @@ def test_glassnet_fast_0_switches_the_kernels_off_in_a_new_process():
     env = {**os.environ, "GLASSNET_FAST": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.startswith("False fast paths off")
+
+
+def test_warm_up_loads_every_kernel_or_says_the_fast_paths_are_off(monkeypatch):
+    assert fast.warm_up() is fast.enabled()
+    monkeypatch.setattr(fast, "ENABLED", False)
+    assert fast.warm_up() is False

@@ -543,6 +543,17 @@ def _peak_rss_mib(reset: bool = False) -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20  # KiB on Linux, bytes on macOS
 
 
+def _rss_mib() -> float:
+    """Resident memory of this process now (VmRSS; 0 off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return 0.0
+
+
 def _private_mib(pid: int) -> float:
     """Memory that only process ``pid`` holds (its own and copied-on-write pages): Private_* of smaps_rollup."""
     try:
@@ -567,10 +578,13 @@ def memory_child(name: str, data_path: str, threads: int, jobs: int = 1) -> dict
     """Train one epoch of (b) and report the peak resident memory above the size after loading the data.
 
     For glassnet with ``jobs > 1`` processes, the workers' private memory (sampled during the epoch) is added:
-    the pages they share with this process (the data, the weights) are counted once, here."""
+    the pages they share with this process (the data, the weights) are counted once, here. Each framework's
+    imports come before the baseline (for glassnet, numba and its compiled kernels too), and their own cost is
+    reported apart, as ``imports_mib`` (resident memory after the imports minus before)."""
     import tracemalloc
 
     limiter = fw.set_threads(threads)  # noqa: F841 (kept alive)
+    before_imports = _rss_mib()
     if name == "torch":
         import torch  # noqa: F401
     elif name == "sklearn":
@@ -579,6 +593,10 @@ def memory_child(name: str, data_path: str, threads: int, jobs: int = 1) -> dict
         import jax  # noqa: F401
     else:
         import glassnet.training  # noqa: F401
+        from glassnet import fast
+
+        fast.warm_up()  # numba and the kernels, loaded from numba's cache: a fixed cost, like importing torch
+    imports = _rss_mib() - before_imports
     X, y = np.load(data_path + ".X.npy"), np.load(data_path + ".y.npy")
     baseline = _peak_rss_mib(reset=True)
     tracemalloc.start()
@@ -593,6 +611,7 @@ def memory_child(name: str, data_path: str, threads: int, jobs: int = 1) -> dict
         "rss_peak_delta_mib": _peak_rss_mib() - baseline + workers.mib,
         "tracemalloc_peak_mib": traced,
         "workers_private_mib": workers.mib,
+        "imports_mib": imports,
     }
 
 
@@ -879,7 +898,8 @@ def print_report(results: dict, out=None) -> None:
             )
             workers = m.get("workers_private_mib") or 0.0
             in_workers = f" ({workers:.0f} MiB of it in the worker processes)" if workers else ""
-            p(f"  {name:24s} {m['rss_peak_delta_mib']:8.0f} MiB{traced}{in_workers}")
+            imports = f"; its imports {m['imports_mib']:.0f} MiB" if m.get("imports_mib") is not None else ""
+            p(f"  {name:24s} {m['rss_peak_delta_mib']:8.0f} MiB{traced}{in_workers}{imports}")
     p("\ntargets:")
     for v in results["targets"]:
         mark = (

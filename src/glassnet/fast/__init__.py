@@ -44,6 +44,7 @@ __all__ = [
     "sigmoid_backward",
     "softmax_cross_entropy",
     "tanh_backward",
+    "warm_up",
 ]
 
 #: numba can be imported here (checked without importing it: importing numba takes a second)
@@ -119,6 +120,23 @@ def _fits(*arrays: np.ndarray) -> bool:
         and a.flags.c_contiguous
         for a in arrays[1:]
     )
+
+
+def warm_up() -> bool:
+    """Load numba and every kernel now (from numba's disk cache, or compiled on a first run) rather than at
+    the first training step, in float32 and float64; ``False`` when the fast paths are off."""
+    if not ENABLED:
+        return False
+    for dtype in (np.float32, np.float64):
+        v = np.zeros(4, dtype=dtype)
+        adam_update(v, v.copy(), v.copy(), v.copy(), 0.9, 0.999, 1e-8, 1e-3)
+        sgd_update(v, v.copy(), None, 0.1, 0.0, False)
+        sgd_update(v, v.copy(), v.copy(), 0.1, 0.9, True)
+        a = np.zeros((2, 2), dtype=dtype)
+        for kernel in (sigmoid_backward, relu_backward, tanh_backward):
+            kernel(a, a)
+        softmax_cross_entropy(a, np.zeros(2, dtype=np.intp))
+    return ENABLED
 
 
 # --- optimizers --------------------------------------------------------------------------------------------------
