@@ -983,7 +983,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dict(
         SETTINGS["quick" if args.quick else "full"],
         jobs=jobs,
-        numpy_path=fast.AVAILABLE and not args.no_numpy_path,
+        numpy_path=fast.enabled() and not args.no_numpy_path,
     )
     if args.repeats:
         cfg["repeats"] = args.repeats
