@@ -124,9 +124,43 @@ def _record(layer: Layer, entry: dict) -> None:
     layer.forward, layer.backward = recording_forward, recording_backward
 
 
-def _unwrap(layer: Layer) -> None:
+def _record_loss(head, entry: dict) -> None:
+    """Wrap the loss's forward and backward (as instance attributes) to copy the logits, loss and dL/dz."""
+    forward, backward = head.forward, head.backward
+
+    def recording_forward(z, *args, **kwargs):
+        value = forward(z, *args, **kwargs)
+        entry["logits"], entry["data_loss"] = np.array(z, copy=True), float(value)
+        return value
+
+    def recording_backward(*args, **kwargs):
+        dz = backward(*args, **kwargs)
+        entry["grad_logits"] = np.array(dz, copy=True)
+        return dz
+
+    head.forward, head.backward = recording_forward, recording_backward
+
+
+def _unwrap(obj) -> None:
+    """Remove the recording wrappers: the class's own forward and backward show through again."""
     for name in ("forward", "backward"):
-        layer.__dict__.pop(name, None)
+        obj.__dict__.pop(name, None)
+
+
+def _layer_trace(i: int, layer: Layer, entry: dict, before: dict, grads: dict, after: dict) -> LayerTrace:
+    """Layer ``i``'s record: what passed through it and its parameters before, after and their gradients."""
+    keys = [f"layers.{i}.{k}" for k in layer.params]
+    return LayerTrace(
+        index=i,
+        kind=type(layer).__name__,
+        input=entry["input"],
+        output=entry["output"],
+        grad_output=entry.get("grad_output"),
+        grad_input=entry.get("grad_input"),
+        params_before={k.rsplit(".", 1)[1]: before[k] for k in keys},
+        params_after={k.rsplit(".", 1)[1]: after[k] for k in keys},
+        grads={k.rsplit(".", 1)[1]: grads[k] for k in keys},
+    )
 
 
 def trace_step(
@@ -167,51 +201,24 @@ def trace_step(
     entries: list[dict] = [{} for _ in net.layers]
     loss_entry: dict = {}
     before = {name: value.copy() for name, value in net.parameters().items()}
-    head = net.loss
-    head_forward, head_backward = head.forward, head.backward
-
-    def recording_loss_forward(z, *args, **kwargs):
-        value = head_forward(z, *args, **kwargs)
-        loss_entry["logits"], loss_entry["data_loss"] = np.array(z, copy=True), float(value)
-        return value
-
-    def recording_loss_backward(*args, **kwargs):
-        dz = head_backward(*args, **kwargs)
-        loss_entry["grad_logits"] = np.array(dz, copy=True)
-        return dz
-
     for layer, entry in zip(net.layers, entries, strict=True):
         _record(layer, entry)
-    head.forward, head.backward = recording_loss_forward, recording_loss_backward
+    _record_loss(net.loss, loss_entry)
     try:
         loss = float(net.loss_and_grad(X, y, sample_weight, alpha=alpha, n_samples=n_samples))
     finally:
-        for layer in net.layers:
-            _unwrap(layer)
-        for name in ("forward", "backward"):
-            head.__dict__.pop(name, None)
+        for obj in (*net.layers, net.loss):
+            _unwrap(obj)
     grads = {name: value.copy() for name, value in net.gradients().items()}
     lr = None
     if optimizer is not None:
         lr = float(optimizer.lr)
         optimizer.step(net)
     after = {name: value.copy() for name, value in net.parameters().items()}
-    layers = []
-    for i, (layer, entry) in enumerate(zip(net.layers, entries, strict=True)):
-        keys = [f"layers.{i}.{k}" for k in layer.params]
-        layers.append(
-            LayerTrace(
-                index=i,
-                kind=type(layer).__name__,
-                input=entry["input"],
-                output=entry["output"],
-                grad_output=entry.get("grad_output"),
-                grad_input=entry.get("grad_input"),
-                params_before={k.rsplit(".", 1)[1]: before[k] for k in keys},
-                params_after={k.rsplit(".", 1)[1]: after[k] for k in keys},
-                grads={k.rsplit(".", 1)[1]: grads[k] for k in keys},
-            )
-        )
+    layers = [
+        _layer_trace(i, layer, entry, before, grads, after)
+        for i, (layer, entry) in enumerate(zip(net.layers, entries, strict=True))
+    ]
     data_loss = loss_entry["data_loss"]
     return StepTrace(
         layers=layers,
