@@ -126,6 +126,58 @@ def _schedule_code(config: dict) -> tuple[str, str]:
     return "ConstantLR", f"ConstantLR({lr})"
 
 
+def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
+    """The script's import and lines that make ``X_train, y_train, X_test, y_test`` as the playground does."""
+    if config["dataset"] == "csv":
+        imports = ["from glassnet.playground.datasets import parse_csv, split"]
+        body = [
+            f"# the CSV you uploaded, saved next to this script as {csv_name}",
+            f'with open("{csv_name}") as f:',
+            "    X, y, class_names = parse_csv(f.read())",
+            f"X_train, y_train, X_test, y_test = split(X, y, {config['train_fraction']!r}, "
+            f"np.random.default_rng({config['data_seed']}))",
+        ]
+        return imports, body
+    from glassnet.playground.datasets import DATASETS
+
+    classes = "" if DATASETS[config["dataset"]][2] else f"classes={config['classes']}, "
+    body = [
+        "X_train, y_train, X_test, y_test = make_dataset(",
+        f'    "{config["dataset"]}", n_samples={config["n_samples"]}, noise={config["noise"]!r}, '
+        f"train_fraction={config['train_fraction']!r},",
+        f"    {classes}seed={config['data_seed']},",
+        ")",
+    ]
+    return ["from glassnet.playground.datasets import make_dataset"], body
+
+
+def _training_code(config: dict, steps: int) -> list[str]:
+    """The script's training loop: the playground's batches, schedule calls and step count, in its order."""
+    return [
+        f"steps, batch_size, alpha, n = {steps}, {config['batch_size']}, {config['alpha']!r}, len(X_train)",
+        "net.train()",
+        "step = epoch = 0",
+        "while step < steps:",
+        "    order = batches.permutation(n)",
+        "    losses = []",
+        "    for start in range(0, n - 1, batch_size):  # every batch has at least 2 points",
+        "        if step == steps:",
+        "            break",
+        "        rows = order[start : start + batch_size]",
+        "        optimizer.lr = schedule.lr",
+        "        losses.append(net.loss_and_grad(X_train[rows], y_train[rows], alpha=alpha, n_samples=n))",
+        "        optimizer.step(net)",
+        "        schedule.on_batch_end(len(rows))",
+        "        step += 1",
+        "    else:  # a whole epoch",
+        "        schedule.on_epoch_end(epoch, float(np.mean(losses)))",
+        "        epoch += 1",
+        "",
+        "net.eval()",
+        'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")',
+    ]
+
+
 def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "data.csv") -> str:
     """A short glassnet script that rebuilds the data, the network and the optimizer of ``config`` and takes
     the same ``steps`` training steps as the playground (same batches, same weights)."""
@@ -133,29 +185,7 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
     opt_name, opt_code = _optimizer_code(config)
     sched_name, sched_code = _schedule_code(config)
     widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
-    if config["dataset"] == "csv":
-        data = [
-            "from glassnet.playground.datasets import parse_csv, split",
-            "",
-            f"# the CSV you uploaded, saved next to this script as {csv_name}",
-            f'with open("{csv_name}") as f:',
-            "    X, y, class_names = parse_csv(f.read())",
-            f"X_train, y_train, X_test, y_test = split(X, y, {config['train_fraction']!r}, "
-            f"np.random.default_rng({config['data_seed']}))",
-        ]
-        data_imports, data_body = data[:1], data[2:]
-    else:
-        data_imports = ["from glassnet.playground.datasets import make_dataset"]
-        from glassnet.playground.datasets import DATASETS
-
-        classes = "" if DATASETS[config["dataset"]][2] else f"classes={config['classes']}, "
-        data_body = [
-            "X_train, y_train, X_test, y_test = make_dataset(",
-            f'    "{config["dataset"]}", n_samples={config["n_samples"]}, noise={config["noise"]!r}, '
-            f"train_fraction={config['train_fraction']!r},",
-            f"    {classes}seed={config['data_seed']},",
-            ")",
-        ]
+    data_imports, data_body = _data_code(config, csv_name)
     imports = [
         "import numpy as np",
         "",
@@ -181,27 +211,7 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         f"schedule = {sched_code}",
         f"batches = np.random.default_rng({config['seed']} + 1)  # a new order of the training points each epoch",
         "",
-        f"steps, batch_size, alpha, n = {steps}, {config['batch_size']}, {config['alpha']!r}, len(X_train)",
-        "net.train()",
-        "step = epoch = 0",
-        "while step < steps:",
-        "    order = batches.permutation(n)",
-        "    losses = []",
-        "    for start in range(0, n - 1, batch_size):  # every batch has at least 2 points",
-        "        if step == steps:",
-        "            break",
-        "        rows = order[start : start + batch_size]",
-        "        optimizer.lr = schedule.lr",
-        "        losses.append(net.loss_and_grad(X_train[rows], y_train[rows], alpha=alpha, n_samples=n))",
-        "        optimizer.step(net)",
-        "        schedule.on_batch_end(len(rows))",
-        "        step += 1",
-        "    else:  # a whole epoch",
-        "        schedule.on_epoch_end(epoch, float(np.mean(losses)))",
-        "        epoch += 1",
-        "",
-        "net.eval()",
-        'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")',
+        *_training_code(config, steps),
     ]
     header = [
         f'"""A glassnet playground run: {config["dataset"]}, a {widths} network, {opt_name} '
