@@ -59,7 +59,6 @@ def write_results_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = data.class_names
     images = data.X_test.reshape((len(data.X_test), *data.image_shape)) if data.image_shape else None
     sections = [Section("Smoke test only", [warning], kind="notice")] if warning else []
     sections.append(_results(results, data, warning))
@@ -68,51 +67,57 @@ def write_results_report(
     sections.append(_curves(results, out))
     sections.append(_confusion(results, data, out))
     if images is not None:
-        rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(len(images), size=min(n_grid, len(images)), replace=False))
-        grid = plot_prediction_grid(
-            images[pick], data.y_test[pick], {r.short: r.y_pred[pick] for r in results}, names,
-            out / "predictions.png",
-        )  # fmt: skip
-        legend = ", ".join(f"{r.short} = {r.name}" for r in results)
-        sections.append(
-            Section(
-                "Random test images",
-                paragraphs=[f"Above each picture its true class; below it, in red, every model that got it "
-                            f"wrong and its answer ({legend})."],
-                figures=[(grid, f"{len(pick)} test images drawn at random.")],
-            )
-        )  # fmt: skip
-        wrong_figs = []
-        for r in results:
-            path = plot_misclassified(
-                images, data.y_test, r.y_pred, names, out / f"misclassified_{_slug(r.short)}.png",
-                title=f"{r.short} {r.name}", max_images=24, max_cols=12,
-            )  # fmt: skip
-            wrong_figs.append(
-                (path, f"The test images {r.name} got wrong: the truth above, its answer below.")
-            )
-        sections.append(Section("Misclassified test images", figures=wrong_figs))
-        weight_figs = []
-        for r in results:
-            if r.first_layer is not None and r.first_layer.shape[1] == int(np.prod(data.image_shape)):
-                path = plot_first_layer(
-                    r.first_layer, data.image_shape, out / f"first_layer_{_slug(r.short)}.png",
-                    title=f"{r.short} {r.name}", max_units=30, max_cols=6, fontsize=13,
-                )  # fmt: skip
-                weight_figs.append((path, f"What each first-layer unit of {r.name} looks for in a picture."))
-        if weight_figs:
-            sections.append(
-                Section(
-                    "First-layer weights",
-                    paragraphs=["Each square is one hidden unit's weights over the pixels: a unit responds to "
-                                "ink on its red pixels and is held back by ink on its blue ones."],
-                    figures=weight_figs, columns=2,
-                )
-            )  # fmt: skip
+        sections.extend(_picture_sections(results, data, images, out, n_grid, seed))
     if details:
         sections.append(Section("Everything recorded", pre=details, collapsed=True))
     return write_report(out / "report.html", title, sections, intro=intro)
+
+
+def _picture_sections(results, data: Dataset, images, out: Path, n_grid: int, seed: int) -> list[Section]:
+    """The sections drawn from the test images: a random grid, each model's mistakes, first-layer weights."""
+    names = data.class_names
+    found: list[Section] = []
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(images), size=min(n_grid, len(images)), replace=False))
+    grid = plot_prediction_grid(
+        images[pick], data.y_test[pick], {r.short: r.y_pred[pick] for r in results}, names,
+        out / "predictions.png",
+    )  # fmt: skip
+    legend = ", ".join(f"{r.short} = {r.name}" for r in results)
+    found.append(
+        Section(
+            "Random test images",
+            paragraphs=[f"Above each picture its true class; below it, in red, every model that got it "
+                        f"wrong and its answer ({legend})."],
+            figures=[(grid, f"{len(pick)} test images drawn at random.")],
+        )
+    )  # fmt: skip
+    wrong_figs = []
+    for r in results:
+        path = plot_misclassified(
+            images, data.y_test, r.y_pred, names, out / f"misclassified_{_slug(r.short)}.png",
+            title=f"{r.short} {r.name}", max_images=24, max_cols=12,
+        )  # fmt: skip
+        wrong_figs.append((path, f"The test images {r.name} got wrong: the truth above, its answer below."))
+    found.append(Section("Misclassified test images", figures=wrong_figs))
+    weight_figs = []
+    for r in results:
+        if r.first_layer is not None and r.first_layer.shape[1] == int(np.prod(data.image_shape)):
+            path = plot_first_layer(
+                r.first_layer, data.image_shape, out / f"first_layer_{_slug(r.short)}.png",
+                title=f"{r.short} {r.name}", max_units=30, max_cols=6, fontsize=13,
+            )  # fmt: skip
+            weight_figs.append((path, f"What each first-layer unit of {r.name} looks for in a picture."))
+    if weight_figs:
+        found.append(
+            Section(
+                "First-layer weights",
+                paragraphs=["Each square is one hidden unit's weights over the pixels: a unit responds to "
+                            "ink on its red pixels and is held back by ink on its blue ones."],
+                figures=weight_figs, columns=2,
+            )
+        )  # fmt: skip
+    return found
 
 
 def _results(results: Sequence[ModelResult], data: Dataset, warning: str) -> Section:
