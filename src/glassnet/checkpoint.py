@@ -422,6 +422,101 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.n
         raise CheckpointError(f"{where} is truncated or corrupt: {exc}") from None
 
 
+def _checkpoint_file(path: Path) -> Path:
+    """The checkpoint file ``path`` names: itself, or a folder's latest checkpoint; it must exist."""
+    if path.is_dir():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint (checkpoint-NNNN.npz) in the folder {path}")
+        path = found
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return path
+
+
+def _read_metadata(zf: zipfile.ZipFile, members: dict, path: Path):
+    """The decoded JSON metadata member of the checkpoint, its header checked before its data is read."""
+    meta_info = members.get(_META_KEY + ".npy")
+    if meta_info is None:
+        hint = (
+            " (it is a model file: load it with glassnet.io.load_model)"
+            if "__glassnet__.npy" in members
+            else ""
+        )
+        raise CheckpointError(f"{path} is not a glassnet checkpoint{hint}")
+    with zf.open(meta_info) as member:
+        shape, dtype = _header(member, f"{path}: the metadata")
+    if len(shape) != 1 or dtype != np.uint8 or shape[0] > MAX_METADATA_BYTES:
+        raise CheckpointError(f"{path} has corrupt metadata ({dtype} of shape {shape})")
+    raw = _read_member(zf, meta_info, f"{path}: the metadata")
+    try:
+        return json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path} has corrupt metadata: {exc}") from None
+
+
+def _check_format(metadata, path: Path) -> None:
+    """The metadata must name this format, in a version this glassnet reads, with a matching checksum."""
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a glassnet checkpoint (format {metadata.get('format')!r})")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{path} has an invalid checkpoint format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer glassnet ({str(metadata.get('glassnet_version'))[:40]}, "
+            f"checkpoint format version {version}); this glassnet {__version__} reads format version "
+            f"{FORMAT_VERSION} or older. Upgrade glassnet to resume from it."
+        )
+    if metadata.get("sha256") != _metadata_digest(metadata):
+        raise CheckpointError(f"{path} is corrupt: the checksum of its metadata does not match")
+
+
+def _declared_arrays(metadata: dict, members: dict, path: Path) -> dict:
+    """The metadata's array declarations, once every required field is there and the zip holds exactly
+    the declared arrays."""
+    declared = metadata.get("arrays")
+    missing = [k for k in _REQUIRED if k not in metadata]
+    if (
+        missing
+        or not isinstance(declared, dict)
+        or not all(isinstance(v, dict) and {"shape", "dtype", "sha256"} <= set(v) for v in declared.values())
+    ):
+        raise CheckpointError(f"{path} has invalid metadata (missing {missing or 'array declarations'})")
+    stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
+    if stored != set(declared):
+        raise CheckpointError(
+            f"{path} is truncated or corrupt: arrays missing {sorted(set(declared) - stored)[:5]}, "
+            f"unexpected {sorted(stored - set(declared))[:5]}"
+        )
+    return declared
+
+
+def _check_headers(zf: zipfile.ZipFile, members: dict, declared: dict, path: Path, max_bytes: int) -> None:
+    """Every array's ``.npy`` header must match its declaration, and all of them fit in ``max_bytes``;
+    no array data is read before all agree."""
+    total = 0
+    for name, spec in declared.items():
+        with zf.open(members[name + ".npy"]) as member:
+            shape, dtype = _header(member, f"{path}: array {name!r}")
+        if list(shape) != spec["shape"] or dtype.str != spec["dtype"]:
+            raise CheckpointError(f"{path}: array {name!r} does not match its declaration")
+        total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if total > max_bytes:
+            raise CheckpointError(f"{path} holds more than max_bytes={max_bytes} bytes of arrays")
+
+
+def _read_arrays(zf: zipfile.ZipFile, members: dict, declared: dict, path: Path) -> dict[str, np.ndarray]:
+    """The declared arrays, each checked against its SHA-256."""
+    arrays = {}
+    for name, spec in declared.items():
+        array = _read_member(zf, members[name + ".npy"], f"{path}: array {name!r}")
+        if _sha256(array) != spec["sha256"]:
+            raise CheckpointError(f"{path} is corrupt: the checksum of array {name!r} does not match")
+        arrays[name] = array
+    return arrays
+
+
 def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Checkpoint:
     """Read and verify a checkpoint written by :func:`save_checkpoint` (a folder: its latest checkpoint).
 
@@ -433,81 +528,18 @@ def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> C
         If the file is not a glassnet checkpoint, is truncated or corrupt (a checksum differs), or was
         written in a newer format.
     """
-    path = Path(path)
-    if path.is_dir():
-        found = latest_checkpoint(path)
-        if found is None:
-            raise FileNotFoundError(f"no checkpoint (checkpoint-NNNN.npz) in the folder {path}")
-        path = found
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    path = _checkpoint_file(Path(path))
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CheckpointError(f"{path} is not a glassnet checkpoint (not a readable .npz: {exc})") from None
     with zf:
         members = {i.filename: i for i in zf.infolist()}
-        meta_info = members.get(_META_KEY + ".npy")
-        if meta_info is None:
-            hint = (
-                " (it is a model file: load it with glassnet.io.load_model)"
-                if "__glassnet__.npy" in members
-                else ""
-            )
-            raise CheckpointError(f"{path} is not a glassnet checkpoint{hint}")
-        with zf.open(meta_info) as member:
-            shape, dtype = _header(member, f"{path}: the metadata")
-        if len(shape) != 1 or dtype != np.uint8 or shape[0] > MAX_METADATA_BYTES:
-            raise CheckpointError(f"{path} has corrupt metadata ({dtype} of shape {shape})")
-        raw = _read_member(zf, meta_info, f"{path}: the metadata")
-        try:
-            metadata = json.loads(raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise CheckpointError(f"{path} has corrupt metadata: {exc}") from None
-        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-            raise CheckpointError(f"{path} is not a glassnet checkpoint (format {metadata.get('format')!r})")
-        version = metadata.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise CheckpointError(f"{path} has an invalid checkpoint format version {version!r}")
-        if version > FORMAT_VERSION:
-            raise CheckpointError(
-                f"{path} was written by a newer glassnet ({str(metadata.get('glassnet_version'))[:40]}, "
-                f"checkpoint format version {version}); this glassnet {__version__} reads format version "
-                f"{FORMAT_VERSION} or older. Upgrade glassnet to resume from it."
-            )
-        if metadata.get("sha256") != _metadata_digest(metadata):
-            raise CheckpointError(f"{path} is corrupt: the checksum of its metadata does not match")
-        declared = metadata.get("arrays")
-        missing = [k for k in _REQUIRED if k not in metadata]
-        if (
-            missing
-            or not isinstance(declared, dict)
-            or not all(
-                isinstance(v, dict) and {"shape", "dtype", "sha256"} <= set(v) for v in declared.values()
-            )
-        ):
-            raise CheckpointError(f"{path} has invalid metadata (missing {missing or 'array declarations'})")
-        stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
-        if stored != set(declared):
-            raise CheckpointError(
-                f"{path} is truncated or corrupt: arrays missing {sorted(set(declared) - stored)[:5]}, "
-                f"unexpected {sorted(stored - set(declared))[:5]}"
-            )
-        total = 0
-        for name, spec in declared.items():  # every header first: nothing is read before all agree
-            with zf.open(members[name + ".npy"]) as member:
-                shape, dtype = _header(member, f"{path}: array {name!r}")
-            if list(shape) != spec["shape"] or dtype.str != spec["dtype"]:
-                raise CheckpointError(f"{path}: array {name!r} does not match its declaration")
-            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
-            if total > max_bytes:
-                raise CheckpointError(f"{path} holds more than max_bytes={max_bytes} bytes of arrays")
-        arrays = {}
-        for name, spec in declared.items():
-            array = _read_member(zf, members[name + ".npy"], f"{path}: array {name!r}")
-            if _sha256(array) != spec["sha256"]:
-                raise CheckpointError(f"{path} is corrupt: the checksum of array {name!r} does not match")
-            arrays[name] = array
+        metadata = _read_metadata(zf, members, path)
+        _check_format(metadata, path)
+        declared = _declared_arrays(metadata, members, path)
+        _check_headers(zf, members, declared, path, max_bytes)
+        arrays = _read_arrays(zf, members, declared, path)
     return Checkpoint(path, metadata, arrays)
 
 
