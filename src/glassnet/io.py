@@ -369,21 +369,30 @@ def _read(path: Path, max_bytes: int = MAX_BYTES) -> tuple[dict, dict[str, np.nd
             return _read_zip(path, zf, file_size, max_bytes)
 
 
-def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
+def _zip_members(path: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The zip's entries by name: a bounded number of them, no name twice."""
     infos = zf.infolist()
     if len(infos) > _MAX_MEMBERS:
         raise ModelFileError(f"{path} is not a glassnet model file ({len(infos)} entries)")
     members = {i.filename: i for i in infos}
     if len(members) != len(infos):
         raise ModelFileError(f"{path} is corrupt: it holds two entries of the same name")
+    return members
+
+
+def _metadata_entry(path: Path, members: dict[str, zipfile.ZipInfo]) -> zipfile.ZipInfo:
+    """The zip entry holding glassnet's metadata; a ``.npz`` without one is not a model file."""
     meta_info = members.get(_META_KEY + ".npy")
     if meta_info is None:
         raise ModelFileError(
             f"{path} is not a glassnet model file (a .npz without glassnet's {_META_KEY} metadata entry); "
             "expected a model file written by `glassnet train` or glassnet.io.save_model"
         )
-    metadata = _parse_metadata(path, zf, meta_info, file_size)
-    version = _check_version(path, metadata)
+    return meta_info
+
+
+def _checked_checksums(path: Path, metadata: dict, version: int) -> dict:
+    """The metadata's ``checksums`` object; from format version 2 on, the metadata's own must match."""
     checksums = metadata.get("checksums")
     if not isinstance(checksums, dict):
         raise ModelFileError(f"{path} has corrupt metadata: checksums must be a JSON object")
@@ -394,12 +403,21 @@ def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
             digest = None
         if checksums.get(_META_KEY) != digest:
             raise ModelFileError(f"{path} is corrupt: the checksum of its metadata does not match")
+    return checksums
+
+
+def _expected_arrays(path: Path, metadata: dict) -> dict:
+    """The arrays (name: shape and dtype) the validated metadata declares (:mod:`glassnet._model_schema`)."""
     try:
-        expected = schema.validate_metadata(metadata, FORMAT, FORMAT_VERSION)
+        return schema.validate_metadata(metadata, FORMAT, FORMAT_VERSION)
     except schema.SchemaError as exc:
         raise ModelFileError(f"{path} has invalid metadata: {exc}") from None
     except RecursionError:
         raise ModelFileError(f"{path} has invalid metadata: nested too deeply") from None
+
+
+def _array_names(path: Path, members: dict, checksums: dict, expected: dict) -> set[str]:
+    """The names of the stored arrays, once the zip, the checksums and the architecture all list the same."""
     names = {k for k in checksums if k != _META_KEY}
     stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
     unexpected = sorted(stored - names) + sorted(m for m in members if not m.endswith(".npy"))
@@ -414,20 +432,44 @@ def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
         raise ModelFileError(
             f"{path}: weights do not match the architecture (missing {absent[:5]}, unexpected {undeclared[:5]})"
         )
+    return names
+
+
+def _check_headers(path: Path, zf: zipfile.ZipFile, members: dict, names: set[str], expected: dict,
+                   file_size: int, max_bytes: int) -> None:  # fmt: skip
+    """Every array's header must match the architecture and all fit in ``max_bytes``; nothing is read or
+    allocated before all agree."""
     total = 0
-    for name in sorted(names):  # every header first: nothing is read or allocated before all agree
+    for name in sorted(names):
         info = members[name + ".npy"]
         shape, dtype = _header_of(zf, info, f"{path}: array {name!r}")
         total += _check_member(
             path, name, info, shape, dtype, expected[name], file_size, max_bytes - total, max_bytes
         )
+
+
+def _read_arrays(path: Path, zf: zipfile.ZipFile, members: dict, names: set[str],
+                 checksums: dict) -> dict[str, np.ndarray]:  # fmt: skip
+    """The named arrays, each checked against its SHA-256."""
     arrays = {}
     for name in sorted(names):
         array = _read_array(zf, members[name + ".npy"], f"{path}: array {name!r}")
         if _sha256(array) != checksums[name]:
             raise ModelFileError(f"{path} is corrupt: the checksum of array {name!r} does not match")
         arrays[name] = array
-    return metadata, arrays
+    return arrays
+
+
+def _read_zip(path: Path, zf: zipfile.ZipFile, file_size: int, max_bytes: int):
+    """The checked metadata and arrays of an open model file: every check passes before any array is read."""
+    members = _zip_members(path, zf)
+    metadata = _parse_metadata(path, zf, _metadata_entry(path, members), file_size)
+    version = _check_version(path, metadata)
+    checksums = _checked_checksums(path, metadata, version)
+    expected = _expected_arrays(path, metadata)
+    names = _array_names(path, members, checksums, expected)
+    _check_headers(path, zf, members, names, expected, file_size, max_bytes)
+    return metadata, _read_arrays(path, zf, members, names, checksums)
 
 
 def read_metadata(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> dict:
@@ -528,20 +570,13 @@ def _restore_random_state(spec: dict):
     return generator
 
 
-def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | None = None,
-                   info: dict | None = None) -> Path:  # fmt: skip
-    """Save a fitted :class:`glassnet.MLPClassifier` or :class:`glassnet.MLPRegressor`, atomically.
+def _storable_params(estimator) -> tuple[dict, list[str], list[str], dict | None]:
+    """The estimator's ``get_params()`` as JSON: returns (params, skipped_params, pairs, random_state).
 
-    The file holds the estimator's network (so :func:`load_model` can use it as a plain network too), its
-    hyper-parameters (``get_params()``: JSON values; a dict such as ``class_weight={0: 2.0}`` keeps its
-    keys' types; a ``RandomState`` or PCG64 ``Generator`` as ``random_state`` keeps its current state)
-    and its declared fitted attributes (``classes_``, ``loss_curve_``, ``n_iter_``, ...). A parameter that
-    cannot be stored is named in a ``UserWarning`` and comes back as its default.
+    A dict value is stored as ``[key, value]`` pairs (its key named in ``pairs``), a ``RandomState`` or PCG64
+    ``Generator`` as ``random_state`` as its state; a value that is not JSON is skipped with a warning.
     """
     name = type(estimator).__name__
-    if name not in _ESTIMATORS or not hasattr(estimator, "network_"):
-        raise TypeError(f"save_estimator takes a fitted glassnet MLPClassifier or MLPRegressor, got {name}")
-    network = estimator.network_
     params, skipped_params, pairs, random_state = {}, [], [], None
     for key, value in estimator.get_params(deep=False).items():
         if key == "random_state" and isinstance(value, (np.random.RandomState, np.random.Generator)):
@@ -561,12 +596,30 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
                 f"{name}'s parameter {key}={value!r} cannot be stored in a model file; the loaded estimator "
                 f"will have {key}={default!r}",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of save_estimator
             )
             continue
         params[key] = value
         if kind == "pairs":
             pairs.append(key)
+    return params, skipped_params, pairs, random_state
+
+
+def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | None = None,
+                   info: dict | None = None) -> Path:  # fmt: skip
+    """Save a fitted :class:`glassnet.MLPClassifier` or :class:`glassnet.MLPRegressor`, atomically.
+
+    The file holds the estimator's network (so :func:`load_model` can use it as a plain network too), its
+    hyper-parameters (``get_params()``: JSON values; a dict such as ``class_weight={0: 2.0}`` keeps its
+    keys' types; a ``RandomState`` or PCG64 ``Generator`` as ``random_state`` keeps its current state)
+    and its declared fitted attributes (``classes_``, ``loss_curve_``, ``n_iter_``, ...). A parameter that
+    cannot be stored is named in a ``UserWarning`` and comes back as its default.
+    """
+    name = type(estimator).__name__
+    if name not in _ESTIMATORS or not hasattr(estimator, "network_"):
+        raise TypeError(f"save_estimator takes a fitted glassnet MLPClassifier or MLPRegressor, got {name}")
+    network = estimator.network_
+    params, skipped_params, pairs, random_state = _storable_params(estimator)
     json_attrs, array_attrs, skipped = _split_fitted(estimator)
     arrays = {k: np.array(v) for k, v in network.state_dict().items()}
     arrays.update({_EST_PREFIX + k: v for k, v in array_attrs.items()})
