@@ -344,6 +344,62 @@ def _estimator(spec, param_names) -> None:
 # --- the whole file -------------------------------------------------------------------------------------------
 
 
+def _classes(meta: dict, width: int | None) -> None:
+    """``classes`` (scalars, no more than the network's outputs) and ``class_names`` (one string each)."""
+    classes = _list("classes", meta.get("classes", []), 1_000_000)
+    for k, c in enumerate(classes):
+        _scalar(f"classes[{k}]", c)
+    if classes and width is not None and len(classes) > max(width, 2):
+        raise SchemaError(f"classes lists {len(classes)} classes but the network has {width} outputs")
+    names = meta.get("class_names")
+    if names is not None:
+        names = _list("class_names", names, 1_000_000)
+        for k, n in enumerate(names):
+            _str(f"class_names[{k}]", n, 1000)
+        if len(names) != len(classes):
+            raise SchemaError(f"class_names has {len(names)} names for {len(classes)} classes")
+
+
+def _checksums(meta: dict) -> dict:
+    """The ``checksums`` object: member name -> SHA-256 in hexadecimal."""
+    checksums = _dict("checksums", meta.get("checksums", {}))
+    for name, digest in checksums.items():
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise _fail(f"checksums.{name}", "a SHA-256 in hexadecimal", digest)
+    return checksums
+
+
+def _estimator_arrays(meta: dict, checksums: dict) -> dict[str, tuple]:
+    """Check the ``estimator`` field; return its array-valued fitted attributes as ``(None, kinds)``."""
+    import inspect
+
+    import glassnet.estimators as estimators
+
+    spec = _dict("estimator", meta.get("estimator"))
+    cls_name = _str("estimator.class", spec.get("class"), choices=ESTIMATORS)
+    params = set(inspect.signature(getattr(estimators, cls_name)).parameters)
+    _estimator(spec, params)
+    arrays = {}
+    for member in checksums:
+        if member.startswith("estimator/"):
+            attr = fitted_array_name(member[len("estimator/") :])
+            if attr not in FITTED_ARRAYS:
+                raise SchemaError(
+                    f"array {member!r} is not a declared fitted attribute ({sorted(FITTED_ARRAYS)})"
+                )
+            arrays[member] = (None, "U" if member.endswith("_object_str") else FITTED_ARRAYS[attr])
+    return arrays
+
+
+def _unknown_fields(meta: dict) -> None:
+    """Fields this glassnet does not use are ignored, but must be bounded JSON."""
+    known = {"format", "format_version", "kind", "glassnet_version", "architecture", "preprocessing",
+             "classes", "class_names", "info", "checksums", "estimator"}  # fmt: skip
+    for key, value in meta.items():
+        if key not in known:
+            check_json(key, value, 0)
+
+
 def validate_metadata(meta, format_name: str, max_version: int) -> dict[str, tuple]:
     """Check every field of a model file's metadata; return the arrays the file must hold.
 
@@ -369,45 +425,12 @@ def validate_metadata(meta, format_name: str, max_version: int) -> dict[str, tup
     expected, width = architecture_arrays(meta.get("architecture"))
     first = next((shape for name, (shape, _) in expected.items() if name.endswith(".W")), None)
     _preprocessing(meta.get("preprocessing", {}), first[1] if first else None)
-    classes = _list("classes", meta.get("classes", []), 1_000_000)
-    for k, c in enumerate(classes):
-        _scalar(f"classes[{k}]", c)
-    if classes and width is not None and len(classes) > max(width, 2):
-        raise SchemaError(f"classes lists {len(classes)} classes but the network has {width} outputs")
-    names = meta.get("class_names")
-    if names is not None:
-        names = _list("class_names", names, 1_000_000)
-        for k, n in enumerate(names):
-            _str(f"class_names[{k}]", n, 1000)
-        if len(names) != len(classes):
-            raise SchemaError(f"class_names has {len(names)} names for {len(classes)} classes")
+    _classes(meta, width)
     check_json("info", _dict("info", meta.get("info", {})), 0)
-    checksums = _dict("checksums", meta.get("checksums", {}))
-    for name, digest in checksums.items():
-        if not isinstance(digest, str) or not _HEX64.match(digest):
-            raise _fail(f"checksums.{name}", "a SHA-256 in hexadecimal", digest)
+    checksums = _checksums(meta)
     if kind == "estimator":
-        import inspect
-
-        import glassnet.estimators as estimators
-
-        spec = _dict("estimator", meta.get("estimator"))
-        cls_name = _str("estimator.class", spec.get("class"), choices=ESTIMATORS)
-        params = set(inspect.signature(getattr(estimators, cls_name)).parameters)
-        _estimator(spec, params)
-        for member in checksums:
-            if member.startswith("estimator/"):
-                attr = fitted_array_name(member[len("estimator/") :])
-                if attr not in FITTED_ARRAYS:
-                    raise SchemaError(
-                        f"array {member!r} is not a declared fitted attribute ({sorted(FITTED_ARRAYS)})"
-                    )
-                expected[member] = (None, "U" if member.endswith("_object_str") else FITTED_ARRAYS[attr])
+        expected.update(_estimator_arrays(meta, checksums))
     elif "estimator" in meta:
         raise SchemaError("a plain network file has an estimator field")
-    known = {"format", "format_version", "kind", "glassnet_version", "architecture", "preprocessing",
-             "classes", "class_names", "info", "checksums", "estimator"}  # fmt: skip
-    for key, value in meta.items():
-        if key not in known:
-            check_json(key, value, 0)  # a field this glassnet does not use: bounded, ignored
+    _unknown_fields(meta)
     return expected
