@@ -287,6 +287,72 @@ def _read_csv(path: Path, label_column: str | int | None) -> tuple[np.ndarray, n
     return np.asarray(features, dtype=np.float64), y_raw
 
 
+def _read_npz(path: Path) -> tuple[list[np.ndarray], bool]:
+    """The arrays of a user's ``.npz`` as ``[X, y]`` or ``[X_train, y_train, X_test, y_test]``, and whether
+    it came split."""
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # zipfile.BadZipFile, ValueError for object arrays, ...
+        raise DataError(f"{path}: cannot read as .npz: {exc}") from None
+    if {"X_train", "y_train", "X_test", "y_test"} <= arrays.keys():
+        return [arrays[k] for k in ("X_train", "y_train", "X_test", "y_test")], True
+    if {"X", "y"} <= arrays.keys():
+        return [arrays["X"], arrays["y"]], False
+    raise DataError(
+        f"{path}: expected arrays 'X' and 'y' (or X_train, y_train, X_test, y_test), found {sorted(arrays)}"
+    )
+
+
+def _read_user_parts(path: Path, label_column: str | int | None) -> tuple[list[np.ndarray], bool]:
+    """The ``[X, y, ...]`` arrays of a user's ``.npz`` or ``.csv`` file, and whether they came split."""
+    if not path.is_file():
+        raise DataNotFoundError(f"data file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return _read_npz(path)
+    if suffix == ".csv":
+        return list(_read_csv(path, label_column)), False
+    raise DataError(f"{path}: unsupported data file type {suffix!r}; expected .npz or .csv")
+
+
+def _flat_features(path: Path, Xs: list[np.ndarray], scale: float, presplit: bool) -> list[np.ndarray]:
+    """Each ``X`` (tables or images) as float32 rows divided by ``scale``; split parts must agree in width."""
+    flat = []
+    for X in Xs:
+        if X.ndim not in (2, 3):
+            raise DataError(f"{path}: X must be (n, n_features) or (n, height, width), got shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"{path}: X must be numeric, got dtype {X.dtype}")
+        flat.append((X.reshape(len(X), -1) / scale).astype(np.float32))
+    if presplit and flat[0].shape[1] != flat[1].shape[1]:
+        raise DataError(f"{path}: X_train has {flat[0].shape[1]} features, X_test {flat[1].shape[1]}")
+    return flat
+
+
+def _check_labels(path: Path, flat: list[np.ndarray], ys: list[np.ndarray]) -> None:
+    """Each ``y`` must be 1-D with one label per row of its ``X``."""
+    for X, y in zip(flat, ys, strict=True):
+        if y.ndim != 1 or len(y) != len(X):
+            raise DataError(
+                f"{path}: y must be 1-D with one label per row of X; got {y.shape} for {len(X)} rows"
+            )
+
+
+def _user_split(path: Path, flat: list[np.ndarray], ys: list[np.ndarray], presplit: bool, test_size: float,
+                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:  # fmt: skip
+    """``(X_train, X_test, y_train, y_test, classes)``: the file's own split, or one drawn with ``seed``;
+    the labels encoded as ``0..n_classes-1`` over both parts together."""
+    if presplit:
+        y_all, classes = _encode_labels(np.concatenate(ys), str(path))
+        y_train, y_test = y_all[: len(ys[0])], y_all[len(ys[0]) :]
+        X_train, X_test = flat
+    else:
+        y_all, classes = _encode_labels(ys[0], str(path))
+        X_train, X_test, y_train, y_test = _split(flat[0], y_all, test_size, seed)
+    return X_train, X_test, y_train, y_test, classes
+
+
 def load_user_file(
     path: str | os.PathLike,
     *,
@@ -305,58 +371,14 @@ def load_user_file(
     ``scale`` divides the features; by default 255 for uint8 arrays, else 1.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"data file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        try:
-            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except Exception as exc:  # zipfile.BadZipFile, ValueError for object arrays, ...
-            raise DataError(f"{path}: cannot read as .npz: {exc}") from None
-        if {"X_train", "y_train", "X_test", "y_test"} <= arrays.keys():
-            parts = [arrays[k] for k in ("X_train", "y_train", "X_test", "y_test")]
-            presplit = True
-        elif {"X", "y"} <= arrays.keys():
-            parts = [arrays["X"], arrays["y"]]
-            presplit = False
-        else:
-            raise DataError(
-                f"{path}: expected arrays 'X' and 'y' (or X_train, y_train, X_test, y_test), "
-                f"found {sorted(arrays)}"
-            )
-    elif suffix == ".csv":
-        parts = list(_read_csv(path, label_column))
-        presplit = False
-    else:
-        raise DataError(f"{path}: unsupported data file type {suffix!r}; expected .npz or .csv")
-
-    Xs = parts[0::2]
+    parts, presplit = _read_user_parts(path, label_column)
+    Xs, ys = parts[0::2], parts[1::2]
     image_shape = tuple(int(s) for s in Xs[0].shape[1:]) if Xs[0].ndim == 3 else None
     if scale is None:
         scale = 255.0 if Xs[0].dtype == np.uint8 else 1.0
-    flat = []
-    for X in Xs:
-        if X.ndim not in (2, 3):
-            raise DataError(f"{path}: X must be (n, n_features) or (n, height, width), got shape {X.shape}")
-        if X.dtype.kind not in "biuf":
-            raise DataError(f"{path}: X must be numeric, got dtype {X.dtype}")
-        flat.append((X.reshape(len(X), -1) / scale).astype(np.float32))
-    if presplit and flat[0].shape[1] != flat[1].shape[1]:
-        raise DataError(f"{path}: X_train has {flat[0].shape[1]} features, X_test {flat[1].shape[1]}")
-    ys = parts[1::2]
-    for X, y in zip(flat, ys, strict=True):
-        if y.ndim != 1 or len(y) != len(X):
-            raise DataError(
-                f"{path}: y must be 1-D with one label per row of X; got {y.shape} for {len(X)} rows"
-            )
-    if presplit:
-        y_all, classes = _encode_labels(np.concatenate(ys), str(path))
-        y_train, y_test = y_all[: len(ys[0])], y_all[len(ys[0]) :]
-        X_train, X_test = flat
-    else:
-        y_all, classes = _encode_labels(ys[0], str(path))
-        X_train, X_test, y_train, y_test = _split(flat[0], y_all, test_size, seed)
+    flat = _flat_features(path, Xs, scale, presplit)
+    _check_labels(path, flat, ys)
+    X_train, X_test, y_train, y_test, classes = _user_split(path, flat, ys, presplit, test_size, seed)
     if image_shape is None:
         image_shape = _square_shape(X_train.shape[1])
     return Dataset(
