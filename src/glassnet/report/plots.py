@@ -104,23 +104,31 @@ def plot_loss_curves(
     if ax.lines:
         ax.legend(fontsize=8)
     if validation_accuracy:
-        acc_ax = axes[0, 1]
-        for name, acc in validation_accuracy.items():
-            acc = np.asarray(acc, dtype=float)
-            acc_ax.plot(np.arange(1, acc.size + 1), acc, color=colours.get(name), label=name)
-            best = int(np.argmax(acc))
-            acc_ax.plot([best + 1], [acc[best]], "o", color=colours.get(name))
-            acc_ax.annotate(f"best {acc[best]:.4f} (epoch {best + 1})", (best + 1, acc[best]),
-                            textcoords="offset points", xytext=(0, 7), fontsize=8,
-                            ha="right" if best + 1 > 0.6 * acc.size else "left")  # fmt: skip
-        acc_ax.margins(y=0.15)  # room above the best point for its label
-        acc_ax.set_xlabel(xlabel)
-        acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        acc_ax.set_ylabel("accuracy")
-        acc_ax.set_title("Validation accuracy")
-        acc_ax.grid(True, alpha=0.3)
+        _plot_validation_accuracy(axes[0, 1], validation_accuracy, colours, xlabel)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _plot_validation_accuracy(
+    ax, validation_accuracy: Mapping[str, Sequence[float]], colours: dict, xlabel: str
+):
+    """The right-hand panel: each model's validation accuracy per epoch, its best epoch marked."""
+    from matplotlib.ticker import MaxNLocator
+
+    for name, acc in validation_accuracy.items():
+        acc = np.asarray(acc, dtype=float)
+        ax.plot(np.arange(1, acc.size + 1), acc, color=colours.get(name), label=name)
+        best = int(np.argmax(acc))
+        ax.plot([best + 1], [acc[best]], "o", color=colours.get(name))
+        ax.annotate(f"best {acc[best]:.4f} (epoch {best + 1})", (best + 1, acc[best]),
+                    textcoords="offset points", xytext=(0, 7), fontsize=8,
+                    ha="right" if best + 1 > 0.6 * acc.size else "left")  # fmt: skip
+    ax.margins(y=0.15)  # room above the best point for its label
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("accuracy")
+    ax.set_title("Validation accuracy")
+    ax.grid(True, alpha=0.3)
 
 
 def plot_confusion_matrix(
