@@ -1,7 +1,8 @@
 """One browser tab's run: its data, network, optimizer, the training thread, and the frames it publishes.
 
 The training thread takes steps for one frame interval (1/30 s by default), then draws a frame: the decision
-regions on a grid, each hidden neuron's output on a smaller grid, the weights, the loss and accuracy curves.
+regions on a grid, each hidden neuron's output on a smaller grid, the weights, the loss and accuracy curves
+(:mod:`glassnet.playground.frames`).
 Only the newest frame is kept (a page that draws slowly skips frames instead of queueing them); readers wait
 on :meth:`Session.wait_frame`. Every change of the network happens under ``Session.lock``, so a request (step,
 reset, new settings) and the training thread never interleave.
@@ -9,7 +10,6 @@ reset, new settings) and the training thread never interleave.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import secrets
@@ -21,41 +21,16 @@ import numpy as np
 from glassnet.playground.build import build_network, build_optimizer, build_schedule, python_script
 from glassnet.playground.config import LIMITS, ConfigError, validate_config
 from glassnet.playground.datasets import make_dataset, parse_csv, split
-from glassnet.trace import hidden_activations, trace_step
+from glassnet.playground.frames import GRID, NEURON_GRID, check_warp, draw_frame, grid_points, warp_lines
+from glassnet.trace import trace_step
 
 __all__ = ["Session", "SessionManager", "SessionError"]
 
-GRID = 48  # cells per side of the decision-region heatmap
-NEURON_GRID = 20  # cells per side of each neuron's small map
-MAX_NEURON_MAPS = 160  # hidden units drawn as maps; larger networks show edges only
-MAX_WEIGHTS = 20_000  # weights sent per frame; larger networks send none
-WARP_LINES, WARP_POINTS = 13, 40  # the grid drawn in the hidden-space view
-MAX_CURVE = 400  # points per curve; older points are thinned when it fills
 GRADCHECK_PARAMS = 5_000  # central differences take 2 forward passes per parameter
-
-
-def _lines(domain: float) -> np.ndarray:
-    """``WARP_LINES`` horizontal then as many vertical lines across the plane, ``WARP_POINTS`` points each."""
-    ticks = np.linspace(-domain, domain, WARP_LINES)
-    along = np.linspace(-domain, domain, WARP_POINTS)
-    horizontal = [np.column_stack([along, np.full(WARP_POINTS, t)]) for t in ticks]
-    vertical = [np.column_stack([np.full(WARP_POINTS, t), along]) for t in ticks]
-    return np.concatenate(horizontal + vertical).astype(np.float32)
 
 
 class SessionError(ValueError):
     """A request this session cannot serve (the message says why)."""
-
-
-def _b64(values: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode("ascii")
-
-
-def _grid(domain: float, n: int) -> np.ndarray:
-    """Cell centres of an ``n`` x ``n`` grid over ``[-domain, domain]^2``, row 0 at the top (largest x2)."""
-    ticks = (np.arange(n) + 0.5) / n * 2 * domain - domain
-    x1, x2 = np.meshgrid(ticks, ticks[::-1])
-    return np.column_stack([x1.ravel(), x2.ravel()]).astype(np.float32)
 
 
 class Session:
@@ -111,9 +86,9 @@ class Session:
             self.class_names = names or [str(k) for k in range(n_classes)]
             extent = float(np.max(np.abs(np.concatenate([data[0], data[2]]))))
             self.domain = round(max(1.0, extent * 1.1), 2)
-            self.grid = _grid(self.domain, GRID)
-            self.neuron_grid = _grid(self.domain, NEURON_GRID)
-            self.warp_lines = _lines(self.domain)
+            self.grid = grid_points(self.domain, GRID)
+            self.neuron_grid = grid_points(self.domain, NEURON_GRID)
+            self.warp_lines = warp_lines(self.domain)
             self.reset()
         if was_playing:
             self.play()
@@ -265,128 +240,21 @@ class Session:
 
     # --- frames ------------------------------------------------------------------------------------------
 
-    def _scores(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = self.net.forward(X)
-            loss = float(self.net.loss.forward(z, y)) if np.all(np.isfinite(z)) else float("nan")
-        return loss, float(np.mean(np.argmax(z, axis=1) == y))
-
     def _publish(self) -> None:
         """Draw a frame of the current state and hand it to the readers (under ``self.lock``)."""
-        net = self.net
-        net.eval()
-        now = time.perf_counter()
-        self.rate_marks = [(t, s) for t, s in self.rate_marks if now - t < 1.0] + [(now, self.steps)]
-        t0, s0 = self.rate_marks[0]
-        rate = (self.steps - s0) / (now - t0) if now - t0 > 0.05 and self.playing else 0.0
-        train_loss, train_acc = self._scores(self.X_train, self.y_train)
-        test_loss, test_acc = self._scores(self.X_test, self.y_test)
-        epoch = (
-            self.epoch + min(self.position, len(self.X_train)) / len(self.X_train)
-            if self.order is not None
-            else self.epoch
-        )
-        curves = self.curves
-        if not curves["epoch"] or curves["epoch"][-1] != epoch:
-            values = (epoch, train_loss, test_loss, train_acc, test_acc, self.schedule.lr)
-            for key, value in zip(curves, values, strict=True):
-                curves[key].append(float(f"{value:.5g}") if math.isfinite(value) else None)
-            if len(curves["epoch"]) > MAX_CURVE:
-                for key in curves:
-                    curves[key] = curves[key][::2]
-        with np.errstate(over="ignore", invalid="ignore"):
-            proba = net.predict_proba(self.grid)
-        finite = np.all(np.isfinite(proba), axis=1)
-        proba = np.where(finite[:, None], proba, 1.0 / self.n_classes)
-        k = self.n_classes
-        confidence = (np.max(proba, axis=1) - 1.0 / k) / (1.0 - 1.0 / k)
-        frame = {
-            "type": "frame",
-            "step": self.steps,
-            "epoch": round(epoch, 4),
-            "epochs_done": self.epoch,
-            "steps_per_s": round(rate, 1),
-            "lr": self.schedule.lr,
-            "playing": self.playing,
-            "message": self.message,
-            "train_loss": train_loss if math.isfinite(train_loss) else None,
-            "test_loss": test_loss if math.isfinite(test_loss) else None,
-            "train_acc": train_acc,
-            "test_acc": test_acc,
-            "curves": curves,
-            "grid": {
-                "n": GRID,
-                "cls": _b64(np.argmax(proba, axis=1)),
-                "conf": _b64(np.clip(confidence * 255.0 + 0.5, 0, 255)),
-            },
-            "neurons": self._neuron_maps(),
-            "warp": self._warp(),
-            "weights": self._weights("W"),
-            "biases": self._weights("b"),
-        }
-        text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(draw_frame(self), separators=(",", ":"), allow_nan=False)
         with self._frame_ready:
             self.frame, self.version = text, self.version + 1
             self._frame_ready.notify_all()
 
     def set_warp(self, layer, units) -> None:
         """Which hidden layer (0-based) and which two of its units the "hidden space" view plots."""
-        widths = [spec["units"] for spec in self.config["layers"]]
-        if not isinstance(layer, int) or not 0 <= layer < len(widths) or widths[layer] < 2:
-            raise SessionError(
-                f"Hidden layer {layer!r} cannot be plotted: choose a hidden layer of at least 2 units."
-            )
-        if (not isinstance(units, list) or len(units) != 2 or units[0] == units[1]
-                or not all(isinstance(u, int) and 0 <= u < widths[layer] for u in units)):  # fmt: skip
-            raise SessionError(
-                f"Choose two different units of hidden layer {layer + 1} (1..{widths[layer]})."
-            )
+        problem = check_warp([spec["units"] for spec in self.config["layers"]], layer, units)
+        if problem is not None:
+            raise SessionError(problem)
         with self.lock:
             self.warp_layer, self.warp_units = layer, tuple(units)
             self._publish()
-
-    def _warp(self) -> dict | None:
-        """The plane as one hidden layer sees it: a grid of lines and the training points, mapped through
-        the network to two of that layer's units (ConvNetJS's hidden-space view)."""
-        widths = [spec["units"] for spec in self.config["layers"]]
-        candidates = [i for i, w in enumerate(widths) if w >= 2]
-        if not candidates or sum(widths) > MAX_NEURON_MAPS:
-            return None
-        layer = self.warp_layer if self.warp_layer in candidates else candidates[-1]
-        units = list(self.warp_units) if max(self.warp_units) < widths[layer] else [0, 1]
-        X = np.concatenate([self.warp_lines, self.X_train])
-        with np.errstate(over="ignore", invalid="ignore"):
-            a = hidden_activations(self.net, X)[layer][:, units].astype(np.float64)
-        a = np.where(np.isfinite(a), a, 0.0)
-        n = len(self.warp_lines)
-        return {"layer": layer, "units": units, "lines": np.round(a[:n], 4).tolist(),
-                "points_per_line": WARP_POINTS, "points": np.round(a[n:], 4).tolist()}  # fmt: skip
-
-    def _neuron_maps(self) -> dict | None:
-        widths = [spec["units"] for spec in self.config["layers"]]
-        if not widths or sum(widths) > MAX_NEURON_MAPS:
-            return None
-        with np.errstate(over="ignore", invalid="ignore"):
-            layers = hidden_activations(self.net, self.neuron_grid)
-        maps = []
-        for a in layers:
-            a = np.where(np.isfinite(a), a, 0.0)
-            scale = np.maximum(np.max(np.abs(a), axis=0), 1e-6)  # per neuron, so each map uses the colours
-            maps.append(
-                [_b64(np.clip(a[:, j] / scale[j] * 127.5 + 128.0, 0, 255)) for j in range(a.shape[1])]
-            )
-        return {"n": NEURON_GRID, "maps": maps}
-
-    def _weights(self, name: str) -> list | None:
-        """Every Dense layer's ``W`` (or ``b``), rounded for the page; ``None`` for large networks."""
-        dense = [layer for layer in self.net.layers if "W" in layer.params]
-        if sum(layer.params["W"].size for layer in dense) > MAX_WEIGHTS:
-            return None
-        out = []
-        for layer in dense:
-            value = np.nan_to_num(layer.params[name], nan=0.0, posinf=0.0, neginf=0.0)
-            out.append(np.round(value.astype(np.float64), 4).tolist())
-        return out
 
     def wait_frame(self, after_version: int, timeout: float) -> tuple[str | None, int]:
         """The newest frame once its version is above ``after_version`` (``None`` after ``timeout``)."""
