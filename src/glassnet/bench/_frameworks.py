@@ -238,6 +238,32 @@ def glassnet_one_process_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs
 # --- JAX ---------------------------------------------------------------------------------------------------------
 
 
+def _jax_update(optimizer: str, lr: float):
+    """The optimizer's step, ``update(state, grads) -> state``, for :func:`_jax_programs`: plain SGD on
+    ``state = (params,)``, or Adam on ``state = (params, m, v, t)``, as ``torch.optim.Adam`` and
+    scikit-learn do it."""
+    import jax
+    import jax.numpy as jnp
+
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def update(state, g):
+        if optimizer == "sgd":
+            (params,) = state
+            return (jax.tree_util.tree_map(lambda p, d: p - lr * d, params, g),)
+        params, m, v, t = state  # Adam, as torch.optim.Adam and scikit-learn
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, d: b1 * m + (1 - b1) * d, m, g)
+        v = jax.tree_util.tree_map(lambda v, d: b2 * v + (1 - b2) * d * d, v, g)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v
+        )
+        return params, m, v, t
+
+    return update
+
+
 @functools.cache
 def _jax_programs(sizes: tuple[int, ...], activation: str, optimizer: str, lr: float):
     """The jitted programs for one architecture: one training step, one whole epoch (``lax.scan`` over the
@@ -259,21 +285,7 @@ def _jax_programs(sizes: tuple[int, ...], activation: str, optimizer: str, lr: f
         return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
 
     grad = jax.grad(loss)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-
-    def update(state, g):
-        if optimizer == "sgd":
-            (params,) = state
-            return (jax.tree_util.tree_map(lambda p, d: p - lr * d, params, g),)
-        params, m, v, t = state  # Adam, as torch.optim.Adam and scikit-learn
-        t = t + 1
-        m = jax.tree_util.tree_map(lambda m, d: b1 * m + (1 - b1) * d, m, g)
-        v = jax.tree_util.tree_map(lambda v, d: b2 * v + (1 - b2) * d * d, v, g)
-        c1, c2 = 1 - b1**t, 1 - b2**t
-        params = jax.tree_util.tree_map(
-            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v
-        )
-        return params, m, v, t
+    update = _jax_update(optimizer, lr)
 
     def step(state, X, y, idx):
         xb, yb = X[idx], y[idx]  # the gather is inside the compiled program, as PyTorch's is one op

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -713,18 +714,15 @@ GLASSNET_ROWS = ("glassnet", fw.ONE_PROCESS)
 JAX_ROWS = ("jax", fw.JAX_STEP)
 
 
-def verdicts(results: dict) -> list[dict]:
-    """Each target of the issues, with the measured value and whether it is met (None: not measured or, on a
-    busy machine, not measurable)."""
+def _verdict(name: str, value, limit: str, ok, busy: bool = False) -> dict:
+    """One row of :func:`verdicts`: on a busy machine the target is not judged (``met`` is None)."""
+    return {"target": name, "value": value, "limit": limit, "met": None if busy else ok, "busy": busy}
+
+
+def _epoch_time_verdicts(results: dict, one_thread: bool, setting: str) -> list[dict]:
+    """glassnet's epoch time in (a) and (b) against PyTorch's, JAX's best and scikit-learn's; pinned to one
+    CPU, the CPU times too, which are judged even on a busy machine."""
     rows = []
-    one_thread = results.get("machine", {}).get("threads") == 1
-    setting = "one_thread" if one_thread else "cores"
-
-    def add(name, value, target, ok, busy=False):
-        rows.append(
-            {"target": name, "value": value, "limit": target, "met": None if busy else ok, "busy": busy}
-        )
-
     units = [("a", "(a) epoch time", "ms_per_epoch", False), ("b", "(b) epoch time", "s_per_epoch", False)]
     # CPU time per epoch: what other work on the machine changes least, but only pinned to one CPU is it one
     # core's work: unpinned, JAX keeps a second thread busy beside XLA's (measured: 1.7 cores at --threads 1)
@@ -749,28 +747,64 @@ def verdicts(results: dict) -> list[dict]:
             if theirs is None:
                 continue
             r = _ratio(mine, theirs)
-            add(f"{label} glassnet/{other}", r, f"<= {limit:.2f}", None if r is None else r <= limit, busy)
+            rows.append(
+                _verdict(
+                    f"{label} glassnet/{other}", r, f"<= {limit:.2f}", None if r is None else r <= limit, busy
+                )
+            )
+    return rows
+
+
+def _accuracy_verdicts(results: dict) -> list[dict]:
+    """(b)'s test accuracy: glassnet's against PyTorch's and scikit-learn's, within the noise of the seeds."""
+    rows = []
     res = results.get("b")
     if res:
         acc = res["test_accuracy"]
         for other in ("torch", "sklearn"):
             if other in acc and "glassnet" in acc:
                 diff = acc["glassnet"] - acc[other]
-                add(f"(b) accuracy glassnet - {other}", diff, ">= -0.005 (noise)", diff >= -0.005)
+                rows.append(
+                    _verdict(f"(b) accuracy glassnet - {other}", diff, ">= -0.005 (noise)", diff >= -0.005)
+                )
+    return rows
+
+
+def _gemm_verdicts(results: dict, setting: str) -> list[dict]:
+    """(c): glassnet's best share of NumPy's matrix-product rate; above 1, not measurable."""
     res = results.get("c")
-    if res and "glassnet" in res["fraction_of_gemm"]:
-        f = max(v for k, v in res["fraction_of_gemm"].items() if k in GLASSNET_ROWS)
-        limit = TARGETS["gemm_fraction"][setting]
-        busy = res.get("machine_load", {}).get("busy", False) or f > 1.0  # above the limit: not measurable
-        add("(c) glassnet GFLOP/s / NumPy matmul GFLOP/s", f, f">= {limit}", f >= limit, busy)
+    if not (res and "glassnet" in res["fraction_of_gemm"]):
+        return []
+    f = max(v for k, v in res["fraction_of_gemm"].items() if k in GLASSNET_ROWS)
+    limit = TARGETS["gemm_fraction"][setting]
+    busy = res.get("machine_load", {}).get("busy", False) or f > 1.0  # above the limit: not measurable
+    return [_verdict("(c) glassnet GFLOP/s / NumPy matmul GFLOP/s", f, f">= {limit}", f >= limit, busy)]
+
+
+def _memory_verdicts(results: dict) -> list[dict]:
+    """(mem): the peak memory of glassnet's rows against scikit-learn's."""
+    rows = []
     res = results.get("memory")
     if res and "sklearn" in res["peak"]:
         s = res["peak"]["sklearn"]["rss_peak_delta_mib"]
         for row in ("glassnet", fw.ONE_PROCESS):
             if row in res["peak"]:
                 g = res["peak"][row]["rss_peak_delta_mib"]
-                add(f"peak memory {row} - sklearn (MiB)", g - s, "<= 0", g <= s)
+                rows.append(_verdict(f"peak memory {row} - sklearn (MiB)", g - s, "<= 0", g <= s))
     return rows
+
+
+def verdicts(results: dict) -> list[dict]:
+    """Each target of the issues, with the measured value and whether it is met (None: not measured or, on a
+    busy machine, not measurable)."""
+    one_thread = results.get("machine", {}).get("threads") == 1
+    setting = "one_thread" if one_thread else "cores"
+    return (
+        _epoch_time_verdicts(results, one_thread, setting)
+        + _accuracy_verdicts(results)
+        + _gemm_verdicts(results, setting)
+        + _memory_verdicts(results)
+    )
 
 
 def _fmt(value, digits=3) -> str:
@@ -805,13 +839,33 @@ def _busy_line(res: dict) -> str:
     return f"  machine idle enough ({facts})"
 
 
-def print_report(results: dict, out=None) -> None:
-    out = sys.stdout if out is None else out
-    p = lambda *a: print(*a, file=out)  # noqa: E731
-    info = results["machine"]
+#: the order of the rows in every table of the report
+REPORT_ORDER = (
+    "glassnet",
+    fw.ONE_PROCESS,
+    fw.NUMPY_PATH,
+    fw.ESTIMATOR,
+    "torch",
+    "jax",
+    fw.JAX_STEP,
+    "sklearn",
+)
+
+#: what the report's lines are printed with: ``print`` into the report's file
+Printer = Callable[..., None]
+
+
+def _numpy_blas(info: dict) -> dict:
+    """The BLAS pool that NumPy uses (threadpoolctl's record of it), else the first BLAS pool, else ``{}``."""
     pools = info["blas"] if isinstance(info["blas"], list) else []
     numpy_blas = [b for b in pools if b.get("user_api") == "blas" and "numpy" in b.get("filepath", "")]
-    blas = (numpy_blas or [b for b in pools if b.get("user_api") == "blas"] or [{}])[0]
+    return (numpy_blas or [b for b in pools if b.get("user_api") == "blas"] or [{}])[0]
+
+
+def _print_machine(results: dict, p: Printer) -> None:
+    """The report's head: the processor, the threads, the libraries' versions, the load at the start."""
+    info = results["machine"]
+    blas = _numpy_blas(info)
     p(f"machine: {info['processor']}, {info['threads']} thread(s), glassnet n_jobs={results.get('jobs', 1)}; numpy {info['numpy']}, "
       f"BLAS {blas.get('internal_api', '?')} {blas.get('version', '')} kernel {blas.get('architecture', '?')}; "
       f"torch {info['torch']}, jax {info.get('jax')}, scikit-learn {info['sklearn']}")  # fmt: skip
@@ -820,94 +874,133 @@ def print_report(results: dict, out=None) -> None:
     )
     if info["env"]:
         p(f"environment: {info['env']}")
-    order = ["glassnet", fw.ONE_PROCESS, fw.NUMPY_PATH, fw.ESTIMATOR, "torch", "jax", fw.JAX_STEP, "sklearn"]
 
-    def ratios(values):
-        """(name, value, "   glassnet/name = r") in display order; no ratio for glassnet itself."""
-        base = values.get("glassnet")
-        for name in [n for n in order if n in values]:
-            own = base is None or name == "glassnet"
-            yield name, values[name], "" if own else f"   glassnet/{name} = {base / values[name]:.2f}"
 
-    def table(title, values, unit, digits=3, res=None, cpu=None):
-        p(f"\n{title}")
-        for name, value, ratio in ratios(values):
-            p(f"  {name:24s} {_fmt(value, digits):>10s} {unit}{ratio}")
-        if cpu and info["threads"] == 1:  # on one thread, CPU time is what other work changes least
-            p(f"  CPU time, same {unit}:")
-            for name, value, ratio in ratios(cpu):
-                p(f"  {name:24s} {_fmt(value, digits):>10s} {unit}{ratio}")
-        if res is not None and _busy_line(res):
-            p(_busy_line(res))
+def _ratios(values: dict, base: str = "glassnet", label: str = "glassnet"):
+    """``(name, value, "   label/name = r")`` in :data:`REPORT_ORDER`, ``r`` being ``values[base]`` over
+    ``values[name]``; no ratio for ``base`` itself, nor for any row when ``base`` was not measured."""
+    reference = values.get(base)
+    for name in [n for n in REPORT_ORDER if n in values]:
+        own = reference is None or name == base
+        yield name, values[name], "" if own else f"   {label}/{name} = {reference / values[name]:.2f}"
 
-    if "a" in results:
-        r = results["a"]
-        table(f"(a) {r['task']}", r["ms_per_epoch"], "ms/epoch", res=r, cpu=r.get("cpu_ms_per_epoch"))
-    if "b" in results:
-        r = results["b"]
-        table(
-            f"(b) {r['task']}, {r['rows']} rows",
-            r["s_per_epoch"],
-            "s/epoch",
-            res=r,
-            cpu=r.get("cpu_s_per_epoch"),
+
+def _print_busy(res: dict, p: Printer) -> None:
+    """How busy the machine was while the part ``res`` ran (:func:`_busy_line`), when it was measured."""
+    if _busy_line(res):
+        p(_busy_line(res))
+
+
+def _print_table(title: str, values: dict, unit: str, res: dict, cpu, one_thread: bool, p: Printer) -> None:
+    """One timing per row, with its ratio to glassnet's; on one thread the CPU times too, which other work on
+    the machine changes least."""
+    p(f"\n{title}")
+    for name, value, ratio in _ratios(values):
+        p(f"  {name:24s} {_fmt(value):>10s} {unit}{ratio}")
+    if cpu and one_thread:
+        p(f"  CPU time, same {unit}:")
+        for name, value, ratio in _ratios(cpu):
+            p(f"  {name:24s} {_fmt(value):>10s} {unit}{ratio}")
+    _print_busy(res, p)
+
+
+def _print_lab(r: dict, one_thread: bool, p: Printer) -> None:
+    """(a): milliseconds per epoch."""
+    title = f"(a) {r['task']}"
+    _print_table(title, r["ms_per_epoch"], "ms/epoch", r, r.get("cpu_ms_per_epoch"), one_thread, p)
+
+
+def _print_fashion(r: dict, one_thread: bool, p: Printer) -> None:
+    """(b): seconds per epoch, and the test accuracy reached."""
+    title = f"(b) {r['task']}, {r['rows']} rows"
+    _print_table(title, r["s_per_epoch"], "s/epoch", r, r.get("cpu_s_per_epoch"), one_thread, p)
+    p("  mean test accuracy (one seed per repeat) after " + str(r["epochs"]) + " epochs: "
+      + ", ".join(f"{k} {v:.4f}" for k, v in r["test_accuracy"].items()))  # fmt: skip
+
+
+def _print_wide(r: dict, p: Printer) -> None:
+    """(c): GFLOP/s, and their share of NumPy's own matrix-product rate."""
+    p(f"\n(c) {r['task']}: NumPy's matmul on the same products: {r['gemm_gflops']:.1f} GFLOP/s")
+    for name, g in r["gflops"].items():
+        share = r["fraction_of_gemm"][name]
+        if share > 1.0:  # more than the matrix products alone allow: the reference run was slowed
+            what = "above NumPy's own rate: not measurable, the reference run was slowed"
+        else:
+            what = f"{100 * share:.0f} % of it"
+        p(f"  {name:24s} {g:10.1f} GFLOP/s = {what}")
+    _print_busy(r, p)
+
+
+def _print_predict(r: dict, p: Printer) -> None:
+    """(d): samples per second at each batch size."""
+    for batch, values in r["samples_per_s"].items():
+        p(f"\n(d) predict, {batch.replace('_', ' ')}: samples per second (higher is better)")
+        for name, value, ratio in _ratios(values):
+            p(f"  {name:24s} {value:12.0f}{ratio}")
+    _print_busy(r, p)
+
+
+def _print_estimators(cases: dict, p: Printer) -> None:
+    """(e): seconds per fit of every case, with the ratios to glassnet's ``MLPClassifier``."""
+    for r in cases.values():
+        p(f"\n(e) {r['task']}, {r['rows']} rows, {r['epochs']} epoch(s): s per fit")
+        for name, value, ratio in _ratios(r["s_per_fit"], base=fw.ESTIMATOR, label="MLPClassifier"):
+            p(f"  {name:24s} {_fmt(value):>10s} s{ratio}")
+        _print_busy(r, p)
+
+
+def _print_memory(r: dict, p: Printer) -> None:
+    """(mem): the peak memory of every framework, with what tracemalloc, the workers and the imports add."""
+    p(f"\npeak memory, {r['task']} ({r['rows']} rows); {r['method']}")
+    for name, m in r["peak"].items():
+        traced = (
+            "" if m["tracemalloc_peak_mib"] is None else f", tracemalloc {m['tracemalloc_peak_mib']:.0f} MiB"
         )
-        p("  mean test accuracy (one seed per repeat) after " + str(r["epochs"]) + " epochs: "
-          + ", ".join(f"{k} {v:.4f}" for k, v in r["test_accuracy"].items()))  # fmt: skip
-    if "c" in results:
-        r = results["c"]
-        p(f"\n(c) {r['task']}: NumPy's matmul on the same products: {r['gemm_gflops']:.1f} GFLOP/s")
-        for name, g in r["gflops"].items():
-            share = r["fraction_of_gemm"][name]
-            if share > 1.0:  # more than the matrix products alone allow: the reference run was slowed
-                what = "above NumPy's own rate: not measurable, the reference run was slowed"
-            else:
-                what = f"{100 * share:.0f} % of it"
-            p(f"  {name:24s} {g:10.1f} GFLOP/s = {what}")
-        if _busy_line(r):
-            p(_busy_line(r))
-    if "d" in results:
-        for batch, values in results["d"]["samples_per_s"].items():
-            p(f"\n(d) predict, {batch.replace('_', ' ')}: samples per second (higher is better)")
-            for name, value, ratio in ratios(values):
-                p(f"  {name:24s} {value:12.0f}{ratio}")
-        if _busy_line(results["d"]):
-            p(_busy_line(results["d"]))
-    if "e" in results:
-        for r in results["e"].values():
-            values = r["s_per_fit"]
-            p(f"\n(e) {r['task']}, {r['rows']} rows, {r['epochs']} epoch(s): s per fit")
-            base = values.get(fw.ESTIMATOR)
-            for name in [n for n in order if n in values]:
-                ratio = (
-                    ""
-                    if base is None or name == fw.ESTIMATOR
-                    else f"   MLPClassifier/{name} = {base / values[name]:.2f}"
-                )
-                p(f"  {name:24s} {_fmt(values[name]):>10s} s{ratio}")
-            if _busy_line(r):
-                p(_busy_line(r))
-    if "memory" in results:
-        r = results["memory"]
-        p(f"\npeak memory, {r['task']} ({r['rows']} rows); {r['method']}")
-        for name, m in r["peak"].items():
-            traced = (
-                ""
-                if m["tracemalloc_peak_mib"] is None
-                else f", tracemalloc {m['tracemalloc_peak_mib']:.0f} MiB"
-            )
-            workers = m.get("workers_private_mib") or 0.0
-            in_workers = f" ({workers:.0f} MiB of it in the worker processes)" if workers else ""
-            imports = f"; its imports {m['imports_mib']:.0f} MiB" if m.get("imports_mib") is not None else ""
-            p(f"  {name:24s} {m['rss_peak_delta_mib']:8.0f} MiB{traced}{in_workers}{imports}")
+        workers = m.get("workers_private_mib") or 0.0
+        in_workers = f" ({workers:.0f} MiB of it in the worker processes)" if workers else ""
+        imports = f"; its imports {m['imports_mib']:.0f} MiB" if m.get("imports_mib") is not None else ""
+        p(f"  {name:24s} {m['rss_peak_delta_mib']:8.0f} MiB{traced}{in_workers}{imports}")
+
+
+def _print_targets(targets: list[dict], p: Printer) -> None:
+    """Every target (:func:`verdicts`): the value measured, the limit, and met, missed or not measurable."""
     p("\ntargets:")
-    for v in results["targets"]:
+    for v in targets:
         mark = (
             "not measurable (busy machine)"
             if v.get("busy")
             else {True: "met", False: "MISSED", None: "-"}[v["met"]]
         )
         p(f"  {v['target']:46s} {_fmt(v['value']):>10s}  ({v['limit']})  {mark}")
+
+
+def print_report(results: dict, out=None) -> None:
+    """Print ``results`` (what :func:`main` measured) as tables, one per part, then the targets and the notes.
+
+    Parameters
+    ----------
+    results : dict
+        The results, as :func:`main` writes them to JSON, with their ``"targets"`` (:func:`verdicts`).
+    out : file-like, optional
+        Where to print; standard output by default.
+    """
+    out = sys.stdout if out is None else out
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    one_thread = results["machine"]["threads"] == 1
+    _print_machine(results, p)
+    if "a" in results:
+        _print_lab(results["a"], one_thread, p)
+    if "b" in results:
+        _print_fashion(results["b"], one_thread, p)
+    if "c" in results:
+        _print_wide(results["c"], p)
+    if "d" in results:
+        _print_predict(results["d"], p)
+    if "e" in results:
+        _print_estimators(results["e"], p)
+    if "memory" in results:
+        _print_memory(results["memory"], p)
+    _print_targets(results["targets"], p)
     for note in results["notes"]:
         p(f"note: {note}")
 
@@ -961,14 +1054,8 @@ def _default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    threads = args.threads or _default_threads()
-    jobs = args.jobs or threads
-    if args.memory_child:
-        print(json.dumps(memory_child(*args.memory_child, threads, jobs)))
-        return 0
-    notes: list[str] = []
+def _parallel_jobs(jobs: int, notes: list[str]) -> int:
+    """``jobs``, or 1 (with a note why) where glassnet cannot train in several processes here."""
     if jobs > 1:
         from glassnet import parallel
         from glassnet.network import build_mlp
@@ -978,6 +1065,11 @@ def main(argv: list[str] | None = None) -> int:
         if reason is not None:
             notes.append(f"glassnet trained in one process: {reason}")
             jobs = 1
+    return jobs
+
+
+def _config(args: argparse.Namespace, jobs: int) -> dict:
+    """The work of every part (:data:`SETTINGS`), glassnet's processes and whether to show the NumPy path."""
     from glassnet import fast
 
     cfg = dict(
@@ -987,33 +1079,51 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.repeats:
         cfg["repeats"] = args.repeats
+    return cfg
+
+
+def _parts(args: argparse.Namespace) -> set[str] | None:
+    """The parts that ``--only`` names, or None (the error printed) when it names an unknown one."""
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - {"a", "b", "c", "d", "e", "memory"}
     if unknown:
         print(f"error: --only takes a, b, c, d, e, memory; got {sorted(unknown)}", file=sys.stderr)
-        return 2
+        return None
+    return only
+
+
+def _requested_frameworks(args: argparse.Namespace) -> list[str] | None:
+    """The frameworks that ``--frameworks`` names, or None (the error printed) when one is unknown."""
     requested = [s.strip() for s in args.frameworks.split(",") if s.strip()]
     if set(requested) - set(fw.FRAMEWORKS):
         print(f"error: --frameworks takes {', '.join(fw.FRAMEWORKS)}; got {requested}", file=sys.stderr)
-        return 2
-    limiter = fw.set_threads(threads)  # noqa: F841 (kept alive; before JAX is imported, which reads XLA_FLAGS)
-    if limiter is None:
-        notes.append("threadpoolctl is not installed: BLAS thread counts were not controlled")
-    if threads == 1 and args.pin and hasattr(os, "sched_setaffinity"):
-        # one thread per framework is not one core: JAX dispatches from Python while XLA computes on a thread
-        # of its own, and PyTorch keeps helper threads; pinned to one CPU, every framework gets one core
-        cpu = sorted(os.sched_getaffinity(0))[-1]
-        os.sched_setaffinity(0, {cpu})
-        notes.append(f"pinned to CPU {cpu}: with --threads 1 every framework runs on one core")
-    frameworks = _frameworks(requested, notes)
-    results: dict = {
-        "mode": "quick" if args.quick else "full",
-        "jobs": jobs,
-        "pinned": threads == 1 and args.pin and hasattr(os, "sched_setaffinity"),
-        "machine": machine_info(threads),
-        "notes": notes,
-    }
-    started = time.perf_counter()
+        return None
+    return requested
+
+
+def _pin_to_one_cpu(threads: int, pin: bool, notes: list[str]) -> bool:
+    """With ``--threads 1 --pin``, pin this process to one CPU (with a note); whether it was pinned."""
+    if not (threads == 1 and pin and hasattr(os, "sched_setaffinity")):
+        return False
+    # one thread per framework is not one core: JAX dispatches from Python while XLA computes on a thread
+    # of its own, and PyTorch keeps helper threads; pinned to one CPU, every framework gets one core
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    os.sched_setaffinity(0, {cpu})
+    notes.append(f"pinned to CPU {cpu}: with --threads 1 every framework runs on one core")
+    return True
+
+
+def _steps(
+    args: argparse.Namespace,
+    only: set[str],
+    frameworks: list[str],
+    cfg: dict,
+    threads: int,
+    jobs: int,
+    notes: list[str],
+) -> list:
+    """``(part, run)`` for every part in the order they run; (b) and the memory test only where Fashion-MNIST
+    is installed (it is loaded once, here, when either is asked for)."""
     steps = [("a", lambda: bench_lab(frameworks, cfg, notes))]
     fashion = None
     if only & {"b", "memory"}:
@@ -1028,6 +1138,11 @@ def main(argv: list[str] | None = None) -> int:
     if fashion is not None:
         mem_data = fashion if args.quick else fashion.subsample(n_train=20_000, seed=0)
         steps.append(("memory", lambda: bench_memory(frameworks, mem_data, threads, jobs, notes)))
+    return steps
+
+
+def _run_steps(steps: list, only: set[str], results: dict) -> None:
+    """Run the steps that ``only`` names, each result into ``results`` under its part's key."""
     with warnings.catch_warnings():
         # JAX warns at every fork once its threads run; glassnet's data-parallel workers never call JAX
         warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
@@ -1035,10 +1150,10 @@ def main(argv: list[str] | None = None) -> int:
             if key in only:
                 print(f"running ({key}) ...", file=sys.stderr, flush=True)
                 results[key] = run()
-    results["seconds"] = time.perf_counter() - started
-    results["targets"] = verdicts(results)
-    print_report(results)
-    path = args.json
+
+
+def _write_json(results: dict, path: str | None, threads: int) -> None:
+    """Write ``results`` to ``path``: by default under bench-results/ (ignored by git), never with ``''``."""
     if path is None:  # not into the current folder: bench-results/ is ignored by git
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         path = os.path.join("bench-results", f"speed-{stamp}-{threads}t.json")
@@ -1046,6 +1161,54 @@ def main(argv: list[str] | None = None) -> int:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(results, indent=2, default=str) + "\n")
         print(f"\nresults written to {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``glassnet bench speed``), print its report and write its results as JSON.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (see ``--help``); ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        0, or 2 when ``--only`` or ``--frameworks`` names something unknown.
+    """
+    args = _parser().parse_args(argv)
+    threads = args.threads or _default_threads()
+    jobs = args.jobs or threads
+    if args.memory_child:
+        print(json.dumps(memory_child(*args.memory_child, threads, jobs)))
+        return 0
+    notes: list[str] = []
+    jobs = _parallel_jobs(jobs, notes)
+    cfg = _config(args, jobs)
+    only = _parts(args)
+    if only is None:
+        return 2
+    requested = _requested_frameworks(args)
+    if requested is None:
+        return 2
+    limiter = fw.set_threads(threads)  # noqa: F841 (kept alive; before JAX is imported, which reads XLA_FLAGS)
+    if limiter is None:
+        notes.append("threadpoolctl is not installed: BLAS thread counts were not controlled")
+    pinned = _pin_to_one_cpu(threads, args.pin, notes)
+    frameworks = _frameworks(requested, notes)
+    results: dict = {
+        "mode": "quick" if args.quick else "full",
+        "jobs": jobs,
+        "pinned": pinned,
+        "machine": machine_info(threads),
+        "notes": notes,
+    }
+    started = time.perf_counter()
+    _run_steps(_steps(args, only, frameworks, cfg, threads, jobs, notes), only, results)
+    results["seconds"] = time.perf_counter() - started
+    results["targets"] = verdicts(results)
+    print_report(results)
+    _write_json(results, args.json, threads)
     return 0
 
 
