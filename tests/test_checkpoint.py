@@ -472,3 +472,16 @@ def test_checkpoints_written_while_processes_share_the_weights(tmp_path):
     resume(again, tmp_path / "c" / "checkpoint-0002.npz")
     again.fit(X, y, epochs=1)
     np.testing.assert_array_equal(again.net.flat_params, trainer.net.flat_params)
+
+
+def test_metadata_that_is_not_an_object_is_a_checkpoint_error(tmp_path):
+    import io
+    import json
+
+    path = tmp_path / "bad.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        buffer = io.BytesIO()
+        np.save(buffer, np.frombuffer(json.dumps([1, 2, 3]).encode(), dtype=np.uint8))
+        zf.writestr(checkpoint._META_KEY + ".npy", buffer.getvalue())
+    with pytest.raises(CheckpointError, match="not a glassnet checkpoint"):
+        load_checkpoint(path)

@@ -458,7 +458,8 @@ def _read_metadata(zf: zipfile.ZipFile, members: dict, path: Path):
 def _check_format(metadata, path: Path) -> None:
     """The metadata must name this format, in a version this glassnet reads, with a matching checksum."""
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a glassnet checkpoint (format {metadata.get('format')!r})")
+        shown = metadata.get("format") if isinstance(metadata, dict) else type(metadata).__name__
+        raise CheckpointError(f"{path} is not a glassnet checkpoint (format {shown!r})")
     version = metadata.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"{path} has an invalid checkpoint format version {version!r}")
