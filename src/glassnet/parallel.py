@@ -159,6 +159,52 @@ class _Signal:
                 raise RuntimeError("the other side of a data-parallel session is gone")
 
 
+class _ErrorSlot:
+    """A worker's exception for the caller to raise: pickled into shared memory (8 bytes of length, then the
+    bytes); an unpicklable or too large one travels as its text."""
+
+    def __init__(self, size: int = 1 << 16) -> None:
+        self._buffer = _shared(size, np.uint8)
+
+    def put(self, exc: BaseException) -> None:
+        try:
+            blob = pickle.dumps(exc)
+        except Exception:  # noqa: BLE001 - an unpicklable exception travels as its text
+            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        if len(blob) > self._buffer.size - 8:
+            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {str(exc)[:4000]}"))
+        self._buffer[:8] = np.frombuffer(np.int64(len(blob)).tobytes(), dtype=np.uint8)
+        self._buffer[8 : 8 + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+
+    def take(self) -> BaseException:
+        size = int(np.frombuffer(self._buffer[:8].tobytes(), dtype=np.int64)[0])
+        try:
+            return pickle.loads(self._buffer[8 : 8 + size].tobytes())
+        except Exception:  # noqa: BLE001
+            return RuntimeError("A data-parallel worker failed and its error could not be read back.")
+
+
+class _StopWatch:
+    """How long each worker has been stopped (SIGSTOP, a debugger): after :data:`STOPPED_SECONDS` the fit
+    raises a ``RuntimeError`` that names the worker, rather than waiting for it forever."""
+
+    def __init__(self) -> None:
+        self._since: dict[int, float] = {}  # worker -> when it was first seen stopped
+
+    def check(self, j: int, pid: int) -> None:
+        now = time.monotonic()
+        if not _is_stopped(pid):
+            self._since.pop(j, None)
+            return
+        since = self._since.setdefault(j, now)
+        if now - since >= STOPPED_SECONDS:
+            raise RuntimeError(
+                f"data-parallel worker {j} (process {pid}) is stopped and has not answered for "
+                f"{now - since:.0f} s (was it sent SIGSTOP, or paused in a debugger?). Resume it with "
+                f"`kill -CONT {pid}`, or train with n_jobs=1."
+            )
+
+
 class DataParallel:
     """Training steps of ``net`` with ``optimizer``, each split over ``n_jobs`` processes.
 
@@ -211,25 +257,10 @@ class DataParallel:
         self.net, self.optimizer, self.batch_fn, self.n_jobs = net, optimizer, batch_fn, n_jobs
         self.alpha, self.n_samples, self.sample_weight = alpha, n_samples, sample_weight
         self._closed = self._broken = False
-        n = net.n_params
-        # shares of whole cache lines: a slice that starts mid-line makes every vector load straddle two lines,
-        # which slowed the update of such a share by a third
-        self._param_shares = _shares(n, n_jobs, align=64 // np.dtype(net.dtype).itemsize)
-        # shared memory: the weights, one gradient per process, the optimizer's state
-        self._private = (net.flat_params, net.flat_grads)
-        self._grads = [_shared(n, net.dtype) for _ in range(n_jobs)]
-        net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0], copy_grads=False)
-        self._state_names = tuple(optimizer.state_names)
-        for name in self._state_names:
-            state = _shared(n, net.dtype)
-            old = optimizer.__dict__.get(name)
-            if old is not None and old.shape == (n,):
-                state[...] = old
-            setattr(optimizer, name, state)
-        self._shards = [self._shard(j) for j in range(n_jobs)]
+        self._share_memory(net, optimizer, n_jobs)
         self._ctrl = _shared(self._PER_PROCESS + 2 * n_jobs, np.float64)
         self._rows = _shared(n_rows, np.intp)
-        self._error = _shared(1 << 16, np.uint8)  # a pickled exception: 8 bytes of length, then the bytes
+        self._error = _ErrorSlot()
         ctx = multiprocessing.get_context("fork")
         spin = n_jobs <= available_cpus()  # polling would steal time from busy processes otherwise
         self._go = [_Signal(ctx, spin) for _ in range(n_jobs)]
@@ -241,7 +272,7 @@ class DataParallel:
         self._rng = rngs[0]  # this process's; each worker gets its own
         self._parent = os.getpid()
         self._workers = []
-        self._stopped_since: dict[int, float] = {}  # worker -> when it was first seen stopped
+        self._stop_watch = _StopWatch()
         try:
             with warnings.catch_warnings():
                 # Python >= 3.12 warns about fork in a process with threads (BLAS pools); the children run
@@ -254,6 +285,25 @@ class DataParallel:
         except BaseException:
             self.close()
             raise
+
+    def _share_memory(self, net, optimizer, n_jobs: int) -> None:
+        """Move the weights, one gradient per process and the optimizer's state into shared memory, and give
+        each process its share of the parameters and an optimizer for it."""
+        n = net.n_params
+        # shares of whole cache lines: a slice that starts mid-line makes every vector load straddle two lines,
+        # which slowed the update of such a share by a third
+        self._param_shares = _shares(n, n_jobs, align=64 // np.dtype(net.dtype).itemsize)
+        self._private = (net.flat_params, net.flat_grads)
+        self._grads = [_shared(n, net.dtype) for _ in range(n_jobs)]
+        net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0], copy_grads=False)
+        self._state_names = tuple(optimizer.state_names)
+        for name in self._state_names:
+            state = _shared(n, net.dtype)
+            old = optimizer.__dict__.get(name)
+            if old is not None and old.shape == (n,):
+                state[...] = old
+            setattr(optimizer, name, state)
+        self._shards = [self._shard(j) for j in range(n_jobs)]
 
     def _shard(self, j: int):
         """A copy of the optimizer that owns parameter share ``j``: its state is a view into the shared state."""
@@ -372,24 +422,12 @@ class DataParallel:
             self._done[j].post()
 
     def _report_error(self, j: int, exc: BaseException) -> None:
-        try:
-            blob = pickle.dumps(exc)
-        except Exception:  # noqa: BLE001 - an unpicklable exception travels as its text
-            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        if len(blob) > self._error.size - 8:
-            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {str(exc)[:4000]}"))
-        self._error[:8] = np.frombuffer(np.int64(len(blob)).tobytes(), dtype=np.uint8)
-        self._error[8 : 8 + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+        self._error.put(exc)
         self._ctrl[self._ERROR] = 1 + j
 
     def _raise_worker_error(self) -> None:
         j = int(self._ctrl[self._ERROR]) - 1
-        size = int(np.frombuffer(self._error[:8].tobytes(), dtype=np.int64)[0])
-        try:
-            exc = pickle.loads(self._error[8 : 8 + size].tobytes())
-        except Exception:  # noqa: BLE001
-            exc = RuntimeError("A data-parallel worker failed and its error could not be read back.")
-        raise exc from RuntimeError(f"raised in data-parallel worker {j}")
+        raise self._error.take() from RuntimeError(f"raised in data-parallel worker {j}")
 
     @property
     def worker_pids(self) -> list[int]:
@@ -397,23 +435,15 @@ class DataParallel:
         return [proc.pid for proc in self._workers]
 
     def _workers_alive(self) -> bool:
-        """Whether every worker still runs; a worker stopped (SIGSTOP, a debugger) for :data:`STOPPED_SECONDS`
-        raises a ``RuntimeError`` that names it, rather than letting the fit wait forever."""
-        now = time.monotonic()
+        """Whether every worker still runs; one stopped too long raises (see :class:`_StopWatch`)."""
         for j, proc in enumerate(self._workers, start=1):
             if not proc.is_alive():
                 return False
-            if not _is_stopped(proc.pid):
-                self._stopped_since.pop(j, None)
-                continue
-            since = self._stopped_since.setdefault(j, now)
-            if now - since >= STOPPED_SECONDS:
+            try:
+                self._stop_watch.check(j, proc.pid)
+            except RuntimeError:
                 self._broken = True
-                raise RuntimeError(
-                    f"data-parallel worker {j} (process {proc.pid}) is stopped and has not answered for "
-                    f"{now - since:.0f} s (was it sent SIGSTOP, or paused in a debugger?). Resume it with "
-                    f"`kill -CONT {proc.pid}`, or train with n_jobs=1."
-                )
+                raise
         return True
 
     # --- the end ---------------------------------------------------------------------------------------------
