@@ -7,12 +7,13 @@ import functools
 import inspect
 import re
 import textwrap
+import time
 
 import numpy as np
 
 from glassnet.trace import StepTrace
 
-__all__ = ["layer_doc", "trace_to_json"]
+__all__ = ["gradcheck_json", "layer_doc", "trace_to_json"]
 
 PREVIEW_ROWS = 6  # rows of each batch-sized array sent to the page
 MAX_ENTRIES = 4096  # parameter arrays larger than this are sent as their first rows only
@@ -147,3 +148,17 @@ def _source(cls: type, name: str) -> dict:
         text, path, line = "(source not available)", "", 0
     short = path[path.rfind("glassnet/") :] if "glassnet/" in path else path
     return {"code": text, "file": short, "line": line, "owner": owner}
+
+
+def gradcheck_json(net, X: np.ndarray, y: np.ndarray, alpha: float, n_samples: int) -> dict:
+    """``glassnet.gradcheck.gradcheck_network`` of ``net`` on the batch ``(X, y)`` as the page's JSON: the
+    relative error per parameter, the batch's rows and the seconds it took."""
+    from glassnet.gradcheck import gradcheck_network
+
+    start = time.perf_counter()
+    errors = gradcheck_network(net, X, y, alpha=alpha, n_samples=n_samples, raise_on_error=False)
+    return {
+        "errors": {k: float(v) for k, v in errors.items()},
+        "rows": int(len(X)),
+        "seconds": time.perf_counter() - start,
+    }

@@ -19,9 +19,9 @@ import time
 import numpy as np
 
 from glassnet.playground.build import build_network, build_optimizer, build_schedule, python_script
-from glassnet.playground.config import LIMITS, ConfigError, validate_config
-from glassnet.playground.datasets import make_dataset, parse_csv, split
+from glassnet.playground.export import model_file, session_state
 from glassnet.playground.frames import GRID, NEURON_GRID, check_warp, draw_frame, grid_points, warp_lines
+from glassnet.playground.rundata import load_run_data
 from glassnet.trace import trace_step
 
 __all__ = ["Session", "SessionManager", "SessionError"]
@@ -57,35 +57,16 @@ class Session:
 
     def configure(self, config: dict, csv_text: str | None = None) -> None:
         """Validate new settings (and an uploaded CSV), make the data and reset; nothing changes on error."""
-        csv_text = csv_text if csv_text is not None else self.csv_text
-        n_rows, parsed, names = None, None, None
-        if isinstance(config, dict) and config.get("dataset") == "csv":
-            if not csv_text:
-                raise ConfigError("Choose a CSV file first (two feature columns and a label per row).")
-            parsed = parse_csv(csv_text, max_rows=LIMITS["n_samples"])
-            n_rows = len(parsed[0])
-        clean = validate_config(config, n_csv_rows=n_rows)
-        if parsed is not None:
-            X, y, names = parsed
-            data = split(X, y, clean["train_fraction"], np.random.default_rng(clean["data_seed"]))
-            n_classes = len(names)
-        else:
-            data = make_dataset(
-                clean["dataset"], clean["n_samples"], clean["noise"], clean["train_fraction"],
-                clean["classes"], clean["data_seed"],
-            )  # fmt: skip
-            n_classes = int(max(data[1].max(), data[3].max()) + 1)
+        run = load_run_data(config, csv_text if csv_text is not None else self.csv_text)
         was_playing = self.playing
         self.pause()  # outside the lock: the training thread needs it to finish its frame
         with self.lock:
-            self.config = clean
-            if parsed is not None:
-                self.csv_text = csv_text
-            self.X_train, self.y_train, self.X_test, self.y_test = data
-            self.n_classes = n_classes
-            self.class_names = names or [str(k) for k in range(n_classes)]
-            extent = float(np.max(np.abs(np.concatenate([data[0], data[2]]))))
-            self.domain = round(max(1.0, extent * 1.1), 2)
+            self.config = run.config
+            if run.csv_text is not None:
+                self.csv_text = run.csv_text
+            self.X_train, self.y_train = run.X_train, run.y_train
+            self.X_test, self.y_test = run.X_test, run.y_test
+            self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
             self.grid = grid_points(self.domain, GRID)
             self.neuron_grid = grid_points(self.domain, NEURON_GRID)
             self.warp_lines = warp_lines(self.domain)
@@ -216,7 +197,7 @@ class Session:
 
     def gradcheck(self) -> dict:
         """``glassnet.gradcheck.gradcheck_network`` on the last batch (or the next one) at the current weights."""
-        from glassnet.gradcheck import gradcheck_network
+        from glassnet.playground.explain import gradcheck_json
 
         with self.lock:
             if self.net.n_params > GRADCHECK_PARAMS:
@@ -227,16 +208,9 @@ class Session:
             rows = self.last_batch
             if rows is None:
                 rows = np.arange(min(self.config["batch_size"], len(self.X_train)))
-            start = time.perf_counter()
-            errors = gradcheck_network(
-                self.net, self.X_train[rows], self.y_train[rows], alpha=self.config["alpha"],
-                n_samples=len(self.X_train), raise_on_error=False,
-            )  # fmt: skip
-            return {
-                "errors": {k: float(v) for k, v in errors.items()},
-                "rows": int(len(rows)),
-                "seconds": time.perf_counter() - start,
-            }
+            return gradcheck_json(
+                self.net, self.X_train[rows], self.y_train[rows], self.config["alpha"], len(self.X_train)
+            )
 
     # --- frames ------------------------------------------------------------------------------------------
 
@@ -268,30 +242,7 @@ class Session:
     def state(self) -> dict:
         """What the page needs besides frames: settings, the points, the network's layout."""
         with self.lock:
-
-            def points(X, y):
-                return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": y.tolist()}
-
-            layout = [{"units": 2, "kind": "input"}]
-            layout += [
-                {"units": s["units"], "kind": "hidden", "activation": s["activation"]}
-                for s in self.config["layers"]
-            ]
-            layout.append({"units": self.n_classes, "kind": "output"})
-            return {
-                "id": self.id,
-                "config": self.config,
-                "n_classes": self.n_classes,
-                "class_names": self.class_names,
-                "domain": self.domain,
-                "train": points(self.X_train, self.y_train),
-                "test": points(self.X_test, self.y_test),
-                "layout": layout,
-                "layers": [type(layer).__name__ for layer in self.net.layers],
-                "n_params": int(self.net.n_params),
-                "limits": LIMITS,
-                "playing": self.playing,
-            }
+            return session_state(self)
 
     def python(self) -> str:
         with self.lock:
@@ -299,23 +250,8 @@ class Session:
 
     def model_bytes(self) -> bytes:
         """The current network as a glassnet model file (``glassnet.io.save_model``)."""
-        import os
-        import tempfile
-
-        from glassnet.io import save_model
-
         with self.lock:
-            handle, name = tempfile.mkstemp(suffix=".npz")
-            os.close(handle)
-            try:
-                save_model(
-                    name, self.net, classes=list(range(self.n_classes)), class_names=self.class_names,
-                    info={"source": "glassnet playground", "config": self.config, "steps": self.steps},
-                )  # fmt: skip
-                with open(name, "rb") as f:
-                    return f.read()
-            finally:
-                os.unlink(name)
+            return model_file(self)
 
     def close(self) -> None:
         self.closed = True

@@ -1,0 +1,64 @@
+"""What a :class:`~glassnet.playground.session.Session` hands out besides frames: the page's state (settings,
+points, the network's layout) and the current network as a glassnet model file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glassnet.playground.config import LIMITS
+
+if TYPE_CHECKING:
+    from glassnet.playground.session import Session
+
+__all__ = ["model_file", "session_state"]
+
+
+def _points(X: np.ndarray, y: np.ndarray) -> dict:
+    return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": y.tolist()}
+
+
+def session_state(session: Session) -> dict:
+    """The page's view of ``session`` besides frames, JSON-ready (call under ``session.lock``)."""
+    layout = [{"units": 2, "kind": "input"}]
+    layout += [
+        {"units": s["units"], "kind": "hidden", "activation": s["activation"]}
+        for s in session.config["layers"]
+    ]
+    layout.append({"units": session.n_classes, "kind": "output"})
+    return {
+        "id": session.id,
+        "config": session.config,
+        "n_classes": session.n_classes,
+        "class_names": session.class_names,
+        "domain": session.domain,
+        "train": _points(session.X_train, session.y_train),
+        "test": _points(session.X_test, session.y_test),
+        "layout": layout,
+        "layers": [type(layer).__name__ for layer in session.net.layers],
+        "n_params": int(session.net.n_params),
+        "limits": LIMITS,
+        "playing": session.playing,
+    }
+
+
+def model_file(session: Session) -> bytes:
+    """The session's network as the bytes of a glassnet model file (``glassnet.io.save_model``), with the
+    playground settings and step count in its info (call under ``session.lock``)."""
+    import os
+    import tempfile
+
+    from glassnet.io import save_model
+
+    handle, name = tempfile.mkstemp(suffix=".npz")
+    os.close(handle)
+    try:
+        save_model(
+            name, session.net, classes=list(range(session.n_classes)), class_names=session.class_names,
+            info={"source": "glassnet playground", "config": session.config, "steps": session.steps},
+        )  # fmt: skip
+        with open(name, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(name)
