@@ -38,6 +38,19 @@ class MLPSpec:
     seed: int = 0
     n_jobs: int = 1
 
+    def config(self, n_rows: int, epochs: int):
+        """The task in glassnet's shared vocabulary (:class:`glassnet.config.MLPConfig`, scikit-learn's names):
+        what glassnet's Trainer, glassnet's and scikit-learn's estimators are built from. No L2, plain SGD
+        (no momentum), exactly ``epochs`` epochs (no early stop)."""
+        from glassnet.config import MLPConfig
+
+        return MLPConfig(
+            hidden_layer_sizes=tuple(self.sizes[1:-1]), activation=self.activation, solver=self.optimizer,
+            alpha=0.0, batch_size=n_rows if self.batch_size is None else self.batch_size,
+            learning_rate_init=self.lr, momentum=0.0, nesterovs_momentum=False, max_iter=epochs, tol=0.0,
+            n_iter_no_change=epochs + 1, shuffle=self.shuffle, random_state=self.seed,
+        )  # fmt: skip
+
 
 def available(name: str) -> str | None:
     """``None`` if the framework can run here, otherwise a sentence saying why not and how to fix it."""
@@ -66,22 +79,23 @@ def glassnet_network(spec: MLPSpec):
     """The untrained network of ``spec``, with scikit-learn's initialisation (Glorot-uniform; 'auto' gives its
     logistic variant), so that the accuracies compare the training rather than two initialisations (build_mlp's
     own default for ReLU is He-uniform). JAX starts from these very weights."""
-    from glassnet.network import build_mlp
+    from glassnet.config.build import build_network, make_loss
+    from glassnet.initializers import as_generator
 
-    init = "auto" if spec.activation == "logistic" else "glorot_uniform"
-    return build_mlp(list(spec.sizes), activation=spec.activation, seed=spec.seed, init=init)
+    config = spec.config(n_rows=1, epochs=1)  # the architecture; rows and epochs do not shape the network
+    loss = make_loss(config, "multiclass")
+    return build_network(config, spec.sizes[0], spec.sizes[-1], loss, np.float32, as_generator(spec.seed))
 
 
 def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, callbacks=()):
     """Build and train a network with :class:`glassnet.training.Trainer`; returns the network."""
-    from glassnet.optim import SGD, Adam
+    from glassnet.config.build import make_optimizer
     from glassnet.training import Trainer
 
     net = glassnet_network(spec)
-    opt = SGD(lr=spec.lr) if spec.optimizer == "sgd" else Adam(lr=spec.lr)
     trainer = Trainer(
         net,
-        opt,
+        make_optimizer(spec.config(len(X), epochs)),
         batch_size=spec.batch_size,
         shuffle=spec.shuffle,
         seed=spec.seed,
@@ -135,22 +149,16 @@ def glassnet_predict(model, X: np.ndarray) -> np.ndarray:
 # --- scikit-learn ------------------------------------------------------------------------------------------------
 
 
+#: the MLPConfig fields a benchmark task sets, as scikit-learn's MLPClassifier (and glassnet's) takes them
+_TASK_FIELDS = (
+    "hidden_layer_sizes", "activation", "solver", "alpha", "batch_size", "learning_rate_init", "momentum",
+    "nesterovs_momentum", "max_iter", "tol", "n_iter_no_change", "shuffle", "random_state",
+)  # fmt: skip
+
+
 def _sklearn_params(spec: MLPSpec, n: int, epochs: int) -> dict:
-    return dict(
-        hidden_layer_sizes=tuple(spec.sizes[1:-1]),
-        activation=spec.activation,
-        solver=spec.optimizer,
-        alpha=0.0,
-        batch_size=n if spec.batch_size is None else spec.batch_size,
-        learning_rate_init=spec.lr,
-        momentum=0.0,
-        nesterovs_momentum=False,
-        max_iter=epochs,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,  # never stop early: exactly `epochs` epochs
-        shuffle=spec.shuffle,
-        random_state=spec.seed,
-    )
+    config = spec.config(n, epochs)
+    return {name: getattr(config, name) for name in _TASK_FIELDS}
 
 
 def sklearn_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, **overrides):
