@@ -45,6 +45,9 @@ validation_loss_curve_ : list of float or None
     The loss (without the L2 term) on the validation set after each epoch. glassnet addition.
 best_validation_score_ : float or None
     The best of ``validation_scores_``.
+history_ : glassnet.callbacks.History
+    The engine's record of the last ``fit`` or ``partial_fit`` of a stochastic solver: per epoch the loss,
+    learning rate, time and validation loss and score, and anything callbacks add. glassnet addition.
 """
 
 DIFFERENCES = r"""Notes
