@@ -119,7 +119,7 @@ def _check_sparse(net, X):
         raise ValueError(f"Expected input of shape (n_samples, {net.n_features_in}); got shape {X.shape}.")
     if X.shape[0] == 0:
         raise ValueError("Got an empty batch (0 samples).")
-    X = X.astype(net.dtype)
+    X = X.astype(net.dtype, copy=False)  # no copy when the caller's matrix is already in the network's dtype
     if not np.all(np.isfinite(X.data)):
         raise ValueError("Input contains NaN or infinite values; clean or impute them first.")
     return X
