@@ -33,12 +33,10 @@ What is exact, and what is not:
   ``fit(10)``, with shuffling, dropout, augmentation and every schedule, as long as nothing else draws from
   the generators: ``validation_fraction`` draws a new split at the start of each ``fit``, so :func:`resume`
   refuses it (``strict=False``: a warning); split once and pass ``validation_data``.
-- **Data parallelism** (``n_jobs > 1``): without dropout or augmentation, the same holds. With them, each
-  worker draws its masks from its own stream, spawned from the Trainer's generator at the start of every
-  ``fit`` (:func:`glassnet.parallel._spawn`) and advanced in the worker's memory, which no checkpoint can
-  read. A resumed ``fit`` spawns the same streams as a second ``fit`` in the original process would
-  (the ``SeedSequence``'s spawn count is restored), so ``fit(4)`` + resume + ``fit(6)`` equals ``fit(4)`` +
-  ``fit(6)`` exactly; it differs from one ``fit(10)``, whose workers' streams run on across epoch 4.
+- **Data parallelism** (``n_jobs > 1``): the same holds, with dropout and augmentation too: each process
+  draws its masks from a stream that depends only on the Trainer's generator, the process and the epoch
+  (:func:`glassnet.parallel._epoch_stream`), so a run resumed at an epoch draws what an uninterrupted one
+  would.
 - **Estimators**: :func:`resume_estimator` (see there).
 
 Refused with :class:`CheckpointError` (a ``ValueError``): a checkpoint of another architecture or dtype, of a

@@ -107,13 +107,23 @@ def session(net, optimizer, batch_fn, n_jobs: int, **kwargs):
     return DataParallel(net, optimizer, batch_fn, n_jobs, **kwargs)
 
 
-def _spawn(seed, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators derived from ``seed`` (a Generator's stream is left untouched)."""
+def _base_sequence(seed) -> np.random.SeedSequence:
+    """The seed sequence the processes' streams derive from: that of the caller's generator itself (its
+    stream is left untouched), so the same generator gives the same streams in every fit and after a resume;
+    a bit generator made without a SeedSequence gives one drawn from its stream."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    try:
-        return rng.spawn(n)
-    except TypeError:  # a bit generator made without a SeedSequence cannot spawn: draw the seeds instead
-        return [np.random.default_rng(s) for s in rng.integers(2**63, size=n)]
+    seq = getattr(rng.bit_generator, "seed_seq", None)
+    if isinstance(seq, np.random.SeedSequence):
+        return seq
+    return np.random.SeedSequence(int(rng.integers(2**63)))
+
+
+def _epoch_stream(base: np.random.SeedSequence, j: int, epoch: int) -> np.random.Generator:
+    """Process ``j``'s random stream for ``epoch`` (dropout masks, augmentation): a function of the caller's
+    generator, the process and the epoch only, so that a run resumed at an epoch draws what an uninterrupted
+    one would."""
+    key = (*base.spawn_key, 0x6C617373, j, epoch)  # a branch of its own, apart from the generator's spawns
+    return np.random.default_rng(np.random.SeedSequence(base.entropy, spawn_key=key))
 
 
 def _shared(n: int, dtype) -> np.ndarray:
@@ -234,7 +244,16 @@ class DataParallel:
     """
 
     # the control block, float64 slots shared by all processes
-    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _PER_PROCESS = 0, 1, 2, 3, 4, 5, 6  # then (loss, weight) each
+    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _EPOCH, _PER_PROCESS = (
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+    )  # then (loss, w)
     _GRADIENTS, _UPDATE, _STOP = 0, 1, 2
 
     def __init__(
@@ -268,8 +287,9 @@ class DataParallel:
         # every process uses an equal share of the cores for BLAS; the caller's limit holds until close()
         self._limits = blas_threads(max(1, available_cpus() // n_jobs))  # shared with overlapping fits
         self._limits.__enter__()
-        rngs = _spawn(seed, n_jobs)
-        self._rng = rngs[0]  # this process's; each worker gets its own
+        self._base = _base_sequence(seed)
+        self._epoch_seen = -1
+        self.begin_epoch(0)  # this process's stream; each worker derives its own
         self._parent = os.getpid()
         self._workers = []
         self._stop_watch = _StopWatch()
@@ -279,7 +299,7 @@ class DataParallel:
                 # only NumPy code on their own data and never take a lock those threads might hold
                 warnings.simplefilter("ignore", DeprecationWarning)
                 for j in range(1, n_jobs):
-                    proc = ctx.Process(target=self._serve, args=(j, rngs[j]), daemon=True)
+                    proc = ctx.Process(target=self._serve, args=(j,), daemon=True)
                     proc.start()
                     self._workers.append(proc)
         except BaseException:
@@ -361,8 +381,25 @@ class DataParallel:
         else:
             self._update(j)
 
+    def begin_epoch(self, epoch: int) -> None:
+        """Tell every process that steps of ``epoch`` follow: each draws from its stream for that epoch."""
+        self._ctrl[self._EPOCH] = epoch
+        self._follow_epoch(0)
+
+    def _follow_epoch(self, j: int) -> None:
+        """Process ``j``'s stream for the current epoch, for augmentation and (in a worker) dropout masks."""
+        epoch = int(self._ctrl[self._EPOCH])
+        if epoch == self._epoch_seen:
+            return
+        self._epoch_seen, self._rng = epoch, _epoch_stream(self._base, j, epoch)
+        if j > 0:  # the caller's dropout layers keep the caller's own generator
+            for layer in self.net.layers:
+                if layer.needs_rng and layer.rng is not None:
+                    layer.rng = self._rng
+
     def _gradients(self, j: int) -> None:
         """Phase 1 in process ``j``: :math:`f_j L_j` and its gradient on process ``j``'s share of the rows."""
+        self._follow_epoch(j)
         ctrl = self._ctrl
         n, start = int(ctrl[self._ROWS]), int(ctrl[self._START])
         lo, hi = _shares(n, self.n_jobs)[j]
@@ -395,16 +432,13 @@ class DataParallel:
 
     # --- the workers -----------------------------------------------------------------------------------------
 
-    def _serve(self, j: int, rng) -> None:
+    def _serve(self, j: int) -> None:
         """A worker's loop: wait for a phase, run it, report; until the caller closes the session."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
         np.seterr(over="ignore", invalid="ignore")  # a diverging step overflows: the caller checks the loss
         net = self.net
         net._bind_flat_parameters(net.flat_params, self._grads[j], copy_grads=False)
-        self._rng = rng
-        for layer in net.layers:
-            if layer.needs_rng and layer.rng is not None:
-                layer.rng = self._rng  # dropout masks of its own, not a copy of the caller's stream
+        self._epoch_seen = -1  # the stream is derived at the first step (see _follow_epoch)
         net.train()
         alive = lambda: os.getppid() == self._parent  # noqa: E731
         while True:

@@ -202,6 +202,8 @@ class Trainer:
         start_weights = net.flat_params.copy()
         batch = n if self.batch_size is None else min(self.batch_size, n)
         order = self.rng.permutation(n) if self.shuffle and batch < n else None
+        if self._parallel is not None:
+            self._parallel.begin_epoch(self.epoch)  # each process's random stream follows the epoch
         total = weight = 0.0
         for b, start in enumerate(range(0, n, batch)):
             rows = slice(start, start + batch) if order is None else order[start : start + batch]
