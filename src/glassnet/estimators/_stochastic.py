@@ -31,6 +31,7 @@ class ScikitLearnRules(Callback):
 
     def __init__(self, estimator, data, iterations, incremental: bool) -> None:
         self.est, self.data, self.iterations, self.incremental = estimator, data, iterations, incremental
+        self.converged = False  # set at the end of training: stopped by a rule, a callback or Ctrl-C
 
     def on_epoch_begin(self, trainer, epoch: int) -> None:
         self.iterations.begin()
@@ -87,6 +88,7 @@ class StochasticSolverMixin:
             self._schedule = make_schedule(config, -(-train.n_samples // batch), samples_seen=self.t_)
         self.n_iter_ = 0
         val = data.val
+        rules = ScikitLearnRules(self, data, iterations, incremental)
         trainer = make_trainer(
             config,
             self.network_,
@@ -96,9 +98,8 @@ class StochasticSolverMixin:
             schedule=self._schedule,
             validation_data=None if val is None else (val.X, val.Y, val.sample_weight),
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
-            callbacks=[ScikitLearnRules(self, data, iterations, incremental), *callbacks],
+            callbacks=[rules, *callbacks],
         )
-        rules = trainer.callbacks[0]
         self.history_ = trainer.fit(
             train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
         )
