@@ -411,7 +411,8 @@ class GradientClipping(Callback):
 
     The norm is over every parameter at once (computed in float64). The History gets ``grad_norm``, the
     largest norm before clipping in each epoch. Needs the gradient between the backward pass and the update,
-    which only a one-process fit has: with ``n_jobs > 1`` the fit is refused when it starts.
+    which only a one-process fit has: with ``n_jobs > 1`` the fit is refused when it starts; with ``n_jobs=None``
+    the fit trains in one process.
 
     Parameters
     ----------
@@ -428,7 +429,7 @@ class GradientClipping(Callback):
         self._epoch_max = 0.0
 
     def on_train_begin(self, trainer) -> None:
-        if getattr(trainer, "n_jobs", 1) > 1:
+        if (getattr(trainer, "n_jobs", 1) or 1) > 1:  # None chooses one process for this callback
             raise ValueError(
                 f"GradientClipping needs n_jobs=1: with n_jobs={trainer.n_jobs} each process updates its own "
                 "share of the parameters, so no process sees the whole gradient between backward and update. "

@@ -1,16 +1,26 @@
-r"""Data parallelism: one training step split over processes that share the weights.
+r"""Data parallelism: one training step split into shards of the batch, computed by processes that share
+the weights.
 
-With ``n_jobs`` processes (the caller and ``n_jobs - 1`` forked workers), a step runs in two phases:
+Each batch is cut into ``shards`` near-equal shards of rows; ``n_jobs`` processes (the caller and
+``n_jobs - 1`` forked workers) compute them, process :math:`j` the shards :math:`j, j + n_{jobs}, \dots`.
+A step runs in two phases:
 
-1. **gradients**: process :math:`j` takes its share of the batch's rows, :math:`B_j`, the fraction
-   :math:`f_j = |B_j| / |B|` of the batch (or of its sample weight), and computes :math:`f_j L_j` and its
-   gradient :math:`g_j`, :math:`L_j` the mean loss over :math:`B_j` (``Sequential.loss_and_grad(share=f_j)``);
-2. **update**: process :math:`j` takes its share of the *parameters*, :math:`P_j`, sums the gradients there,
-   :math:`g[P_j] = \sum_i g_i[P_j]`, and runs the optimizer on that slice.
+1. **gradients**: for each of its shards :math:`s`, a process takes the shard's rows :math:`B_s`, the
+   fraction :math:`f_s = |B_s| / |B|` of the batch (or of its sample weight), and computes :math:`f_s L_s` and
+   its gradient :math:`g_s`, :math:`L_s` the mean loss over :math:`B_s`
+   (``Sequential.loss_and_grad(share=f_s)``);
+2. **update**: process :math:`j` takes its share of the *parameters*, :math:`P_j`, sums the shards'
+   gradients there in shard order, :math:`g[P_j] = \sum_s g_s[P_j]`, and runs the optimizer on that slice.
 
-The batch loss is :math:`\sum_i f_i L_i`; gradient and loss are those of the whole batch, up to rounding. The
-weights, every process's gradient and the optimizer's state live in shared memory, so nothing is copied
+The batch loss is :math:`\sum_s f_s L_s`; gradient and loss are those of the whole batch, up to rounding.
+The weights, every shard's gradient and the optimizer's state live in shared memory, so nothing is copied
 between processes but a few numbers and the batch's row indices.
+
+**The model depends on the shards, not on the processes.** Every shard draws its dropout masks and
+augmentation from a random stream of its own (a function of the caller's generator, the shard and the
+epoch), the gradients are summed in shard order and the optimizer works element by element, so the same
+shards give the same weights, bit for bit, in one process or in several: a fit that finds a busy machine
+and computes both shards in the caller trains the model it would have trained with a core for each.
 
 Why processes and not threads: NumPy releases the GIL inside each call, but a step is dozens of short calls,
 and two threads handing the GIL back and forth lose more than they gain. Why the waits spin before they
@@ -74,12 +84,21 @@ def effective_n_jobs(n_jobs) -> int:
     return int(n_jobs) if n_jobs > 0 else max(1, available_cpus() + 1 + int(n_jobs))
 
 
-def unsupported_reason(net, optimizer) -> str | None:
-    """Why ``net`` and ``optimizer`` cannot train data-parallel, or ``None`` when they can."""
+def fork_unsupported_reason() -> str | None:
+    """Why this process cannot fork data-parallel workers, or ``None`` when it can."""
     if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return "data parallelism forks processes, which glassnet does on Linux only"
     if multiprocessing.current_process().daemon:
         return "this process is a daemon (a multiprocessing pool's worker), which may not start processes"
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return "threadpoolctl is not installed (pip install threadpoolctl)"
+    return None
+
+
+def shard_unsupported_reason(net, optimizer) -> str | None:
+    """Why ``net`` and ``optimizer`` cannot train on shards of the batch, or ``None`` when they can."""
     batch_stats = [f"{i}, {type(la).__name__}" for i, la in enumerate(net.layers) if la.uses_batch_stats]
     if batch_stats:
         return (
@@ -88,23 +107,30 @@ def unsupported_reason(net, optimizer) -> str | None:
         )
     if getattr(optimizer, "state_names", None) is None:
         return f"{type(optimizer).__name__} does not declare its state (Optimizer.state_names)"
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
-        return "threadpoolctl is not installed (pip install threadpoolctl)"
     return None
 
 
-def session(net, optimizer, batch_fn, n_jobs: int, **kwargs):
-    """A :class:`DataParallel` session for ``n_jobs > 1``, or a do-nothing context (``None``) for one
-    process, or when data parallelism cannot work here (then with a warning saying why)."""
-    if n_jobs == 1:
+def unsupported_reason(net, optimizer) -> str | None:
+    """Why ``net`` and ``optimizer`` cannot train data-parallel in several processes, or ``None``."""
+    return fork_unsupported_reason() or shard_unsupported_reason(net, optimizer)
+
+
+def session(net, optimizer, batch_fn, n_jobs: int, shards: int | None = None, **kwargs):
+    """A :class:`DataParallel` session of ``shards`` shards (default ``n_jobs``) in ``n_jobs`` processes, or a
+    do-nothing context (``None``) for one shard; with ``n_jobs > 1`` where processes cannot be forked, a
+    warning says why and one process computes every shard (the same model)."""
+    shards = n_jobs if shards is None else shards
+    if shards == 1:
         return contextlib.nullcontext()
-    reason = unsupported_reason(net, optimizer)
+    reason = shard_unsupported_reason(net, optimizer)
     if reason is not None:
         warnings.warn(f"n_jobs={n_jobs}: {reason}; training in one process.", UserWarning, stacklevel=3)
         return contextlib.nullcontext()
-    return DataParallel(net, optimizer, batch_fn, n_jobs, **kwargs)
+    reason = fork_unsupported_reason() if n_jobs > 1 else None
+    if reason is not None:
+        warnings.warn(f"n_jobs={n_jobs}: {reason}; training in one process.", UserWarning, stacklevel=3)
+        n_jobs = 1
+    return DataParallel(net, optimizer, batch_fn, n_jobs, shards=shards, **kwargs)
 
 
 def _base_sequence(seed) -> np.random.SeedSequence:
@@ -229,7 +255,7 @@ class DataParallel:
         in the network's dtype; ``sample_weight`` may be ``None``. Runs in every process on its share, with
         that process's own random generator ``rng`` (for augmentation).
     n_jobs : int
-        Number of processes, the caller included (>= 2).
+        Number of processes, the caller included (1 to ``shards``; 1 computes every shard here).
     n_rows : int
         The most rows a batch may have.
     alpha, n_samples : float, int
@@ -237,14 +263,18 @@ class DataParallel:
     sample_weight : array of shape (n_rows,), optional
         The caller's sample weights, indexed by the same rows as ``batch_fn`` (for the shares :math:`f_j`).
     seed : int, Generator or None
-        Source of each process's own random stream (dropout masks, augmentation). A Generator's children
-        (``Generator.spawn``) are used, which leaves the Generator's own stream as it was.
+        Source of each shard's own random stream (dropout masks, augmentation), derived from the Generator's
+        seed sequence, which leaves the Generator's own stream as it was.
+    shards : int, optional
+        Shards each batch is cut into (>= 2; default ``n_jobs``). The model depends on it, not on ``n_jobs``.
+    threads : int, optional
+        BLAS threads per process; default an equal share of the cores.
 
     Use it as a context manager, or call :meth:`close`: it ends the workers and moves everything back.
     """
 
     # the control block, float64 slots shared by all processes
-    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _EPOCH, _PER_PROCESS = (
+    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _EPOCH, _PER_SHARD = (
         0,
         1,
         2,
@@ -267,29 +297,39 @@ class DataParallel:
         n_samples=None,
         sample_weight=None,
         seed=None,
+        shards: int | None = None,
+        threads: int | None = None,
     ) -> None:
-        reason = unsupported_reason(net, optimizer)
+        shards = n_jobs if shards is None else shards
+        reason = shard_unsupported_reason(net, optimizer) or (
+            fork_unsupported_reason() if n_jobs > 1 else None
+        )
         if reason is not None:
             raise ValueError(f"Cannot train data-parallel: {reason}.")
-        if n_jobs < 2:
-            raise ValueError(f"DataParallel needs n_jobs >= 2; got {n_jobs}.")
+        if not 1 <= n_jobs <= shards or shards < 2:
+            raise ValueError(
+                f"DataParallel needs 2 <= shards and 1 <= n_jobs <= shards; got {shards}, {n_jobs}."
+            )
         self.net, self.optimizer, self.batch_fn, self.n_jobs = net, optimizer, batch_fn, n_jobs
+        self.n_shards = shards
         self.alpha, self.n_samples, self.sample_weight = alpha, n_samples, sample_weight
         self._closed = self._broken = False
         self._share_memory(net, optimizer, n_jobs)
-        self._ctrl = _shared(self._PER_PROCESS + 2 * n_jobs, np.float64)
+        self._ctrl = _shared(self._PER_SHARD + 2 * shards, np.float64)
         self._rows = _shared(n_rows, np.intp)
         self._error = _ErrorSlot()
         ctx = multiprocessing.get_context("fork")
         spin = n_jobs <= available_cpus()  # polling would steal time from busy processes otherwise
         self._go = [_Signal(ctx, spin) for _ in range(n_jobs)]
         self._done = [_Signal(ctx, spin) for _ in range(n_jobs)]
-        # every process uses an equal share of the cores for BLAS; the caller's limit holds until close()
-        self._limits = blas_threads(max(1, available_cpus() // n_jobs))  # shared with overlapping fits
+        # every process uses an equal share of the cores for BLAS, unless told; held until close() (the
+        # limits are shared with overlapping fits)
+        self._limits = blas_threads(threads or max(1, available_cpus() // n_jobs))
         self._limits.__enter__()
         self._base = _base_sequence(seed)
+        self._layer_rngs = [(layer, layer.rng) for layer in net.layers if layer.needs_rng]  # back at close()
         self._epoch_seen = -1
-        self.begin_epoch(0)  # this process's stream; each worker derives its own
+        self.begin_epoch(0)  # the streams of this process's shards; each worker derives its own
         self._parent = os.getpid()
         self._workers = []
         self._stop_watch = _StopWatch()
@@ -307,14 +347,14 @@ class DataParallel:
             raise
 
     def _share_memory(self, net, optimizer, n_jobs: int) -> None:
-        """Move the weights, one gradient per process and the optimizer's state into shared memory, and give
+        """Move the weights, one gradient per shard and the optimizer's state into shared memory, and give
         each process its share of the parameters and an optimizer for it."""
         n = net.n_params
         # shares of whole cache lines: a slice that starts mid-line makes every vector load straddle two lines,
         # which slowed the update of such a share by a third
         self._param_shares = _shares(n, n_jobs, align=64 // np.dtype(net.dtype).itemsize)
         self._private = (net.flat_params, net.flat_grads)
-        self._grads = [_shared(n, net.dtype) for _ in range(n_jobs)]
+        self._grads = [_shared(n, net.dtype) for _ in range(self.n_shards)]
         net._bind_flat_parameters(_shared(n, net.dtype), self._grads[0], copy_grads=False)
         self._state_names = tuple(optimizer.state_names)
         for name in self._state_names:
@@ -356,7 +396,7 @@ class DataParallel:
         self._phase(self._GRADIENTS)
         self._phase(self._UPDATE)
         self.optimizer.t = self._shards[0].t
-        return float(np.sum(ctrl[self._PER_PROCESS :: 2]))  # the shares' f_j L_j
+        return float(np.sum(ctrl[self._PER_SHARD :: 2]))  # the shards' f_s L_s, in shard order
 
     def _phase(self, phase: int) -> None:
         """Run ``phase`` here and in every worker and wait for all of them; raise the first error."""
@@ -382,46 +422,59 @@ class DataParallel:
             self._update(j)
 
     def begin_epoch(self, epoch: int) -> None:
-        """Tell every process that steps of ``epoch`` follow: each draws from its stream for that epoch."""
+        """Tell every process that steps of ``epoch`` follow: each shard draws from its stream for that epoch."""
         self._ctrl[self._EPOCH] = epoch
         self._follow_epoch(0)
 
+    def _my_shards(self, j: int) -> range:
+        """The shards process ``j`` computes: ``j, j + n_jobs, ...``."""
+        return range(j, self.n_shards, self.n_jobs)
+
     def _follow_epoch(self, j: int) -> None:
-        """Process ``j``'s stream for the current epoch, for augmentation and (in a worker) dropout masks."""
+        """The streams of process ``j``'s shards for the current epoch (dropout masks, augmentation)."""
         epoch = int(self._ctrl[self._EPOCH])
         if epoch == self._epoch_seen:
             return
-        self._epoch_seen, self._rng = epoch, _epoch_stream(self._base, j, epoch)
-        if j > 0:  # the caller's dropout layers keep the caller's own generator
-            for layer in self.net.layers:
-                if layer.needs_rng and layer.rng is not None:
-                    layer.rng = self._rng
+        self._epoch_seen = epoch
+        self._rngs = {s: _epoch_stream(self._base, s, epoch) for s in self._my_shards(j)}
 
     def _gradients(self, j: int) -> None:
-        """Phase 1 in process ``j``: :math:`f_j L_j` and its gradient on process ``j``'s share of the rows."""
+        """Phase 1 in process ``j``: :math:`f_s L_s` and its gradient for each of its shards :math:`s`, the
+        last one computed into process ``j``'s own gradient vector (that of its first shard)."""
         self._follow_epoch(j)
+        mine = self._my_shards(j)
+        for s in reversed(mine):
+            if len(mine) > 1:  # several shards here: each gradient into the shard's own vector
+                self.net._bind_flat_parameters(self.net.flat_params, self._grads[s], copy_grads=False)
+            self._shard_gradient(s)
+
+    def _shard_gradient(self, s: int) -> None:
+        """:math:`f_s L_s` and its gradient :math:`g_s` on shard ``s``'s rows, with the shard's own stream."""
         ctrl = self._ctrl
         n, start = int(ctrl[self._ROWS]), int(ctrl[self._START])
-        lo, hi = _shares(n, self.n_jobs)[j]
+        lo, hi = _shares(n, self.n_shards)[s]
         rows = slice(start + lo, start + hi) if start >= 0 else self._rows[lo:hi]
         loss = weight = 0.0
         if hi > lo:
-            Xb, yb, wb = self.batch_fn(rows, self._rng)
+            rng = self._rngs[s]
+            for layer, _ in self._layer_rngs:
+                layer.rng = rng
+            Xb, yb, wb = self.batch_fn(rows, rng)
             weight = float(hi - lo if wb is None else np.sum(wb, dtype=np.float64))
             if weight > 0:
                 share = weight / ctrl[self._TOTAL]
                 loss = self.net.loss_and_grad(
                     Xb, yb, wb, alpha=self.alpha, n_samples=self.n_samples, check=False, share=share
                 )
-        slot = self._PER_PROCESS + 2 * j
+        slot = self._PER_SHARD + 2 * s
         ctrl[slot], ctrl[slot + 1] = loss, weight
 
     def _update(self, j: int) -> None:
-        """Phase 2 in process ``j``: the sum of the gradients on its share of the parameters, which lands in
-        the caller's gradient vector, then the optimizer's update of that share."""
+        """Phase 2 in process ``j``: the sum of the shards' gradients, in shard order, on its share of the
+        parameters, which lands in the caller's gradient vector; then the optimizer's update of that share."""
         lo, hi = self._param_shares[j]
         g = self._grads[0][lo:hi]
-        contributors = np.flatnonzero(self._ctrl[self._PER_PROCESS + 1 :: 2] > 0)  # rows of positive weight
+        contributors = np.flatnonzero(self._ctrl[self._PER_SHARD + 1 :: 2] > 0)  # shards of positive weight
         if contributors[0] != 0:
             g[...] = self._grads[contributors[0]][lo:hi]
         for i in contributors[1:]:
@@ -497,6 +550,8 @@ class DataParallel:
         # no join: a worker's exit (unmapping its copy of this process) takes ~20 ms that nobody needs to wait
         # for; multiprocessing reaps it at the next start or at exit, when daemon workers are also ended
         self.net._bind_flat_parameters(*self._private)  # copies the values back
+        for layer, rng in self._layer_rngs:
+            layer.rng = rng
         for name in self._state_names:
             setattr(self.optimizer, name, np.array(getattr(self.optimizer, name)))
         self._limits.__exit__(None, None, None)

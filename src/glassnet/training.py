@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from glassnet import parallel
+from glassnet import parallel, workplan
 from glassnet.callbacks import EarlyStopping, History
 from glassnet.divergence import DivergenceRule
 from glassnet.exceptions import TrainingDivergedError
@@ -76,11 +76,13 @@ class Trainer:
         Applied to every training batch (never to validation data), e.g.
         :class:`glassnet.augment.RandomShift`.
     n_jobs : int or None
-        Processes that share each training step (:mod:`glassnet.parallel`): ``None`` or 1 trains in this
-        process, ``-1`` uses every core. The result equals one process's up to rounding; dropout masks and
-        augmentation then come from each process's own random stream. Layers that use batch statistics train
-        in one process, with a warning. Each step costs two synchronisations (tens of microseconds): worth it
-        from batches of a few dozen rows, not for tiny steps.
+        Processes that share each training step (:mod:`glassnet.parallel`). ``None`` (default) chooses for
+        the work (:mod:`glassnet.workplan`): large steps are cut into as many shards as the process has
+        cores, computed by as many processes as are idle, small steps train in this process; the model
+        depends on the shards, not on how busy the machine is. ``1`` is the plain one-process path, ``k``
+        uses ``k`` shards in ``k`` processes, ``-1`` every core. The result equals one process's up to
+        rounding; dropout masks and augmentation then come from each shard's own random stream. Layers
+        that use batch statistics train in one process, with a warning.
     threads : int or None
         BLAS threads per process during ``fit``; ``None`` chooses (:mod:`glassnet.threads`): one for small
         steps, whose matrix products gain nothing from threads and stall on a busy machine, else the
@@ -129,8 +131,9 @@ class Trainer:
             self.callbacks.append(early_stopping)
         self.divergence_factor = divergence_factor
         self.divergence = DivergenceRule(divergence_factor)
-        self.n_jobs = parallel.effective_n_jobs(n_jobs)
+        self.n_jobs = None if n_jobs is None else parallel.effective_n_jobs(n_jobs)
         self.threads = threads
+        self.shards = self.processes = 1  # chosen by each fit (see n_jobs)
         self._parallel = None
         self.history = History()
         self.stop_training = False
@@ -158,10 +161,10 @@ class Trainer:
         self.divergence.start()  # each fit is judged by its own course
         self._call("on_train_begin", self)
         try:
-            threads = choose_threads(
-                self.net, min(self.batch_size or train.n_rows, train.n_rows), self.n_jobs, self.threads
-            )
-            with blas_threads(threads), self._data_parallel(train) as self._parallel:
+            rows = min(self.batch_size or train.n_rows, train.n_rows)
+            self.shards, self.processes = self._plan(rows)
+            threads = choose_threads(self.net, rows, self.shards, self.threads)
+            with blas_threads(threads), self._data_parallel(train, threads) as self._parallel:
                 for _ in range(int(epochs)):
                     self._one_epoch(train, val)
                     if self.stop_training or self.schedule.done:
@@ -273,13 +276,22 @@ class Trainer:
             train, val = train.subset(tr), train.subset(va)
         return train, val
 
-    def _data_parallel(self, data: Dataset):
-        """A data-parallel session for ``fit`` when ``n_jobs > 1`` (a do-nothing context otherwise)."""
+    def _plan(self, rows: int) -> tuple[int, int]:
+        """``(shards, processes)`` for steps of ``rows`` rows: ``n_jobs`` of each when it is given."""
+        if self.n_jobs is not None:
+            return self.n_jobs, self.n_jobs
+        shards = workplan.choose_shards(self.net, self.optimizer, rows, self.callbacks)
+        return shards, workplan.choose_processes(shards)
+
+    def _data_parallel(self, data: Dataset, threads: int | None):
+        """A data-parallel session for ``fit`` when a step has several shards (a do-nothing context otherwise)."""
         return parallel.session(
             self.net,
             self.optimizer,
             lambda rows, rng: data.batch(rows, self.net.dtype, self.augment, rng),
-            self.n_jobs,
+            self.processes,
+            shards=self.shards,
+            threads=threads,
             n_rows=data.n_rows,
             alpha=self.alpha,
             n_samples=data.weight_total,

@@ -49,6 +49,7 @@ import numpy as np
 
 from glassnet.bench import _frameworks as fw
 from glassnet.bench._frameworks import MLPSpec
+from glassnet.workplan import busy_cpu_seconds, own_cpu_seconds
 
 SPEC_A = MLPSpec((64, 80, 70, 10), "logistic", "sgd", lr=0.5, batch_size=None, shuffle=False)
 SPEC_B = MLPSpec((784, 256, 128, 10), "relu", "adam", lr=1e-3, batch_size=128)
@@ -130,45 +131,6 @@ def spread(values) -> float:
     return max(values) / min(values) - 1.0 if values and min(values) > 0 else 0.0
 
 
-def _cpu_seconds_busy() -> float | None:
-    """CPU seconds that all processes have used since boot on the CPUs this process may run on
-    (``/proc/stat``), or ``None`` off Linux."""
-    try:
-        lines = Path("/proc/stat").read_text().splitlines()
-        allowed = {f"cpu{i}" for i in os.sched_getaffinity(0)}
-    except (OSError, AttributeError):
-        return None
-    total = 0
-    for line in lines:
-        fields = line.split()
-        if not fields or fields[0] not in allowed:
-            continue
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (
-            int(v) for v in (fields[1:] + ["0"] * 8)[:8]
-        )
-        total += user + nice + system + irq + softirq + steal
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    """CPU seconds of this process, its reaped children and its live children (glassnet's workers)."""
-    t = os.times()
-    total = t.user + t.system + t.children_user + t.children_system
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    for task in Path("/proc/self/task").glob("*/children"):
-        try:
-            pids = task.read_text().split()
-        except OSError:
-            continue
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-    return total
-
-
 class MachineLoad:
     """Measures how busy the machine was with *other* work while a part ran.
 
@@ -176,14 +138,14 @@ class MachineLoad:
     this process's and its children's, per wall second, in cores; the load average (``os.getloadavg``) is recorded at both ends."""
 
     def __enter__(self):
-        self._wall, self._busy, self._own = time.perf_counter(), _cpu_seconds_busy(), _own_cpu_seconds()
+        self._wall, self._busy, self._own = time.perf_counter(), busy_cpu_seconds(), own_cpu_seconds()
         self.load_start = _loadavg()
         return self
 
     def __exit__(self, *exc) -> None:
         wall = max(time.perf_counter() - self._wall, 1e-9)
-        busy = _cpu_seconds_busy()
-        own = _own_cpu_seconds() - self._own
+        busy = busy_cpu_seconds()
+        own = own_cpu_seconds() - self._own
         self.load_end = _loadavg()
         self.other_cores = (
             None if busy is None or self._busy is None else max(0.0, (busy - self._busy - own) / wall)

@@ -31,7 +31,7 @@ RECIPE_KEYS = ("digits", "fashion-mnist")
 TRAIN_DEFAULTS = MLPConfig(
     hidden_layer_sizes=(256, 128), activation="relu", solver="adam", max_iter=30, batch_size=64,
     learning_rate_init=1e-3, learning_rate="constant", warmup_fraction=0.05, alpha=1e-4, momentum=0.9,
-    nesterovs_momentum=False, n_iter_no_change=np.inf, n_jobs=1,
+    nesterovs_momentum=False, n_iter_no_change=np.inf, n_jobs=None,
 )  # fmt: skip
 
 #: option -> (MLPConfig field, how to read it, help); the default shown is TRAIN_DEFAULTS's
@@ -57,7 +57,8 @@ OPTIONS = {
         "shift each training image by up to PIXELS in each direction; 0 = off",
     ),
     "--jobs": (
-        "n_jobs", {"type": int, "metavar": "N"}, "processes sharing each training step (data parallel; -1 = every core)",
+        "n_jobs", {"type": int, "metavar": "N"}, "processes sharing each training step (data parallel; 1 = this process only, -1 = every core; "
+        "default: chosen for the work and the idle cores, see glassnet.workplan)",
     ),
 }  # fmt: skip
 
@@ -95,7 +96,8 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         if isinstance(default, tuple):
             default = ",".join(map(str, default))
         shown = "off" if default is False else default
-        p.add_argument(flag, dest=_dest(flag), default=None, help=f"{text} (default {shown})", **how)
+        text = text if default is None else f"{text} (default {shown})"
+        p.add_argument(flag, dest=_dest(flag), default=None, help=text, **how)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -427,11 +427,16 @@ COMMON_PARAMS: tuple[Param, ...] = (
         None,
         (NoneValue(), _POSITIVE_INT, Interval("int", None, -1, "right")),
         "int or None",
-        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.parallel`): "
-        "``None`` or 1 trains in this process, ``-1`` uses every core, ``-2`` all but one. Each process "
-        "computes the gradient of a share of the batch, then updates a share of the weights; the model equals "
-        "the one-process model up to rounding (dropout and augmentation draw from each process's own random "
-        "stream). Linux (fork) only; ``batch_norm`` and lbfgs train in one process. glassnet addition.",
+        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.parallel`). "
+        "``None`` (default) chooses for the work (:mod:`glassnet.workplan`): a large step is cut into as many "
+        "shards as this process has cores and computed by as many processes as are idle; a small one trains "
+        "in this process. The model depends on the shards, not on how busy the machine is. ``1`` is the plain "
+        "one-process path (the same model on every machine with the same BLAS), ``k`` uses ``k`` shards in "
+        "``k`` processes, ``-1`` every core, ``-2`` all but one. The model equals the one-process model up to "
+        "rounding (dropout and augmentation draw from each shard's own random stream). Processes are forked "
+        "on Linux only, and never from a daemon process, outside the main thread or where BLAS is limited to "
+        "one thread (joblib's and Dask's workers); ``batch_norm`` and lbfgs train in one process. glassnet "
+        "addition.",
     ),
     Param(
         "image_shape",

@@ -1,0 +1,197 @@
+"""``n_jobs=None``: shards chosen for the work, processes for the idle cores, and the model independent of the
+processes (glassnet.workplan, glassnet.parallel's shards)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from glassnet import MLPClassifier, parallel, workplan
+from glassnet.callbacks import Callback, GradientClipping
+from glassnet.layers import BatchNorm
+from glassnet.network import build_mlp
+from glassnet.optim import SGD, Adam
+from glassnet.training import Trainer
+
+no_fork = pytest.mark.skipif(
+    parallel.unsupported_reason(build_mlp([2, 2]), SGD()) is not None, reason="no fork"
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X[:600] / 16.0).astype(np.float32), y[:600]
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    """A 2-core machine, whatever this one has; BLAS not limited by the caller."""
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
+
+
+class Plan(Callback):
+    """Records the fit's shards, processes and worker count at its first epoch."""
+
+    def on_epoch_begin(self, trainer, epoch):
+        if epoch == 0:
+            dp = trainer.parallel
+            self.seen = (trainer.shards, trainer.processes, 0 if dp is None else len(dp.worker_pids))
+
+
+def test_shards_follow_the_work_not_the_load(two_cores):
+    lab = build_mlp([64, 80, 70, 10], "logistic", seed=0)
+    small = build_mlp([64, 100, 10], "relu", seed=0)
+    wide = build_mlp([784, 256, 128, 10], "relu", seed=0)
+    assert workplan.step_flops(lab, 1437) == 6 * 1437 * (64 * 80 + 80 * 70 + 70 * 10)
+    assert workplan.choose_shards(lab, SGD(), 1437) == 2  # the lab's full batch: 98 MFLOP a step
+    assert workplan.choose_shards(wide, Adam(), 128) == 2
+    assert workplan.choose_shards(small, Adam(), 200) == 1  # 9 MFLOP: one process is faster
+    assert workplan.choose_shards(wide, Adam(), 20) == 1  # too few rows for two shards of 16
+    assert workplan.choose_shards(wide, Adam(), 128, callbacks=[GradientClipping(1.0)]) == 1
+    norm = build_mlp([784, 256, 10], "relu", seed=0, batch_norm=True)
+    assert any(isinstance(layer, BatchNorm) for layer in norm.layers)
+    assert workplan.choose_shards(norm, Adam(), 128) == 1
+
+
+def test_processes_follow_the_idle_cores(two_cores, monkeypatch):
+    monkeypatch.setattr(workplan, "fork_unsupported_reason", lambda: None, raising=False)
+    monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: None)
+    for idle, expected in ((2.0, 2), (1.6, 2), (1.2, 1), (0.0, 1)):
+        monkeypatch.setattr(workplan, "idle_cores", lambda idle=idle: idle)
+        assert workplan.choose_processes(2) == expected
+    monkeypatch.setattr(workplan, "idle_cores", lambda: 2.0)
+    assert workplan.choose_processes(1) == 1
+    out = []
+    worker = threading.Thread(target=lambda: out.append(workplan.choose_processes(2)))
+    worker.start()
+    worker.join()
+    assert out == [1]  # outside the main thread: the caller shares the cores out
+
+
+def test_blas_limited_to_one_thread_means_one_process(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert workplan._blas_limited_to_one()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert workplan._blas_limited_to_one()
+
+
+def test_idle_cores_sees_another_process_working(monkeypatch):
+    if workplan.busy_cpu_seconds() is None:
+        pytest.skip("no /proc/stat")
+    monkeypatch.setattr(workplan, "_idle_cache", {})
+    idle = workplan.idle_cores()
+    assert 0.0 <= idle <= parallel.available_cpus()
+    # another process spinning on every core leaves (about) none idle
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    spinners = [
+        ctx.Process(target=_spin, args=(stop,), daemon=True) for _ in range(parallel.available_cpus())
+    ]
+    for p in spinners:
+        p.start()
+    try:
+        import time
+
+        time.sleep(0.5)  # let them start
+        monkeypatch.setattr(workplan, "_idle_cache", {})
+        monkeypatch.setattr(workplan, "IDLE_WINDOW", 0.2)
+        busy = workplan.idle_cores()
+    finally:
+        stop.set()
+        for p in spinners:
+            p.join(5)
+    assert busy < 0.75
+
+
+def _spin(stop):  # pragma: no cover - runs in a child process
+    while not stop.is_set():
+        pass
+
+
+def _fit(X, y, n_jobs, processes=None, monkeypatch=None, **kwargs):
+    if processes is not None:
+        monkeypatch.setattr(workplan, "choose_processes", lambda shards: min(shards, processes))
+    net = build_mlp([64, 64, 48, 10], "relu", seed=0, dropout=kwargs.pop("dropout", 0.25))
+    plan, w = Plan(), kwargs.pop("sample_weight", None)
+    Trainer(net, Adam(lr=0.01), seed=3, n_jobs=n_jobs, callbacks=[plan], **kwargs).fit(
+        X, y, 3, sample_weight=w
+    )
+    return net.flat_params.copy(), plan.seen
+
+
+@no_fork
+@pytest.mark.parametrize("batch", [None, 200, 77])
+def test_the_model_does_not_depend_on_the_processes(digits, two_cores, monkeypatch, batch):
+    """The same shards in one process (a busy machine) and in two give the same weights, bit for bit, with
+    dropout, augmentation and sample weights."""
+    X, y = digits
+    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)  # shards even for this small network
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+
+    def noise(Xb, rng):
+        return Xb + rng.normal(0, 0.05, Xb.shape).astype(Xb.dtype)
+
+    runs = {
+        p: _fit(X, y, None, p, monkeypatch, batch_size=batch, augment=noise, sample_weight=w) for p in (1, 2)
+    }
+    assert runs[1][1] == (2, 1, 0) and runs[2][1] == (2, 2, 1)  # (shards, processes, workers)
+    np.testing.assert_array_equal(runs[1][0], runs[2][0])
+
+
+@no_fork
+def test_three_shards_in_one_two_or_three_processes(digits, monkeypatch):
+    X, y = digits
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 3)
+    monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
+    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)
+    params = [_fit(X, y, None, p, monkeypatch, batch_size=100)[0] for p in (1, 2, 3)]
+    np.testing.assert_array_equal(params[0], params[1])
+    np.testing.assert_array_equal(params[0], params[2])
+
+
+@no_fork
+def test_explicit_n_jobs_is_kept(digits, two_cores, monkeypatch):
+    X, y = digits
+    monkeypatch.setattr(workplan, "choose_processes", lambda shards: pytest.fail("n_jobs was given"))
+    assert _fit(X, y, 1)[1] == (1, 1, 0)
+    assert _fit(X, y, 2)[1] == (2, 2, 1)
+
+
+def test_small_steps_train_on_the_plain_path(digits, two_cores):
+    X, y = digits
+    params, seen = _fit(X, y, None, batch_size=32)
+    assert seen == (1, 1, 0)
+    np.testing.assert_array_equal(params, _fit(X, y, 1, batch_size=32)[0])
+
+
+@no_fork
+def test_the_estimator_default_chooses_processes_for_the_lab(two_cores, monkeypatch):
+    """``MLPClassifier()`` on the lab's full-batch network shards its steps; on a busy machine it trains the
+    same model in one process."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    models = {}
+    for idle in (2.0, 0.0):
+        monkeypatch.setattr(workplan, "idle_cores", lambda idle=idle: idle)
+        plan = Plan()
+        clf = MLPClassifier((80, 70), activation="logistic", solver="sgd", batch_size=len(X), max_iter=5,
+                            learning_rate_init=0.5, momentum=0.0, random_state=0)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning after 5 epochs
+            clf.fit(X, y, callbacks=[plan])
+        models[idle] = (clf, plan.seen)
+    assert models[2.0][1] == (2, 2, 1) and models[0.0][1] == (2, 1, 0)
+    for a, b in zip(models[2.0][0].coefs_, models[0.0][0].coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
