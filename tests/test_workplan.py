@@ -59,19 +59,28 @@ def test_shards_follow_the_work_not_the_load(two_cores):
     assert workplan.choose_shards(norm, Adam(), 128) == 1
 
 
-def test_processes_follow_the_idle_cores(two_cores, monkeypatch):
-    monkeypatch.setattr(workplan, "fork_unsupported_reason", lambda: None, raising=False)
-    monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: None)
+def test_processes_follow_the_idle_cores(monkeypatch):
     for idle, expected in ((2.0, 2), (1.6, 2), (1.2, 1), (0.0, 1)):
         monkeypatch.setattr(workplan, "idle_cores", lambda idle=idle: idle)
         assert workplan.choose_processes(2) == expected
     monkeypatch.setattr(workplan, "idle_cores", lambda: 2.0)
     assert workplan.choose_processes(1) == 1
+
+
+def test_one_shard_where_processes_are_not_welcome(two_cores, monkeypatch):
+    lab = build_mlp([64, 80, 70, 10], "logistic", seed=0)
+    monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: None)
+    assert workplan.choose_shards(lab, SGD(), 1437) == 2
     out = []
-    worker = threading.Thread(target=lambda: out.append(workplan.choose_processes(2)))
+    worker = threading.Thread(target=lambda: out.append(workplan.choose_shards(lab, SGD(), 1437)))
     worker.start()
     worker.join()
     assert out == [1]  # outside the main thread: the caller shares the cores out
+    monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: True)
+    assert workplan.choose_shards(lab, SGD(), 1437) == 1  # OMP_NUM_THREADS=1, joblib's and Dask's workers
+    monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
+    monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: "a daemon")
+    assert workplan.choose_shards(lab, SGD(), 1437) == 1
 
 
 def test_blas_limited_to_one_thread_means_one_process(monkeypatch):

@@ -127,6 +127,27 @@ class Sequential:
                 self._weights.append((view, grad))
             offset += size
 
+    def _gradient_views(self, flat_grads: np.ndarray) -> tuple[list, list]:
+        """Every gradient as a view into ``flat_grads`` (laid out as :attr:`flat_grads` is), and the (W, dW)
+        pairs that decay, for :meth:`_use_gradients`."""
+        views, weights, offset = [], [], 0
+        for layer in self.layers:
+            for k, p in layer.params.items():
+                view = flat_grads[offset : offset + p.size].reshape(p.shape)
+                views.append((layer.grads, k, view))
+                if k in layer.decay:
+                    weights.append((p, view))
+                offset += p.size
+        return views, weights
+
+    def _use_gradients(self, flat_grads: np.ndarray, views: tuple[list, list]) -> None:
+        """Write the gradients into ``flat_grads`` from now on, through ``views`` (:meth:`_gradient_views`):
+        a few assignments, where :meth:`_bind_flat_parameters` builds every view anew."""
+        self.flat_grads = flat_grads
+        for grads, k, view in views[0]:
+            grads[k] = view
+        self._weights = views[1]
+
     def __setstate__(self, state: dict) -> None:
         """After unpickling (joblib, Dask) or ``copy.deepcopy``, make the parameters views into ``flat_params``
         again: pickle copies each view on its own, and an optimizer stepping ``flat_params`` would then leave

@@ -328,6 +328,7 @@ class DataParallel:
         self._limits.__enter__()
         self._base = _base_sequence(seed)
         self._layer_rngs = [(layer, layer.rng) for layer in net.layers if layer.needs_rng]  # back at close()
+        self._views: dict[int, tuple] = {}  # shard -> its gradient views, where a process computes several
         self._epoch_seen = -1
         self.begin_epoch(0)  # the streams of this process's shards; each worker derives its own
         self._parent = os.getpid()
@@ -445,7 +446,9 @@ class DataParallel:
         mine = self._my_shards(j)
         for s in reversed(mine):
             if len(mine) > 1:  # several shards here: each gradient into the shard's own vector
-                self.net._bind_flat_parameters(self.net.flat_params, self._grads[s], copy_grads=False)
+                if s not in self._views:
+                    self._views[s] = self.net._gradient_views(self._grads[s])
+                self.net._use_gradients(self._grads[s], self._views[s])
             self._shard_gradient(s)
 
     def _shard_gradient(self, s: int) -> None:

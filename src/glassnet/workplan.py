@@ -3,7 +3,8 @@ r"""How a fit uses the cores when ``n_jobs`` is left to glassnet (``None``, the 
 Two decisions, made at the start of each fit:
 
 1. **Shards** (:func:`choose_shards`): how many pieces each batch is cut into (:mod:`glassnet.parallel`).
-   It depends on the work and on the cores this process may use, never on how busy they are:
+   It depends on the work, on the cores this process may use and on whether it may start processes, never
+   on how busy the cores are:
 
    .. math:: S = \min\left(\text{cores},\ \left\lfloor \frac{6\, n_{rows} |W|}{F_{shard}} \right\rfloor,\
              \left\lfloor \frac{n_{rows}}{R_{shard}} \right\rfloor\right)
@@ -11,16 +12,16 @@ Two decisions, made at the start of each fit:
    :math:`6\, n_{rows} |W|` is a step's floating-point work (forward, and the two products of the backward
    pass, for every weight :math:`|W|` and row), :math:`F_{shard}` (:data:`SHARD_FLOPS`) the least work a
    shard must carry to pay for its two hand-overs per step, :math:`R_{shard}` (:data:`SHARD_ROWS`) the
-   fewest rows it may have. Small steps get one shard: the plain one-process path.
+   fewest rows it may have. Small steps get one shard: the plain one-process path. So do all steps where
+   processes cannot be started or are not welcome: off Linux, in a daemon process (a multiprocessing
+   pool's worker), outside the main thread (a thread pool's or a web server's), or where BLAS has been
+   limited to one thread (``OMP_NUM_THREADS=1``, as joblib's and Dask's workers set it, or
+   ``threadpoolctl``): those callers share the cores out themselves.
 2. **Processes** (:func:`choose_processes`): how many of the shards run at once, one process each, up to
    the cores that are idle now. Since every shard has its own random stream and the gradients are summed
    in shard order, the processes change the time and not the model: a busy machine trains the same
-   weights, only slower.
-
-One process is used, whatever the shards, where forking is not possible or not welcome: off Linux, in a
-daemon process (a multiprocessing pool's worker), outside the main thread (a thread pool's or a web
-server's), or where BLAS has been limited to one thread (``OMP_NUM_THREADS=1``, as joblib's and Dask's
-workers set it, or ``threadpoolctl``): those callers share the cores out themselves.
+   weights in one process, only slower (the shards' smaller products and extra calls cost 10-30 % over the
+   plain path).
 
 ``n_jobs=1`` always trains the plain one-process path, the same model on every machine with the same BLAS;
 an explicit ``n_jobs=k`` uses ``k`` shards in ``k`` processes.
@@ -60,23 +61,30 @@ def step_flops(net, rows: int) -> float:
 
 
 def choose_shards(net, optimizer, rows: int, callbacks=()) -> int:
-    """Shards for steps of ``rows`` rows (see the module's formula); 1 where shards cannot work: a network
-    with batch statistics, an optimizer without declared state, or a callback that looks at the gradient
-    before the update (``on_gradients``, which only the one-process path calls)."""
+    """Shards for steps of ``rows`` rows (see the module's formula); 1 where shards cannot work (a network
+    with batch statistics, an optimizer without declared state, a callback that looks at the gradient
+    before the update: ``on_gradients``, which only the one-process path calls) or where processes may not
+    be started (see the module's docstring)."""
     cores = parallel.available_cpus()
     if cores < 2 or parallel.shard_unsupported_reason(net, optimizer) is not None:
         return 1
-    if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks):
+    if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks) or not _may_fork():
         return 1
     return max(1, min(cores, int(step_flops(net, rows) // SHARD_FLOPS), rows // SHARD_ROWS))
 
 
+def _may_fork() -> bool:
+    """Whether this process may start data-parallel workers: it can fork, it is in the main thread, and
+    BLAS has not been limited to one thread by the caller."""
+    if parallel.fork_unsupported_reason() is not None:
+        return False
+    return threading.current_thread() is threading.main_thread() and not _blas_limited_to_one()
+
+
 def choose_processes(shards: int) -> int:
-    """Processes for ``shards`` shards: as many as there are idle cores, at most ``shards``; 1 where forking
-    is not possible or not welcome (see the module's docstring)."""
-    if shards < 2 or parallel.fork_unsupported_reason() is not None:
-        return 1
-    if threading.current_thread() is not threading.main_thread() or _blas_limited_to_one():
+    """Processes for ``shards`` shards: as many as there are idle cores (:func:`idle_cores`), at most
+    ``shards``."""
+    if shards < 2:
         return 1
     return max(1, min(shards, int(idle_cores() + 0.5)))
 

@@ -107,17 +107,6 @@ def glassnet_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, callb
     return net
 
 
-def glassnet_estimator_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
-    """The same training through ``glassnet.MLPClassifier`` (to show the estimator's overhead)."""
-    from glassnet import MLPClassifier
-
-    clf = MLPClassifier(**_sklearn_params(spec, len(X), epochs), n_jobs=spec.n_jobs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: we stop after exactly `epochs` on purpose
-        clf.fit(X, y)
-    return clf
-
-
 def glassnet_numpy_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int):
     """glassnet on its NumPy reference path: the compiled kernels of :mod:`glassnet.fast` switched off (also in
     the data-parallel workers, which are forked after the switch)."""
@@ -130,15 +119,25 @@ def glassnet_numpy_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int)
         fast.set_enabled(previous)
 
 
+#: (shards, processes) of each fit of :func:`glassnet_default_estimator_fit`, as ``n_jobs=None`` chose them
+PLANS: list[tuple[int, int]] = []
+
+
 def glassnet_default_estimator_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, **overrides):
     """``glassnet.MLPClassifier`` with its default ``n_jobs``: what a user who sets nothing gets.
-    ``overrides`` replace estimator parameters (for example ``batch_size="auto"``)."""
+    ``overrides`` replace estimator parameters (for example ``batch_size="auto"``). The shards and processes
+    the fit chose (:mod:`glassnet.workplan`) are appended to :data:`PLANS`."""
     from glassnet import MLPClassifier
+    from glassnet.callbacks import Callback
+
+    class _Plan(Callback):
+        def on_train_end(self, trainer, history):
+            PLANS.append((trainer.shards, trainer.processes))
 
     clf = MLPClassifier(**{**_sklearn_params(spec, len(X), epochs), **overrides})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: we stop after exactly `epochs` on purpose
-        clf.fit(X, y)
+        clf.fit(X, y, callbacks=[_Plan()])
     return clf
 
 

@@ -277,11 +277,10 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
     tasks, models = {}, {}
     fits = runners(frameworks, cfg["jobs"], cfg.get("numpy_path", False))
     if "glassnet" in frameworks and "sklearn" in frameworks:
-        fits["glassnet.MLPClassifier"] = lambda spec, X, y, epochs: fw.glassnet_estimator_fit(
-            dataclasses.replace(spec, n_jobs=cfg["jobs"]), X, y, epochs
-        )
+        fits["glassnet.MLPClassifier"] = fw.glassnet_default_estimator_fit  # default n_jobs: its own choice
     frameworks = list(fits)
     _warm_up(fits, SPEC_B, X, y, slice(0, 512))
+    fw.PLANS.clear()
 
     accuracies: dict[str, list[float]] = {name: [] for name in frameworks}
     fit_times: dict[str, list[float]] = {name: [] for name in frameworks}
@@ -319,6 +318,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         "cpu_s_per_epoch": {name: median(t) / epochs for name, t in fit_cpu.items()},
         "test_accuracy": acc,
         "test_accuracy_per_seed": accuracies,
+        "estimator_plans": sorted(set(fw.PLANS)),  # (shards, processes) of MLPClassifier() with n_jobs=None
         "cpu_per_wall": cpu,
         "machine_load": load.report(fit_times),
     }
@@ -462,6 +462,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
         if "jax" in frameworks:
             fits["jax"] = fw.jax_fit
         _warm_up(fits, spec, X, y, slice(0, min(len(X), 256)))
+        fw.PLANS.clear()
         cpu_s: dict = {}
         with MachineLoad() as load:
             times = alternate(
@@ -476,6 +477,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
             "s_per_fit": {name: median(t) for name, t in times.items()},
             "s_per_fit_fastest": {name: min(t) for name, t in times.items()},
             "cpu_s_per_fit": {name: median(t) for name, t in cpu_s.items()},
+            "estimator_plans": sorted(set(fw.PLANS)),  # (shards, processes) n_jobs=None chose, per fit
             "machine_load": load.report(times),
         }
     return out
@@ -878,6 +880,7 @@ def _print_fashion(r: dict, one_thread: bool, p: Printer) -> None:
     _print_table(title, r["s_per_epoch"], "s/epoch", r, r.get("cpu_s_per_epoch"), one_thread, p)
     p("  mean test accuracy (one seed per repeat) after " + str(r["epochs"]) + " epochs: "
       + ", ".join(f"{k} {v:.4f}" for k, v in r["test_accuracy"].items()))  # fmt: skip
+    _print_plans(r, p)
 
 
 def _print_wide(r: dict, p: Printer) -> None:
@@ -908,7 +911,16 @@ def _print_estimators(cases: dict, p: Printer) -> None:
         p(f"\n(e) {r['task']}, {r['rows']} rows, {r['epochs']} epoch(s): s per fit")
         for name, value, ratio in _ratios(r["s_per_fit"], base=fw.ESTIMATOR, label="MLPClassifier"):
             p(f"  {name:24s} {_fmt(value):>10s} s{ratio}")
+        _print_plans(r, p)
         _print_busy(r, p)
+
+
+def _print_plans(r: dict, p: Printer) -> None:
+    """What ``MLPClassifier()``'s ``n_jobs=None`` chose (glassnet.workplan)."""
+    plans = r.get("estimator_plans")
+    if plans:
+        text = "; ".join(f"{s} shard(s) in {n} process(es)" for s, n in plans)
+        p(f"  {fw.ESTIMATOR} (n_jobs=None) chose: {text}")
 
 
 def _print_memory(r: dict, p: Printer) -> None:
