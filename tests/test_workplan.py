@@ -48,15 +48,18 @@ def test_shards_follow_the_work_not_the_load(two_cores):
     lab = build_mlp([64, 80, 70, 10], "logistic", seed=0)
     small = build_mlp([64, 100, 10], "relu", seed=0)
     wide = build_mlp([784, 256, 128, 10], "relu", seed=0)
+    tiny = build_mlp([4, 3, 2], "relu", seed=0)
     assert workplan.step_flops(lab, 1437) == 6 * 1437 * (64 * 80 + 80 * 70 + 70 * 10)
-    assert workplan.choose_shards(lab, SGD(), 1437) == 2  # the lab's full batch: 98 MFLOP a step
-    assert workplan.choose_shards(wide, Adam(), 128) == 2
-    assert workplan.choose_shards(small, Adam(), 200) == 1  # 9 MFLOP: one process is faster
-    assert workplan.choose_shards(wide, Adam(), 20) == 1  # too few rows for two shards of 16
-    assert workplan.choose_shards(wide, Adam(), 128, callbacks=[GradientClipping(1.0)]) == 1
+    assert workplan.choose_shards(lab, SGD(), 1437, steps=500) == 2  # the lab: 98 MFLOP a step, 500 epochs
+    assert workplan.choose_shards(wide, Adam(), 128, steps=469) == 2
+    assert workplan.choose_shards(small, Adam(), 200, steps=800) == 2
+    assert workplan.choose_shards(lab, SGD(), 1437, steps=10) == 1  # too short to pay for the workers
+    assert workplan.choose_shards(wide, Adam(), 20, steps=10**5) == 1  # too few rows for two shards of 16
+    assert workplan.choose_shards(tiny, Adam(), 64, steps=10**5) == 1  # 0.01 MFLOP steps: not worth a shard
+    assert workplan.choose_shards(wide, Adam(), 128, 469, callbacks=[GradientClipping(1.0)]) == 1
     norm = build_mlp([784, 256, 10], "relu", seed=0, batch_norm=True)
     assert any(isinstance(layer, BatchNorm) for layer in norm.layers)
-    assert workplan.choose_shards(norm, Adam(), 128) == 1
+    assert workplan.choose_shards(norm, Adam(), 128, steps=469) == 1
 
 
 def test_processes_follow_the_idle_cores(monkeypatch):
@@ -70,17 +73,17 @@ def test_processes_follow_the_idle_cores(monkeypatch):
 def test_one_shard_where_processes_are_not_welcome(two_cores, monkeypatch):
     lab = build_mlp([64, 80, 70, 10], "logistic", seed=0)
     monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: None)
-    assert workplan.choose_shards(lab, SGD(), 1437) == 2
+    assert workplan.choose_shards(lab, SGD(), 1437, 500) == 2
     out = []
-    worker = threading.Thread(target=lambda: out.append(workplan.choose_shards(lab, SGD(), 1437)))
+    worker = threading.Thread(target=lambda: out.append(workplan.choose_shards(lab, SGD(), 1437, 500)))
     worker.start()
     worker.join()
     assert out == [1]  # outside the main thread: the caller shares the cores out
     monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: True)
-    assert workplan.choose_shards(lab, SGD(), 1437) == 1  # OMP_NUM_THREADS=1, joblib's and Dask's workers
+    assert workplan.choose_shards(lab, SGD(), 1437, 500) == 1  # OMP_NUM_THREADS=1: joblib, Dask workers
     monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
     monkeypatch.setattr(parallel, "fork_unsupported_reason", lambda: "a daemon")
-    assert workplan.choose_shards(lab, SGD(), 1437) == 1
+    assert workplan.choose_shards(lab, SGD(), 1437, 500) == 1
 
 
 def test_blas_limited_to_one_thread_means_one_process(monkeypatch):
@@ -146,7 +149,7 @@ def test_the_model_does_not_depend_on_the_processes(digits, two_cores, monkeypat
     """The same shards in one process (a busy machine) and in two give the same weights, bit for bit, with
     dropout, augmentation and sample weights."""
     X, y = digits
-    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)  # shards even for this small network
+    monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)  # shards even for this short fit
     w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
 
     def noise(Xb, rng):
@@ -164,7 +167,7 @@ def test_three_shards_in_one_two_or_three_processes(digits, monkeypatch):
     X, y = digits
     monkeypatch.setattr(parallel, "available_cpus", lambda: 3)
     monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
-    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)
+    monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)
     params = [_fit(X, y, None, p, monkeypatch, batch_size=100)[0] for p in (1, 2, 3)]
     np.testing.assert_array_equal(params[0], params[1])
     np.testing.assert_array_equal(params[0], params[2])
@@ -178,9 +181,9 @@ def test_explicit_n_jobs_is_kept(digits, two_cores, monkeypatch):
     assert _fit(X, y, 2)[1] == (2, 2, 1)
 
 
-def test_small_steps_train_on_the_plain_path(digits, two_cores):
+def test_short_fits_train_on_the_plain_path(digits, two_cores):
     X, y = digits
-    params, seen = _fit(X, y, None, batch_size=32)
+    params, seen = _fit(X, y, None, batch_size=32)  # 3 epochs of 19 small steps: about 10 ms of work
     assert seen == (1, 1, 0)
     np.testing.assert_array_equal(params, _fit(X, y, 1, batch_size=32)[0])
 
@@ -195,10 +198,10 @@ def test_the_estimator_default_chooses_processes_for_the_lab(two_cores, monkeypa
     for idle in (2.0, 0.0):
         monkeypatch.setattr(workplan, "idle_cores", lambda idle=idle: idle)
         plan = Plan()
-        clf = MLPClassifier((80, 70), activation="logistic", solver="sgd", batch_size=len(X), max_iter=5,
+        clf = MLPClassifier((80, 70), activation="logistic", solver="sgd", batch_size=len(X), max_iter=100,
                             learning_rate_init=0.5, momentum=0.0, random_state=0)  # fmt: skip
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning after 5 epochs
+            warnings.simplefilter("ignore")  # ConvergenceWarning after 100 epochs
             clf.fit(X, y, callbacks=[plan])
         models[idle] = (clf, plan.seen)
     assert models[2.0][1] == (2, 2, 1) and models[0.0][1] == (2, 1, 0)

@@ -162,7 +162,7 @@ class Trainer:
         self._call("on_train_begin", self)
         try:
             rows = min(self.batch_size or train.n_rows, train.n_rows)
-            self.shards, self.processes = self._plan(rows)
+            self.shards, self.processes = self._plan(rows, int(epochs) * -(-train.n_rows // rows))
             threads = choose_threads(self.net, rows, self.shards, self.threads)
             with blas_threads(threads), self._data_parallel(train, threads) as self._parallel:
                 for _ in range(int(epochs)):
@@ -276,11 +276,11 @@ class Trainer:
             train, val = train.subset(tr), train.subset(va)
         return train, val
 
-    def _plan(self, rows: int) -> tuple[int, int]:
-        """``(shards, processes)`` for steps of ``rows`` rows: ``n_jobs`` of each when it is given."""
+    def _plan(self, rows: int, steps: int) -> tuple[int, int]:
+        """``(shards, processes)`` for ``steps`` steps of ``rows`` rows: ``n_jobs`` of each when it is given."""
         if self.n_jobs is not None:
             return self.n_jobs, self.n_jobs
-        shards = workplan.choose_shards(self.net, self.optimizer, rows, self.callbacks)
+        shards = workplan.choose_shards(self.net, self.optimizer, rows, steps, self.callbacks)
         return shards, workplan.choose_processes(shards)
 
     def _data_parallel(self, data: Dataset, threads: int | None):

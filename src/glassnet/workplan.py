@@ -12,11 +12,13 @@ Two decisions, made at the start of each fit:
    :math:`6\, n_{rows} |W|` is a step's floating-point work (forward, and the two products of the backward
    pass, for every weight :math:`|W|` and row), :math:`F_{shard}` (:data:`SHARD_FLOPS`) the least work a
    shard must carry to pay for its two hand-overs per step, :math:`R_{shard}` (:data:`SHARD_ROWS`) the
-   fewest rows it may have. Small steps get one shard: the plain one-process path. So do all steps where
-   processes cannot be started or are not welcome: off Linux, in a daemon process (a multiprocessing
-   pool's worker), outside the main thread (a thread pool's or a web server's), or where BLAS has been
-   limited to one thread (``OMP_NUM_THREADS=1``, as joblib's and Dask's workers set it, or
-   ``threadpoolctl``): those callers share the cores out themselves.
+   fewest rows it may have. Tiny steps get one shard: the plain one-process path. So does a fit too short
+   to pay for starting the workers (about 20 ms): one whose steps are estimated at under
+   :data:`MIN_FIT_SECONDS` in all (:func:`fit_seconds`). And so do all fits where processes cannot be
+   started or are not welcome: off Linux, in a daemon process (a multiprocessing pool's worker), outside the
+   main thread (a thread pool's or a web server's), or where BLAS has been limited to one thread
+   (``OMP_NUM_THREADS=1``, as joblib's and Dask's workers set it, or ``threadpoolctl``): those callers share
+   the cores out themselves.
 2. **Processes** (:func:`choose_processes`): how many of the shards run at once, one process each, up to
    the cores that are idle now. Since every shard has its own random stream and the gradients are summed
    in shard order, the processes change the time and not the model: a busy machine trains the same
@@ -36,16 +38,34 @@ from pathlib import Path
 
 from glassnet import parallel
 
-__all__ = ["SHARD_FLOPS", "SHARD_ROWS", "choose_processes", "choose_shards", "idle_cores", "step_flops"]
+__all__ = [
+    "MIN_FIT_SECONDS",
+    "SHARD_FLOPS",
+    "SHARD_ROWS",
+    "choose_processes",
+    "choose_shards",
+    "fit_seconds",
+    "idle_cores",
+    "step_flops",
+]
 
 #: the least floating-point work of a shard's step. A data-parallel step costs two hand-overs between the
-#: processes, tens of microseconds; measured on the 2-core machine, digits 64-100-10 with batches of 200 (9
-#: MFLOP a step) ran faster in one process, the lab's full batch (98 MFLOP) and 784-256-128-10 with
-#: batches of 128 (181 MFLOP) gained from two.
-SHARD_FLOPS = 2e7
+#: processes, about ten microseconds each on an idle machine, while each process runs the step's Python
+#: calls at the same time as the other: measured on the 2-core machine (Intel Xeon, idle), two processes
+#: took 0.79-0.83 of one's time from steps of 0.23 MFLOP (digits 64-16-10, batches of 32) to 130 MFLOP
+#: (64-512-256-10, batches of 128), and 0.73-0.75 on the lab's full batch.
+SHARD_FLOPS = 1e5
 
 #: the fewest rows a shard may have
 SHARD_ROWS = 16
+
+#: the shortest fit (its steps' estimated seconds, :func:`fit_seconds`) worth starting workers for: a
+#: data-parallel session takes about 20 ms to start, and saves about a fifth of the time
+MIN_FIT_SECONDS = 0.2
+
+#: the estimate of a step's time: a fixed cost (the Python calls of a small network's step) plus its
+#: floating-point work at a modest rate for one core
+STEP_SECONDS, FLOP_RATE = 1e-4, 3e10
 
 #: how long :func:`idle_cores` watches the machine (seconds) and how long its answer is reused
 IDLE_WINDOW, IDLE_REUSE = 0.02, 2.0
@@ -60,13 +80,21 @@ def step_flops(net, rows: int) -> float:
     return 6.0 * rows * weights
 
 
-def choose_shards(net, optimizer, rows: int, callbacks=()) -> int:
-    """Shards for steps of ``rows`` rows (see the module's formula); 1 where shards cannot work (a network
-    with batch statistics, an optimizer without declared state, a callback that looks at the gradient
-    before the update: ``on_gradients``, which only the one-process path calls) or where processes may not
-    be started (see the module's docstring)."""
+def fit_seconds(net, rows: int, steps: int) -> float:
+    """A rough estimate of ``steps`` steps of ``rows`` rows in one process: :data:`STEP_SECONDS` each plus
+    their floating-point work at :data:`FLOP_RATE`."""
+    return steps * (STEP_SECONDS + step_flops(net, rows) / FLOP_RATE)
+
+
+def choose_shards(net, optimizer, rows: int, steps: int, callbacks=()) -> int:
+    """Shards for a fit of ``steps`` steps of ``rows`` rows (see the module's formula); 1 for a fit too short
+    to pay for the workers, where shards cannot work (a network with batch statistics, an optimizer without
+    declared state, a callback that looks at the gradient before the update: ``on_gradients``, which only
+    the one-process path calls) or where processes may not be started (see the module's docstring)."""
     cores = parallel.available_cpus()
     if cores < 2 or parallel.shard_unsupported_reason(net, optimizer) is not None:
+        return 1
+    if fit_seconds(net, rows, steps) < MIN_FIT_SECONDS:
         return 1
     if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks) or not _may_fork():
         return 1
