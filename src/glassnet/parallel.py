@@ -241,8 +241,19 @@ class _StopWatch:
             )
 
 
+def _check_plan(net, optimizer, n_jobs: int, shards: int) -> None:
+    """Raise ``ValueError`` unless ``net`` and ``optimizer`` can train on ``shards`` shards in ``n_jobs``
+    processes here."""
+    reason = shard_unsupported_reason(net, optimizer) or (fork_unsupported_reason() if n_jobs > 1 else None)
+    if reason is not None:
+        raise ValueError(f"Cannot train data-parallel: {reason}.")
+    if not 1 <= n_jobs <= shards or shards < 2:
+        raise ValueError(f"DataParallel needs 2 <= shards and 1 <= n_jobs <= shards; got {shards}, {n_jobs}.")
+
+
 class DataParallel:
-    """Training steps of ``net`` with ``optimizer``, each split over ``n_jobs`` processes.
+    """Training steps of ``net`` with ``optimizer``, each batch cut into ``shards`` shards computed by ``n_jobs``
+    processes.
 
     Parameters
     ----------
@@ -274,16 +285,7 @@ class DataParallel:
     """
 
     # the control block, float64 slots shared by all processes
-    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _EPOCH, _PER_SHARD = (
-        0,
-        1,
-        2,
-        3,
-        4,
-        5,
-        6,
-        7,
-    )  # then (loss, w)
+    _ROWS, _START, _LR, _PHASE, _ERROR, _TOTAL, _EPOCH, _PER_SHARD = range(8)  # then (loss, w) per shard
     _GRADIENTS, _UPDATE, _STOP = 0, 1, 2
 
     def __init__(
@@ -301,15 +303,7 @@ class DataParallel:
         threads: int | None = None,
     ) -> None:
         shards = n_jobs if shards is None else shards
-        reason = shard_unsupported_reason(net, optimizer) or (
-            fork_unsupported_reason() if n_jobs > 1 else None
-        )
-        if reason is not None:
-            raise ValueError(f"Cannot train data-parallel: {reason}.")
-        if not 1 <= n_jobs <= shards or shards < 2:
-            raise ValueError(
-                f"DataParallel needs 2 <= shards and 1 <= n_jobs <= shards; got {shards}, {n_jobs}."
-            )
+        _check_plan(net, optimizer, n_jobs, shards)
         self.net, self.optimizer, self.batch_fn, self.n_jobs = net, optimizer, batch_fn, n_jobs
         self.n_shards = shards
         self.alpha, self.n_samples, self.sample_weight = alpha, n_samples, sample_weight
@@ -331,6 +325,10 @@ class DataParallel:
         self._views: dict[int, tuple] = {}  # shard -> its gradient views, where a process computes several
         self._epoch_seen = -1
         self.begin_epoch(0)  # the streams of this process's shards; each worker derives its own
+        self._start_workers(ctx)
+
+    def _start_workers(self, ctx) -> None:
+        """Fork the ``n_jobs - 1`` workers (a failure closes the session and is raised)."""
         self._parent = os.getpid()
         self._workers = []
         self._stop_watch = _StopWatch()
@@ -339,7 +337,7 @@ class DataParallel:
                 # Python >= 3.12 warns about fork in a process with threads (BLAS pools); the children run
                 # only NumPy code on their own data and never take a lock those threads might hold
                 warnings.simplefilter("ignore", DeprecationWarning)
-                for j in range(1, n_jobs):
+                for j in range(1, self.n_jobs):
                     proc = ctx.Process(target=self._serve, args=(j,), daemon=True)
                     proc.start()
                     self._workers.append(proc)
