@@ -360,7 +360,6 @@ def test_compiled_cross_entropy_matches_the_reference(dtype, k):
     z = (rng.standard_normal((60, k)) * 20).astype(dtype)
     y = rng.integers(0, k, 60).astype(np.int32)
     loss = SoftmaxCrossEntropy()
-    assert z.size <= fast.CE_MAX_SIZE  # the kernel takes it
 
     def run():
         return loss.forward(z, y), loss.backward().copy()
@@ -368,6 +367,112 @@ def test_compiled_cross_entropy_matches_the_reference(dtype, k):
     (l_on, dz_on), (l_off, dz_off) = _both(run)
     assert dz_on.dtype == dtype
     assert l_on == pytest.approx(l_off, rel=10 * TOL[dtype], abs=10 * TOL[dtype])
+    _close(dz_on, dz_off, dtype, factor=10)
+
+
+def _ulps(got, want, dtype):
+    """|got - want| in units in the last place of ``want`` rounded to ``dtype``."""
+    want = np.asarray(want)
+    return np.abs(got.astype(want.dtype) - want) / np.spacing(want.astype(dtype)).astype(want.dtype)
+
+
+def _sigmoid_inputs(dtype):
+    """-110..110 densely, every float around the points where the result saturates or turns subnormal, and
+    the extremes."""
+    info = np.finfo(dtype)
+    edges = [88.72283, 87.33654, 103.97, 16.6, 17.33, 36.7, 0.0, 1.0]
+    if dtype == np.float64:
+        edges += [709.782712893384, 708.3964185322641, 745.13]
+    parts = [np.linspace(-110, 110, 200_001, dtype=dtype)]
+    if dtype == np.float64:
+        parts.append(np.linspace(-750, 750, 200_001))
+    for c in edges:
+        around = dtype(c) + np.arange(-300, 301, dtype=dtype) * np.spacing(dtype(max(c, 1.0)))
+        parts += [around, -around]
+    special = [0.0, -0.0, 1e30, -1e30, info.max, -info.max, np.inf, -np.inf, info.tiny, -info.tiny, 1e-40]
+    parts.append(np.array(special, dtype=dtype))
+    return np.concatenate(parts).astype(dtype)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_compiled_sigmoid_forward_matches_the_reference_over_the_whole_range(dtype):
+    x = _sigmoid_inputs(dtype)
+    x = x[: x.size - x.size % 7].reshape(-1, 7)  # a 2-D batch, as the layer sees it
+
+    def run():
+        return Sigmoid().forward(x)
+
+    on, off = _both(run)
+    assert on.dtype == dtype and on.shape == x.shape
+    assert not np.isnan(on).any() and not np.isnan(off).any()
+    tiny = np.finfo(dtype).tiny
+    normal = off >= tiny
+    assert _ulps(on[normal], off[normal], dtype).max() <= 4  # measured: 4
+    # against the exact value (in float64, or x87's long double for float64): the kernel is the more accurate
+    wide = np.float64 if dtype == np.float32 else np.longdouble
+    if np.finfo(wide).eps < np.finfo(dtype).eps / 100:  # (long double is double on some platforms)
+        with np.errstate(over="ignore"):
+            exact = 1 / (1 + np.exp(-x.astype(wide)))
+        normal = exact >= tiny
+        assert _ulps(on[normal], exact[normal], dtype).max() <= 3  # measured: 2.4 (NumPy's formula: 3.5)
+    # saturation exactly where the reference saturates; subnormal results within the smallest normal number
+    np.testing.assert_array_equal(on == 1, off == 1)
+    np.testing.assert_array_equal(on == 0, off == 0)
+    assert np.abs(on - off)[off < tiny].max() <= tiny
+    nan = np.array([[np.nan, 1.0, -np.nan, 2.0]], dtype=dtype)
+    on_nan, off_nan = _both(lambda: Sigmoid().forward(nan))
+    np.testing.assert_array_equal(np.isnan(on_nan), [[True, False, True, False]])
+    np.testing.assert_allclose(on_nan, off_nan, rtol=TOL[dtype])
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1437, 10), (300, 100), (7, 1), (5, 17), (3, 1000)])
+def test_compiled_cross_entropy_is_accurate_at_every_size(dtype, shape):
+    """No size limit any more: the kernel's own exponential gives the softmax to a few ulps."""
+    n, k = shape
+    rng = np.random.default_rng(n + k)
+    z = (rng.standard_normal(shape) * 8).astype(dtype)
+    z[0] = np.linspace(-200, 0, k)  # exponentials that underflow
+    z[1 % n] = 0.0  # a tie everywhere
+    y = rng.integers(0, k, n)
+    loss = SoftmaxCrossEntropy()
+    (l_on, dz_on), (l_off, dz_off) = _both(lambda: (loss.forward(z, y), loss.backward().copy()))
+    assert dz_on.dtype == dtype
+    assert l_on == pytest.approx(l_off, rel=10 * TOL[dtype])
+    _close(dz_on, dz_off, dtype, factor=10)
+    # the softmax of the shifted logits as both paths round them (z - max in the dtype), computed exactly
+    wide = np.float64 if dtype == np.float32 else np.longdouble
+    exact = np.exp((z - z.max(axis=1, keepdims=True)).astype(wide))
+    exact /= exact.sum(axis=1, keepdims=True)
+    others = np.ones(shape, dtype=bool)
+    others[np.arange(n), y] = False  # dz = softmax / N off the label (on it, 1/N is subtracted)
+    big = others & (exact >= 1e3 * np.finfo(dtype).tiny)
+    bound = (
+        3 if dtype == np.float32 else 12
+    )  # measured: 1.8 (reference path 5.6); 8.4 (8.6, row sums' rounding)
+    if (
+        big.any() and np.finfo(wide).eps < np.finfo(dtype).eps / 100
+    ):  # (long double is double on some platforms)
+        assert _ulps(dz_on[big].astype(wide) * n, exact[big], dtype).max() <= bound
+    assert np.all(dz_on[others & (exact < 1e3 * np.finfo(dtype).tiny)] * n <= 2e3 * np.finfo(dtype).tiny)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [3, 16, 19, 40])
+def test_compiled_cross_entropy_finds_each_row_maximum_wherever_it_is(dtype, k):
+    """A row's maximum in any column (the four partial maxima of long rows, their remainder): a wrong
+    maximum would overflow exp(z - max) at these magnitudes."""
+    n = 2 * k
+    z = np.zeros((n, k), dtype=dtype)
+    z[np.arange(n), np.arange(n) % k] = 800.0 if dtype == np.float64 else 100.0
+    y = (np.arange(n) + 1) % k
+    loss = SoftmaxCrossEntropy()
+    (l_on, dz_on), (l_off, dz_off) = _both(lambda: (loss.forward(z, y), loss.backward().copy()))
+    assert np.isfinite(l_on) and np.all(np.isfinite(dz_on))
+    assert l_on == pytest.approx(l_off, rel=10 * TOL[dtype])
     _close(dz_on, dz_off, dtype, factor=10)
 
 
@@ -394,8 +499,11 @@ def test_a_training_run_with_the_kernels_matches_the_reference(dtype, activation
 @needs_numba
 def test_kernels_refuse_what_they_do_not_take_and_the_layer_still_answers():
     a = np.random.default_rng(0).random((6, 4))
-    big = np.zeros((fast.CE_MAX_SIZE // 2 + 1, 2))
-    assert fast.softmax_cross_entropy(big, np.zeros(len(big), dtype=np.intp)) is None  # NumPy is as fast
+    assert fast.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=np.intp)) is None  # empty
+    assert fast.softmax_cross_entropy(a.T, np.zeros(4, dtype=np.intp)) is None  # not C-contiguous
+    assert fast.sigmoid_forward(a.T) is None  # not C-contiguous
+    assert fast.sigmoid_forward(np.arange(6).reshape(2, 3)) is None  # integers: the layer converts them
+    np.testing.assert_allclose(Sigmoid().forward(a.T), 1.0 / (1.0 + np.exp(-a.T)), rtol=1e-15)
     assert fast.relu_backward(a.T, a.T) is None  # not C-contiguous
     assert fast.relu_backward(a.astype(np.float32), a) is None  # mixed dtypes
     assert fast.adam_update(a, a, a, a, 0.9, 0.999, 1e-8, 1e-3) is False  # not a flat vector
