@@ -12,7 +12,9 @@ Two decisions, made at the start of each fit:
    :math:`6\, n_{rows} |W|` is a step's floating-point work (forward, and the two products of the backward
    pass, for every weight :math:`|W|` and row), :math:`F_{shard}` (:data:`SHARD_FLOPS`) the least work a
    shard must carry to pay for its two hand-overs per step, :math:`R_{shard}` (:data:`SHARD_ROWS`) the
-   fewest rows it may have. Tiny steps get one shard: the plain one-process path. So does a fit too short
+   fewest rows it may have. Tiny steps get one shard: the plain one-process path. So do steps whose largest
+   matrix product is large enough for BLAS threads (:data:`glassnet.threads.LARGE_PRODUCT_FLOPS`), which
+   share such a product better than processes share the rows. So does a fit too short
    to pay for starting the workers (about 20 ms): one whose steps are estimated at under
    :data:`MIN_FIT_SECONDS` in all (:func:`fit_seconds`). And so do all fits where processes cannot be
    started or are not welcome: off Linux, in a daemon process (a multiprocessing pool's worker), outside the
@@ -37,6 +39,7 @@ import time
 from pathlib import Path
 
 from glassnet import parallel
+from glassnet.threads import LARGE_PRODUCT_FLOPS, largest_product_flops
 
 __all__ = [
     "MIN_FIT_SECONDS",
@@ -53,7 +56,9 @@ __all__ = [
 #: processes, about ten microseconds each on an idle machine, while each process runs the step's Python
 #: calls at the same time as the other: measured on the 2-core machine (Intel Xeon, idle), two processes
 #: took 0.79-0.83 of one's time from steps of 0.23 MFLOP (digits 64-16-10, batches of 32) to 130 MFLOP
-#: (64-512-256-10, batches of 128), and 0.73-0.75 on the lab's full batch.
+#: (64-512-256-10, batches of 128), and 0.73-0.75 on the lab's full batch. Above the threads' threshold
+#: the other way pays: 784-1024-1024-10 with batches of 256 (a 411 MFLOP product) ran at 73 % of NumPy's
+#: two-thread matrix-product rate in one process on two BLAS threads, at 66 % in two processes.
 SHARD_FLOPS = 1e5
 
 #: the fewest rows a shard may have
@@ -94,7 +99,10 @@ def choose_shards(net, optimizer, rows: int, steps: int, callbacks=()) -> int:
     cores = parallel.available_cpus()
     if cores < 2 or parallel.shard_unsupported_reason(net, optimizer) is not None:
         return 1
-    if fit_seconds(net, rows, steps) < MIN_FIT_SECONDS:
+    if (
+        fit_seconds(net, rows, steps) < MIN_FIT_SECONDS
+        or largest_product_flops(net, rows) >= LARGE_PRODUCT_FLOPS
+    ):
         return 1
     if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks) or not _may_fork():
         return 1
