@@ -758,6 +758,28 @@ def _memory_verdicts(results: dict) -> list[dict]:
     return rows
 
 
+def _estimator_verdicts(results: dict, setting: str) -> list[dict]:
+    """Issue 14's target 2: ``MLPClassifier()`` with its default ``n_jobs``, in (b) and in each case of (e),
+    against JAX's best and scikit-learn's, with the limits of the engine's own epoch-time targets."""
+    rows = []
+    cases = [("(b) MLPClassifier()", results.get("b"), "s_per_epoch")]
+    cases += [(f"(e) {key} MLPClassifier()", r, "s_per_fit") for key, r in (results.get("e") or {}).items()]
+    for label, res, unit in cases:
+        if not res or fw.ESTIMATOR not in res.get(unit, {}):
+            continue
+        t = res[unit]
+        busy = res.get("machine_load", {}).get("busy", False)
+        for other, limit in (
+            ("jax", TARGETS["epoch_time_vs_jax"][setting]),
+            ("sklearn", TARGETS["epoch_time_vs_sklearn"]),
+        ):
+            theirs = _best(t, JAX_ROWS) if other == "jax" else t.get(other)
+            r = _ratio(t[fw.ESTIMATOR], theirs) if theirs else None
+            if r is not None:
+                rows.append(_verdict(f"{label}/{other}", r, f"<= {limit:.2f}", r <= limit, busy))
+    return rows
+
+
 def verdicts(results: dict) -> list[dict]:
     """Each target of the issues, with the measured value and whether it is met (None: not measured or, on a
     busy machine, not measurable)."""
@@ -766,6 +788,7 @@ def verdicts(results: dict) -> list[dict]:
     return (
         _epoch_time_verdicts(results, one_thread, setting)
         + _accuracy_verdicts(results)
+        + _estimator_verdicts(results, setting)
         + _gemm_verdicts(results, setting)
         + _memory_verdicts(results)
     )
