@@ -280,6 +280,10 @@ class DataParallel:
         Shards each batch is cut into (>= 2; default ``n_jobs``). The model depends on it, not on ``n_jobs``.
     threads : int, optional
         BLAS threads per process; default an equal share of the cores.
+    streams : bool
+        Whether ``batch_fn`` draws from ``rng`` (augmentation); ``False``, and without layers that need a
+        generator (dropout), no stream is made (``rng`` is ``None``): a Generator per shard and epoch costs
+        about 20 us, 2 % of the lab's full-batch epoch.
 
     Use it as a context manager, or call :meth:`close`: it ends the workers and moves everything back.
     """
@@ -301,6 +305,7 @@ class DataParallel:
         seed=None,
         shards: int | None = None,
         threads: int | None = None,
+        streams: bool = True,
     ) -> None:
         shards = n_jobs if shards is None else shards
         _check_plan(net, optimizer, n_jobs, shards)
@@ -322,6 +327,7 @@ class DataParallel:
         self._limits.__enter__()
         self._base = _base_sequence(seed)
         self._layer_rngs = [(layer, layer.rng) for layer in net.layers if layer.needs_rng]  # back at close()
+        self._streams = streams or bool(self._layer_rngs)
         self._views: dict[int, tuple] = {}  # shard -> its gradient views, where a process computes several
         self._epoch_seen = -1
         self.begin_epoch(0)  # the streams of this process's shards; each worker derives its own
@@ -435,7 +441,8 @@ class DataParallel:
         if epoch == self._epoch_seen:
             return
         self._epoch_seen = epoch
-        self._rngs = {s: _epoch_stream(self._base, s, epoch) for s in self._my_shards(j)}
+        streams = self._streams
+        self._rngs = {s: _epoch_stream(self._base, s, epoch) if streams else None for s in self._my_shards(j)}
 
     def _gradients(self, j: int) -> None:
         """Phase 1 in process ``j``: :math:`f_s L_s` and its gradient for each of its shards :math:`s`, the

@@ -292,6 +292,7 @@ class Trainer:
             self.processes,
             shards=self.shards,
             threads=threads,
+            streams=self.augment is not None,
             n_rows=data.n_rows,
             alpha=self.alpha,
             n_samples=data.weight_total,
