@@ -22,9 +22,10 @@ __all__ = ["LARGE_PRODUCT_FLOPS", "blas_threads", "choose_threads", "largest_pro
 #: the largest matrix product of a step (floating-point operations, per process) below which BLAS runs on one
 #: thread. Measured on the 2-core machine: the lab's full batch (15 MFLOP products) gains 7 % from a second
 #: BLAS thread when the machine is idle and runs 30 times slower when another process has a core; the
-#: 784-256-128-10 network with batches of 128 (51 MFLOP) gains 14 % idle; 1024-wide layers with batches of 256
-#: (540 MFLOP) gain most and keep the caller's setting.
-LARGE_PRODUCT_FLOPS = 2e8
+#: 784-256-128-10 network with batches of 128 (51 MFLOP) gains 14 % idle; 784-1024-1024-10 with batches of
+#: 64 (134 MFLOP) ran in 0.71 of one thread's time on two (and in 0.86 of two processes' time, which is why
+#: glassnet.workplan leaves such steps to threads), with batches of 256 (411 MFLOP) gains most.
+LARGE_PRODUCT_FLOPS = 1e8
 
 _lock = threading.Lock()
 _active = {"depth": 0, "saved": None}

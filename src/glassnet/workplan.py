@@ -57,8 +57,9 @@ __all__ = [
 #: calls at the same time as the other: measured on the 2-core machine (Intel Xeon, idle), two processes
 #: took 0.79-0.83 of one's time from steps of 0.23 MFLOP (digits 64-16-10, batches of 32) to 130 MFLOP
 #: (64-512-256-10, batches of 128), and 0.73-0.75 on the lab's full batch. Above the threads' threshold
-#: the other way pays: 784-1024-1024-10 with batches of 256 (a 411 MFLOP product) ran at 73 % of NumPy's
-#: two-thread matrix-product rate in one process on two BLAS threads, at 66 % in two processes.
+#: the other way pays: 784-1024-1024-10 with batches of 64 (a 134 MFLOP product) took 0.55 s an epoch of
+#: 6,400 rows in one process on two BLAS threads and 0.64 s in two processes; with batches of 256 (411
+#: MFLOP) it ran at 73 % of NumPy's two-thread matrix-product rate on threads, at 66 % in two processes.
 SHARD_FLOPS = 1e5
 
 #: the fewest rows a shard may have
