@@ -164,8 +164,14 @@ class Trainer:
             rows = min(self.batch_size or train.n_rows, train.n_rows)
             self.shards, self.processes = self._plan(rows, int(epochs) * -(-train.n_rows // rows))
             threads = choose_threads(self.net, rows, self.shards, self.threads)
-            with blas_threads(threads), self._data_parallel(train, threads) as self._parallel:
+            # the data-parallel session; with n_jobs=None its processes follow the idle cores (workplan)
+            sessions = workplan.Processes(
+                lambda processes: self._data_parallel(train, threads, processes),
+                self.shards, self.processes, follow=self.n_jobs is None,
+            )  # fmt: skip
+            with blas_threads(threads), sessions:
                 for _ in range(int(epochs)):
+                    self._parallel, self.processes = sessions.for_epoch(), sessions.processes
                     self._one_epoch(train, val)
                     if self.stop_training or self.schedule.done:
                         break
@@ -283,13 +289,13 @@ class Trainer:
         shards = workplan.choose_shards(self.net, self.optimizer, rows, steps, self.callbacks)
         return shards, workplan.choose_processes(shards)
 
-    def _data_parallel(self, data: Dataset, threads: int | None):
+    def _data_parallel(self, data: Dataset, threads: int | None, processes: int):
         """A data-parallel session for ``fit`` when a step has several shards (a do-nothing context otherwise)."""
         return parallel.session(
             self.net,
             self.optimizer,
             lambda rows, rng: data.batch(rows, self.net.dtype, self.augment, rng),
-            self.processes,
+            processes,
             shards=self.shards,
             threads=threads,
             streams=self.augment is not None,

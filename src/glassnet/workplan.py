@@ -25,7 +25,10 @@ Two decisions, made at the start of each fit:
    the cores that are idle now. Since every shard has its own random stream and the gradients are summed
    in shard order, the processes change the time and not the model: a busy machine trains the same
    weights in one process, only slower (the shards' smaller products and extra calls cost 10-30 % over the
-   plain path).
+   plain path). The processes follow the machine during the fit too (:class:`Processes`): every
+   :data:`REPLAN_SECONDS`, at the start of an epoch, the cores that other work used since the last look
+   decide again, and the session is reopened with more or fewer processes; two processes that wait for
+   each other on a core another job has taken run many times slower than one.
 
 ``n_jobs=1`` always trains the plain one-process path, the same model on every machine with the same BLAS;
 an explicit ``n_jobs=k`` uses ``k`` shards in ``k`` processes.
@@ -76,6 +79,9 @@ STEP_SECONDS, FLOP_RATE = 1e-4, 3e10
 #: how long :func:`idle_cores` watches the machine (seconds) and how long its answer is reused
 IDLE_WINDOW, IDLE_REUSE = 0.02, 2.0
 
+#: how often (seconds) a fit with ``n_jobs=None`` looks again at the idle cores, at the start of an epoch
+REPLAN_SECONDS = 1.0
+
 _idle_cache: dict[str, float] = {}
 
 
@@ -121,9 +127,96 @@ def _may_fork() -> bool:
 def choose_processes(shards: int) -> int:
     """Processes for ``shards`` shards: as many as there are idle cores (:func:`idle_cores`), at most
     ``shards``."""
-    if shards < 2:
-        return 1
-    return max(1, min(shards, int(idle_cores() + 0.5)))
+    return processes_for(idle_cores(), shards) if shards >= 2 else 1
+
+
+def processes_for(idle: float, shards: int) -> int:
+    """One process per idle core (a core three quarters idle counts), at least one, at most ``shards``."""
+    return max(1, min(shards, int(idle + 0.25)))
+
+
+class Processes:
+    """The data-parallel session of a fit, its processes following the idle cores when ``follow`` is set.
+
+    ``open_session(processes)`` returns a session (a :class:`glassnet.parallel.DataParallel`, or a context
+    whose value is ``None`` for one shard). :meth:`for_epoch`, called at the start of each epoch, returns the
+    session to use; every :data:`REPLAN_SECONDS` it measures how many cores other work used since the last
+    look (``/proc/stat``, less this process's and its workers' own time) and, if the processes should change,
+    closes the session and opens one with the new number. The weights, the optimizer's state and the random
+    streams (a function of the shard and the epoch) carry over, so the model is the one a single session
+    would have trained.
+    """
+
+    def __init__(self, open_session, shards: int, processes: int, follow: bool) -> None:
+        self._open, self.shards, self.processes = open_session, shards, processes
+        self.follow = follow and shards > 1
+        self.session, self._context, self.reopened = None, None, 0
+
+    def __enter__(self) -> Processes:
+        self._start(self.processes)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop()
+
+    def for_epoch(self):
+        """The session for the next epoch (``None``: one shard, the plain path)."""
+        if self.follow and time.monotonic() - self._since >= REPLAN_SECONDS:
+            others = self._others()
+            wanted = (
+                self.processes
+                if others is None
+                else processes_for(parallel.available_cpus() - others, self.shards)
+            )
+            if wanted != self.processes:
+                self._stop()
+                self.reopened += 1
+                self._start(wanted)
+            else:
+                self._look()
+        return self.session
+
+    def _start(self, processes: int) -> None:
+        self.processes = processes
+        self._context = self._open(processes)
+        self.session = self._context.__enter__()
+        self._look()
+
+    def _stop(self) -> None:
+        if self._context is not None:
+            context, self._context, self.session = self._context, None, None
+            context.__exit__(None, None, None)
+
+    def _workers(self) -> list[int]:
+        return list(getattr(self.session, "worker_pids", []))
+
+    def _look(self) -> None:
+        """Start a new window of measurement."""
+        self._since = time.monotonic()
+        self._busy, self._own = busy_cpu_seconds(), _cpu_seconds_of(self._workers())
+
+    def _others(self) -> float | None:
+        """Cores that other work used on average since the last look (``None`` off Linux)."""
+        busy = busy_cpu_seconds()
+        if busy is None or self._busy is None:
+            return None
+        own = _cpu_seconds_of(self._workers())
+        wall = max(time.monotonic() - self._since, 1e-9)
+        return max(0.0, (busy - self._busy) - (own - self._own)) / wall
+
+
+def _cpu_seconds_of(pids) -> float:
+    """CPU seconds of this process and of the processes ``pids`` (its data-parallel workers)."""
+    t = os.times()
+    total = t.user + t.system
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def _blas_limited_to_one() -> bool:
@@ -180,20 +273,13 @@ def busy_cpu_seconds() -> float | None:
 def own_cpu_seconds(children: bool = True) -> float:
     """CPU seconds of this process, and with ``children`` of its reaped and live children (glassnet's
     workers)."""
-    t = os.times()
     if not children:
-        return t.user + t.system
-    total = t.user + t.system + t.children_user + t.children_system
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        return _cpu_seconds_of(())
+    t = os.times()
+    live = []
     for task in Path("/proc/self/task").glob("*/children"):
         try:
-            pids = task.read_text().split()
+            live += task.read_text().split()
         except OSError:
             continue
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-    return total
+    return _cpu_seconds_of(live) + t.children_user + t.children_system
