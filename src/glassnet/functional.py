@@ -53,7 +53,8 @@ __all__ = [
 def as_float_array(x) -> np.ndarray:
     """Return ``x`` as a floating-point array: floats keep their dtype, anything else becomes float64."""
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    # dtype.kind: np.issubdtype(x.dtype, np.floating) at a tenth of its cost (every layer calls this)
+    if x.dtype.kind != "f":
         x = x.astype(np.float64)
     return x
 
