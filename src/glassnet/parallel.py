@@ -482,7 +482,8 @@ class DataParallel:
         parameters, which lands in the caller's gradient vector; then the optimizer's update of that share."""
         lo, hi = self._param_shares[j]
         g = self._grads[0][lo:hi]
-        contributors = np.flatnonzero(self._ctrl[self._PER_SHARD + 1 :: 2] > 0)  # shards of positive weight
+        weights = self._ctrl[self._PER_SHARD + 1 :: 2].tolist()  # a few floats: a list is quicker than NumPy
+        contributors = [i for i, w in enumerate(weights) if w > 0]  # shards of positive weight
         if contributors[0] != 0:
             g[...] = self._grads[contributors[0]][lo:hi]
         for i in contributors[1:]:
