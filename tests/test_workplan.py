@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from glassnet import MLPClassifier, parallel, workplan
+from glassnet import MLPClassifier, parallel, threads, workplan
 from glassnet.callbacks import Callback, GradientClipping
 from glassnet.layers import BatchNorm
 from glassnet.network import build_mlp
@@ -98,6 +98,12 @@ def test_blas_limited_to_one_thread_means_one_process(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         assert workplan._blas_limited_to_one()
+    if threads.callers_blas_threads() == 1:
+        pytest.skip("BLAS runs on one thread here")
+    assert not workplan._blas_limited_to_one()
+    with threads.blas_threads(1):  # glassnet's own limit for small products is not the caller's choice
+        assert not workplan._blas_limited_to_one()
+        assert threads.callers_blas_threads() > 1
 
 
 def test_idle_cores_sees_another_process_working(monkeypatch):

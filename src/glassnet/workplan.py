@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 from glassnet import parallel
-from glassnet.threads import LARGE_PRODUCT_FLOPS, largest_product_flops
+from glassnet.threads import LARGE_PRODUCT_FLOPS, callers_blas_threads, largest_product_flops
 
 __all__ = [
     "MIN_FIT_SECONDS",
@@ -220,16 +220,12 @@ def _cpu_seconds_of(pids) -> float:
 
 
 def _blas_limited_to_one() -> bool:
-    """Whether BLAS runs on one thread here by the caller's choice (environment or threadpoolctl)."""
+    """Whether BLAS runs on one thread here by the caller's choice (environment or threadpoolctl; glassnet's
+    own limits for small products, :mod:`glassnet.threads`, do not count)."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         if os.environ.get(name, "").strip() == "1":
             return True
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return False
-    blas = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return bool(blas) and all(lib.get("num_threads") == 1 for lib in blas)
+    return callers_blas_threads() == 1
 
 
 def idle_cores() -> float:
