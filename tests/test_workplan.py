@@ -285,3 +285,35 @@ def test_a_fit_does_not_count_its_own_workers_as_other_work(digits, monkeypatch)
     trainer_ref.append(trainer)
     trainer.fit(np.tile(X, (4, 1)), np.tile(y, 4), 4)
     assert seen and seen[0] < 0.6  # the worker kept a core busy; counted as other work it would be ~1
+
+
+def test_a_containers_cpu_quota_caps_the_cores(tmp_path, monkeypatch):
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert parallel.cgroup_cpus(str(v2)) == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert parallel.cgroup_cpus(str(v2)) is None
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert parallel.cgroup_cpus(str(v1)) == 2.0
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert parallel.cgroup_cpus(str(v1)) is None
+    assert parallel.cgroup_cpus(str(tmp_path / "absent")) is None
+    monkeypatch.setattr(parallel, "affinity_cpus", lambda: 64)
+    monkeypatch.setattr(parallel, "cgroup_cpus", lambda: 1.5)
+    assert parallel.available_cpus() == 2  # a container of 1.5 CPUs on a 64-core host: 2 processes at most
+    assert workplan.idle_given(others=10.0) == 2.0  # other containers busy on the host: our quota still holds
+    assert workplan.idle_given(others=63.5) == 0.5
+    monkeypatch.setattr(parallel, "cgroup_cpus", lambda: None)
+    assert parallel.available_cpus() == 64
+
+
+def test_at_most_eight_shards(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 64)
+    monkeypatch.setattr(workplan, "_may_fork", lambda: True)
+    small = build_mlp([64, 100, 10], "relu", seed=0)
+    # 1024 rows of 45 MFLOP: 64 shards of 16 rows would be allowed by the work, and 64 by the cores
+    assert workplan.choose_shards(small, Adam(), 1024, steps=1000) == workplan.MAX_SHARDS == 8

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import mmap
 import multiprocessing
 import os
@@ -44,6 +45,7 @@ import signal
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -68,11 +70,35 @@ def _is_stopped(pid: int) -> bool:
 
 
 def available_cpus() -> int:
-    """Cores this process may run on."""
+    """Cores this process may use: those it may run on (its affinity), and no more than its cgroup's CPU quota
+    (a container limited to 2 CPUs on a 64-core host may use 2; :func:`cgroup_cpus`)."""
+    cpus, quota = affinity_cpus(), cgroup_cpus()
+    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
+
+
+def affinity_cpus() -> int:
+    """The CPUs this process may run on (its affinity; all of them off Linux)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def cgroup_cpus(root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota of this process's cgroup, in CPUs (``cpu.max`` of cgroup v2, ``cpu.cfs_quota_us /
+    cpu.cfs_period_us`` of v1, as a container sees its own cgroup at ``root``), or ``None`` when unlimited or
+    not readable."""
+    try:
+        quota, period = Path(root, "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int(Path(root, "cpu", "cpu.cfs_quota_us").read_text())
+        period = int(Path(root, "cpu", "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 def effective_n_jobs(n_jobs) -> int:

@@ -6,7 +6,7 @@ Two decisions, made at the start of each fit:
    It depends on the work, on the cores this process may use and on whether it may start processes, never
    on how busy the cores are:
 
-   .. math:: S = \min\left(\text{cores},\ \left\lfloor \frac{6\, n_{rows} |W|}{F_{shard}} \right\rfloor,\
+   .. math:: S = \min\left(\text{cores},\ 8,\ \left\lfloor \frac{6\, n_{rows} |W|}{F_{shard}} \right\rfloor,\
              \left\lfloor \frac{n_{rows}}{R_{shard}} \right\rfloor\right)
 
    :math:`6\, n_{rows} |W|` is a step's floating-point work (forward, and the two products of the backward
@@ -68,6 +68,10 @@ SHARD_FLOPS = 1e5
 #: the fewest rows a shard may have
 SHARD_ROWS = 16
 
+#: the most shards a batch is cut into, however many cores (each process adds a hand-over to every step;
+#: measured on 2 cores only, so more are not assumed to pay)
+MAX_SHARDS = 8
+
 #: the shortest fit (its steps' estimated seconds, :func:`fit_seconds`) worth starting workers for: a
 #: data-parallel session takes about 20 ms to start, and saves about a fifth of the time
 MIN_FIT_SECONDS = 0.2
@@ -113,7 +117,7 @@ def choose_shards(net, optimizer, rows: int, steps: int, callbacks=()) -> int:
         return 1
     if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks) or not _may_fork():
         return 1
-    return max(1, min(cores, int(step_flops(net, rows) // SHARD_FLOPS), rows // SHARD_ROWS))
+    return max(1, min(cores, MAX_SHARDS, int(step_flops(net, rows) // SHARD_FLOPS), rows // SHARD_ROWS))
 
 
 def _may_fork() -> bool:
@@ -163,11 +167,7 @@ class Processes:
         """The session for the next epoch (``None``: one shard, the plain path)."""
         if self.follow and time.monotonic() - self._since >= REPLAN_SECONDS:
             others = self._others()
-            wanted = (
-                self.processes
-                if others is None
-                else processes_for(parallel.available_cpus() - others, self.shards)
-            )
+            wanted = self.processes if others is None else processes_for(idle_given(others), self.shards)
             if wanted != self.processes:
                 self._stop()
                 self.reopened += 1
@@ -241,9 +241,15 @@ def idle_cores() -> float:
     time.sleep(IDLE_WINDOW)
     busy1, own1 = busy_cpu_seconds(), own_cpu_seconds(children=False)
     others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.monotonic() - now)
-    cores = max(0.0, parallel.available_cpus() - others)
+    cores = idle_given(others)
     _idle_cache.update(at=time.monotonic(), cores=cores)
     return cores
+
+
+def idle_given(others: float) -> float:
+    """Idle cores when other work uses ``others`` of the CPUs this process may run on, at most the cores it
+    may use (:func:`glassnet.parallel.available_cpus`: a container's quota caps them)."""
+    return max(0.0, min(float(parallel.available_cpus()), parallel.affinity_cpus() - others))
 
 
 def busy_cpu_seconds() -> float | None:
