@@ -52,10 +52,10 @@ def test_shards_follow_the_work_not_the_load(two_cores):
     assert workplan.step_flops(lab, 1437) == 6 * 1437 * (64 * 80 + 80 * 70 + 70 * 10)
     assert workplan.choose_shards(lab, SGD(), 1437, steps=500) == 2  # the lab: 98 MFLOP a step, 500 epochs
     assert workplan.choose_shards(wide, Adam(), 128, steps=469) == 2
-    assert workplan.choose_shards(small, Adam(), 200, steps=800) == 2
+    assert workplan.choose_shards(small, Adam(), 200, steps=800) == 1  # 9 MFLOP steps: one process is faster
     assert workplan.choose_shards(lab, SGD(), 1437, steps=10) == 1  # too short to pay for the workers
     assert workplan.choose_shards(wide, Adam(), 20, steps=10**5) == 1  # too few rows for two shards of 16
-    assert workplan.choose_shards(tiny, Adam(), 64, steps=10**5) == 1  # 0.01 MFLOP steps: not worth a shard
+    assert workplan.choose_shards(tiny, Adam(), 64, steps=10**5) == 1  # 0.01 MFLOP steps
     big = build_mlp([784, 1024, 1024, 10], "relu", seed=0)
     assert workplan.choose_shards(big, SGD(), 32, steps=1000) == 2  # largest product 67 MFLOP: processes
     assert workplan.choose_shards(big, SGD(), 64, steps=1000) == 1  # 134 MFLOP: BLAS threads share it better
@@ -158,7 +158,8 @@ def test_the_model_does_not_depend_on_the_processes(digits, two_cores, monkeypat
     """The same shards in one process (a busy machine) and in two give the same weights, bit for bit, with
     dropout, augmentation and sample weights."""
     X, y = digits
-    monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)  # shards even for this short fit
+    monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)  # shards even for this short fit of small steps
+    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)
     w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
 
     def noise(Xb, rng):
@@ -177,7 +178,10 @@ def test_three_shards_in_one_two_or_three_processes(digits, monkeypatch):
     monkeypatch.setattr(parallel, "available_cpus", lambda: 3)
     monkeypatch.setattr(workplan, "_blas_limited_to_one", lambda: False)
     monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)
-    params = [_fit(X, y, None, p, monkeypatch, batch_size=100)[0] for p in (1, 2, 3)]
+    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)
+    runs = [_fit(X, y, None, p, monkeypatch, batch_size=100) for p in (1, 2, 3)]
+    assert [seen for _, seen in runs] == [(3, 1, 0), (3, 2, 1), (3, 3, 2)]
+    params = [w for w, _ in runs]
     np.testing.assert_array_equal(params[0], params[1])
     np.testing.assert_array_equal(params[0], params[2])
 
@@ -234,6 +238,7 @@ def test_the_processes_follow_the_machine_during_a_fit_and_the_model_does_not_ch
     back to two, and trains the weights of a fit that kept two processes throughout, bit for bit."""
     X, y = digits
     monkeypatch.setattr(workplan, "MIN_FIT_SECONDS", 0.0)
+    monkeypatch.setattr(workplan, "SHARD_FLOPS", 1.0)
     monkeypatch.setattr(workplan, "REPLAN_SECONDS", 0.0)
     monkeypatch.setattr(workplan, "choose_processes", lambda shards: 2)
     load = iter([0.0, 1.0, 1.0, 0.0] + [0.0] * 10)  # cores other work used, one look at each epoch's start
@@ -314,6 +319,6 @@ def test_a_containers_cpu_quota_caps_the_cores(tmp_path, monkeypatch):
 def test_at_most_eight_shards(monkeypatch):
     monkeypatch.setattr(parallel, "available_cpus", lambda: 64)
     monkeypatch.setattr(workplan, "_may_fork", lambda: True)
-    small = build_mlp([64, 100, 10], "relu", seed=0)
-    # 1024 rows of 45 MFLOP: 64 shards of 16 rows would be allowed by the work, and 64 by the cores
-    assert workplan.choose_shards(small, Adam(), 1024, steps=1000) == workplan.MAX_SHARDS == 8
+    net = build_mlp([64, 400, 10], "relu", seed=0)
+    # steps of 1024 rows and 182 MFLOP: 9 shards by the work, 64 by the rows and by the cores
+    assert workplan.choose_shards(net, Adam(), 1024, steps=1000) == workplan.MAX_SHARDS == 8

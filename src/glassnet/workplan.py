@@ -56,14 +56,16 @@ __all__ = [
 ]
 
 #: the least floating-point work of a shard's step. A data-parallel step costs two hand-overs between the
-#: processes, about ten microseconds each on an idle machine, while each process runs the step's Python
-#: calls at the same time as the other: measured on the 2-core machine (Intel Xeon, idle), two processes
-#: took 0.79-0.83 of one's time from steps of 0.23 MFLOP (digits 64-16-10, batches of 32) to 130 MFLOP
-#: (64-512-256-10, batches of 128), and 0.73-0.75 on the lab's full batch. Above the threads' threshold
+#: processes and the update's extra pass, about 60 us in all on the 2-core machine (Intel Xeon, idle), so
+#: small steps lose: fits grouped by setting, two processes took 2.2 times one's time on 0.23 MFLOP steps
+#: (digits 64-16-10, batches of 32), 1.6 on 2.8 MFLOP, 1.16 on 9 MFLOP (64-100-10, batches of 200), 0.94 on
+#: 38 MFLOP (64-256-128-10, batches of 128), 0.67 on 150 MFLOP, 0.59 on the lab's full batch (98 MFLOP).
+#: (Fits alternated between the settings gave other ratios: a one-process fit right after a data-parallel
+#: one ran up to 35 % slower, which made small steps look worth sharding.) Above the threads' threshold
 #: the other way pays: 784-1024-1024-10 with batches of 64 (a 134 MFLOP product) took 0.55 s an epoch of
 #: 6,400 rows in one process on two BLAS threads and 0.64 s in two processes; with batches of 256 (411
 #: MFLOP) it ran at 73 % of NumPy's two-thread matrix-product rate on threads, at 66 % in two processes.
-SHARD_FLOPS = 1e5
+SHARD_FLOPS = 2e7
 
 #: the fewest rows a shard may have
 SHARD_ROWS = 16
