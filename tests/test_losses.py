@@ -179,8 +179,8 @@ def test_chance_loss_is_the_loss_of_the_uninformed_constant(case):
     if (
         loss.task == "regression" and loss.name != "huber"
     ):  # the mean / median / quantile is the best constant
-        for shift in (-0.1, 0.1):
-            assert chance <= loss.forward(_best_constant(loss, y) + shift, y)
+        for shift in (-0.1, 0.1):  # no better constant (an even count's medians tie, to rounding)
+            assert chance <= loss.forward(_best_constant(loss, y) + shift, y) * (1 + 1e-12)
 
 
 def test_chance_loss_values():
