@@ -475,18 +475,19 @@ class DataParallel:
         last one computed into process ``j``'s own gradient vector (that of its first shard)."""
         self._follow_epoch(j)
         mine = self._my_shards(j)
+        bounds = _shares(int(self._ctrl[self._ROWS]), self.n_shards)  # [lo, hi) of every shard's rows
         for s in reversed(mine):
             if len(mine) > 1:  # several shards here: each gradient into the shard's own vector
                 if s not in self._views:
                     self._views[s] = self.net._gradient_views(self._grads[s])
                 self.net._use_gradients(self._grads[s], self._views[s])
-            self._shard_gradient(s)
+            self._shard_gradient(s, *bounds[s])
 
-    def _shard_gradient(self, s: int) -> None:
-        """:math:`f_s L_s` and its gradient :math:`g_s` on shard ``s``'s rows, with the shard's own stream."""
+    def _shard_gradient(self, s: int, lo: int, hi: int) -> None:
+        """:math:`f_s L_s` and its gradient :math:`g_s` on shard ``s``, the batch's rows ``lo:hi``, with the
+        shard's own stream."""
         ctrl = self._ctrl
-        n, start = int(ctrl[self._ROWS]), int(ctrl[self._START])
-        lo, hi = _shares(n, self.n_shards)[s]
+        start = int(ctrl[self._START])
         rows = slice(start + lo, start + hi) if start >= 0 else self._rows[lo:hi]
         loss = weight = 0.0
         if hi > lo:

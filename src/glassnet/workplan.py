@@ -189,22 +189,32 @@ class Processes:
             context, self._context, self.session = self._context, None, None
             context.__exit__(None, None, None)
 
-    def _workers(self) -> list[int]:
-        return list(getattr(self.session, "worker_pids", []))
-
     def _look(self) -> None:
-        """Start a new window of measurement."""
-        self._since = time.monotonic()
-        self._busy, self._own = busy_cpu_seconds(), _cpu_seconds_of(self._workers())
+        """Start a new window of measurement, with this session's workers as this process's own."""
+        self._window = _Window(getattr(self.session, "worker_pids", []))
+        self._since = self._window.since
 
     def _others(self) -> float | None:
         """Cores that other work used on average since the last look (``None`` off Linux)."""
+        return self._window.others()
+
+
+class _Window:
+    """A window of measurement: the cores that other work used on average since it began (``/proc/stat``,
+    less the CPU time of this process and of ``pids``)."""
+
+    def __init__(self, pids=()) -> None:
+        self.pids = list(pids)
+        self.since = time.monotonic()
+        self.busy, self.own = busy_cpu_seconds(), _cpu_seconds_of(self.pids)
+
+    def others(self) -> float | None:
+        """``None`` off Linux."""
         busy = busy_cpu_seconds()
-        if busy is None or self._busy is None:
+        if busy is None or self.busy is None:
             return None
-        own = _cpu_seconds_of(self._workers())
-        wall = max(time.monotonic() - self._since, 1e-9)
-        return max(0.0, (busy - self._busy) - (own - self._own)) / wall
+        wall = max(time.monotonic() - self.since, 1e-9)
+        return max(0.0, (busy - self.busy) - (_cpu_seconds_of(self.pids) - self.own)) / wall
 
 
 def _cpu_seconds_of(pids) -> float:
@@ -237,13 +247,11 @@ def idle_cores() -> float:
     now = time.monotonic()
     if now - _idle_cache.get("at", -1e9) < IDLE_REUSE:
         return _idle_cache["cores"]
-    busy0, own0 = busy_cpu_seconds(), own_cpu_seconds(children=False)
-    if busy0 is None:
+    window = _Window()
+    if window.busy is None:
         return float(parallel.available_cpus())
     time.sleep(IDLE_WINDOW)
-    busy1, own1 = busy_cpu_seconds(), own_cpu_seconds(children=False)
-    others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (time.monotonic() - now)
-    cores = idle_given(others)
+    cores = idle_given(window.others())
     _idle_cache.update(at=time.monotonic(), cores=cores)
     return cores
 
@@ -274,11 +282,8 @@ def busy_cpu_seconds() -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def own_cpu_seconds(children: bool = True) -> float:
-    """CPU seconds of this process, and with ``children`` of its reaped and live children (glassnet's
-    workers)."""
-    if not children:
-        return _cpu_seconds_of(())
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of its reaped and live children (glassnet's workers)."""
     t = os.times()
     live = []
     for task in Path("/proc/self/task").glob("*/children"):
