@@ -16,7 +16,7 @@ from glassnet.io import load_model
 from glassnet.playground.config import ConfigError, validate_config
 from glassnet.playground.datasets import DATASETS, make_dataset, parse_csv
 from glassnet.playground.server import PlaygroundServer
-from glassnet.playground.session import Session, SessionManager
+from glassnet.playground.session import Session, SessionError, SessionManager
 from glassnet.trace import trace_step
 
 SMALL = {"n_samples": 120, "layers": "4:tanh:0", "batch_size": 10}
@@ -93,7 +93,6 @@ def test_reset_gives_the_same_initial_weights_and_a_step_is_trace_step():
     start = session.net.flat_params.copy()
     reference, optimizer = session.net.astype(session.net.dtype), session.optimizer
     schedule_lr = session.schedule.lr
-    rows = session.batches.__class__  # noqa: F841 - the batch order is checked through the trace's rows
     state = session.step(trace=True)
     assert state["step"] == 1 and state["batch_size"] == 10
     rows = np.array(state["rows"])
@@ -129,18 +128,18 @@ def test_reset_gives_the_same_initial_weights_and_a_step_is_trace_step():
 def test_copy_as_python_takes_the_same_steps(config):
     session = Session("s", config)
     for _ in range(23):  # a few epochs and a part of one
-        session._step()
+        session.step(trace=False)
     namespace = {"__name__": "playground_script"}
     exec(compile(session.python(), "playground_script.py", "exec"), namespace)
     np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
-    assert namespace["epoch"] == session.epoch
+    assert namespace["trainer"].epoch == session.epoch
 
 
 def test_copy_as_python_runs_as_a_script(tmp_path):
     session = Session("s", {**SMALL, "dataset": "csv"}, csv_text="a,b,c\n" + "".join(
         f"{np.cos(t):.4f},{np.sin(t):.4f},{'in' if t < 3 else 'out'}\n" for t in np.linspace(0, 6, 40)))  # fmt: skip
     for _ in range(7):
-        session._step()
+        session.step(trace=False)
     (tmp_path / "data.csv").write_text(session.csv_text)
     script = tmp_path / "run.py"
     script.write_text(session.python() + "np.save('weights.npy', net.flat_params)\n")
@@ -150,6 +149,33 @@ def test_copy_as_python_runs_as_a_script(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "test accuracy" in done.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), session.net.flat_params)
+
+
+def test_the_session_trains_through_the_trainer_however_the_page_drives_it():
+    """Stepping, playing and pausing take the steps of one plain ``Trainer.fit``: two epochs of the session
+    equal ``fit(epochs=2)`` of the same network, optimizer, schedule and batch order, bit for bit."""
+    from glassnet.playground.build import build_network, build_optimizer, build_schedule, build_trainer
+
+    config = {**SMALL, "layers": "5:relu:0.3,4:tanh", "batch_norm": True, "batch_size": 7, "schedule": "step",
+              "step_size": 1, "optimizer": "sgd", "momentum": 0.9, "alpha": 0.01}  # fmt: skip
+    session = Session("t", config)
+    n = len(session.X_train)  # 60 rows: batches of 7, 7, ..., 4
+    for _ in range(3):
+        session.step(trace=False)
+    session.play(steps_per_frame=1)  # the slowest speed: a frame a step, so it stays within two epochs
+    while session.steps < 5:
+        time.sleep(0.005)
+    session.pause()
+    while session.epoch < 2:
+        assert session.step(trace=True)["batch_size"] in (7, n % 7)
+    assert session.steps == 2 * len(range(0, n, 7)) and session.epoch == 2
+    net = build_network(session.config, session.n_classes)
+    trainer = build_trainer(session.config, net, build_optimizer(session.config),
+                            build_schedule(session.config, n))  # fmt: skip
+    trainer.fit(session.X_train, session.y_train, epochs=2)
+    np.testing.assert_array_equal(net.flat_params, session.net.flat_params)
+    assert session.curves["epoch"][-1] == 2 and session.schedule.lr == trainer.schedule.lr
+    session.close()
 
 
 def test_frames_are_throttled_and_idle_sessions_are_freed():
@@ -176,11 +202,13 @@ def test_a_diverging_run_stops_with_a_message():
     session = Session(
         "d", {**SMALL, "optimizer": "sgd", "lr": 10.0, "momentum": 0.99, "layers": "8:identity"}
     )
-    for _ in range(300):
-        session._step()
-        if session.message:
-            break
-    assert "diverged" in session.message and "lower the learning rate" in session.message
+    with pytest.raises(SessionError, match="diverged"):
+        for _ in range(300):
+            session.step(trace=False)
+    assert "diverged" in session.message and "Lower the learning rate" in session.message
+    with pytest.raises(SessionError, match="diverged"):  # until the settings change or a reset
+        session.step(trace=False)
+    assert np.all(np.isfinite(session.net.flat_params))  # the Trainer kept the weights from before
     session._publish()  # a frame of a NaN network is still valid JSON
     assert json.loads(session.frame)["message"] == session.message
 
@@ -227,7 +255,7 @@ def test_api_session_step_gradcheck_script_and_model(server, tmp_path):
     status, check = request(server, "POST", f"/api/session/{sid}/gradcheck", {})
     assert status == 200 and max(check["errors"].values()) < 1e-5
     status, script = request(server, "GET", f"/api/session/{sid}/python")
-    assert status == 200 and b"steps, batch_size, alpha, n = 1, 10" in script
+    assert status == 200 and b"fit_steps(trainer, X_train, y_train, steps=1)" in script
     status, model = request(server, "GET", f"/api/session/{sid}/model")
     (tmp_path / "m.npz").write_bytes(model)
     loaded = load_model(tmp_path / "m.npz").network
@@ -345,11 +373,28 @@ def test_digits_train_predict_and_load_a_model_file(server, tmp_path):
     assert status == 400 and "Cannot load this model file" in reply["error"]
 
 
+def test_digits_train_through_the_trainer_and_report_each_epoch():
+    from glassnet.playground.digits import DigitsLab
+
+    lab = DigitsLab()
+    lab.train("recommended", epochs=2)
+    lab._thread.join(timeout=120)
+    status = lab.status()
+    assert status["state"] == "ready" and status["test_accuracy"] > 0.8, status["message"]
+    assert len(status["losses"]) == 2 and status["losses"][1] < status["losses"][0]
+    lab.train("lab", epochs=5000)  # closing the lab ends the fit after the current epoch
+    deadline = time.monotonic() + 60
+    while lab.status()["progress"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    lab.close()
+    assert lab._thread is None and 0 < lab.status()["progress"] < 1
+
+
 def test_zero_initial_weights_never_break_the_symmetry():
     """The lesson the "zeros" choice teaches: every hidden unit stays the same unit."""
     session = Session("z", {**SMALL, "layers": "4:tanh:0", "init": "zeros", "optimizer": "sgd", "lr": 0.5})
     for _ in range(30):
-        session._step()
+        session.step(trace=False)
     W = session.net.parameters()["layers.0.W"]
     np.testing.assert_array_equal(W, np.broadcast_to(W[0], W.shape))
     assert 'init="zeros"' in session.python()
@@ -386,7 +431,7 @@ def test_an_error_in_the_training_thread_stops_training_with_a_message(monkeypat
     def broken(*args, **kwargs):
         raise FloatingPointError("something broke")
 
-    monkeypatch.setattr(session, "_step", broken)
+    monkeypatch.setattr(session.net, "loss_and_grad", broken)
     session.play()
     session.thread.join(timeout=10)
     assert not session.playing and "something broke" in session.message

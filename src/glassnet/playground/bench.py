@@ -27,11 +27,13 @@ CONFIG = {"dataset": "circles", "n_samples": 400, "layers": "8:tanh:0,8:tanh:0",
 def frames_drawn(seconds: float) -> float:
     session = Session("bench", CONFIG)
     for _ in range(50):
-        session._step()
+        session.step(trace=False)
     count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        session._publish()
-        count += 1
+    with session.lock:
+        while time.perf_counter() - start < seconds:
+            session._publish()
+            count += 1
+    session.close()
     return count / (time.perf_counter() - start)
 
 

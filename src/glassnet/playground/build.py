@@ -1,8 +1,9 @@
 """From a validated configuration to glassnet objects, and to the Python script that does the same.
 
 The playground and its "copy as Python" script must take the very same steps, so both are written here side
-by side: :func:`build_network` / :func:`build_optimizer` / :func:`build_schedule` and :func:`python_script`,
-whose text spells out the same calls in the same order (a test runs the script and compares the weights).
+by side: :func:`build_network` / :func:`build_optimizer` / :func:`build_schedule` / :func:`build_trainer` and
+:func:`python_script`, whose text spells out the same calls in the same order (a test runs the script and
+compares the weights). Both train with :class:`glassnet.training.Trainer`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from glassnet.losses import SoftmaxCrossEntropy
 from glassnet.network import Sequential
 from glassnet.optim import SGD, Adam, AdamW
 from glassnet.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, StepLR
+from glassnet.training import Trainer
 
-__all__ = ["build_network", "build_optimizer", "build_schedule", "steps_per_epoch", "python_script"]
+__all__ = [
+    "build_network", "build_optimizer", "build_schedule", "build_trainer", "steps_per_epoch", "python_script"
+]  # fmt: skip
 
 
 def init_for(activation: str, init: str = "auto") -> str:
@@ -57,8 +61,8 @@ def build_optimizer(config: dict):
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
-    """Batches per epoch: every batch has at least 2 rows (``range(0, n - 1, batch_size)``)."""
-    return len(range(0, n_train - 1, batch_size))
+    """Batches per epoch as the Trainer cuts them: ``len(range(0, n, batch_size))``."""
+    return len(range(0, n_train, batch_size))
 
 
 def build_schedule(config: dict, n_train: int):
@@ -75,6 +79,15 @@ def build_schedule(config: dict, n_train: int):
             lr, total_steps=config["total_epochs"] * steps_per_epoch(n_train, config["batch_size"])
         )
     return ConstantLR(lr)
+
+
+def build_trainer(config: dict, net: Sequential, optimizer, schedule, callbacks=()) -> Trainer:
+    """The Trainer of a playground run: the configured batches and L2, one process (the page steps it),
+    batch order drawn from ``default_rng(config['seed'] + 1)``."""
+    return Trainer(
+        net, optimizer, schedule=schedule, batch_size=config["batch_size"], alpha=config["alpha"],
+        seed=config["seed"] + 1, n_jobs=1, callbacks=callbacks,
+    )  # fmt: skip
 
 
 # --- the script ------------------------------------------------------------------------------------------------
@@ -120,7 +133,7 @@ def _schedule_code(config: dict) -> tuple[str, str]:
         return "StepLR", f"StepLR({lr}, step_size={config['step_size']}, gamma={config['gamma']!r})"
     if name == "cosine":
         return "CosineLR", (
-            f"CosineLR({lr}, total_steps={config['total_epochs']} * len(range(0, len(X_train) - 1, "
+            f"CosineLR({lr}, total_steps={config['total_epochs']} * len(range(0, len(X_train), "
             f"{config['batch_size']})))"
         )
     return "ConstantLR", f"ConstantLR({lr})"
@@ -152,28 +165,15 @@ def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
 
 
 def _training_code(config: dict, steps: int) -> list[str]:
-    """The script's training loop: the playground's batches, schedule calls and step count, in its order."""
+    """The script's training: the playground's Trainer, stopped after as many steps as the playground took."""
     return [
-        f"steps, batch_size, alpha, n = {steps}, {config['batch_size']}, {config['alpha']!r}, len(X_train)",
-        "net.train()",
-        "step = epoch = 0",
-        "while step < steps:",
-        "    order = batches.permutation(n)",
-        "    losses = []",
-        "    for start in range(0, n - 1, batch_size):  # every batch has at least 2 points",
-        "        if step == steps:",
-        "            break",
-        "        rows = order[start : start + batch_size]",
-        "        optimizer.lr = schedule.lr",
-        "        losses.append(net.loss_and_grad(X_train[rows], y_train[rows], alpha=alpha, n_samples=n))",
-        "        optimizer.step(net)",
-        "        schedule.on_batch_end(len(rows))",
-        "        step += 1",
-        "    else:  # a whole epoch",
-        "        schedule.on_epoch_end(epoch, float(np.mean(losses)))",
-        "        epoch += 1",
+        "trainer = Trainer(",
+        f"    net, optimizer, schedule=schedule, batch_size={config['batch_size']}, "
+        f"alpha={config['alpha']!r},",
+        f"    seed={config['seed']} + 1, n_jobs=1,  # seed: a new order of the training points each epoch",
+        ")",
+        f"fit_steps(trainer, X_train, y_train, steps={steps})  # Trainer.fit, paused after {steps} steps",
         "",
-        "net.eval()",
         'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")',
     ]
 
@@ -194,7 +194,9 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         "from glassnet.network import Sequential",
         f"from glassnet.optim import {opt_name}",
         *data_imports,
+        "from glassnet.playground.stepping import fit_steps",
         f"from glassnet.schedules import {sched_name}",
+        "from glassnet.training import Trainer",
     ]
     body = [
         "",
@@ -209,7 +211,6 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         ")",
         f"optimizer = {opt_code}",
         f"schedule = {sched_code}",
-        f"batches = np.random.default_rng({config['seed']} + 1)  # a new order of the training points each epoch",
         "",
         *_training_code(config, steps),
     ]

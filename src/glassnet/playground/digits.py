@@ -8,7 +8,6 @@ function ``glassnet predict`` uses on pictures), so the page can show the 8x8 in
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import threading
@@ -16,6 +15,7 @@ import time
 
 import numpy as np
 
+from glassnet.callbacks import Callback
 from glassnet.trace import hidden_activations
 
 __all__ = ["DigitsLab", "RECIPES"]
@@ -30,6 +30,21 @@ DIGITS_PREPROCESSING = {"image_shape": [8, 8], "light_on_dark": True, "fit": "bb
 MAX_CANVAS = 512  # pixels per side of a drawing
 
 
+class _Progress(Callback):
+    """The digits lab's callback on its Trainer: each epoch's progress and loss for the page; ends the fit
+    (after the current epoch) once the lab asks it to stop."""
+
+    def __init__(self, lab: DigitsLab, epochs: int, stop: threading.Event) -> None:
+        self.lab, self.epochs, self.stop = lab, epochs, stop
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        with self.lab.lock:
+            self.lab.progress = (epoch + 1) / self.epochs
+            self.lab.losses.append(float(logs["loss"]))
+        if self.stop.is_set():
+            trainer.stop_training = True
+
+
 class DigitsLab:
     """One digits model per server, trained in a background thread; its state is polled by the page."""
 
@@ -38,6 +53,7 @@ class DigitsLab:
         self.state, self.message, self.progress = "empty", "Train a network or load a model file.", 0.0
         self.net, self.preprocessing, self.class_names, self.test_accuracy = None, None, None, None
         self.recipe, self._stop, self._thread = None, threading.Event(), None
+        self.losses: list[float] = []  # the training loss of each epoch of the current (or last) fit
 
     # --- training --------------------------------------------------------------------------------------
 
@@ -51,23 +67,25 @@ class DigitsLab:
         self.close()
         self._stop = threading.Event()
         with self.lock:
-            self.state, self.progress, self.recipe = "training", 0.0, recipe
+            self.state, self.progress, self.recipe, self.losses = "training", 0.0, recipe, []
             self.message = f"Training {RECIPES[recipe][0]} for {epochs} epochs..."
         self._thread = threading.Thread(target=self._train, args=(recipe, epochs, self._stop), daemon=True)
         self._thread.start()
 
     def _train(self, recipe: str, epochs: int, stop: threading.Event) -> None:
+        """The fit thread: the recipe's network trained by :class:`glassnet.training.Trainer`, whose callback
+        (:class:`_Progress`) reports each epoch to the page and ends the fit when the lab is closed."""
         try:
             from glassnet.data.datasets import load_digits
+            from glassnet.training import Trainer
 
             data = load_digits(test_size=0.2, seed=0)
             X, y = data.X_train, data.y_train
             if recipe == "lab":
                 from glassnet.lab import LAB_LR, lab_network
                 from glassnet.optim import SGD
-                from glassnet.schedules import ConstantLR
 
-                net, optimizer, schedule, batch = lab_network(0), SGD(lr=LAB_LR), ConstantLR(LAB_LR), len(X)
+                net, optimizer, schedule, batch = lab_network(0), SGD(lr=LAB_LR), None, None
             else:
                 from glassnet.losses import SoftmaxCrossEntropy
                 from glassnet.network import build_mlp
@@ -78,23 +96,14 @@ class DigitsLab:
                                 loss=SoftmaxCrossEntropy(label_smoothing=0.1))  # fmt: skip
                 batch = 64
                 optimizer = Adam(lr=3e-3)
-                schedule = CosineLR(3e-3, total_steps=epochs * math.ceil(len(X) / batch))
-            rng = np.random.default_rng(0)
-            net.train()
+                schedule = CosineLR(3e-3, total_steps=epochs * len(range(0, len(X), batch)))
+            progress = _Progress(self, epochs, stop)
+            trainer = Trainer(net, optimizer, schedule=schedule, batch_size=batch, seed=0, n_jobs=1,
+                              callbacks=[progress])  # fmt: skip
             start = time.perf_counter()
-            for epoch in range(epochs):
-                order = rng.permutation(len(X)) if batch < len(X) else np.arange(len(X))
-                for first in range(0, len(X), batch):
-                    rows = order[first : first + batch]
-                    optimizer.lr = schedule.lr
-                    net.loss_and_grad(X[rows], y[rows])
-                    optimizer.step(net)
-                    schedule.on_batch_end(len(rows))
-                if stop.is_set():
-                    return
-                with self.lock:
-                    self.progress = (epoch + 1) / epochs
-            net.eval()
+            trainer.fit(X, y, epochs=epochs)
+            if stop.is_set():
+                return
             accuracy = float(np.mean(net.predict(data.X_test) == data.y_test))
             with self.lock:
                 self.net, self.preprocessing = net, dict(DIGITS_PREPROCESSING)
@@ -139,6 +148,7 @@ class DigitsLab:
         with self.lock:
             return {"state": self.state, "message": self.message, "progress": self.progress,
                     "recipe": self.recipe, "test_accuracy": self.test_accuracy,
+                    "losses": self.losses[:: max(1, len(self.losses) // 300)],  # at most ~300 points to draw
                     "recipes": {k: {"description": v[0], "epochs": v[1], "max_epochs": v[2]} for k, v in RECIPES.items()}}  # fmt: skip
 
     # --- prediction ------------------------------------------------------------------------------------

@@ -1,27 +1,37 @@
 """One browser tab's run: its data, network, optimizer, the training thread, and the frames it publishes.
 
-The training thread takes steps for one frame interval (1/30 s by default), then draws a frame: the decision
-regions on a grid, each hidden neuron's output on a smaller grid, the weights, the loss and accuracy curves
-(:mod:`glassnet.playground.frames`).
+The run trains through :class:`glassnet.training.Trainer`, as every glassnet fit does: one ``Trainer.fit`` in
+a thread, held before each step by a callback (:mod:`glassnet.playground.stepping`). While the page plays,
+the thread takes steps for one frame interval (1/30 s by default), then draws a frame: the decision regions
+on a grid, each hidden neuron's output on a smaller grid, the weights, the loss and accuracy curves
+(:mod:`glassnet.playground.frames`); while it is paused, the thread waits and a request lets it take one step.
 Only the newest frame is kept (a page that draws slowly skips frames instead of queueing them); readers wait
-on :meth:`Session.wait_frame`. Every change of the network happens under ``Session.lock``, so a request (step,
-reset, new settings) and the training thread never interleave.
+on :meth:`Session.wait_frame`. The fit thread holds ``Session.lock`` while it trains and lets go only while
+it waits, so a request (step, reset, new settings) and a training step never interleave.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import math
 import secrets
 import threading
 import time
 
 import numpy as np
 
-from glassnet.playground.build import build_network, build_optimizer, build_schedule, python_script
+from glassnet.exceptions import TrainingDivergedError
+from glassnet.playground.build import (
+    build_network,
+    build_optimizer,
+    build_schedule,
+    build_trainer,
+    python_script,
+)
 from glassnet.playground.export import model_file, session_state
 from glassnet.playground.frames import GRID, NEURON_GRID, check_warp, draw_frame, grid_points, warp_lines
 from glassnet.playground.rundata import load_run_data
+from glassnet.playground.stepping import ENDLESS, PausePoints
 from glassnet.trace import trace_step
 
 __all__ = ["Session", "SessionManager", "SessionError"]
@@ -33,16 +43,37 @@ class SessionError(ValueError):
     """A request this session cannot serve (the message says why)."""
 
 
+class _Stopped(Exception):
+    """Raised at a pause point to end the session's fit (a reset, new settings, the tab closed)."""
+
+
+class _SessionHooks(PausePoints):
+    """The session's callback on its Trainer: after each step the counters, before each the wait."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(len(session.X_train))
+        self.session = session
+
+    def after_step(self, trainer, logs: dict) -> None:
+        self.session._after_step(logs)
+
+    def pause_point(self, trainer) -> None:
+        self.session._pause_point()
+
+
 class Session:
     """A playground run. Create through :class:`SessionManager`; every public method is thread-safe."""
 
     def __init__(self, session_id: str, config: dict | None = None, csv_text: str | None = None) -> None:
         self.id = session_id
         self.lock = threading.RLock()
+        self._wake = threading.Condition(self.lock)  # the fit thread and the requests wait for each other
         self._frame_ready = threading.Condition()
         self.frame, self.version = None, 0
-        self.playing, self.closed = False, False
+        self.playing, self.closed, self.fitting = False, False, False
         self.thread: threading.Thread | None = None
+        self._stop, self._budget, self._trace_next, self._twin = False, 0, False, None
+        self._taken, self._next_frame, self._frame_cost = 0, 0.0, 0.0
         self.max_fps = 30.0
         self.steps_per_frame: int | None = None  # None: as many as fit in a frame interval
         self.last_seen = time.monotonic()
@@ -59,7 +90,7 @@ class Session:
         """Validate new settings (and an uploaded CSV), make the data and reset; nothing changes on error."""
         run = load_run_data(config, csv_text if csv_text is not None else self.csv_text)
         was_playing = self.playing
-        self.pause()  # outside the lock: the training thread needs it to finish its frame
+        self._end_fit()  # outside the lock: the fit thread needs it to reach its pause point
         with self.lock:
             self.config = run.config
             if run.csv_text is not None:
@@ -76,120 +107,149 @@ class Session:
 
     def reset(self) -> None:
         """The same initial weights (the seed's), step 0, empty curves."""
+        self._end_fit()
         with self.lock:
             cfg = self.config
             self.net = build_network(cfg, self.n_classes)
             self.optimizer = build_optimizer(cfg)
             self.schedule = build_schedule(cfg, len(self.X_train))
-            self.batches = np.random.default_rng(cfg["seed"] + 1)
-            self.steps, self.epoch, self.order, self.position, self.epoch_losses = 0, 0, None, 0, []
+            self.hooks = _SessionHooks(self)
+            self.trainer = build_trainer(cfg, self.net, self.optimizer, self.schedule, [self.hooks])
+            self.steps, self.epoch, self.order, self.position = 0, 0, None, 0
             self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc", "lr")}
             self.rate_marks: list[tuple[float, int]] = []
-            self.message, self.last_batch = None, None
+            self.message, self.last_batch, self.diverged = None, None, False
             self._publish()
 
-    # --- training ----------------------------------------------------------------------------------------
+    # --- training: one Trainer.fit in a thread, held at pause points (glassnet.playground.stepping) ----------
 
-    def _next_rows(self) -> np.ndarray:
-        n = len(self.X_train)
-        if self.order is None:
-            self.order, self.position = self.batches.permutation(n), 0
-        rows = self.order[self.position : self.position + self.config["batch_size"]]
-        self.position += self.config["batch_size"]
-        return rows
+    def _start_fit(self) -> None:
+        """Start the fit thread if none runs (under ``self.lock``); it takes no step until allowed."""
+        if self.fitting:
+            return
+        self.fitting, self._stop, self._budget = True, False, 0
+        self.thread = threading.Thread(target=self._fit, name=f"playground-{self.id[:6]}", daemon=True)
+        self.thread.start()
 
-    def _step(self, trace: bool = False):
-        """One optimizer step on the next batch; the same calls as the "copy as Python" script."""
-        n, rows = len(self.X_train), self._next_rows()
-        X, y = self.X_train[rows], self.y_train[rows]
-        self.net.train()
-        self.optimizer.lr = self.schedule.lr
-        result = None
-        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below, not warned
-            if trace:
-                result = trace_step(self.net, X, y, self.optimizer, alpha=self.config["alpha"], n_samples=n)
-                loss = result.loss
-            else:
-                loss = self.net.loss_and_grad(X, y, alpha=self.config["alpha"], n_samples=n)
-                self.optimizer.step(self.net)
-        self.net.eval()
-        self.schedule.on_batch_end(len(rows))
-        self.steps += 1
-        self.epoch_losses.append(float(loss))
-        self.last_batch = rows
-        if not math.isfinite(loss) or not np.all(np.isfinite(self.net.flat_params)):
+    def _fit(self) -> None:
+        """The fit thread: ``Trainer.fit`` until a reset, a close, divergence or the schedule's end."""
+        with self.lock:
+            try:
+                self.trainer.fit(self.X_train, self.y_train, epochs=ENDLESS)
+                if self.schedule.done:
+                    self.message = (
+                        "The adaptive schedule reached its smallest learning rate: training stopped."
+                    )
+            except _Stopped:
+                pass
+            except TrainingDivergedError as exc:
+                self.diverged = True
+                self.message = (
+                    f"{exc} Lower the learning rate and play on, or press reset. (Training diverged at step "
+                    f"{self.steps}.)"
+                )
+            except Exception as exc:  # shown on the page; the server and the session keep running
+                self.message = f"Training stopped: {type(exc).__name__}: {exc}"
+            finally:
+                self.fitting = self.playing = False
+                self._twin = None
+                if not self.closed:
+                    self._publish()
+                self._wake.notify_all()
+
+    def _end_fit(self) -> None:
+        """End the fit thread (at its pause point) and wait for it; call without holding ``self.lock``."""
+        with self.lock:
+            thread, self._stop = self.thread, True
             self.playing = False
-            self.message = f"Training diverged at step {self.steps} (loss {loss}): lower the learning rate and press reset."
-        if self.position >= n - 1:  # the epoch's last batch (every batch has at least 2 points)
-            self.schedule.on_epoch_end(self.epoch, float(np.mean(self.epoch_losses)))
-            self.epoch, self.order, self.epoch_losses = self.epoch + 1, None, []
-            if self.schedule.done:
-                self.playing = False
-                self.message = "The adaptive schedule reached its smallest learning rate: training stopped."
-        return result
+            self._wake.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        with self.lock:
+            self.thread, self._stop = None, False
+
+    def _pause_point(self) -> None:
+        """In the fit thread, before each step (holding ``self.lock``): draw a frame when one is due, then wait
+        until the page plays or asks for a step. Waiting releases the lock, so requests run meanwhile."""
+        if self.playing and self._frame_due():
+            started = time.perf_counter()
+            self._publish()
+            self._frame_cost = 0.5 * self._frame_cost + 0.5 * (time.perf_counter() - started)
+            interval = 1.0 / self.max_fps
+            # the slow speeds sleep out the frame's interval; full speed only lets waiting requests in
+            self._wake.wait(max(interval - self._frame_cost, 0.0005) if self.steps_per_frame else 0.0005)
+            self._taken = 0
+            self._next_frame = time.perf_counter() + max(interval - self._frame_cost, self._frame_cost)
+        while not (self.playing or self._budget > 0 or self._stop):
+            self._wake.wait()
+        if self._stop:
+            raise _Stopped
+        if not self.playing:
+            self._budget -= 1
+            if self._trace_next:  # the step-through: the same step on a copy, recorded layer by layer
+                self._trace_next = False
+                twin_net, twin_opt = copy.deepcopy(self.net).train(), copy.deepcopy(self.optimizer)
+                twin_opt.lr = self.schedule.lr  # what the Trainer sets just before the step
+                rows = self.hooks.rows()
+                with np.errstate(over="ignore", invalid="ignore"):
+                    self._twin = trace_step(
+                        twin_net, self.X_train[rows], self.y_train[rows], twin_opt,
+                        alpha=self.config["alpha"], n_samples=len(self.X_train),
+                    )  # fmt: skip
+
+    def _frame_due(self) -> bool:
+        """Train until the next frame is due: ``steps_per_frame`` steps, or the frame interval less the time a
+        frame takes to draw (a frame that costs more than half the interval gets as much training time as it
+        takes itself, so training never stalls behind the drawing)."""
+        self._taken += 1
+        if self.steps_per_frame:
+            return self._taken >= self.steps_per_frame
+        return time.perf_counter() >= self._next_frame
+
+    def _after_step(self, logs: dict) -> None:
+        """In the fit thread, after each step: the counters the frames show."""
+        n, hooks = len(self.X_train), self.hooks
+        self.last_batch = hooks.rows()
+        self.order, self.position = hooks.order, min((hooks.batch + 1) * hooks.batch_rows, n)
+        self.steps += 1
+        if self.position >= n:  # the epoch's last batch: the Trainer closes the epoch before the next pause
+            self.epoch, self.order = self.epoch + 1, None
+        self._wake.notify_all()
 
     def play(self, steps_per_frame: int | None = None) -> None:
         with self.lock:
             self.steps_per_frame = steps_per_frame
-            if self.playing or self.closed or self.message and "diverged" in self.message:
+            if self.playing or self.closed or self.diverged:
                 return
-            self.playing = True
-            self.thread = threading.Thread(target=self._run, name=f"playground-{self.id[:6]}", daemon=True)
-            self.thread.start()
+            self.playing, self.message = True, None
+            self._taken, self._next_frame = 0, time.perf_counter() + 1.0 / self.max_fps
+            self._start_fit()
+            self._wake.notify_all()
 
     def pause(self) -> None:
-        thread = self.thread
-        self.playing = False
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self.thread = None
-        if not self.closed and hasattr(self, "net"):
-            with self.lock:
-                self._publish()
-
-    def _run(self) -> None:
-        """Train until the next frame is due (less the time a frame takes to draw), draw it, repeat.
-
-        A frame that costs more than half the interval (a wide network, many points, a busy machine) gets
-        as much training time as it takes itself, so training never stalls behind the drawing."""
-        try:
-            self._train_frames()
-        except Exception as exc:  # shown on the page; the server and the session keep running
+        """Stop at the next pause point (at most a frame's interval away) and draw the state."""
+        with self.lock:
             self.playing = False
-            self.message = f"Training stopped: {type(exc).__name__}: {exc}"
-            with self.lock:
+            if not self.closed and hasattr(self, "net"):
                 self._publish()
-
-    def _train_frames(self) -> None:
-        interval, frame_cost = 1.0 / self.max_fps, 0.0
-        while self.playing and not self.closed:
-            with self.lock:
-                taken = 0
-                stop_at = time.perf_counter() + max(interval - frame_cost, frame_cost)
-                while self.playing and (
-                    taken < self.steps_per_frame
-                    if self.steps_per_frame
-                    else taken == 0 or time.perf_counter() < stop_at
-                ):
-                    self._step()
-                    taken += 1
-                started = time.perf_counter()
-                self._publish()
-                frame_cost = 0.5 * frame_cost + 0.5 * (time.perf_counter() - started)
-            if self.steps_per_frame:  # the slow speeds: one frame per interval
-                time.sleep(max(interval - frame_cost, 0.0005))
-            else:
-                time.sleep(0.0005)  # let requests take the lock between frames
 
     def step(self, trace: bool = True) -> dict | None:
         """One step while paused; with ``trace`` the step's numbers as JSON for the "one batch" view."""
         from glassnet.playground.explain import trace_to_json
 
-        self.pause()
         with self.lock:
-            if self.message and "diverged" in self.message:
+            self.playing = False
+            if self.diverged:
                 raise SessionError(self.message)
-            result = self._step(trace=trace)
+            self._start_fit()
+            target = self.steps + 1
+            self._budget, self._trace_next, self._twin = 1, trace, None
+            self._wake.notify_all()
+            while self.steps < target and self.fitting:
+                self._wake.wait()
+            if self.steps < target:
+                raise SessionError(self.message or "Training has ended; press reset.")
+            result, self._twin = self._twin, None
             self._publish()
             if result is None:
                 return None
@@ -216,7 +276,11 @@ class Session:
 
     def _publish(self) -> None:
         """Draw a frame of the current state and hand it to the readers (under ``self.lock``)."""
-        text = json.dumps(draw_frame(self), separators=(",", ":"), allow_nan=False)
+        was_training = self.net.training  # a frame drawn mid-epoch must not leave the fit in eval mode
+        try:
+            text = json.dumps(draw_frame(self), separators=(",", ":"), allow_nan=False)
+        finally:
+            self.net.train(was_training)
         with self._frame_ready:
             self.frame, self.version = text, self.version + 1
             self._frame_ready.notify_all()
@@ -255,7 +319,7 @@ class Session:
 
     def close(self) -> None:
         self.closed = True
-        self.pause()
+        self._end_fit()
         with self._frame_ready:
             self._frame_ready.notify_all()
 
