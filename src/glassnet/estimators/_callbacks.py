@@ -68,3 +68,82 @@ class IterationCallbacks:
         current, self.current = self.current, None
         if current is not None:
             current.call_on_fit_task_end(estimator=self.estimator)
+
+
+class EpochProgressBar:
+    """A scikit-learn callback that draws one tqdm bar per fit: epochs done, the loss and the validation score.
+
+    Set it on the estimator itself, alone or inside a meta-estimator::
+
+        clf = MLPClassifier().set_callbacks(EpochProgressBar())
+        GridSearchCV(make_pipeline(StandardScaler(), clf), grid).fit(X, y)  # one bar per fit, with its loss
+
+    scikit-learn's own ``sklearn.callback.ProgressBar`` draws the fits' progress without the loss, and as an
+    auto-propagated callback it belongs on the outermost estimator (``search.set_callbacks(ProgressBar())``):
+    set on an estimator inside a ``Pipeline`` or ``GridSearchCV``, scikit-learn refuses it with a
+    ``TypeError``. This bar is an ordinary callback of the estimator, so ``clone`` keeps it and each fit of
+    a search draws its own bar, named after its place in the search (``GridSearchCV > Pipeline #3 >
+    MLPClassifier``). It reads ``loss_curve_`` and ``validation_scores_`` after each epoch (L-BFGS keeps
+    no curve until it ends: its bar counts iterations), asks for no ``fitted_estimator`` (nothing is
+    copied for it) and never asks to stop, so a fit gives the same model with or without it.
+
+    Parameters
+    ----------
+    file : file object, default sys.stderr
+        Where tqdm draws (a pickled copy draws on ``sys.stderr``).
+    """
+
+    def __init__(self, file=None) -> None:
+        self.file = file
+        self._fits: dict = {}  # id(estimator) -> (root context, tqdm bar), during that estimator's fit
+
+    def __getstate__(self) -> dict:
+        # bars stay in their process (joblib pickles estimators); a copy draws on stderr (streams don't pickle)
+        return {"file": None, "_fits": {}}
+
+    def setup(self, estimator, context) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError("EpochProgressBar draws with tqdm: pip install 'glassnet[all]'.") from exc
+        unit = "iteration" if getattr(estimator, "solver", None) == "lbfgs" else "epoch"
+        total = context.max_subtasks or None  # the epoch budget (L-BFGS: one more, scipy's last call)
+        bar = tqdm(total=total, desc=_place(estimator, context), unit=unit, leave=True, file=self.file)
+        self._fits[id(estimator)] = (context, bar)
+
+    def on_fit_task_begin(self, estimator, context) -> None:
+        pass
+
+    def on_fit_task_end(self, estimator, context) -> bool:
+        root, bar = self._fits.get(id(estimator), (None, None))
+        if bar is None or context is root:
+            return False
+        postfix = {}
+        curve = estimator.__dict__.get("loss_curve_")
+        if curve:
+            postfix["loss"] = f"{curve[-1]:.4g}"
+        scores = estimator.__dict__.get("validation_scores_")
+        if scores:
+            postfix["val_score"] = f"{scores[-1]:.4f}"
+        # tqdm limits its redraws: thousands of tiny epochs stay cheap
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+        return False
+
+    def teardown(self, estimator, context) -> None:
+        _, bar = self._fits.pop(id(estimator), (None, None))
+        if bar is not None:
+            bar.close()
+
+
+def _place(estimator, context) -> str:
+    """The estimator's name after the meta-estimators it runs in: ``GridSearchCV > Pipeline #3 > MLPClassifier``."""
+    names = []
+    outer = context.parent
+    while outer is not None:
+        if outer.parent is None:
+            names.append(outer.estimator_name)
+        elif outer.source_estimator_name is not None:  # a sub-estimator's fit, merged into its parent's task
+            names.append(f"{outer.estimator_name} #{outer.task_id}")
+        outer = outer.parent
+    return " > ".join([*reversed(names), type(estimator).__name__])
