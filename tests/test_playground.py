@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -233,6 +234,10 @@ def request(server, method, path, body=None, headers=None, raw=None):
     return response.status, json.loads(payload) if "json" in kind else payload
 
 
+def upload(server, path, content):
+    return request(server, "POST", path, raw=content, headers={"Content-Type": "application/octet-stream"})
+
+
 def test_page_and_static_files_are_served_without_any_external_url(server):
     status, page = request(server, "GET", "/")
     assert status == 200 and b"glassnet playground" in page
@@ -300,6 +305,85 @@ def test_foreign_host_and_origin_are_refused(server):
     assert status == 200
 
 
+def test_origin_null_is_refused_like_any_foreign_origin(server):
+    """A sandboxed frame or a page opened from a file sends ``Origin: null``; it must not reach the API."""
+    status, reply = request(server, "POST", "/api/session", {"config": SMALL}, headers={"Origin": "null"})
+    assert status == 403 and "null" in reply["error"]
+    status, _ = request(server, "POST", "/api/session", {"config": SMALL},
+                        headers={"Origin": f"http://127.0.0.1:{server.port}"})  # fmt: skip
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/api/session", "text/plain"),  # what an HTML form or a no-preflight fetch may send
+        ("/api/session", "application/x-www-form-urlencoded"),
+        ("/api/session", "multipart/form-data; boundary=x"),
+        ("/api/digits/train", "text/plain;charset=UTF-8"),
+        ("/api/digits/load", "application/json"),
+    ],
+)
+def test_commands_are_taken_only_as_json_and_uploads_only_as_bytes(server, path, kind):
+    status, reply = request(server, "POST", path, raw=b'{"config": {}}', headers={"Content-Type": kind})
+    assert status == 415 and "takes a body of type" in reply["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (b'{"config": {"lr": 1e400}}', "out of range"),
+        (b'{"config": {"n_samples": 1' + b"0" * 400 + b"}}", "out of range"),
+        (b'{"config": {"lr": NaN}}', "NaN is not a number"),
+        (b'{"config": {"lr": -Infinity}}', "Infinity is not a number"),
+        (b'{"config": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
+        (b'{"config": ' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}", "nested deeper"),
+    ],
+)
+def test_every_bad_number_or_nesting_is_a_400_with_a_message(server, raw, match):
+    status, reply = request(server, "POST", "/api/session", raw=raw)
+    assert status == 400 and match in reply["error"], reply
+    status, reply = request(server, "POST", "/api/digits/train", raw=raw.replace(b"config", b"epochs"))
+    assert status == 400, reply
+
+
+def test_stalled_connections_time_out_and_their_number_is_bounded(monkeypatch):
+    from glassnet.playground import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 3)
+    monkeypatch.setattr(server_module._Handler, "timeout", 0.5)
+    threads_before = threading.active_count()
+    with PlaygroundServer(port=0) as s:
+        stalled = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(3)]
+        for sock in stalled:
+            sock.sendall(b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.2)
+        assert threading.active_count() <= threads_before + 2 + 3  # the server's own two, one per connection
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as extra:  # one too many
+            extra.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert extra.makefile("rb").readline().startswith(b"HTTP/1.1 503")
+        for sock in stalled:  # the server hangs up on each once it has stalled for the timeout
+            assert sock.recv(1024) == b""
+            sock.close()
+        status, _ = request(s, "GET", "/")
+        assert status == 200
+
+
+def test_a_long_csv_is_refused_while_it_is_read(server):
+    """Past the row limit the reader stops: a 7 MB file is not parsed whole into Python lists first."""
+    import tracemalloc
+
+    text = "x1,x2,label\n" + "0.123456,0.654321,some-label\n" * 250_000  # 7 MB
+    tracemalloc.start()
+    with pytest.raises(ValueError, match="more than 5000 rows"):
+        parse_csv(text)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024  # the whole file as lists of strings takes over 100 MB
+    status, reply = request(server, "POST", "/api/session", {"config": {"dataset": "csv"}, "csv": text})
+    assert status == 400 and "more than 5000 rows" in reply["error"]
+
+
 def test_events_stream_frames(server):
     status, state = request(server, "POST", "/api/session", {"config": SMALL})
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -351,7 +435,7 @@ def test_digits_train_predict_and_load_a_model_file(server, tmp_path):
     net = build_mlp([64, 5, 10], seed=0)
     save_model(tmp_path / "digits.npz", net, preprocessing={"image_shape": [8, 8], "light_on_dark": True,
                                                              "fit": "bbox", "box": 8})  # fmt: skip
-    status, reply = request(server, "POST", "/api/digits/load", raw=(tmp_path / "digits.npz").read_bytes())
+    status, reply = upload(server, "/api/digits/load", (tmp_path / "digits.npz").read_bytes())
     assert status == 200 and reply["state"] == "ready"
     ink = np.zeros((16, 16))
     ink[3:13, 7:9] = 1.0  # a "1"
@@ -367,9 +451,9 @@ def test_digits_train_predict_and_load_a_model_file(server, tmp_path):
     )
     assert status == 400 and "empty" in reply["error"]
     save_model(tmp_path / "flat.npz", build_mlp([2, 3, 2], seed=0))
-    status, reply = request(server, "POST", "/api/digits/load", raw=(tmp_path / "flat.npz").read_bytes())
+    status, reply = upload(server, "/api/digits/load", (tmp_path / "flat.npz").read_bytes())
     assert status == 400 and "not trained on 8x8 images" in reply["error"]
-    status, reply = request(server, "POST", "/api/digits/load", raw=b"not a zip file")
+    status, reply = upload(server, "/api/digits/load", b"not a zip file")
     assert status == 400 and "Cannot load this model file" in reply["error"]
 
 

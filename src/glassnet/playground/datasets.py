@@ -8,7 +8,6 @@ split, so that a script (the playground's "copy as Python") gets the same points
 from __future__ import annotations
 
 import csv
-import io
 
 import numpy as np
 
@@ -110,6 +109,16 @@ def make_dataset(
     return X_train, y_train, X_test, y_test
 
 
+def _lines(text: str):
+    """The lines of ``text`` one at a time (``io.StringIO`` would first copy the whole text)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read a CSV of two numeric feature columns and a label column (the last), with or without a header.
 
@@ -127,7 +136,14 @@ def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, 
         With the line number and what was wrong: not 3 columns, a non-number, a NaN, too many rows, fewer
         than 2 classes.
     """
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    rows = []
+    for row in csv.reader(_lines(text)):  # line by line: a long file is refused once past the limit
+        if row and any(c.strip() for c in row):
+            rows.append(row)
+            if len(rows) > max_rows + 1:  # a header and max_rows rows at most
+                raise ValueError(
+                    f"The CSV has more than {max_rows} rows; the playground takes at most {max_rows}."
+                )
     if not rows:
         raise ValueError("The CSV is empty: expected rows of x1,x2,label.")
 

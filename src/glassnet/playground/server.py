@@ -8,13 +8,19 @@ request path: each session has its own thread (:mod:`glassnet.playground.session
 
 Safety: the server listens on 127.0.0.1 unless ``host`` is given; a request whose ``Host`` header is not an
 address this server answers to is refused with 421 (a DNS-rebinding page would send its own name), and a
-request from a page of another origin with 403. Request bodies, sessions and network sizes are bounded.
+request from a page of another origin with 403, ``Origin: null`` included (a sandboxed frame or a page opened
+from a file). Commands are ``application/json`` (a file upload ``application/octet-stream``): a page of another
+site cannot send those without the browser asking the server first, which it never answers. Every number in a
+command is finite and its nesting shallow, or the reply is 400 with a message. Connections are bounded
+(:data:`MAX_CONNECTIONS`, one thread each) and time out when the client stalls (:data:`SOCKET_TIMEOUT`);
+request bodies, sessions and network sizes are bounded too.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import threading
 import time
 from http import HTTPStatus
@@ -28,6 +34,8 @@ from glassnet.playground.session import SessionError, SessionManager
 __all__ = ["PlaygroundServer"]
 
 MAX_BODY = 8 * 1024 * 1024  # bytes: a CSV of 5,000 rows or a model file
+MAX_CONNECTIONS = 64  # open connections (one thread each): 16 tabs with an event stream and a few requests
+SOCKET_TIMEOUT = 30.0  # seconds a connection may stall (or idle between requests) before it is closed
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}  # fmt: skip
 
@@ -35,6 +43,25 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
 def _static_files() -> dict[str, bytes]:
     root = resources.files("glassnet.playground") / "static"
     return {entry.name: entry.read_bytes() for entry in root.iterdir() if entry.is_file()}
+
+
+def _finite_number(text: str) -> float:
+    """``json.loads``'s reader of decimals: a number beyond float's range (``1e400``) is an error, not inf."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ConfigError(f"The number {text[:40]} is out of range (at most about 1.8e308).")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    """``json.loads``'s reader of integers: at most 15 digits (every setting is far below; float holds them)."""
+    if len(text.lstrip("-")) > 15:
+        raise ConfigError(f"The number {text[:40]}... is out of range (at most 15 digits).")
+    return int(text)
+
+
+def _no_constant(name: str):
+    raise ConfigError(f"{name} is not a number a command may hold; send a finite number.")
 
 
 def _is_ip(host: str) -> bool:
@@ -48,6 +75,7 @@ def _is_ip(host: str) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "glassnet-playground"
     protocol_version = "HTTP/1.1"
+    timeout = SOCKET_TIMEOUT  # a read or write that stalls this long ends the connection (and its thread)
     server: _HTTPServer
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
@@ -96,7 +124,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         try:
-            value = json.loads(raw)
+            value = json.loads(
+                raw, parse_float=_finite_number, parse_int=_bounded_int, parse_constant=_no_constant
+            )
+        except ConfigError:
+            raise
+        except RecursionError:
+            raise ConfigError(
+                "The request's JSON is nested deeper than the parser goes; a command nests 3 levels at most."
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(f"The request body is not valid JSON: {exc}") from None
         if not isinstance(value, dict):
@@ -116,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return False
         origin = self.headers.get("Origin")
-        if origin and origin != "null":
+        if origin is not None:  # "null" too: a sandboxed frame or a file:// page, whose origin nobody knows
             origin_host = urlsplit(origin).netloc.lower()
             if origin_host not in self.server.allowed_hosts and not (
                 self.server.any_ip and _is_ip(origin_host.rsplit(":", 1)[0])
@@ -125,6 +161,21 @@ class _Handler(BaseHTTPRequestHandler):
                     HTTPStatus.FORBIDDEN, f"Refused: requests from pages of {origin} are not allowed."
                 )
                 return False
+        return True
+
+    def _content_type_ok(self, method: str, parts: list[str]) -> bool:
+        """A command (POST) is JSON, a file upload raw bytes: types no page of another site may send unasked
+        (an HTML form or a plain ``fetch`` may send text/plain, form data or multipart without asking)."""
+        if method != "POST":
+            return True
+        expected = "application/octet-stream" if parts == ["api", "digits", "load"] else "application/json"
+        received = self.headers.get_content_type()
+        if received != expected:
+            self._error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Refused: {'/'.join(parts)} takes a body of type {expected}; got {received}.",
+            )
+            return False
         return True
 
     # --- dispatch --------------------------------------------------------------------------------------
@@ -143,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [p for p in url.path.split("/") if p]
         try:
             self._read_body()
-            if not self._host_ok():
+            if not self._host_ok() or not self._content_type_ok(method, parts):
                 return None
             if method == "GET" and parts == ["favicon.ico"]:
                 return self._send(200, self.server.static["favicon.svg"], _TYPES[".svg"])
@@ -156,14 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"Nothing at {url.path}; open / for the playground.")
         except _TooLarge as exc:
             return self._error(413, str(exc))
-        except (ConfigError, SessionError, ValueError, TypeError) as exc:  # bad input: say what was wrong
+        except (ConfigError, SessionError, ValueError, TypeError, OverflowError) as exc:  # say what was wrong
             return self._error(400, str(exc))
         except KeyError:
             return self._error(
                 404,
                 "This playground session has expired (idle too long) or the server restarted: reload the page.",
             )
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
             return None
         except Exception as exc:  # the server keeps running; the page shows the message
             return self._error(500, f"Unexpected {type(exc).__name__}: {exc}")
@@ -257,8 +309,36 @@ class _TooLarge(Exception):
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most :data:`MAX_CONNECTIONS` at once: one more is answered 503 and closed
+    at once, from the accepting thread."""
+
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Connection: close\r\nRetry-After: 1\r\n\r\n")  # fmt: skip
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class PlaygroundServer:

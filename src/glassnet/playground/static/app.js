@@ -43,10 +43,13 @@
     return e;
   }
   async function api(method, path, body, raw) {
+    // commands are JSON (a file upload: raw bytes); the server refuses other types, which pages of other
+    // sites could send without the browser asking the server first
     const opts = { method, headers: {} };
+    if (method === "POST" && body === undefined) body = {};
     if (body !== undefined) {
       opts.body = raw ? body : JSON.stringify(body);
-      if (!raw) opts.headers["Content-Type"] = "application/json";
+      opts.headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
     }
     const r = await fetch(path, opts);
     const type = r.headers.get("Content-Type") || "";
