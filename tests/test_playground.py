@@ -474,6 +474,18 @@ def test_digits_train_through_the_trainer_and_report_each_epoch():
     assert lab._thread is None and 0 < lab.status()["progress"] < 1
 
 
+def test_the_gradient_check_takes_a_zero_gradient_as_agreement():
+    """The bias before a batch norm has a zero gradient; finite differences give round-off (about 1e-12),
+    which must not show as a red "differs" (issue 21)."""
+    session = Session("g", {**SMALL, "layers": "5:relu,4:tanh", "batch_norm": True})
+    for _ in range(20):
+        session.step(trace=False)
+    errors = session.gradcheck()["errors"]
+    assert errors["layers.0.b"] == 0.0 and errors["layers.3.b"] == 0.0
+    assert max(errors.values()) < 1e-5
+    session.close()
+
+
 def test_zero_initial_weights_never_break_the_symmetry():
     """The lesson the "zeros" choice teaches: every hidden unit stays the same unit."""
     session = Session("z", {**SMALL, "layers": "4:tanh:0", "init": "zeros", "optimizer": "sgd", "lr": 0.5})
