@@ -12,9 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet import checkpoint
+from glassnet.files import checkpoint
 from glassnet.callbacks import ModelCheckpoint
-from glassnet.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, resume
+from glassnet.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, resume, resume_estimator
 
 # The same construction in the test and in the other processes: a small classifier on fixed data.
 BUILD = textwrap.dedent(
@@ -327,7 +327,7 @@ def test_corrupt_truncated_and_wrong_files(saved, tmp_path):
 
 def test_a_trainer_checkpoint_is_not_an_estimator(saved):
     with pytest.raises(CheckpointError, match="plain Trainer"):
-        checkpoint.resume_estimator(saved)
+        resume_estimator(saved)
 
 
 # --- estimators ------------------------------------------------------------------------------------------
@@ -376,7 +376,7 @@ def test_resumed_estimator_predicts_like_the_checkpointed_one(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = MLPClassifier(max_iter=3, **eval(EST)).fit(X, y, callbacks=[ModelCheckpoint(tmp_path)])  # noqa: S307
-    back = checkpoint.resume_estimator(tmp_path / "checkpoint-0003.npz")
+    back = resume_estimator(tmp_path / "checkpoint-0003.npz")
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     assert back.history_["loss"] == est.history_["loss"]
     with warnings.catch_warnings():
@@ -457,7 +457,7 @@ def test_resuming_an_early_stopping_estimator_warns(tmp_path):
         warnings.simplefilter("ignore")
         MLPClassifier(max_iter=2, **kw).fit(X, y, callbacks=[ModelCheckpoint(tmp_path)])
     with pytest.warns(UserWarning, match="early_stopping=True"):
-        est = checkpoint.resume_estimator(tmp_path)
+        est = resume_estimator(tmp_path)
     assert est.n_iter_ == 2
 
 

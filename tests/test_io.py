@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet import io
+from glassnet.files import model as io
 from glassnet.io import FORMAT_VERSION, ModelFileError, load_model, read_metadata, save_model
 from glassnet.network import build_mlp
 

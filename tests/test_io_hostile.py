@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet import io
+from glassnet.files import model as io
 from glassnet.io import ModelFileError, load_estimator, load_model, save_estimator, save_model
 from glassnet.network import build_mlp
 

@@ -9,6 +9,7 @@ from glassnet.cli import main
 from glassnet.config import MLPConfig
 from glassnet.config.build import build_network, make_loss, make_optimizer, make_schedule
 from glassnet.data import load_dataset
+from glassnet.estimators import MLPClassifier
 from glassnet.io import load_model
 from glassnet.recipes import RECIPES, make_estimator
 
@@ -32,7 +33,7 @@ def test_config_fields_are_the_estimators_parameters():
     assert set(MLPRegressor().get_params()) <= fields
     config = MLPConfig.from_estimator(MLPClassifier(hidden_layer_sizes=(7,), alpha=0.5))
     assert config.hidden_layer_sizes == (7,) and config.alpha == 0.5
-    assert config.classifier().get_params()["hidden_layer_sizes"] == (7,)
+    assert MLPClassifier.from_config(config).get_params()["hidden_layer_sizes"] == (7,)
     with pytest.raises(TypeError, match="no field"):
         config.replace(hiden_layer_sizes=(3,))
 
@@ -55,3 +56,20 @@ def test_the_builders_follow_the_config():
     assert type(schedule).__name__ == "CosineLR" and schedule.total_steps == 12
     with pytest.raises(ValueError, match="label_smoothing"):
         make_loss(MLPConfig(label_smoothing=0.1), "multilabel")
+
+
+def test_mlpconfig_is_written_out_and_equals_the_declarations():
+    """MLPConfig's fields are typed in its source and are exactly the estimators' declared parameters."""
+    import dataclasses
+    import inspect
+
+    from glassnet.config import ALL_PARAMS
+
+    fields = {f.name: f.default for f in dataclasses.fields(MLPConfig)}
+    assert fields == {p.name: p.default for p in ALL_PARAMS}
+    source = inspect.getsource(MLPConfig)
+    for name in fields:
+        assert f"    {name}: " in source, f"{name} is not written out in MLPConfig's source"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MLPConfig().alpha = 1.0
+    assert MLPClassifier.from_config(MLPConfig(alpha=0.5, loss="huber")).get_params()["alpha"] == 0.5

@@ -16,9 +16,16 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+# submodules reachable as attributes after a plain ``import glassnet`` (``glassnet.io.load_model``)
+_SUBMODULES = {"callbacks", "checkpoint", "config", "data", "engine", "estimators", "export", "files", "io", "nn",
+               "recipes", "training"}  # fmt: skip
 
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"glassnet.{name}")
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

@@ -1,14 +1,14 @@
 """The engine's public names in one place: ``from glassnet.engine import Sequential, Dense, Trainer, ...``."""
 
-from glassnet.callbacks import Callback, EarlyStopping, History
 from glassnet.exceptions import TrainingDivergedError
-from glassnet.gradcheck import GradcheckError, gradcheck_layer, gradcheck_loss, gradcheck_network
-from glassnet.layers import GELU, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from glassnet.losses import PoissonLoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
-from glassnet.network import Sequential, build_mlp
-from glassnet.optim import SGD, Adam, AdamW
-from glassnet.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, StepLR
+from glassnet.nn.gradcheck import GradcheckError, gradcheck_layer, gradcheck_loss, gradcheck_network
+from glassnet.nn.layers import GELU, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from glassnet.nn.losses import PoissonLoss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from glassnet.nn.network import Sequential, build_mlp
+from glassnet.nn.optim import SGD, Adam, AdamW
+from glassnet.nn.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, StepLR
 from glassnet.training import Trainer
+from glassnet.training.callbacks import Callback, EarlyStopping, History
 
 __all__ = [
     "GELU",

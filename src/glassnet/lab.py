@@ -24,13 +24,13 @@ import time
 
 import numpy as np
 
-from glassnet.callbacks import Callback
 from glassnet.exceptions import TrainingDivergedError
-from glassnet.layers import Dense, Sigmoid
-from glassnet.losses import SoftmaxCrossEntropy
-from glassnet.network import Sequential
-from glassnet.optim import SGD
+from glassnet.nn.layers import Dense, Sigmoid
+from glassnet.nn.losses import SoftmaxCrossEntropy
+from glassnet.nn.network import Sequential
+from glassnet.nn.optim import SGD
 from glassnet.training import Trainer
+from glassnet.training.callbacks import Callback
 
 LAB_SIZES = (64, 80, 70, 10)
 LAB_EPOCHS = 5000

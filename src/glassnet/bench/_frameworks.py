@@ -80,7 +80,7 @@ def glassnet_network(spec: MLPSpec):
     logistic variant), so that the accuracies compare the training rather than two initialisations (build_mlp's
     own default for ReLU is He-uniform). JAX starts from these very weights."""
     from glassnet.config.build import build_network, make_loss
-    from glassnet.initializers import as_generator
+    from glassnet.nn.initializers import as_generator
 
     config = spec.config(n_rows=1, epochs=1)  # the architecture; rows and epochs do not shape the network
     loss = make_loss(config, "multiclass")
@@ -126,9 +126,9 @@ PLANS: list[tuple[int, int]] = []
 def glassnet_default_estimator_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int, **overrides):
     """``glassnet.MLPClassifier`` with its default ``n_jobs``: what a user who sets nothing gets.
     ``overrides`` replace estimator parameters (for example ``batch_size="auto"``). The shards and processes
-    the fit chose (:mod:`glassnet.workplan`) are appended to :data:`PLANS`."""
+    the fit chose (:mod:`glassnet.training.workplan`) are appended to :data:`PLANS`."""
     from glassnet import MLPClassifier
-    from glassnet.callbacks import Callback
+    from glassnet.training.callbacks import Callback
 
     class _Plan(Callback):
         def on_train_end(self, trainer, history):
@@ -319,7 +319,7 @@ def _jax_init(spec: MLPSpec, optimizer: str):
     arrays: JAX and glassnet start from the same point."""
     import jax.numpy as jnp
 
-    from glassnet.layers import Dense
+    from glassnet.nn.layers import Dense
 
     dense = [layer for layer in glassnet_network(spec).layers if isinstance(layer, Dense)]
     params = tuple((jnp.asarray(np.ascontiguousarray(d.W.T)), jnp.asarray(d.b.copy())) for d in dense)

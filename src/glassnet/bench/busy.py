@@ -7,7 +7,7 @@ process spinning on a core, alternately, and prints the medians and the ratio bu
 - ``glassnet train --dataset digits`` (10 epochs; 2 in the quick version),
 - a default-settings ``glassnet.MLPClassifier`` fit on the digits.
 
-glassnet chooses its BLAS threads for the work (:mod:`glassnet.threads`): one per process for the small
+glassnet chooses its BLAS threads for the work (:mod:`glassnet.training.threads`): one per process for the small
 matrices of these jobs, whose thread pool would otherwise stall when a core is taken. The target is a ratio of
 at most 1.5. The idle runs are only as idle as the machine: the load average is printed beside the figures.
 """

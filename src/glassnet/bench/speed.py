@@ -49,7 +49,7 @@ import numpy as np
 
 from glassnet.bench import _frameworks as fw
 from glassnet.bench._frameworks import MLPSpec
-from glassnet.workplan import busy_cpu_seconds, own_cpu_seconds
+from glassnet.training.workplan import busy_cpu_seconds, own_cpu_seconds
 
 SPEC_A = MLPSpec((64, 80, 70, 10), "logistic", "sgd", lr=0.5, batch_size=None, shuffle=False)
 SPEC_B = MLPSpec((784, 256, 128, 10), "relu", "adam", lr=1e-3, batch_size=128)
@@ -939,7 +939,7 @@ def _print_estimators(cases: dict, p: Printer) -> None:
 
 
 def _print_plans(r: dict, p: Printer) -> None:
-    """What ``MLPClassifier()``'s ``n_jobs=None`` chose (glassnet.workplan)."""
+    """What ``MLPClassifier()``'s ``n_jobs=None`` chose (glassnet.training.workplan)."""
     plans = r.get("estimator_plans")
     if plans:
         text = "; ".join(f"{s} shard(s) in {n} process(es)" for s, n in plans)
@@ -1054,9 +1054,9 @@ def _default_threads() -> int:
 def _parallel_jobs(jobs: int, notes: list[str]) -> int:
     """``jobs``, or 1 (with a note why) where glassnet cannot train in several processes here."""
     if jobs > 1:
-        from glassnet import parallel
-        from glassnet.network import build_mlp
-        from glassnet.optim import Adam
+        from glassnet.training import parallel
+        from glassnet.nn.network import build_mlp
+        from glassnet.nn.optim import Adam
 
         reason = parallel.unsupported_reason(build_mlp([2, 2]), Adam())
         if reason is not None:

@@ -24,7 +24,7 @@ def load(path: str, argument: str = "the MODEL argument", hint: str = ""):
         If the file is not a readable glassnet model file; the message names the argument and what was
         expected.
     """
-    from glassnet.io import ModelFileError, load_model
+    from glassnet.files.model import ModelFileError, load_model
 
     try:
         return load_model(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet.threads import blas_threads
+from glassnet.training.threads import blas_threads
 
 __all__ = [
     "ModelResult",
@@ -254,7 +254,7 @@ def fit_engine(trainer, X, y, epochs: int, desc: str, progress: bool = True):
 def fit_estimator(estimator, X, y, desc: str, progress: bool = True, threads: int | None = 1):
     """Fit a scikit-learn-style estimator with an epoch bar; return ``(seconds, notes)``.
 
-    ``threads``: BLAS threads during the fit (:func:`glassnet.threads.blas_threads`; ``None``: the caller's
+    ``threads``: BLAS threads during the fit (:func:`glassnet.training.threads.blas_threads`; ``None``: the caller's
     setting). One by default: the command line fits small networks, whose matrix products gain nothing from
     threads, and a BLAS thread pool stalls when another process has a core (scikit-learn included).
 

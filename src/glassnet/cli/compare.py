@@ -88,7 +88,7 @@ def _lab(data, seed, scale, lr, progress) -> ModelResult:
 
 def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     from glassnet.config.build import build_network, make_loss, make_trainer
-    from glassnet.initializers import as_generator
+    from glassnet.nn.initializers import as_generator
 
     n_train = len(data.X_train)
     epochs = max(1, round(recipes.LAB.max_iter * scale))

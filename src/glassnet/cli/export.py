@@ -36,7 +36,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from glassnet.export import save_onnx, to_onnx
     from glassnet.export._onnx import DEFAULT_OPSET
-    from glassnet.io import load_estimator, load_model, read_metadata
+    from glassnet.files.model import load_model, read_metadata
+    from glassnet.estimators.persistence import load_estimator
 
     try:
         import onnx  # noqa: F401

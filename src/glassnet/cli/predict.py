@@ -42,7 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _read_npy(path: Path) -> np.ndarray:
     """Rows from a ``.npy`` file: one row (1-D) or several (2-D or more, each row flattened)."""
-    from glassnet.io import describe_file_start
+    from glassnet.files.model import describe_file_start
 
     with open(path, "rb") as f:
         head = f.read(16)

@@ -58,7 +58,7 @@ OPTIONS = {
     ),
     "--jobs": (
         "n_jobs", {"type": int, "metavar": "N"}, "processes sharing each training step (data parallel; 1 = this process only, -1 = every core; "
-        "default: chosen for the work and the idle cores, see glassnet.workplan)",
+        "default: chosen for the work and the idle cores, see glassnet.training.workplan)",
     ),
 }  # fmt: skip
 
@@ -142,7 +142,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--checkpoint", metavar="DIR", default=None,
-        help="write a resumable checkpoint (glassnet.checkpoint) into DIR after every epoch",
+        help="write a resumable checkpoint (glassnet.files.checkpoint) into DIR after every epoch",
     )  # fmt: skip
     p.add_argument(
         "--resume", metavar="DIR", default=None,
@@ -156,7 +156,7 @@ def run(args) -> int:
     from glassnet._files import check_writable
     from glassnet.data import load_dataset
     from glassnet.exceptions import TrainingDivergedError
-    from glassnet.io import save_model
+    from glassnet.files.model import save_model
 
     check_writable(args.output)  # a read-only, full or non-file target is reported now, not after training
     config = build_config(args)
@@ -213,7 +213,7 @@ def train_network(config: MLPConfig, data, args):
     column per class); for several classes that is also the estimators' head.
     """
     from glassnet.config.build import build_network, make_loss, make_trainer
-    from glassnet.initializers import as_generator
+    from glassnet.nn.initializers import as_generator
 
     X = np.asarray(data.X_train, dtype=args.dtype)
     if config.batch_size == 0:
@@ -244,10 +244,10 @@ def _checkpointing(trainer, X, y, split, epochs: int, args):
     point (so the training is the same as without these options), and handed to the Trainer as its
     validation data: a resumed run, whose generator continues from the checkpoint, keeps the original split.
     """
-    from glassnet.callbacks import ModelCheckpoint
-    from glassnet.checkpoint import CheckpointError, resume
-    from glassnet.metrics import train_validation_split
-    from glassnet.trainingdata import prepare
+    from glassnet.files.checkpoint import ModelCheckpoint
+    from glassnet.files.checkpoint import CheckpointError, resume
+    from glassnet.training.metrics import train_validation_split
+    from glassnet.training.data import prepare
 
     if split:
         prepared = prepare(trainer.net, X, y)

@@ -5,8 +5,9 @@ functions of :mod:`glassnet.config.build`: the estimators (``MLPClassifier``, ``
 train``, ``glassnet compare``, the recipes (:mod:`glassnet.recipes`) and the benchmarks. So the same settings
 give the same network, initialised the same way, trained by the same loop (:class:`glassnet.training.Trainer`).
 
-The fields and their defaults come from the hyper-parameter declarations in :mod:`glassnet.config.params`, the
-same declarations that give the estimators their signature, docstring and validation:
+The fields are written out below with their types and defaults; a test holds them equal to the
+hyper-parameter declarations in :mod:`glassnet.config.params`, which give the estimators their signature,
+docstring and validation:
 
 >>> from glassnet.config import MLPConfig
 >>> config = MLPConfig(hidden_layer_sizes=(80, 70), activation="logistic", solver="sgd")
@@ -19,6 +20,8 @@ same declarations that give the estimators their signature, docstring and valida
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 from glassnet.config.params import CLASSIFIER_PARAMS, REGRESSOR_PARAMS, Param, validate_params
 
@@ -40,8 +43,55 @@ def _union(*groups: tuple[Param, ...]) -> tuple[Param, ...]:
 ALL_PARAMS: tuple[Param, ...] = _union(CLASSIFIER_PARAMS, REGRESSOR_PARAMS)
 
 
-class _ConfigMethods:
-    """Methods of :class:`MLPConfig` (the fields themselves are generated from the declarations)."""
+@dataclass(frozen=True)
+class MLPConfig:
+    """The settings of a multilayer perceptron and its training, in the estimators' parameter names (frozen).
+
+    See :class:`glassnet.MLPClassifier` for what each field means; ``MLPClassifier.from_config(config)``
+    builds an estimator with them, :mod:`glassnet.config.build` the network, optimizer, schedule and Trainer.
+    """
+
+    # the network
+    hidden_layer_sizes: int | tuple[int, ...] = (100,)
+    activation: str = "relu"
+    dropout: float | tuple[float, ...] = 0.0
+    batch_norm: bool = False
+    loss: Any = (
+        "squared_error"  # the regressor's loss: a registered name or a Loss (the classifier's is log-loss)
+    )
+    # the solver and its step
+    solver: str = "adam"
+    learning_rate: str = "constant"
+    learning_rate_init: float = 0.001
+    power_t: float = 0.5
+    warmup_fraction: float = 0.0
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-08
+    max_fun: int = 15000
+    # the penalty and the targets
+    alpha: float = 0.0001
+    weight_decay: float = 0.0
+    class_weight: dict | str | None = None
+    label_smoothing: float = 0.0
+    # the data and the epochs
+    batch_size: int | str = "auto"
+    max_iter: int = 200
+    shuffle: bool = True
+    augment_shift: int = 0
+    image_shape: tuple[int, int] | None = None
+    # when to stop
+    tol: float = 0.0001
+    n_iter_no_change: int | float = 10
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    # the run
+    random_state: Any = None  # int, RandomState, Generator or None
+    warm_start: bool = False
+    verbose: bool | int = False
+    n_jobs: int | None = None
 
     def replace(self, **changes) -> MLPConfig:
         """A copy with some fields changed; unknown names raise ``TypeError`` listing the fields."""
@@ -64,29 +114,3 @@ class _ConfigMethods:
         """The configuration of an estimator's current hyper-parameters (fields it lacks keep their defaults)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in estimator.get_params(deep=False).items() if k in names})
-
-    def classifier(self):
-        """An unfitted :class:`glassnet.MLPClassifier` with these settings."""
-        from glassnet.estimators import MLPClassifier
-
-        return MLPClassifier(**self.as_params(CLASSIFIER_PARAMS))
-
-    def regressor(self):
-        """An unfitted :class:`glassnet.MLPRegressor` with these settings."""
-        from glassnet.estimators import MLPRegressor
-
-        return MLPRegressor(**self.as_params(REGRESSOR_PARAMS))
-
-
-MLPConfig = dataclasses.make_dataclass(
-    "MLPConfig",
-    [(p.name, object, dataclasses.field(default=p.default)) for p in ALL_PARAMS],
-    bases=(_ConfigMethods,),
-    frozen=True,
-    namespace={"__module__": __name__},
-)
-MLPConfig.__doc__ = (
-    "The settings of a multilayer perceptron and its training, in the estimators' parameter names (frozen).\n\n"
-    "Fields: " + ", ".join(f"``{p.name}={p.default!r}``" for p in ALL_PARAMS) + ". See "
-    ":class:`glassnet.MLPClassifier` for what each means."
-)

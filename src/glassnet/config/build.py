@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.losses import Loss, SoftmaxCrossEntropy, get_loss
-from glassnet.network import Sequential, build_mlp
-from glassnet.optim import SGD, Adam, Optimizer
-from glassnet.schedules import ConstantLR, CosineLR, InvScalingLR, Schedule
+from glassnet.nn.losses import Loss, SoftmaxCrossEntropy, get_loss
+from glassnet.nn.network import Sequential, build_mlp
+from glassnet.nn.optim import SGD, Adam, Optimizer
+from glassnet.nn.schedules import ConstantLR, CosineLR, InvScalingLR, Schedule
 
 __all__ = [
     "OUTPUT_ACTIVATIONS",
@@ -65,7 +65,7 @@ def make_loss(config, task: str) -> Loss:
     """The loss head for ``task`` (``'multiclass'``, ``'multilabel'`` or ``'regression'``).
 
     Classification heads are the log-loss (softmax cross-entropy with ``label_smoothing``, or one sigmoid per
-    output); regression takes ``config.loss``: a registered loss's name or a :class:`~glassnet.losses.Loss`.
+    output); regression takes ``config.loss``: a registered loss's name or a :class:`~glassnet.nn.losses.Loss`.
     """
     smoothing = float(getattr(config, "label_smoothing", 0.0) or 0.0)
     if task == "multiclass":
@@ -153,7 +153,7 @@ def make_trainer(
     estimators do, so that the same settings and seed give the same training wherever it is run from.
     ``kwargs`` go to the Trainer (``validation_data``, ``scorer``, ``callbacks``, ``early_stopping``, ...).
     """
-    from glassnet.augment import RandomShift
+    from glassnet.training.augment import RandomShift
     from glassnet.training import Trainer
 
     batch = batch_size(config, n_rows)

@@ -408,7 +408,7 @@ COMMON_PARAMS: tuple[Param, ...] = (
         False,
         (Boolean(),),
         "bool",
-        "Batch normalisation (:class:`glassnet.layers.BatchNorm`) between each hidden layer's affine map and "
+        "Batch normalisation (:class:`glassnet.nn.layers.BatchNorm`) between each hidden layer's affine map and "
         "its activation; predictions use the running statistics gathered in training. Stochastic solvers "
         "only. glassnet addition.",
     ),
@@ -418,7 +418,7 @@ COMMON_PARAMS: tuple[Param, ...] = (
         (Interval("int", 0, None, "left"),),
         "int",
         "Data augmentation for images stored as rows: each training sample is shifted by a random offset of "
-        "up to ``augment_shift`` pixels on each axis, anew at every epoch (:func:`glassnet.augment."
+        "up to ``augment_shift`` pixels on each axis, anew at every epoch (:func:`glassnet.training.augment."
         "random_shift`; the border is filled with 0). 0 turns it off. Stochastic solvers only. glassnet "
         "addition.",
     ),
@@ -427,8 +427,8 @@ COMMON_PARAMS: tuple[Param, ...] = (
         None,
         (NoneValue(), _POSITIVE_INT, Interval("int", None, -1, "right")),
         "int or None",
-        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.parallel`). "
-        "``None`` (default) chooses for the work (:mod:`glassnet.workplan`): a large step is cut into as many "
+        "Processes that share each training step of the stochastic solvers (:mod:`glassnet.training.parallel`). "
+        "``None`` (default) chooses for the work (:mod:`glassnet.training.workplan`): a large step is cut into as many "
         "shards as this process has cores and computed by as many processes as are idle; a small one trains "
         "in this process. The model depends on the shards, not on how busy the machine is. ``1`` is the plain "
         "one-process path (the same model on every machine with the same BLAS), ``k`` uses ``k`` shards in "
@@ -470,18 +470,18 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
 
 
 class RegressionLoss:
-    """The name of a registered regression loss (:data:`glassnet.losses.LOSSES`), or a
-    :class:`~glassnet.losses.Loss` instance whose ``task`` is ``'regression'``."""
+    """The name of a registered regression loss (:data:`glassnet.nn.losses.LOSSES`), or a
+    :class:`~glassnet.nn.losses.Loss` instance whose ``task`` is ``'regression'``."""
 
     def is_satisfied_by(self, value) -> bool:
-        from glassnet.losses import LOSSES, Loss
+        from glassnet.nn.losses import LOSSES, Loss
 
         if isinstance(value, Loss):
             return value.task == "regression"
         return isinstance(value, str) and value in LOSSES and LOSSES[value].task == "regression"
 
     def __str__(self) -> str:
-        from glassnet.losses import LOSSES
+        from glassnet.nn.losses import LOSSES
 
         names = sorted(name for name, cls in LOSSES.items() if cls.task == "regression")
         return "a str among {" + ", ".join(repr(n) for n in names) + "} or a regression Loss instance"
@@ -496,9 +496,9 @@ REGRESSOR_PARAMS: tuple[Param, ...] = (
         "Loss, by name from glassnet's registry of regression losses: ``'squared_error'`` (half the mean "
         "squared error), ``'poisson'`` (half the Poisson deviance, exponential output, for non-negative "
         "targets such as counts), ``'absolute_error'``, ``'huber'`` (``delta=1``) and ``'pinball'`` "
-        "(alias ``'quantile'``: the median, ``quantile=0.5``); or a :class:`glassnet.losses.Loss` instance "
+        "(alias ``'quantile'``: the median, ``quantile=0.5``); or a :class:`glassnet.nn.losses.Loss` instance "
         "for other parameters, e.g. ``HuberLoss(delta=2.0)`` or ``PinballLoss(quantile=0.9)``. A loss of "
-        "your own works once registered (:func:`glassnet.losses.register_loss`).",
+        "your own works once registered (:func:`glassnet.nn.losses.register_loss`).",
         positional=True,
     ),
 ) + COMMON_PARAMS

@@ -15,9 +15,9 @@ from glassnet.estimators._data import Split, check_sample_weight
 from glassnet.estimators._lbfgs import LbfgsSolverMixin
 from glassnet.estimators._stochastic import StochasticSolverMixin
 from glassnet.estimators._validation import ValidationMixin
-from glassnet.initializers import as_generator
-from glassnet.layers import Dense
-from glassnet.trainingdata import logits
+from glassnet.nn.initializers import as_generator
+from glassnet.nn.layers import Dense
+from glassnet.training.data import logits
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -57,6 +57,12 @@ class BaseMultilayerPerceptron(
 
     _declared_params: tuple = ()
 
+    @classmethod
+    def from_config(cls, config):
+        """An unfitted estimator with the settings of a :class:`glassnet.config.MLPConfig` (the fields this
+        estimator declares; e.g. the classifier ignores the regressor's ``loss``)."""
+        return cls(**config.as_params(cls._declared_params))
+
     # --- fitted attributes in scikit-learn's layout ------------------------------------------------------
 
     @property
@@ -90,9 +96,10 @@ class BaseMultilayerPerceptron(
         """The hyper-parameters as the shared :class:`~glassnet.config.MLPConfig` the builders read."""
         return MLPConfig.from_estimator(self)
 
-    def _fit(self, X, y, sample_weight=None, eval_set=None, incremental=False, classes=None, callbacks=()):
+    def _fit(self, X, y, sample_weight=None, validation=None, incremental=False, classes=None, callbacks=()):
+        """The fit driver of ``fit`` and ``partial_fit``; ``validation`` from :func:`validation_arguments`."""
         validate_params(self, self._declared_params)
-        self._check_solver_options(incremental, eval_set)
+        self._check_solver_options(incremental, validation)
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         self._rng = as_generator(self.random_state) if first_pass or not hasattr(self, "_rng") else self._rng
         X, y = self._validate_xy(X, y, reset=first_pass)
@@ -102,7 +109,7 @@ class BaseMultilayerPerceptron(
         else:
             self._check_same_architecture()
             self._init_bookkeeping(reset=False)
-        data = self._training_data(train, eval_set)
+        data = self._training_data(train, validation)
         self._init_validation_records(data)
         metadata = None if sample_weight is None else {"sample_weight": train.sample_weight}
         root = self._init_callback_context(max_subtasks=self._n_subtasks(incremental))
@@ -117,11 +124,11 @@ class BaseMultilayerPerceptron(
         root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={})
         return self
 
-    def _check_solver_options(self, incremental: bool, eval_set) -> None:
-        if incremental and self.early_stopping and eval_set is None:
+    def _check_solver_options(self, incremental: bool, validation) -> None:
+        if incremental and self.early_stopping and validation is None:
             raise ValueError(
                 "partial_fit with early_stopping=True needs your validation set: pass "
-                "eval_set=(X_val, y_val) (a stream has no whole training set to split one off)."
+                "X_val=..., y_val=... (a stream has no whole training set to split one off)."
             )
         if self.solver == "lbfgs" and any(rate > 0 for rate in dropout_rates(self._config())):
             raise ValueError(
@@ -259,7 +266,7 @@ class BaseMultilayerPerceptron(
         """The output of each hidden layer's activation for ``X``, in evaluation mode (dropout off).
 
         What ``predict`` computes on the way to the output, made visible (scikit-learn's ``MLPClassifier``
-        does not expose it, its issue #9468). Uses :func:`glassnet.trace.hidden_activations`.
+        does not expose it, its issue #9468). Uses :func:`glassnet.nn.trace.hidden_activations`.
 
         Parameters
         ----------
@@ -272,7 +279,7 @@ class BaseMultilayerPerceptron(
         """
         from sklearn.utils.validation import check_is_fitted
 
-        from glassnet.trace import hidden_activations
+        from glassnet.nn.trace import hidden_activations
 
         check_is_fitted(self)
         X = self._validate_x(X)

@@ -10,7 +10,7 @@ from glassnet.config.params import params_docstring
 
 ATTRIBUTES = r"""Attributes
 ----------
-{extra_attributes}network_ : glassnet.network.Sequential
+{extra_attributes}network_ : glassnet.nn.network.Sequential
     The fitted engine network (``Dense -> activation [-> Dropout] -> ... -> Dense`` plus its loss head).
     Everything below is derived from it; this is what a model file stores, together with ``classes_``,
     ``target_type_`` (classifier), ``out_activation_`` and ``n_features_in_``.
@@ -45,7 +45,7 @@ validation_loss_curve_ : list of float or None
     The loss (without the L2 term) on the validation set after each epoch. glassnet addition.
 best_validation_score_ : float or None
     The best of ``validation_scores_``.
-history_ : glassnet.callbacks.History
+history_ : glassnet.training.callbacks.History
     The engine's record of the last ``fit`` or ``partial_fit`` of a stochastic solver: per epoch the loss,
     learning rate, time and validation loss and score, and anything callbacks add. glassnet addition.
 """

@@ -16,7 +16,7 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from glassnet.exceptions import TrainingDivergedError
-from glassnet.trainingdata import dense_rows
+from glassnet.training.data import dense_rows
 
 
 class LbfgsSolverMixin:

@@ -57,7 +57,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
             and used for early stopping instead of a held-out ``validation_fraction``.
         callbacks : list, default=None
-            glassnet engine callbacks (:mod:`glassnet.callbacks`: any object with ``on_epoch_end(trainer, epoch,
+            glassnet engine callbacks (:mod:`glassnet.training.callbacks`: any object with ``on_epoch_end(trainer, epoch,
             logs)`` and the other hooks) for this fit of the ``'sgd'`` and ``'adam'`` solvers, e.g. a progress
             bar or a checkpoint. scikit-learn's own callbacks are set with ``set_callbacks``.
 

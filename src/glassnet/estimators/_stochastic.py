@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 
-from glassnet.augment import infer_image_shape
-from glassnet.callbacks import Callback
 from glassnet.config.build import batch_size, make_optimizer, make_schedule, make_trainer
+from glassnet.estimators._saving import estimator_checkpoint_state
+from glassnet.training.augment import infer_image_shape
+from glassnet.training.callbacks import Callback
 
 
 class ScikitLearnRules(Callback):
-    """scikit-learn's per-epoch records and stopping rules, as a :class:`~glassnet.training.Trainer` callback."""
+    """scikit-learn's per-epoch records and stopping rules, as a :class:`~glassnet.training.Trainer` callback.
+
+    It is also the Trainer's ``owner``: it answers the loop's questions about the estimator through
+    :class:`glassnet.training.owner.TrainingOwner` (rows to score, epochs so far, checkpoint state).
+    """
 
     def __init__(self, estimator, data, iterations, incremental: bool) -> None:
         self.est, self.data, self.iterations, self.incremental = estimator, data, iterations, incremental
@@ -64,6 +71,49 @@ class ScikitLearnRules(Callback):
             trainer.net.flat_params[...] = est._best_params
         self.converged = trainer.stop_training or history.interrupted
 
+    # --- the estimator's answers to the loop (glassnet.training.owner.TrainingOwner) --------------------
+
+    def validation_rows(self):
+        val = self.data.val
+        return None if val is None else (val.X, val.y, val.Y)
+
+    def scorer(self, name: str, X, y):
+        try:
+            sk_scorer = get_scorer(name)
+        except ValueError as exc:
+            raise ValueError(f"EpochScoring: unknown scorer {name!r}: {exc}") from None
+        est = self.est
+        return lambda net: float(sk_scorer(est, X, y))
+
+    def epochs_done(self) -> int:
+        return len(self.est.loss_curve_)
+
+    def checkpoint_state(self):
+        return estimator_checkpoint_state(self.est)
+
+    def resumed_history(self):
+        # set by glassnet.estimators.persistence.resume_estimator: the next fit continues that History
+        return self.est.__dict__.pop("_checkpoint_history", None)
+
+    def estimator(self):
+        return self.est
+
+
+def improves(scores, losses, epoch: int, best: int, tol: float) -> bool:
+    """Whether validation ``epoch`` improves on the ``best`` one: early stopping's rule.
+
+    Its score (accuracy or R^2) is higher by more than ``tol``, or, the score no lower than the best's by
+    more than ``tol``, its loss is lower by more than ``tol``. The loss decides between epochs of the same
+    score: accuracy on a small validation set takes few values and stops rising long before the model stops
+    improving (with class weights such as ``{0: 1000, 1: 1e-4}`` it reaches 0.9999999 within a few epochs,
+    while the weighted loss keeps falling for hundreds). scikit-learn compares the scores only.
+    """
+    if not np.isfinite(scores[epoch]):
+        return False
+    if not np.isfinite(scores[best]) or scores[epoch] > scores[best] + tol:
+        return True
+    return scores[epoch] >= scores[best] - tol and losses[epoch] < losses[best] - tol
+
 
 class StochasticSolverMixin:
     """Mini-batch training for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
@@ -82,7 +132,9 @@ class StochasticSolverMixin:
         batch = self._batch_size(train.n_samples)
         if self.augment_shift:
             infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
-        resumed = self.__dict__.pop("_resumed_from_checkpoint", False)  # glassnet.checkpoint.resume_estimator
+        resumed = self.__dict__.pop(
+            "_resumed_from_checkpoint", False
+        )  # glassnet.estimators.persistence.resume_estimator
         if (not incremental and not resumed) or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(config)
             self._schedule = make_schedule(config, -(-train.n_samples // batch), samples_seen=self.t_)
@@ -99,6 +151,7 @@ class StochasticSolverMixin:
             validation_data=None if val is None else (val.X, val.Y, val.sample_weight),
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
             callbacks=[rules, *callbacks],
+            owner=rules,
         )
         self.history_ = trainer.fit(
             train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
@@ -124,24 +177,39 @@ class StochasticSolverMixin:
 
     def _update_no_improvement_count(self) -> None:
         if self.early_stopping:
-            score = self.validation_scores_[-1]
-            improved = not score < self._best_score_before_epoch + self.tol
+            improved = self._best_validation_epoch() == len(self.validation_scores_) - 1
         else:
             improved = not self.loss_curve_[-1] > self.best_loss_ - self.tol
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
 
     def _record_validation(self, score: float, loss: float) -> None:
-        """Record the validation score and loss; keep the best weights for early stopping."""
+        """Record the validation score and loss; keep the best epoch's weights for early stopping."""
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(loss)
         if self.verbose:
             print(f"Validation score: {score:f}")
         self._best_score_before_epoch = self.best_validation_score_
-        if score > self.best_validation_score_:
+        if self._best_validation_epoch() == len(self.validation_scores_) - 1:
             self.best_validation_score_ = score
             if self.early_stopping:
                 self._best_params = self.network_.flat_params.copy()
+
+    def _best_validation_epoch(self) -> int:
+        """The index of the best epoch in ``validation_scores_``, by :func:`improves` from the first on.
+
+        The epochs already judged are cached as ``(best, n_judged)``; without the cache (a model from a file,
+        a resumed checkpoint) the records are judged from the start.
+        """
+        scores, losses = self.validation_scores_, self.validation_loss_curve_
+        best, judged = self.__dict__.get("_best_validation_cache", (0, 1))
+        if judged > max(len(scores), 1):  # the records were replaced by shorter ones
+            best, judged = 0, 1
+        for epoch in range(judged, len(scores)):
+            if improves(scores, losses, epoch, best, self.tol):
+                best = epoch
+        self._best_validation_cache = (best, max(len(scores), 1))
+        return best
 
     def _trigger_stopping(self, schedule) -> bool:
         """Stop, or (``learning_rate='adaptive'`` with sgd) divide the learning rate by 5 and go on."""

@@ -1,6 +1,6 @@
 """Export: glassnet models to ONNX, to scikit-learn and back.
 
-* :func:`to_onnx` turns a :class:`~glassnet.network.Sequential`, a fitted :class:`~glassnet.MLPClassifier` or
+* :func:`to_onnx` turns a :class:`~glassnet.nn.network.Sequential`, a fitted :class:`~glassnet.MLPClassifier` or
   :class:`~glassnet.MLPRegressor` into an ``onnx.ModelProto`` (needs ``pip install 'glassnet[onnx]'``);
   :func:`save_onnx` writes one atomically.
 * :func:`register_skl2onnx` teaches skl2onnx the two estimators, so that a whole scikit-learn ``Pipeline``

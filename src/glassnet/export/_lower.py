@@ -65,7 +65,7 @@ def loss_name(network) -> str:
 
 
 def lower_network(network) -> list[Step]:
-    """The inference-time operations of a :class:`~glassnet.network.Sequential`, in order.
+    """The inference-time operations of a :class:`~glassnet.nn.network.Sequential`, in order.
 
     Parameters
     ----------

@@ -92,7 +92,7 @@ def model_head(model, classes=None) -> tuple:
     TypeError
         If ``model`` is none of Sequential, MLPClassifier and MLPRegressor.
     """
-    from glassnet.network import Sequential
+    from glassnet.nn.network import Sequential
 
     if isinstance(model, Sequential):
         head = _network_head(model)
@@ -111,7 +111,7 @@ def model_head(model, classes=None) -> tuple:
     estimators = _glassnet_estimators()
     if not isinstance(model, estimators):
         raise TypeError(
-            "to_onnx takes a glassnet.network.Sequential, glassnet.MLPClassifier or glassnet.MLPRegressor; "
+            "to_onnx takes a glassnet.nn.network.Sequential, glassnet.MLPClassifier or glassnet.MLPRegressor; "
             f"got {type(model).__module__}.{type(model).__name__}. For a scikit-learn model use skl2onnx, or "
             "glassnet.from_sklearn first."
         )
@@ -143,7 +143,7 @@ def _network_head(network) -> str:
     name = loss_name(network)
     if name in _NETWORK_HEADS:
         return _NETWORK_HEADS[name]
-    from glassnet.functional import sigmoid, softmax
+    from glassnet.nn.functional import sigmoid, softmax
 
     z = np.array([[-1.5, 0.25, 2.0]])
     with np.errstate(all="ignore"):
@@ -247,7 +247,7 @@ def to_onnx(
     Examples
     --------
     >>> import numpy as np
-    >>> from glassnet.network import build_mlp
+    >>> from glassnet.nn.network import build_mlp
     >>> from glassnet.export import to_onnx
     >>> onx = to_onnx(build_mlp([4, 8, 3], seed=0), classes=["a", "b", "c"])
     >>> [o.name for o in onx.graph.output]

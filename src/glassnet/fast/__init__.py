@@ -17,8 +17,8 @@ environment variable ``GLASSNET_FAST=0`` to run the reference path everywhere, o
 =================================  =========================================  ==============================
 kernel                             replaces                                   passes over memory
 =================================  =========================================  ==============================
-:func:`adam_update`                :meth:`glassnet.optim.Adam._update`        9 -> 1
-:func:`sgd_update`                 :meth:`glassnet.optim.SGD._update`         2-6 -> 1
+:func:`adam_update`                :meth:`glassnet.nn.optim.Adam._update`        9 -> 1
+:func:`sgd_update`                 :meth:`glassnet.nn.optim.SGD._update`         2-6 -> 1
 :func:`sigmoid_forward`            ``Sigmoid.forward``: 1 / (1 + exp(-x))     4 -> 1
 :func:`sigmoid_backward`           ``Sigmoid.backward``: dy (1 - a) a         3 -> 1
 :func:`relu_backward`              ``ReLU.backward``: dy [a > 0]              2 -> 1
@@ -148,7 +148,7 @@ def warm_up() -> bool:
 
 
 def adam_update(params, grads, M, V, beta_1: float, beta_2: float, eps_c: float, scale: float) -> bool:
-    r"""Adam's step in one pass, in the form of :meth:`glassnet.optim.Adam._update` (moments kept divided by
+    r"""Adam's step in one pass, in the form of :meth:`glassnet.nn.optim.Adam._update` (moments kept divided by
     :math:`1 - \beta`): :math:`M \leftarrow \beta_1 M + g`, :math:`V \leftarrow \beta_2 V + g^2`,
     :math:`\theta \leftarrow \theta - s\, M / (\sqrt V + \epsilon_c)`. ``False``: not taken."""
     if not ENABLED or params.ndim != 1 or not _fits(params, grads, M, V):
@@ -162,7 +162,7 @@ def adam_update(params, grads, M, V, beta_1: float, beta_2: float, eps_c: float,
 
 
 def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
-    r"""SGD's step in one pass, in the form of :meth:`glassnet.optim.SGD._update`; ``velocity`` is ``None``
+    r"""SGD's step in one pass, in the form of :meth:`glassnet.nn.optim.SGD._update`; ``velocity`` is ``None``
     for plain gradient descent. ``False``: not taken."""
     if not ENABLED or params.ndim != 1 or not _fits(params, grads, *([] if velocity is None else [velocity])):
         return False

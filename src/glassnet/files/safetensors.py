@@ -70,7 +70,7 @@ _CODES = {(dtype.kind, dtype.itemsize): code for code, dtype in _DTYPES.items()}
 
 def _network_of(model) -> tuple[object, dict]:
     """The network to save and the metadata defaults its owner brings (a SavedModel's, an estimator's classes)."""
-    from glassnet.network import Sequential
+    from glassnet.nn.network import Sequential
 
     if isinstance(model, Sequential):
         return model, {}
@@ -85,7 +85,7 @@ def _network_of(model) -> tuple[object, dict]:
         names = [str(c) for c in classes] if classes is not None else None
         return network, {"classes": classes, "class_names": names}
     raise TypeError(
-        "save_safetensors takes a glassnet Sequential, a glassnet.io.SavedModel or a fitted MLPClassifier or "
+        "save_safetensors takes a glassnet Sequential, a glassnet.files.model.SavedModel or a fitted MLPClassifier or "
         f"MLPRegressor; got {type(model).__name__}"
     )
 
@@ -119,13 +119,13 @@ def save_safetensors(
     Parameters
     ----------
     path : str or path-like
-        Destination, conventionally ending in ``.safetensors``; written as :func:`glassnet.io.save_model`
+        Destination, conventionally ending in ``.safetensors``; written as :func:`glassnet.files.model.save_model`
         writes (a temporary file renamed over it; a folder or device is refused).
-    model : Sequential, glassnet.io.SavedModel or fitted MLPClassifier / MLPRegressor
+    model : Sequential, glassnet.files.model.SavedModel or fitted MLPClassifier / MLPRegressor
         The network (an estimator's ``network_``, with its ``classes_`` as the classes). An estimator's
         hyper-parameters are not stored: a safetensors file holds a network; keep estimators in model files.
     preprocessing, classes, class_names, info
-        As in :func:`glassnet.io.save_model`; for a SavedModel or an estimator, default to their own.
+        As in :func:`glassnet.files.model.save_model`; for a SavedModel or an estimator, default to their own.
 
     Returns
     -------
@@ -228,7 +228,7 @@ def _glassnet_metadata(path: Path, header: dict) -> dict:
     if text is None:
         raise ModelFileError(
             f"{path} is a safetensors file without glassnet's metadata (no architecture to build a network "
-            f"from; its tensors: {sorted(header)[:5]}); expected one written by glassnet.io.save_safetensors "
+            f"from; its tensors: {sorted(header)[:5]}); expected one written by glassnet.files.model.save_safetensors "
             "or `glassnet export --format safetensors`"
         )
     if len(text) > MAX_METADATA_BYTES:
@@ -347,7 +347,7 @@ def load_safetensors(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> 
 
     Returns
     -------
-    glassnet.io.SavedModel
+    glassnet.files.model.SavedModel
         The network (in evaluation mode) with its metadata: preprocessing, classes, info.
 
     Raises

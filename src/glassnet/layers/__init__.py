@@ -1,48 +1,5 @@
-"""Layers: each one's forward and backward side by side."""
+"""Moved: the code lives in :mod:`glassnet.nn.layers`; this name keeps old imports working."""
 
-from glassnet.layers.activations import (
-    ACTIVATION_LAYERS,
-    GELU,
-    Identity,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    make_activation,
-)
-from glassnet.layers.base import Layer
-from glassnet.layers.batchnorm import BatchNorm
-from glassnet.layers.dense import Dense
-from glassnet.layers.dropout import Dropout
+from glassnet._moved import alias
 
-#: layer type name -> class, used to rebuild a network from its configuration
-LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls
-    for cls in (Dense, BatchNorm, Dropout, Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax)
-}
-
-
-def register_layer(cls: type[Layer]) -> type[Layer]:
-    """Class decorator that makes a new layer type known to ``Sequential.from_config``."""
-    LAYERS[cls.__name__] = cls
-    return cls
-
-
-__all__ = [
-    "ACTIVATION_LAYERS",
-    "BatchNorm",
-    "GELU",
-    "LAYERS",
-    "Dense",
-    "Dropout",
-    "Identity",
-    "Layer",
-    "LeakyReLU",
-    "ReLU",
-    "Sigmoid",
-    "Softmax",
-    "Tanh",
-    "make_activation",
-    "register_layer",
-]
+alias(__name__, "glassnet.nn.layers", ("activations", "base", "batchnorm", "dense", "dropout"))

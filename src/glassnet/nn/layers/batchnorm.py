@@ -23,7 +23,7 @@ depend on the other rows of its batch. In evaluation mode the layer is a fixed a
 :math:`\partial L/\partial x = \gamma / \sqrt{\bar\sigma^2 + \epsilon} \, \partial L/\partial y`.
 
 The running statistics are not trained: they live in ``buffers`` (float64, whatever the network's dtype),
-which :meth:`glassnet.network.Sequential.state_dict` saves next to the parameters as
+which :meth:`glassnet.nn.network.Sequential.state_dict` saves next to the parameters as
 ``layers.<i>.running_mean`` and ``layers.<i>.running_var``.
 """
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.layers.base import Layer
+from glassnet.nn.layers.base import Layer
 
 
 class BatchNorm(Layer):

@@ -23,8 +23,8 @@ method                              returns
 is a ``forward``, a ``link`` and (for regression) a ``chance_loss``. The loss is averaged over samples, weighted by
 ``sample_weight`` :math:`w` when given: :math:`L = \sum_n w_n \ell_n / \sum_n w_n`; :func:`normalized_weights`
 gives the column :math:`w_n / \sum w` and :meth:`Loss.targets_like` checks the targets. Check a new loss's
-gradient with :func:`glassnet.gradcheck.gradcheck_loss`, and register it with
-:func:`glassnet.losses.register_loss` so that ``Sequential.from_config`` and model files find it by name.
+gradient with :func:`glassnet.nn.gradcheck.gradcheck_loss`, and register it with
+:func:`glassnet.nn.losses.register_loss` so that ``Sequential.from_config`` and model files find it by name.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import copy
 
 import numpy as np
 
-from glassnet.functional import log_sigmoid, log_softmax
+from glassnet.nn.functional import log_sigmoid, log_softmax
 
 #: the tasks a loss may declare
 TASKS = ("multiclass", "multilabel", "regression")

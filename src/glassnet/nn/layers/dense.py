@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.initializers import as_generator, initialize
-from glassnet.layers.base import Layer
+from glassnet.nn.initializers import as_generator, initialize
+from glassnet.nn.layers.base import Layer
 
 
 class Dense(Layer):
@@ -29,7 +29,7 @@ class Dense(Layer):
     rng : int, numpy.random.Generator or None
         Random source for the initial weights (required unless ``init='zeros'``).
     init : str
-        One of :data:`glassnet.initializers.INITIALIZERS`.
+        One of :data:`glassnet.nn.initializers.INITIALIZERS`.
     dtype : numpy dtype
         float32 (default) or float64.
 

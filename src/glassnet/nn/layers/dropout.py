@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.initializers import as_generator
-from glassnet.layers.base import Layer
+from glassnet.nn.initializers import as_generator
+from glassnet.nn.layers.base import Layer
 
 
 class Dropout(Layer):
@@ -24,10 +24,12 @@ class Dropout(Layer):
         global seed.
 
     Declarations: ``needs_rng = True``, so a network rebuilt by ``Sequential.from_config`` (and each process
-    of a data-parallel fit) gives the layer its random generator.
+    of a data-parallel fit) gives the layer its random generator; ``identity_in_eval = True``, so export
+    leaves it out.
     """
 
     needs_rng = True
+    identity_in_eval = True
 
     def __init__(self, rate: float, *, rng=None) -> None:
         super().__init__()

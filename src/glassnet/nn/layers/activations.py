@@ -1,4 +1,4 @@
-r"""Activation layers: element-wise functions from :mod:`glassnet.functional` and their backward passes.
+r"""Activation layers: element-wise functions from :mod:`glassnet.nn.functional` and their backward passes.
 
 Each forward caches what its backward needs (the output ``a``, or for GELU the input ``x``); backward multiplies
 the incoming gradient by the local derivative: :math:`\partial L / \partial x = \partial L / \partial a \odot
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import fast
-from glassnet import functional as F
-from glassnet.layers.base import Layer
+from glassnet.nn import functional as F
+from glassnet.nn.layers.base import Layer
 
 
 class _Elementwise(Layer):
@@ -41,7 +41,7 @@ class Sigmoid(_Elementwise):
     r""":math:`a = \sigma(x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot a(1-a)`.
 
     The forward pass computes :math:`1 / (1 + e^{-x})` in four in-place passes, without the ``np.where`` of
-    :func:`glassnet.functional.sigmoid` (whose per-element branch costs more than the exponential itself).
+    :func:`glassnet.nn.functional.sigmoid` (whose per-element branch costs more than the exponential itself).
     For :math:`x < 0`, :math:`e^{-x}` may overflow to ``inf``, and then :math:`1 / (1 + \infty) = 0` is the
     correctly rounded result except where the true one is subnormal (below :math:`10^{-38}` in float32,
     :math:`10^{-308}` in float64); elsewhere the two formulas agree to a few units in the last place.
@@ -130,7 +130,7 @@ class Softmax(Layer):
 
     Its Jacobian is :math:`\partial a_i / \partial x_j = a_i (\delta_{ij} - a_j)`, so
     :math:`\partial L/\partial x = a \odot (g - \langle g, a \rangle)` with :math:`g = \partial L/\partial a`.
-    For training, prefer the fused :class:`glassnet.losses.SoftmaxCrossEntropy` on logits, whose gradient is
+    For training, prefer the fused :class:`glassnet.nn.losses.SoftmaxCrossEntropy` on logits, whose gradient is
     simply ``softmax(z) - y`` and whose log never underflows.
     """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.functional import log_sigmoid, sigmoid
-from glassnet.losses.base import Loss, check_logits, normalized_weights
+from glassnet.nn.functional import log_sigmoid, sigmoid
+from glassnet.nn.losses.base import Loss, check_logits, normalized_weights
 
 
 class SigmoidBinaryCrossEntropy(Loss):

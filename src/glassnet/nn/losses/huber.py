@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.losses.base import Loss, check_logits, normalized_weights
+from glassnet.nn.losses.base import Loss, check_logits, normalized_weights
 
 
 class HuberLoss(Loss):
@@ -15,8 +15,8 @@ class HuberLoss(Loss):
                                        \delta (|r| - \tfrac12 \delta) & |r| > \delta \end{cases}
         \qquad \rho_\delta'(r) = \mathrm{clip}(r, -\delta, \delta),
 
-    quadratic (like :class:`~glassnet.losses.SquaredError`) within :math:`\delta` of the target and linear
-    (like :class:`~glassnet.losses.AbsoluteError`, scaled by :math:`\delta`) beyond, with the two pieces and
+    quadratic (like :class:`~glassnet.nn.losses.SquaredError`) within :math:`\delta` of the target and linear
+    (like :class:`~glassnet.nn.losses.AbsoluteError`, scaled by :math:`\delta`) beyond, with the two pieces and
     their slopes meeting at :math:`|r| = \delta`. Gradient :math:`w_n \,\mathrm{clip}(r_n, -\delta, \delta) /
     (K \sum w)`. The chance level is the loss of predicting each output's median.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.losses.base import Loss, check_logits, normalized_weights
+from glassnet.nn.losses.base import Loss, check_logits, normalized_weights
 
 
 class PinballLoss(Loss):

@@ -1,6 +1,6 @@
 """What a model file's metadata may hold: every field's type and bounds, checked before anything is built.
 
-:func:`validate_metadata` is run by :mod:`glassnet.io` on the parsed JSON of every file it loads. It
+:func:`validate_metadata` is run by :mod:`glassnet.files.model` on the parsed JSON of every file it loads. It
 either returns the arrays the file must hold (name -> expected shape and dtype, derived from the declared
 architecture without allocating anything) or raises :class:`SchemaError` with a message naming the field
 (``preprocessing.box``) and what was expected. Nothing in the metadata can choose code: layer and loss
@@ -125,7 +125,7 @@ def _scalar(where: str, v):
 
 
 def _loss(where: str, spec) -> None:
-    from glassnet.losses import LOSSES
+    from glassnet.nn.losses import LOSSES
 
     spec = _dict(where, spec)
     name = _str(f"{where}.name", spec.get("name"), choices=LOSSES)
@@ -142,7 +142,7 @@ def architecture_arrays(arch) -> tuple[dict[str, tuple[tuple[int, ...], np.dtype
     Dense and BatchNorm sizes are checked as numbers (consecutive widths must agree), so a file declaring
     ``Dense(16000, 16000)`` costs nothing until its stored arrays are known to match.
     """
-    from glassnet.layers import LAYERS
+    from glassnet.nn.layers import LAYERS
 
     arch = _dict("architecture", arch)
     dtype_name = _str("architecture.dtype", arch.get("dtype", "float32"), choices=("float32", "float64"))
@@ -288,12 +288,14 @@ def _random_state(where: str, v) -> None:
         _int(f"{where}.state.uinteger", state.get("uinteger"), 0, 2**32 - 1)
 
 
-def _estimator(spec, param_names) -> None:
+def _estimator(spec, param_names=None) -> None:
+    """Check an estimator's stored parameters and fitted attributes; ``param_names``, when given, are the
+    estimator class's parameters (:func:`glassnet.estimators.persistence.load_estimator` checks them itself)."""
     spec = _dict("estimator", spec)
     _str("estimator.class", spec.get("class"), choices=ESTIMATORS)
     params = _dict("estimator.params", spec.get("params", {}))
     for key, value in params.items():
-        if key not in param_names:
+        if param_names is not None and key not in param_names:
             raise SchemaError(
                 f"estimator.params has an unknown parameter {key!r}; known: {sorted(param_names)}"
             )
@@ -323,7 +325,7 @@ def _estimator(spec, param_names) -> None:
             _scalar(f"{where}[{k}][0]", pair[0])
             check_json(f"{where}[{k}][1]", pair[1], 3)
     if spec.get("random_state") is not None:
-        if "random_state" not in param_names:
+        if param_names is not None and "random_state" not in param_names:
             raise SchemaError("estimator.random_state is stored but the estimator has no random_state")
         _random_state("estimator.random_state", spec["random_state"])
     known = {
@@ -371,14 +373,8 @@ def _checksums(meta: dict) -> dict:
 
 def _estimator_arrays(meta: dict, checksums: dict) -> dict[str, tuple]:
     """Check the ``estimator`` field; return its array-valued fitted attributes as ``(None, kinds)``."""
-    import inspect
-
-    import glassnet.estimators as estimators
-
     spec = _dict("estimator", meta.get("estimator"))
-    cls_name = _str("estimator.class", spec.get("class"), choices=ESTIMATORS)
-    params = set(inspect.signature(getattr(estimators, cls_name)).parameters)
-    _estimator(spec, params)
+    _estimator(spec)
     arrays = {}
     for member in checksums:
         if member.startswith("estimator/"):

@@ -13,7 +13,7 @@ Rules that hold for every caller:
   schedule, in one process and with ``n_jobs`` processes alike;
 - the **epoch loss** is the mean of the batch losses weighted by each batch's weight (its size without
   sample weights): the weighted mean of the data term over the epoch, plus the L2 term;
-- **divergence** is judged on the current fit's own course by :class:`glassnet.divergence.DivergenceRule`
+- **divergence** is judged on the current fit's own course by :class:`glassnet.training.divergence.DivergenceRule`
   (non-finite losses, losses far above the fit's reference for several epochs, a loss settled at the chance
   level after a spike, and the final weights after the last step); the fit then ends with
   :class:`~glassnet.exceptions.TrainingDivergedError`, the weights restored to those from before the trouble.
@@ -25,21 +25,21 @@ import time
 
 import numpy as np
 
-from glassnet import parallel, workplan
-from glassnet.callbacks import EarlyStopping, History
-from glassnet.divergence import DivergenceRule
 from glassnet.exceptions import TrainingDivergedError
-from glassnet.initializers import as_generator
-from glassnet.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
-from glassnet.schedules import ConstantLR, Schedule
-from glassnet.threads import blas_threads, choose_threads
-from glassnet.trainingdata import Dataset, logits, prepare
+from glassnet.nn.initializers import as_generator
+from glassnet.nn.schedules import ConstantLR, Schedule
+from glassnet.training import parallel, workplan
+from glassnet.training.callbacks import EarlyStopping, History
+from glassnet.training.data import Dataset, logits, prepare
+from glassnet.training.divergence import DivergenceRule
+from glassnet.training.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
+from glassnet.training.threads import blas_threads, choose_threads
 
 __all__ = ["Trainer", "accuracy_score", "r2_score", "train_validation_split"]
 
 
 class Trainer:
-    """Trains a :class:`~glassnet.network.Sequential` with an optimizer.
+    """Trains a :class:`~glassnet.nn.network.Sequential` with an optimizer.
 
     Parameters
     ----------
@@ -68,25 +68,29 @@ class Trainer:
     scorer : callable ``(net, X, y) -> float``, optional
         Higher is better; default accuracy for classification heads, R^2 for regression heads.
     callbacks : list
-        Objects with any of the hooks described in :mod:`glassnet.callbacks`.
+        Objects with any of the hooks described in :mod:`glassnet.training.callbacks`.
     divergence_factor : float or None
-        How far above its reference a fit's loss may go (:mod:`glassnet.divergence`); ``None`` checks only
+        How far above its reference a fit's loss may go (:mod:`glassnet.training.divergence`); ``None`` checks only
         for non-finite losses.
     augment : callable ``(X_batch, rng) -> X_batch``, optional
         Applied to every training batch (never to validation data), e.g.
-        :class:`glassnet.augment.RandomShift`.
+        :class:`glassnet.training.augment.RandomShift`.
     n_jobs : int or None
-        Processes that share each training step (:mod:`glassnet.parallel`). ``None`` (default) chooses for
-        the work (:mod:`glassnet.workplan`): large steps are cut into as many shards as the process has
+        Processes that share each training step (:mod:`glassnet.training.parallel`). ``None`` (default) chooses for
+        the work (:mod:`glassnet.training.workplan`): large steps are cut into as many shards as the process has
         cores, computed by as many processes as are idle, small steps train in this process; the model
         depends on the shards, not on how busy the machine is. ``1`` is the plain one-process path, ``k``
         uses ``k`` shards in ``k`` processes, ``-1`` every core. The result equals one process's up to
         rounding; dropout masks and augmentation then come from each shard's own random stream. Layers
         that use batch statistics train in one process, with a warning.
     threads : int or None
-        BLAS threads per process during ``fit``; ``None`` chooses (:mod:`glassnet.threads`): one for small
+        BLAS threads per process during ``fit``; ``None`` chooses (:mod:`glassnet.training.threads`): one for small
         steps, whose matrix products gain nothing from threads and stall on a busy machine, else the
         caller's setting. The caller's limits are restored afterwards.
+    owner : TrainingOwner, optional
+        The object whose ``fit`` drives this Trainer (an estimator), asked by callbacks through the small
+        protocol :class:`glassnet.training.owner.TrainingOwner` (rows to score, epochs so far, checkpoint
+        state); ``None`` for a plain Trainer.
 
     ``X`` may be a NumPy array or a SciPy sparse matrix (densified one batch at a time).
     """
@@ -112,6 +116,7 @@ class Trainer:
         augment=None,
         n_jobs: int | None = None,
         threads: int | None = None,
+        owner=None,
     ) -> None:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
@@ -133,6 +138,7 @@ class Trainer:
         self.divergence = DivergenceRule(divergence_factor)
         self.n_jobs = None if n_jobs is None else parallel.effective_n_jobs(n_jobs)
         self.threads = threads
+        self.owner = owner
         self.shards = self.processes = 1  # chosen by each fit (see n_jobs)
         self._parallel = None
         self.history = History()
@@ -141,7 +147,7 @@ class Trainer:
 
     @property
     def parallel(self):
-        """The :class:`~glassnet.parallel.DataParallel` session while ``fit`` trains with ``n_jobs > 1``, else
+        """The :class:`~glassnet.training.parallel.DataParallel` session while ``fit`` trains with ``n_jobs > 1``, else
         ``None`` (for callbacks that want to look at the workers)."""
         return self._parallel
 
@@ -151,7 +157,7 @@ class Trainer:
         """Train for up to ``epochs`` epochs; returns the :class:`History` (also ``self.history``).
 
         Raises :class:`~glassnet.exceptions.TrainingDivergedError` when the loss diverges
-        (:mod:`glassnet.divergence`), after restoring the weights from before the trouble. Ctrl-C ends training cleanly with the weights trained so far
+        (:mod:`glassnet.training.divergence`), after restoring the weights from before the trouble. Ctrl-C ends training cleanly with the weights trained so far
         and ``history.interrupted = True``.
         """
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:

@@ -1,7 +1,7 @@
 """The layer protocol shared by every layer, and the declarations the rest of glassnet reads.
 
-A layer says what it is through class attributes; :class:`~glassnet.network.Sequential`,
-:mod:`glassnet.parallel` and :mod:`glassnet.gradcheck` read these declarations and never look at a layer's class
+A layer says what it is through class attributes; :class:`~glassnet.nn.network.Sequential`,
+:mod:`glassnet.training.parallel` and :mod:`glassnet.nn.gradcheck` read these declarations and never look at a layer's class
 name or parameter names:
 
 =====================  ========================================================================================
@@ -14,14 +14,19 @@ declaration            meaning
 ``uses_batch_stats``   the output of a row depends on the other rows of its batch (batch normalisation)
 ``in_features``        width of the input's last axis, or ``None`` for a layer of any width
 ``out_features``       width of the output's last axis, or ``None`` when it equals the input's
+``identity_in_eval``   the layer computes the identity in evaluation mode (``Dropout``), so export leaves it out
 =====================  ========================================================================================
+
+Activation layers declare more (their name, formula, initializer, ONNX lowering and scikit-learn name): see
+:class:`glassnet.nn.layers.activations.ActivationLayer`. Every layer class is known by its class name in
+:data:`LAYERS`, which ``Sequential.from_config`` and model files read; :func:`register_layer` adds one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.initializers import as_generator
+from glassnet.nn.initializers import as_generator
 
 
 class Layer:
@@ -45,12 +50,15 @@ class Layer:
         Class-level: the names in ``params`` that L2 and weight decay penalise (none by default).
     needs_rng : bool
         Class-level: the layer has an ``rng`` attribute (a ``numpy.random.Generator`` or ``None``) that
-        :meth:`from_config`, :mod:`glassnet.parallel` and :mod:`glassnet.gradcheck` may set.
+        :meth:`from_config`, :mod:`glassnet.training.parallel` and :mod:`glassnet.nn.gradcheck` may set.
     uses_batch_stats : bool
         Class-level: a row's output depends on the other rows of the batch, so the batch cannot be split
         across processes.
     in_features, out_features : int or None
         Widths of the input and output's last axis where the layer fixes them (``None`` by default).
+    identity_in_eval : bool
+        Class-level: in evaluation mode the layer returns its input unchanged (dropout), so an exported model
+        leaves it out.
     """
 
     decay: tuple[str, ...] = ()
@@ -58,6 +66,7 @@ class Layer:
     uses_batch_stats: bool = False
     in_features: int | None = None
     out_features: int | None = None
+    identity_in_eval: bool = False
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -122,3 +131,15 @@ class Layer:
                 f"{type(self).__name__}.backward() got a gradient of shape {np.shape(dy)}, but the last "
                 f"forward() produced shape {out_shape}; backward must follow the forward of the same batch."
             )
+
+
+#: layer type name -> class, used to rebuild a network from its configuration (``Sequential.from_config``)
+LAYERS: dict[str, type[Layer]] = {}
+
+
+def register_layer(cls: type[Layer]) -> type[Layer]:
+    """Class decorator that makes a new layer type known to ``Sequential.from_config`` (by its class name)."""
+    if not isinstance(cls, type) or not issubclass(cls, Layer):
+        raise TypeError(f"register_layer expects a subclass of glassnet.nn.layers.Layer; got {cls!r}.")
+    LAYERS[cls.__name__] = cls
+    return cls

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import fast
-from glassnet.functional import log_softmax
-from glassnet.losses.base import Loss, check_logits, normalized_weights
+from glassnet.nn.functional import log_softmax
+from glassnet.nn.losses.base import Loss, check_logits, normalized_weights
 
 
 def _row_max(z: np.ndarray) -> np.ndarray:
