@@ -179,6 +179,28 @@ def test_the_session_trains_through_the_trainer_however_the_page_drives_it():
     session.close()
 
 
+def test_a_csv_runs_model_file_keeps_the_standardisation(tmp_path):
+    """The network learns on standardised features; the downloaded model predicts the CSV's raw rows."""
+    from glassnet.cli._model import model_inputs
+    from glassnet.playground.datasets import read_csv
+
+    rows = [(100 + 40 * np.cos(t), -7 + 0.01 * np.sin(t), "in" if t < 3 else "out") for t in np.linspace(0, 6, 80)]
+    text = "a,b,c\n" + "".join(f"{a:.4f},{b:.6f},{c}\n" for a, b, c in rows)  # far from unit scale
+    session = Session("c", {**SMALL, "dataset": "csv", "layers": "6:tanh"}, csv_text=text)
+    for _ in range(30):
+        session.step(trace=False)
+    (tmp_path / "m.npz").write_bytes(session.model_bytes())
+    model = load_model(tmp_path / "m.npz")
+    X_raw, _, _ = read_csv(text)
+    X_net = model_inputs(model.preprocessing, X_raw)
+    np.testing.assert_allclose(X_net.mean(axis=0), 0, atol=1e-5)
+    both = np.concatenate([session.X_train, session.X_test])
+    np.testing.assert_allclose(np.sort(X_net, axis=0), np.sort(both, axis=0), atol=1e-5)
+    session.net.eval()
+    np.testing.assert_array_equal(model.network.predict(X_net), session.net.predict(X_net))
+    session.close()
+
+
 def test_frames_are_throttled_and_idle_sessions_are_freed():
     manager = SessionManager(max_sessions=2, idle_timeout=1.0)
     session = manager.create(SMALL)
@@ -382,6 +404,19 @@ def test_a_long_csv_is_refused_while_it_is_read(server):
     assert peak < 5 * 1024 * 1024  # the whole file as lists of strings takes over 100 MB
     status, reply = request(server, "POST", "/api/session", {"config": {"dataset": "csv"}, "csv": text})
     assert status == 400 and "more than 5000 rows" in reply["error"]
+
+
+def test_a_link_with_a_bad_value_keeps_the_rest():
+    from glassnet.playground.config import salvage_config
+
+    kept, dropped = salvage_config(
+        {"batch_size": 300, "lr": "1e400", "layers": "4:swish", "n_samples": 1000, "optimizer": "sgd"}
+    )
+    assert kept == {"batch_size": 300, "n_samples": 1000, "optimizer": "sgd"}  # batch_size needs n_samples
+    assert len(dropped) == 2 and "lr='1e400'" in dropped[0] and "swish" in dropped[1]
+    kept, dropped = salvage_config({"dataset": "csv", "seed": 3})
+    assert kept == {"seed": 3} and "not the rows of a CSV" in dropped[0]
+    assert salvage_config({"layers": "1e400:relu"})[0] == {}  # was an OverflowError
 
 
 def test_events_stream_frames(server):

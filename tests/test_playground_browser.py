@@ -240,3 +240,16 @@ def test_one_stage_at_a_time(browser, server):
     assert "4 of" in browser.find_element(By.ID, "stage-pos").text
     browser.find_element(By.ID, "one-by-one").click()
     assert len(visible()) == len(browser.find_elements(By.CSS_SELECTOR, "#trace .card"))
+
+
+def test_a_bad_value_in_a_link_is_reported_and_the_rest_kept(browser, server):
+    sid = open_page(browser, server, "dataset=moons&lr=abc&layers=5:tanh:0&batch_size=7&n_samples=80&units=x")
+    session = server.sessions.get(sid)
+    assert session.config["dataset"] == "moons" and session.config["layers"][0]["units"] == 5
+    assert session.config["batch_size"] == 7 and session.config["lr"] == 0.03  # the default for lr only
+    wait(browser, lambda d: d.find_element(By.ID, "message").is_displayed())
+    text = browser.find_element(By.ID, "message-text").text
+    assert "lr='abc'" in text and "the rest of the link is kept" in text
+    session = server.sessions.get(open_page(browser, server, "dataset=csv&layers=3:relu:0&seed=5"))
+    assert session.config["layers"][0]["units"] == 3 and session.config["seed"] == 5
+    wait(browser, lambda d: "not the rows of a CSV" in d.find_element(By.ID, "message-text").text)

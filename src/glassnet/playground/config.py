@@ -14,7 +14,7 @@ from glassnet.layers import ACTIVATION_LAYERS
 from glassnet.optim import OPTIMIZERS
 from glassnet.schedules import SCHEDULES
 
-__all__ = ["ACTIVATIONS", "DEFAULTS", "LIMITS", "ConfigError", "validate_config"]
+__all__ = ["ACTIVATIONS", "DEFAULTS", "LIMITS", "ConfigError", "salvage_config", "validate_config"]
 
 #: the hidden activations offered (softmax is the loss head's, not a hidden layer's)
 ACTIVATIONS = tuple(name for name in ACTIVATION_LAYERS if name not in ("sigmoid", "softmax"))
@@ -105,7 +105,7 @@ def _layers(value) -> list[dict]:
         units = spec.get("units")
         try:
             units = int(units) if not isinstance(units, bool) and float(units) == int(float(units)) else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "1e400" units
             units = None
         if units is None or units < 1:
             raise ConfigError(
@@ -171,3 +171,34 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
             f"{LIMITS['total_params']:,}; use fewer or narrower layers."
         )
     return out
+
+
+def salvage_config(config: dict, n_csv_rows: int | None = None) -> tuple[dict, list[str]]:
+    """The valid part of ``config`` and a message for each setting left out (its default is used instead).
+
+    For a link of which one value is wrong: the rest of the link is kept, and the page says what was not.
+    Settings are taken one at a time, in two passes, so that one which depends on another given after it
+    (``batch_size`` on ``n_samples``) is kept when the two go together.
+    """
+    if not isinstance(config, dict):
+        return {}, [f"The settings must be a JSON object; got {type(config).__name__}."]
+    kept: dict = {}
+    problems: dict[str, str] = {}
+    if config.get("dataset") == "csv" and n_csv_rows is None:
+        config = {k: v for k, v in config.items() if k != "dataset"}
+        problems["dataset"] = (
+            "dataset='csv': a link holds the settings, not the rows of a CSV, so the default data set is shown; "
+            "choose the CSV file again (Data) to train on it."
+        )
+    for _ in range(2):
+        for key, value in config.items():
+            if key in kept:
+                continue
+            try:
+                validate_config({**kept, key: value}, n_csv_rows)
+            except ConfigError as exc:
+                problems[key] = f"{key}={value!r}: {exc}"
+            else:
+                kept[key] = value
+                problems.pop(key, None)
+    return kept, list(problems.values())

@@ -11,7 +11,7 @@ import csv
 
 import numpy as np
 
-__all__ = ["DATASETS", "make_dataset", "parse_csv", "split"]
+__all__ = ["DATASETS", "make_dataset", "parse_csv", "read_csv", "split", "standardization"]
 
 
 def _circles(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,15 +120,27 @@ def _lines(text: str):
 
 
 def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a CSV of two numeric feature columns and a label column (the last), with or without a header.
-
-    Labels may be any strings or numbers; they become class indices 0..k-1 in sorted order. The features are
-    standardised (mean 0, standard deviation 1 per column) so that every network setting behaves as on the
-    built-in problems.
+    """:func:`read_csv`, its features standardised (mean 0, standard deviation 1 per column, see
+    :func:`standardization`) so that every network setting behaves as on the built-in problems.
 
     Returns
     -------
     X : ndarray (n, 2) float32, y : ndarray (n,) int64, class_names : list of str
+    """
+    X, y, names = read_csv(text, max_rows)
+    scaling = standardization(X)
+    X = (X - scaling["mean"]) / scaling["scale"]  # (n, 2) - (2,) -> (n, 2), feature by feature
+    return X.astype(np.float32), y, names
+
+
+def read_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV of two numeric feature columns and a label column (the last), with or without a header.
+
+    Labels may be any strings or numbers; they become class indices 0..k-1 in sorted order.
+
+    Returns
+    -------
+    X : ndarray (n, 2) float64 as written, y : ndarray (n,) int64, class_names : list of str
 
     Raises
     ------
@@ -176,7 +188,13 @@ def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, 
     if len(names) > 10:
         raise ValueError(f"The CSV has {len(names)} different labels; the playground takes at most 10.")
     index = {name: k for k, name in enumerate(names)}
-    X = np.array(features, dtype=np.float64)
+    return np.array(features, dtype=np.float64), np.array([index[s] for s in labels], dtype=np.int64), names
+
+
+def standardization(X: np.ndarray) -> dict:
+    r"""The mean :math:`\mu_j` and standard deviation :math:`\sigma_j` of each feature (1 for a constant one),
+    as scikit-learn's ``StandardScaler`` and a model file's ``preprocessing["standardize"]`` hold them:
+    :func:`parse_csv` gives the network :math:`(x_j - \mu_j) / \sigma_j`."""
+    X = np.asarray(X, dtype=np.float64)
     std = X.std(axis=0)
-    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    return X.astype(np.float32), np.array([index[s] for s in labels], dtype=np.int64), names
+    return {"mean": X.mean(axis=0).tolist(), "scale": np.where(std > 0, std, 1.0).tolist()}

@@ -57,6 +57,8 @@ def model_file(session: Session) -> bytes:
         save_model(
             name, session.net, classes=list(range(session.n_classes)), class_names=session.class_names,
             info={"source": "glassnet playground", "config": session.config, "steps": session.steps},
+            # a CSV's rows are standardised for the network: the file keeps how, for its raw rows
+            preprocessing={"standardize": session.standardize} if session.standardize else None,
         )  # fmt: skip
         with open(name, "rb") as f:
             return f.read()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glassnet.playground.config import LIMITS, ConfigError, validate_config
-from glassnet.playground.datasets import make_dataset, parse_csv, split
+from glassnet.playground.datasets import make_dataset, read_csv, split, standardization
 
 __all__ = ["RunData", "load_run_data"]
 
@@ -20,7 +20,9 @@ __all__ = ["RunData", "load_run_data"]
 class RunData:
     """The points, classes and plotted extent of one configuration.
 
-    ``csv_text`` is the CSV the points came from, ``None`` for a generated data set."""
+    ``csv_text`` is the CSV the points came from, ``None`` for a generated data set; ``standardize`` the
+    ``{"mean", "scale"}`` its features were standardised with (:func:`~glassnet.playground.datasets.standardization`),
+    which a model file keeps so that the CSV's raw rows can be predicted."""
 
     config: dict
     X_train: np.ndarray
@@ -31,6 +33,7 @@ class RunData:
     class_names: list[str]
     domain: float
     csv_text: str | None
+    standardize: dict | None = None
 
 
 def load_run_data(config: dict, csv_text: str | None) -> RunData:
@@ -41,12 +44,15 @@ def load_run_data(config: dict, csv_text: str | None) -> RunData:
     ConfigError
         The settings are not valid, or the ``'csv'`` data set is chosen without a CSV (or with a bad one).
     """
-    n_rows, parsed, names = None, None, None
+    n_rows, parsed, names, scaling = None, None, None, None
     if isinstance(config, dict) and config.get("dataset") == "csv":
         if not csv_text:
             raise ConfigError("Choose a CSV file first (two feature columns and a label per row).")
-        parsed = parse_csv(csv_text, max_rows=LIMITS["n_samples"])
-        n_rows = len(parsed[0])
+        X_raw, y, names = read_csv(csv_text, max_rows=LIMITS["n_samples"])
+        scaling = standardization(X_raw)
+        # (n, 2) - (2,) -> (n, 2): the network sees standardised features, as on the built-in problems
+        parsed = (((X_raw - scaling["mean"]) / scaling["scale"]).astype(np.float32), y, names)
+        n_rows = len(y)
     clean = validate_config(config, n_csv_rows=n_rows)
     if parsed is not None:
         X, y, names = parsed
@@ -62,4 +68,5 @@ def load_run_data(config: dict, csv_text: str | None) -> RunData:
     return RunData(
         clean, *data, n_classes=n_classes, class_names=names or [str(k) for k in range(n_classes)],
         domain=round(max(1.0, extent * 1.1), 2), csv_text=csv_text if parsed is not None else None,
+        standardize=scaling,
     )  # fmt: skip

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
-from glassnet.playground.config import ConfigError
+from glassnet.playground.config import ConfigError, salvage_config
 from glassnet.playground.session import SessionError, SessionManager
 
 __all__ = ["PlaygroundServer"]
@@ -231,8 +231,11 @@ class _Handler(BaseHTTPRequestHandler):
         manager = self.server.sessions
         if method == "POST" and parts == ["session"]:
             body = self._json_body()
-            session = manager.create(body.get("config") or {}, body.get("csv"))
-            return self._json(200, session.state())
+            config, dropped = body.get("config") or {}, []
+            if body.get("salvage"):  # a link: keep what is valid, say what is not
+                config, dropped = salvage_config(config, None)
+            session = manager.create(config, body.get("csv"))
+            return self._json(200, {**session.state(), "dropped": dropped})
         if len(parts) >= 2 and parts[0] == "session":
             session = manager.get(parts[1])
             action = parts[2] if len(parts) > 2 else "state"

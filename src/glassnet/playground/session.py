@@ -98,6 +98,7 @@ class Session:
             self.X_train, self.y_train = run.X_train, run.y_train
             self.X_test, self.y_test = run.X_test, run.y_test
             self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
+            self.standardize = run.standardize
             self.grid = grid_points(self.domain, GRID)
             self.neuron_grid = grid_points(self.domain, NEURON_GRID)
             self.warp_lines = warp_lines(self.domain)

@@ -76,7 +76,7 @@
       else if (k === "batch_norm") config.batch_norm = v === "true" || v === "1";
       else if (k === "view") S.view = v;
       else if (k === "challenge") S.challenge = { target: Number(v), reached: null };
-      else if (NUMERIC.includes(k)) config[k] = Number(v);
+      else if (NUMERIC.includes(k)) config[k] = v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v; // the server names a bad value
       else config[k] = v;
     }
     return { config, hide };
@@ -105,7 +105,10 @@
     applyHide();
     let info;
     try {
-      info = await api("POST", "/api/session", { config });
+      info = await api("POST", "/api/session", { config, salvage: true }); // a bad value drops only itself
+      if (info.dropped && info.dropped.length) {
+        message(`Some settings of this link were left out (their defaults are used); the rest of the link is kept. ${info.dropped.join(" ")}`);
+      }
     } catch (e) {
       message(`${e.message} The default settings are used instead.`);
       info = await api("POST", "/api/session", { config: {} });
@@ -114,7 +117,8 @@
     openEvents();
     showView(S.view);
     window.addEventListener("hashchange", () => location.reload()); // a pasted link: start from its state
-    window.addEventListener("pagehide", () => navigator.sendBeacon && navigator.sendBeacon(`/api/session/${S.id}/close`));
+    window.addEventListener("pagehide", () => fetch(`/api/session/${S.id}/close`, {
+      method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {}));
   }
   function setInfo(info) {
     S.info = info; S.id = info.id; S.config = info.config;
@@ -821,7 +825,10 @@
   };
   $("btn-share").onclick = () => {
     writeHash();
-    modal("Share link", "The whole state (data, network, settings, seeds) is in this link. Add flags such as dataset_hide=true or layers_hide=true to hide controls from students.", location.href);
+    const csv = S.config.dataset === "csv"
+      ? ` Your CSV's rows are not in it (a link would grow to the size of the file): whoever opens it sees the default data set and is told so; send the CSV along.`
+      : "";
+    modal("Share link", `The settings, network and seeds are in this link.${csv} Add flags such as dataset_hide=true or layers_hide=true to hide controls from students.`, location.href);
   };
 
   // ---------------------------------------------------------------- digits
