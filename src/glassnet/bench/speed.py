@@ -107,8 +107,7 @@ def _load_fashion(data_dir, rows, notes):
 def bench_fashion(frameworks, cfg, data, notes) -> dict:
     """(b) Fashion-MNIST 784-256-128-10 ReLU, Adam, batch 128: seconds per epoch and test accuracy."""
     X, y = np.ascontiguousarray(data.X_train), data.y_train
-    epochs = cfg["b_epochs"]
-    tasks, models = {}, {}
+    epochs, models = cfg["b_epochs"], {}
     fits = runners(frameworks, cfg["jobs"], cfg.get("numpy_path", False))
     if "glassnet" in frameworks and "sklearn" in frameworks:
         fits["glassnet.MLPClassifier"] = fw.glassnet_default_estimator_fit  # default n_jobs: its own choice
@@ -137,12 +136,10 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         fit_cpu[name].append(time.process_time() - start_cpu)
         accuracies[name].append(float(np.mean(predict[name](models[name], data.X_test) == data.y_test)))
 
-    for name in frameworks:
-        tasks[name] = lambda name=name: task(name)
+    tasks = {name: (lambda name=name: task(name)) for name in frameworks}
     cpu: dict = {}
     with MachineLoad() as load:
         alternate(tasks, max(1, cfg["repeats"] - 2), cpu)
-    acc = {name: float(np.mean(a)) for name, a in accuracies.items()}
     return {
         "task": "Fashion-MNIST 784-256-128-10 ReLU, Adam lr 1e-3, batch 128",
         "rows": len(X),
@@ -150,7 +147,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         "s_per_epoch": {name: median(t) / epochs for name, t in fit_times.items()},
         "s_per_epoch_fastest": {name: min(t) / epochs for name, t in fit_times.items()},
         "cpu_s_per_epoch": {name: median(t) / epochs for name, t in fit_cpu.items()},
-        "test_accuracy": acc,
+        "test_accuracy": {name: float(np.mean(a)) for name, a in accuracies.items()},
         "test_accuracy_per_seed": accuracies,
         "estimator_plans": sorted(set(fw.PLANS)),  # (shards, processes) of MLPClassifier() with n_jobs=None
         "cpu_per_wall": cpu,
@@ -257,6 +254,21 @@ def bench_predict(frameworks, cfg, notes) -> dict:
     return {"task": "predict, 784-256-128-10 ReLU", "samples_per_s": out, "machine_load": loads}
 
 
+def _estimator_case_fits(frameworks, jobs: int, overrides: dict) -> dict:
+    """The fit functions of one case of (e): the estimators get ``overrides``; PyTorch and JAX the network."""
+    fits = {}
+    if "glassnet" in frameworks:
+        fits[fw.ESTIMATOR] = lambda s, X, y, e: fw.glassnet_default_estimator_fit(s, X, y, e, **overrides)
+        fits["glassnet"] = lambda s, X, y, e: fw.glassnet_fit(dataclasses.replace(s, n_jobs=jobs), X, y, e)
+    if "sklearn" in frameworks:
+        fits["sklearn"] = lambda s, X, y, e: fw.sklearn_fit(s, X, y, e, **overrides)
+    if "torch" in frameworks:
+        fits["torch"] = fw.torch_fit
+    if "jax" in frameworks:
+        fits["jax"] = fw.jax_fit
+    return fits
+
+
 def bench_estimators(frameworks, cfg, notes) -> dict:
     """(e) the estimators with default ``n_jobs``, on work the other parts do not name; seconds per fit.
 
@@ -281,20 +293,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
     ]  # fmt: skip
     out = {}
     for key, title, spec, X, y, epochs, overrides in cases:
-        fits = {}
-        if "glassnet" in frameworks:
-            fits[fw.ESTIMATOR] = lambda s, X, y, e, o=overrides: fw.glassnet_default_estimator_fit(
-                s, X, y, e, **o
-            )
-            fits["glassnet"] = lambda s, X, y, e: fw.glassnet_fit(
-                dataclasses.replace(s, n_jobs=cfg["jobs"]), X, y, e
-            )
-        if "sklearn" in frameworks:
-            fits["sklearn"] = lambda s, X, y, e, o=overrides: fw.sklearn_fit(s, X, y, e, **o)
-        if "torch" in frameworks:
-            fits["torch"] = fw.torch_fit
-        if "jax" in frameworks:
-            fits["jax"] = fw.jax_fit
+        fits = _estimator_case_fits(frameworks, cfg["jobs"], overrides)
         _warm_up(fits, spec, X, y, slice(0, min(len(X), 256)))
         fw.PLANS.clear()
         cpu_s: dict = {}
