@@ -184,7 +184,9 @@ def test_a_csv_runs_model_file_keeps_the_standardisation(tmp_path):
     from glassnet.cli._model import model_inputs
     from glassnet.playground.datasets import read_csv
 
-    rows = [(100 + 40 * np.cos(t), -7 + 0.01 * np.sin(t), "in" if t < 3 else "out") for t in np.linspace(0, 6, 80)]
+    rows = [
+        (100 + 40 * np.cos(t), -7 + 0.01 * np.sin(t), "in" if t < 3 else "out") for t in np.linspace(0, 6, 80)
+    ]
     text = "a,b,c\n" + "".join(f"{a:.4f},{b:.6f},{c}\n" for a, b, c in rows)  # far from unit scale
     session = Session("c", {**SMALL, "dataset": "csv", "layers": "6:tanh"}, csv_text=text)
     for _ in range(30):
@@ -519,6 +521,27 @@ def test_the_gradient_check_takes_a_zero_gradient_as_agreement():
     assert errors["layers.0.b"] == 0.0 and errors["layers.3.b"] == 0.0
     assert max(errors.values()) < 1e-5
     session.close()
+
+
+def test_the_digits_tab_downloads_its_model_and_its_script_takes_the_same_steps(server, tmp_path):
+    from glassnet.playground.digits import DigitsLab
+
+    with pytest.raises(ValueError, match="No digits model yet"):
+        DigitsLab().python()
+    lab = server.httpd.digits
+    status, _ = request(server, "POST", "/api/digits/train", {"recipe": "recommended", "epochs": 2})
+    assert status == 200
+    lab._thread.join(timeout=120)
+    status, model = request(server, "GET", "/api/digits/model")
+    (tmp_path / "digits.npz").write_bytes(model)
+    saved = load_model(tmp_path / "digits.npz")
+    assert saved.preprocessing["image_shape"] == [8, 8]
+    np.testing.assert_array_equal(saved.network.flat_params, lab.net.flat_params)
+    status, code = request(server, "GET", "/api/digits/python")
+    assert status == 200 and b"Trainer(" in code and b"epochs=2)" in code
+    namespace = {"__name__": "digits_script"}
+    exec(compile(code.decode(), "digits_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, lab.net.flat_params)
 
 
 def test_zero_initial_weights_never_break_the_symmetry():

@@ -173,7 +173,7 @@ def test_a_shared_url_gives_the_same_state_and_copy_as_python_the_same_weights(b
 
 
 def test_draw_a_digit(browser, server):
-    open_page(browser, server, f"dataset=xor&{FAST}&view=digits")
+    sid = open_page(browser, server, f"dataset=xor&{FAST}&view=digits")
     epochs = browser.find_element(By.ID, "digits-epochs")
     epochs.clear()
     epochs.send_keys("10")  # a short fit: the test checks the page against the network, not its accuracy
@@ -197,8 +197,18 @@ def test_draw_a_digit(browser, server):
     assert browser.find_element(By.ID, "digit-label").text == str(int(np.argmax(proba)))
     bars = browser.find_elements(By.CSS_SELECTOR, "#proba .bar")
     assert len(bars) == 10
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#hidden canvas")) == 2  # the lab's two hidden layers
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#hidden canvas")) == 2  # the two hidden layers
+    assert (
+        browser.find_element(By.ID, "digits-curve").get_attribute("data-points") == "10"
+    )  # a loss per epoch
+    model = browser.find_element(By.ID, "btn-model")
+    assert model.get_attribute("href").endswith("/api/digits/model")  # the header acts on the tab shown
+    browser.find_element(By.ID, "btn-python").click()
+    wait(browser, lambda d: "load_digits" in d.find_element(By.ID, "modal-text").get_attribute("textContent"))
+    browser.find_element(By.ID, "modal-close").click()
     shot(browser, "digits")
+    browser.find_element(By.ID, "tab-train").click()
+    assert model.get_attribute("href").endswith(f"/api/session/{sid}/model")
 
 
 def test_upload_a_csv_and_see_a_bad_one_explained(browser, server, tmp_path):

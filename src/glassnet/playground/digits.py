@@ -1,5 +1,8 @@
-"""The "draw a digit" view: train the lab's network or glassnet's digits recipe on the 8x8 digits (or load a
+"""The "draw a digit" view: train glassnet's digits recipe or the lab's network on the 8x8 digits (or load a
 model file written by ``glassnet train``), then classify what the user draws.
+
+Both recipes train through :class:`glassnet.training.Trainer`; :func:`build_recipe` makes what it fits and
+:func:`recipe_script` writes the same calls as the page's "Copy as Python" (a test runs it and compares).
 
 A drawing arrives as grey levels of the page's canvas; :func:`glassnet.data.images.image_to_row` crops it to
 the ink, pads it to a square and scales it into the 8x8 frame as the data set's digits were made (the same
@@ -18,16 +21,81 @@ import numpy as np
 from glassnet.callbacks import Callback
 from glassnet.trace import hidden_activations
 
-__all__ = ["DigitsLab", "RECIPES"]
+__all__ = ["DigitsLab", "RECIPES", "build_recipe", "recipe_script"]
 
-#: recipe -> (description, default epochs, largest epochs a request may ask)
+#: recipe -> (description, default epochs, largest epochs a request may ask); the first is the page's default
 RECIPES = {
-    "lab": ("the lab's 64-80-70-10 sigmoid network, full-batch gradient descent (lr 1.0)", 3000, 5000),
     "recommended": ("glassnet's digits recipe: 64-256-256-10 ReLU, Adam 3e-3 with cosine decay, batch 64, "
-                    "label smoothing 0.1", 30, 100),
+                    "label smoothing 0.1", 20, 100),
+    "lab": ("the lab's 64-80-70-10 sigmoid network, full-batch gradient descent (lr 1.0)", 3000, 5000),
 }  # fmt: skip
 DIGITS_PREPROCESSING = {"image_shape": [8, 8], "light_on_dark": True, "fit": "bbox", "box": 8, "scale": 16.0}
 MAX_CANVAS = 512  # pixels per side of a drawing
+
+
+def build_recipe(recipe: str, epochs: int, n_train: int, callbacks=()):
+    """The network and the :class:`~glassnet.training.Trainer` of a recipe for ``epochs`` epochs on
+    ``n_train`` rows (the same calls as :func:`recipe_script`)."""
+    from glassnet.training import Trainer
+
+    if recipe == "lab":
+        from glassnet.lab import LAB_LR, lab_network
+        from glassnet.optim import SGD
+
+        net = lab_network(0)
+        return net, Trainer(net, SGD(lr=LAB_LR), batch_size=None, seed=0, n_jobs=1, callbacks=callbacks)
+    from glassnet.losses import SoftmaxCrossEntropy
+    from glassnet.network import build_mlp
+    from glassnet.optim import Adam
+    from glassnet.schedules import CosineLR
+
+    net = build_mlp(
+        [64, 256, 256, 10], activation="relu", seed=0, loss=SoftmaxCrossEntropy(label_smoothing=0.1)
+    )
+    schedule = CosineLR(3e-3, total_steps=epochs * len(range(0, n_train, 64)))
+    trainer = Trainer(
+        net, Adam(lr=3e-3), schedule=schedule, batch_size=64, seed=0, n_jobs=1, callbacks=callbacks
+    )
+    return net, trainer
+
+
+def recipe_script(recipe: str, epochs: int) -> str:
+    """A glassnet script that trains the recipe as the page does and ends with the same weights."""
+    if recipe == "lab":
+        imports = ["from glassnet.lab import LAB_LR, lab_network", "from glassnet.optim import SGD"]
+        body = [
+            "net = lab_network(0)  # 64-80-70-10, sigmoid units",
+            "trainer = Trainer(net, SGD(lr=LAB_LR), batch_size=None, seed=0, n_jobs=1)  # full-batch descent",
+        ]
+    else:
+        imports = [
+            "from glassnet.losses import SoftmaxCrossEntropy",
+            "from glassnet.network import build_mlp",
+            "from glassnet.optim import Adam",
+            "from glassnet.schedules import CosineLR",
+        ]
+        body = [
+            'net = build_mlp([64, 256, 256, 10], activation="relu", seed=0,',
+            "                loss=SoftmaxCrossEntropy(label_smoothing=0.1))",
+            f"schedule = CosineLR(3e-3, total_steps={epochs} * len(range(0, len(data.X_train), 64)))",
+            "trainer = Trainer(net, Adam(lr=3e-3), schedule=schedule, batch_size=64, seed=0, n_jobs=1)",
+        ]
+    lines = [
+        f'"""The playground\'s draw-a-digit network: {RECIPES[recipe][0]}, {epochs} epochs."""',
+        "",
+        "import numpy as np",
+        "",
+        "from glassnet.data.datasets import load_digits",
+        *imports,
+        "from glassnet.training import Trainer",
+        "",
+        "data = load_digits(test_size=0.2, seed=0)  # 8x8 images as rows of 64 grey levels",
+        *body,
+        f"trainer.fit(data.X_train, data.y_train, epochs={epochs})",
+        "net.eval()",
+        'print(f"test accuracy: {np.mean(net.predict(data.X_test) == data.y_test):.3f}")',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 class _Progress(Callback):
@@ -52,7 +120,7 @@ class DigitsLab:
         self.lock = threading.Lock()
         self.state, self.message, self.progress = "empty", "Train a network or load a model file.", 0.0
         self.net, self.preprocessing, self.class_names, self.test_accuracy = None, None, None, None
-        self.recipe, self._stop, self._thread = None, threading.Event(), None
+        self.recipe, self.epochs, self._stop, self._thread = None, 0, threading.Event(), None
         self.losses: list[float] = []  # the training loss of each epoch of the current (or last) fit
 
     # --- training --------------------------------------------------------------------------------------
@@ -68,6 +136,7 @@ class DigitsLab:
         self._stop = threading.Event()
         with self.lock:
             self.state, self.progress, self.recipe, self.losses = "training", 0.0, recipe, []
+            self.epochs = epochs
             self.message = f"Training {RECIPES[recipe][0]} for {epochs} epochs..."
         self._thread = threading.Thread(target=self._train, args=(recipe, epochs, self._stop), daemon=True)
         self._thread.start()
@@ -77,33 +146,15 @@ class DigitsLab:
         (:class:`_Progress`) reports each epoch to the page and ends the fit when the lab is closed."""
         try:
             from glassnet.data.datasets import load_digits
-            from glassnet.training import Trainer
 
             data = load_digits(test_size=0.2, seed=0)
             X, y = data.X_train, data.y_train
-            if recipe == "lab":
-                from glassnet.lab import LAB_LR, lab_network
-                from glassnet.optim import SGD
-
-                net, optimizer, schedule, batch = lab_network(0), SGD(lr=LAB_LR), None, None
-            else:
-                from glassnet.losses import SoftmaxCrossEntropy
-                from glassnet.network import build_mlp
-                from glassnet.optim import Adam
-                from glassnet.schedules import CosineLR
-
-                net = build_mlp([64, 256, 256, 10], activation="relu", seed=0,
-                                loss=SoftmaxCrossEntropy(label_smoothing=0.1))  # fmt: skip
-                batch = 64
-                optimizer = Adam(lr=3e-3)
-                schedule = CosineLR(3e-3, total_steps=epochs * len(range(0, len(X), batch)))
-            progress = _Progress(self, epochs, stop)
-            trainer = Trainer(net, optimizer, schedule=schedule, batch_size=batch, seed=0, n_jobs=1,
-                              callbacks=[progress])  # fmt: skip
+            net, trainer = build_recipe(recipe, epochs, len(X), [_Progress(self, epochs, stop)])
             start = time.perf_counter()
             trainer.fit(X, y, epochs=epochs)
             if stop.is_set():
                 return
+            net.eval()
             accuracy = float(np.mean(net.predict(data.X_test) == data.y_test))
             with self.lock:
                 self.net, self.preprocessing = net, dict(DIGITS_PREPROCESSING)
@@ -143,6 +194,34 @@ class DigitsLab:
             self.class_names = [str(c) for c in (model.class_names or model.classes or range(10))]
             self.test_accuracy, self.recipe, self.state = None, "file", "ready"
             self.message = f"Loaded a model file ({len(self.class_names)} classes). Draw a digit."
+
+    def model_bytes(self) -> bytes:
+        """The digits network as a glassnet model file, with the 8x8 preprocessing ``glassnet predict`` uses."""
+        from glassnet.io import save_model
+
+        with self.lock:
+            net, pre, names, recipe = self.net, self.preprocessing, self.class_names, self.recipe
+        if net is None:
+            raise ValueError("No digits model yet: train one or load a model file first.")
+        handle, name = tempfile.mkstemp(suffix=".npz")
+        os.close(handle)
+        try:
+            save_model(name, net, classes=list(range(len(names))), class_names=names, preprocessing=pre,
+                       info={"source": "glassnet playground, draw a digit", "recipe": recipe})  # fmt: skip
+            with open(name, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(name)
+
+    def python(self) -> str:
+        """The script of the last training (:func:`recipe_script`)."""
+        with self.lock:
+            recipe, epochs = self.recipe, self.epochs
+        if recipe is None:
+            raise ValueError("No digits model yet: train one first; the script repeats its training.")
+        if recipe == "file":
+            raise ValueError("This digits model was loaded from a file: no training here to write as Python.")
+        return recipe_script(recipe, epochs)
 
     def status(self) -> dict:
         with self.lock:
@@ -200,9 +279,14 @@ class DigitsLab:
         try:
             if method == "GET" and parts == ["status"]:
                 return handler._json(200, self.status())
+            if method == "GET" and parts == ["model"]:
+                return handler._send(200, self.model_bytes(), "application/octet-stream",
+                                     {"Content-Disposition": 'attachment; filename="digits-model.npz"'})  # fmt: skip
+            if method == "GET" and parts == ["python"]:
+                return handler._send(200, self.python().encode(), "text/x-python; charset=utf-8")
             if method == "POST" and parts == ["train"]:
                 body = handler._json_body()
-                self.train(str(body.get("recipe", "lab")), body.get("epochs"))
+                self.train(str(body.get("recipe", next(iter(RECIPES)))), body.get("epochs"))
                 return handler._json(200, self.status())
             if method == "POST" and parts == ["predict"]:
                 body = handler._json_body()

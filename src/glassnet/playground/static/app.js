@@ -126,7 +126,7 @@
     buildNetwork();
     legend();
     writeHash();
-    $("btn-model").href = `/api/session/${S.id}/model`;
+    headerActions();
     $("n-params").textContent = `${info.n_params.toLocaleString()} parameters · layers: ${info.layers.join(" → ")}`;
   }
   function openEvents() {
@@ -257,6 +257,13 @@
   $("btn-trace").onclick = stepOnce;
 
   // ---------------------------------------------------------------- views
+  function headerActions() { // Download and Copy as Python act on the tab shown: the digits model there
+    const digits = S.view === "digits";
+    $("btn-model").href = digits ? "/api/digits/model" : `/api/session/${S.id}/model`;
+    $("btn-model").download = digits ? "digits-model.npz" : "playground-model.npz";
+    $("btn-model").title = digits ? "the digits network as a glassnet model file, with its 8x8 preprocessing"
+      : "a glassnet model file (glassnet.io.load_model)";
+  }
   function showView(v) {
     if (!["train", "step", "digits"].includes(v)) v = "train";
     S.view = v;
@@ -264,6 +271,7 @@
     for (const name of ["train", "step", "digits"]) $(`view-${name}`).hidden = name !== v;
     if (v === "train") requestAnimationFrame(() => { layoutEdges(); if (S.frame) drawEdges(S.frame); });
     if (v === "digits") digitsStatus();
+    headerActions();
     if (S.config) writeHash();
   }
   document.querySelectorAll(".tab").forEach((t) => { t.onclick = () => showView(t.dataset.view); });
@@ -817,8 +825,16 @@
       $("modal-copied").textContent = document.execCommand("copy") ? "copied" : "select the text and copy it";
     }
   };
+  $("btn-model").addEventListener("click", (e) => {
+    if (S.view === "digits" && S.digitsState !== "ready") { e.preventDefault(); message("No digits model yet: train one (or load a model file) first."); }
+  });
   $("btn-python").onclick = async () => {
     try {
+      if (S.view === "digits") {
+        const code = await api("GET", "/api/digits/python");
+        modal("Copy as Python", "A glassnet script that trains the digits network as this tab did: it ends with the same weights.", code);
+        return;
+      }
       const code = await api("GET", `/api/session/${S.id}/python`);
       modal("Copy as Python", "A glassnet script that rebuilds this data, network and optimizer and takes the same steps: it ends with the same weights.", code);
     } catch (e) { message(e.message); }
@@ -898,15 +914,33 @@
       hid.appendChild(c);
     });
   }
+  function digitsCurve(losses) { // the training loss epoch by epoch: the network learning, live
+    const c = $("digits-curve"), ctx = c.getContext("2d"), w = c.width, h = c.height;
+    ctx.clearRect(0, 0, w, h);
+    c.dataset.points = String(losses.length);
+    if (losses.length < 1) return;
+    const top = Math.max(...losses), pad = 14;
+    ctx.strokeStyle = "#2f6fde"; ctx.lineWidth = 2; ctx.beginPath();
+    losses.forEach((v, i) => {
+      const x = pad + (w - 2 * pad) * (losses.length > 1 ? i / (losses.length - 1) : 0);
+      const y = h - pad - (h - 2 * pad) * (v / (top || 1));
+      if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+    ctx.fillStyle = "#666"; ctx.font = "12px system-ui, sans-serif";
+    ctx.fillText(`training loss ${losses[losses.length - 1].toFixed(3)} (first epoch ${losses[0].toFixed(3)})`, pad, 12);
+  }
   async function digitsStatus() {
     try {
       const s = await api("GET", "/api/digits/status");
       $("digits-status").textContent = s.message;
       $("digits-status").dataset.state = s.state;
       $("digits-progress").style.width = `${Math.round(100 * (s.state === "ready" ? 1 : s.progress))}%`;
+      S.digitsState = s.state;
+      digitsCurve(s.losses || []);
       if (!$("digits-epochs").value) $("digits-epochs").value = s.recipes[$("digits-recipe").value].epochs;
       clearTimeout(pollTimer);
-      if (s.state === "training") pollTimer = setTimeout(digitsStatus, 300);
+      if (s.state === "training") pollTimer = setTimeout(digitsStatus, 200);
       S.digitRecipes = s.recipes;
     } catch (e) { $("digits-status").textContent = e.message; }
   }
