@@ -257,10 +257,12 @@ def test_a_dead_worker_is_an_error_not_a_hang(digits):
     session = parallel.DataParallel(net, opt, lambda rows, rng: (X[rows], y[rows], None), 2, n_rows=len(X))
     try:
         assert np.isfinite(session.step(slice(0, 100)))
-        os.kill(session._workers[0].pid, signal.SIGKILL)
-        session._workers[0].join()
+        pid = session.worker_pids[0]
+        os.kill(pid, signal.SIGKILL)
+        session._workers.procs[0].join()
         start = time.perf_counter()
-        with pytest.raises(RuntimeError, match="the other side of a data-parallel session is gone"):
+        # the message names the worker, its process and how it ended (issue 20, item 13)
+        with pytest.raises(RuntimeError, match=rf"worker 1 \(process {pid}\) was killed by SIGKILL"):
             session.step(slice(0, 100))
         assert time.perf_counter() - start < 10
         with pytest.raises(RuntimeError, match="closed or was interrupted"):
@@ -335,3 +337,25 @@ def test_a_real_ctrl_c_stops_every_process_cleanly(tmp_path):
     assert proc.returncode == 0, err
     assert out.split() == ["interrupted", "True", "True"]
     assert "Traceback" not in err
+
+
+def test_closed_sessions_leave_no_zombies(digits):
+    """Finished workers are reaped soon after the session closes, not at the next fit (issue 20, item 11)."""
+    X, y = digits
+    net = build_mlp([64, 8, 10], "relu", seed=0)
+    with parallel.DataParallel(net, SGD(lr=0.1), lambda rows, rng: (X[rows], y[rows], None), 2, n_rows=len(X)) as s:
+        s.step(slice(0, 100))
+        pids = s.worker_pids
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and any(_is_zombie_or_running(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not any(_is_zombie_or_running(pid) for pid in pids)
+
+
+def _is_zombie_or_running(pid: int) -> bool:
+    """Whether ``pid`` still has an entry in the process table (running, or a zombie nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b")")[-1].split()[0] in (b"Z", b"R", b"S", b"D", b"T", b"t")
+    except OSError:
+        return False

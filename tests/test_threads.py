@@ -92,11 +92,11 @@ def test_a_stopped_data_parallel_worker_is_named_instead_of_waited_for_forever(m
     import signal
     import sys
 
-    from glassnet import parallel
+    from glassnet.training import workers
 
     if not sys.platform.startswith("linux"):
         pytest.skip("data parallelism forks, on Linux only")
-    monkeypatch.setattr(parallel, "STOPPED_SECONDS", 1.0)
+    monkeypatch.setattr(workers, "STOPPED_SECONDS", 1.0)
     X, y = _data(n=400)
 
     class StopTheWorker:

@@ -195,6 +195,24 @@ def test_explicit_n_jobs_is_kept(digits, two_cores, monkeypatch):
     assert _fit(X, y, 2)[1] == (2, 2, 1)
 
 
+@no_fork
+def test_explicit_n_jobs_runs_in_no_more_processes_than_cores(digits, two_cores, monkeypatch):
+    """n_jobs=5 on 2 cores: 5 shards (the model of n_jobs=5) in 2 processes, not 5 (issue 20, item 11)."""
+    X, y = digits
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    params, seen = _fit(X, y, 5)
+    assert seen == (5, 2, 1)
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 5)
+    params_5, seen_5 = _fit(X, y, 5)
+    assert seen_5 == (5, 5, 4)
+    np.testing.assert_array_equal(params, params_5)
+
+
+def test_absurd_n_jobs_is_refused_before_anything_forks():
+    with pytest.raises(ValueError, match="n_jobs=100000 is more than the 64 shards"):
+        Trainer(build_mlp([4, 3, 2], seed=0), SGD(), n_jobs=100_000)
+
+
 def test_short_fits_train_on_the_plain_path(digits, two_cores):
     X, y = digits
     params, seen = _fit(X, y, None, batch_size=32)  # 3 epochs of 19 small steps: about 10 ms of work

@@ -37,36 +37,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import mmap
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from glassnet.training.threads import blas_threads
-
-#: how long a waiting process polls before it sleeps on the semaphore (seconds)
-SPIN_SECONDS = 0.002
-
-
-#: how long a worker may be stopped (SIGSTOP) before the fit gives up on it (seconds)
-STOPPED_SECONDS = 10.0
-
-
-def _is_stopped(pid: int) -> bool:
-    """Whether process ``pid`` is stopped (state ``T`` or ``t`` in ``/proc/<pid>/stat``; False off Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"T", b"t")
+from glassnet.training.workers import Workers, _shared
 
 
 def available_cpus() -> int:
@@ -101,13 +82,29 @@ def cgroup_cpus(root: str = "/sys/fs/cgroup") -> float | None:
     return quota / period if quota > 0 and period > 0 else None
 
 
+#: the most shards a step may be cut into (each has a gradient vector of its own in shared memory)
+MAX_SHARDS = 64
+
+
 def effective_n_jobs(n_jobs) -> int:
-    """scikit-learn's convention: ``None`` is 1, ``-1`` every core, ``-2`` all but one, and so on."""
+    """scikit-learn's convention: ``None`` is 1, ``-1`` every core, ``-2`` all but one, and so on; at most
+    :data:`MAX_SHARDS`. The processes that compute them are capped at the cores separately (``processes``)."""
     if n_jobs is None:
         return 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer or None; got {n_jobs!r}.")
+    if n_jobs > MAX_SHARDS:
+        raise ValueError(
+            f"n_jobs={n_jobs} is more than the {MAX_SHARDS} shards a training step can be cut into (this process "
+            f"may use {available_cpus()} cores); use n_jobs=-1 for every core, or n_jobs=None to let glassnet choose."
+        )
     return int(n_jobs) if n_jobs > 0 else max(1, available_cpus() + 1 + int(n_jobs))
+
+
+def processes_for(shards: int) -> int:
+    """Processes for an explicit ``n_jobs`` of ``shards`` shards: one a shard, but no more than the cores this
+    process may use (48 shards on 2 cores run in 2 processes, each computing 24; the model is the same)."""
+    return max(1, min(shards, available_cpus()))
 
 
 def fork_unsupported_reason() -> str | None:
@@ -178,14 +175,6 @@ def _epoch_stream(base: np.random.SeedSequence, j: int, epoch: int) -> np.random
     return np.random.default_rng(np.random.SeedSequence(base.entropy, spawn_key=key))
 
 
-def _shared(n: int, dtype) -> np.ndarray:
-    """A 1-D array in anonymous shared memory: forked children see the parent's writes and vice versa."""
-    dtype = np.dtype(dtype)
-    # MAP_POPULATE: the kernel allocates every page at once, faster than a fault on each first touch
-    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-    return np.frombuffer(mmap.mmap(-1, max(1, n) * dtype.itemsize, flags=flags), dtype=dtype, count=n)
-
-
 def _shares(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
     """``[lo, hi)`` bounds of ``parts`` near-equal shares of ``range(n)``, the larger ones first; with
     ``align``, every bound but ``n`` is a multiple of it."""
@@ -199,72 +188,6 @@ def _shares(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
     last_lo, last_hi = bounds[-1]
     bounds[-1] = (last_lo, last_hi + tail)
     return bounds
-
-
-class _Signal:
-    """A semaphore whose waiter polls for ``SPIN_SECONDS`` before it sleeps."""
-
-    def __init__(self, ctx, spin: bool) -> None:
-        self._sem, self._spin = ctx.Semaphore(0), spin
-
-    def post(self) -> None:
-        self._sem.release()
-
-    def wait(self, alive=None) -> None:
-        if self._spin:
-            deadline = time.perf_counter() + SPIN_SECONDS
-            while time.perf_counter() < deadline:
-                if self._sem.acquire(False):
-                    return
-        while not self._sem.acquire(timeout=1.0):
-            if alive is not None and not alive():
-                raise RuntimeError("the other side of a data-parallel session is gone")
-
-
-class _ErrorSlot:
-    """A worker's exception for the caller to raise: pickled into shared memory (8 bytes of length, then the
-    bytes); an unpicklable or too large one travels as its text."""
-
-    def __init__(self, size: int = 1 << 16) -> None:
-        self._buffer = _shared(size, np.uint8)
-
-    def put(self, exc: BaseException) -> None:
-        try:
-            blob = pickle.dumps(exc)
-        except Exception:  # noqa: BLE001 - an unpicklable exception travels as its text
-            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        if len(blob) > self._buffer.size - 8:
-            blob = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {str(exc)[:4000]}"))
-        self._buffer[:8] = np.frombuffer(np.int64(len(blob)).tobytes(), dtype=np.uint8)
-        self._buffer[8 : 8 + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
-
-    def take(self) -> BaseException:
-        size = int(np.frombuffer(self._buffer[:8].tobytes(), dtype=np.int64)[0])
-        try:
-            return pickle.loads(self._buffer[8 : 8 + size].tobytes())
-        except Exception:  # noqa: BLE001
-            return RuntimeError("A data-parallel worker failed and its error could not be read back.")
-
-
-class _StopWatch:
-    """How long each worker has been stopped (SIGSTOP, a debugger): after :data:`STOPPED_SECONDS` the fit
-    raises a ``RuntimeError`` that names the worker, rather than waiting for it forever."""
-
-    def __init__(self) -> None:
-        self._since: dict[int, float] = {}  # worker -> when it was first seen stopped
-
-    def check(self, j: int, pid: int) -> None:
-        now = time.monotonic()
-        if not _is_stopped(pid):
-            self._since.pop(j, None)
-            return
-        since = self._since.setdefault(j, now)
-        if now - since >= STOPPED_SECONDS:
-            raise RuntimeError(
-                f"data-parallel worker {j} (process {pid}) is stopped and has not answered for "
-                f"{now - since:.0f} s (was it sent SIGSTOP, or paused in a debugger?). Resume it with "
-                f"`kill -CONT {pid}`, or train with n_jobs=1."
-            )
 
 
 def _check_plan(net, optimizer, n_jobs: int, shards: int) -> None:
@@ -342,11 +265,8 @@ class DataParallel:
         self._share_memory(net, optimizer, n_jobs)
         self._ctrl = _shared(self._PER_SHARD + 2 * shards, np.float64)
         self._rows = _shared(n_rows, np.intp)
-        self._error = _ErrorSlot()
-        ctx = multiprocessing.get_context("fork")
-        spin = n_jobs <= available_cpus()  # polling would steal time from busy processes otherwise
-        self._go = [_Signal(ctx, spin) for _ in range(n_jobs)]
-        self._done = [_Signal(ctx, spin) for _ in range(n_jobs)]
+        # polling would steal time from busy processes where there are more processes than cores
+        self._workers = Workers(n_jobs, spin=n_jobs <= available_cpus())
         # every process uses an equal share of the cores for BLAS, unless told; held until close() (the
         # limits are shared with overlapping fits)
         self._limits = blas_threads(threads or max(1, available_cpus() // n_jobs))
@@ -357,22 +277,12 @@ class DataParallel:
         self._views: dict[int, tuple] = {}  # shard -> its gradient views, where a process computes several
         self._epoch_seen = -1
         self.begin_epoch(0)  # the streams of this process's shards; each worker derives its own
-        self._start_workers(ctx)
+        self._start_workers()
 
-    def _start_workers(self, ctx) -> None:
+    def _start_workers(self) -> None:
         """Fork the ``n_jobs - 1`` workers (a failure closes the session and is raised)."""
-        self._parent = os.getpid()
-        self._workers = []
-        self._stop_watch = _StopWatch()
         try:
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns about fork in a process with threads (BLAS pools); the children run
-                # only NumPy code on their own data and never take a lock those threads might hold
-                warnings.simplefilter("ignore", DeprecationWarning)
-                for j in range(1, self.n_jobs):
-                    proc = ctx.Process(target=self._serve, args=(j,), daemon=True)
-                    proc.start()
-                    self._workers.append(proc)
+            self._workers.start(self._serve)
         except BaseException:
             self.close()
             raise
@@ -432,17 +342,10 @@ class DataParallel:
     def _phase(self, phase: int) -> None:
         """Run ``phase`` here and in every worker and wait for all of them; raise the first error."""
         self._ctrl[self._PHASE], self._ctrl[self._ERROR] = phase, 0
-        for j in range(1, self.n_jobs):
-            self._go[j].post()
         try:
-            self._run(phase, 0)
+            self._workers.run_phase(lambda: self._run(phase, 0))
         finally:
-            try:
-                for j in range(1, self.n_jobs):
-                    self._done[j].wait(self._workers_alive)
-            except BaseException:
-                self._broken = True  # a worker may still post: the signals are out of step
-                raise
+            self._broken = self._broken or self._workers.broken
         if self._ctrl[self._ERROR]:
             self._raise_worker_error()
 
@@ -529,12 +432,7 @@ class DataParallel:
         net._bind_flat_parameters(net.flat_params, self._grads[j], copy_grads=False)
         self._epoch_seen = -1  # the stream is derived at the first step (see _follow_epoch)
         net.train()
-        alive = lambda: os.getppid() == self._parent  # noqa: E731
-        while True:
-            try:
-                self._go[j].wait(alive)
-            except RuntimeError:  # the caller died without closing the session
-                return
+        while self._workers.wait_for_phase(j):  # until the caller dies without closing the session
             phase = int(self._ctrl[self._PHASE])
             if phase == self._STOP:
                 return
@@ -542,32 +440,20 @@ class DataParallel:
                 self._run(phase, j)
             except BaseException as exc:  # noqa: BLE001 - sent to the caller, who raises it
                 self._report_error(j, exc)
-            self._done[j].post()
+            self._workers.done[j].post()
 
     def _report_error(self, j: int, exc: BaseException) -> None:
-        self._error.put(exc)
+        self._workers.error.put(exc)
         self._ctrl[self._ERROR] = 1 + j
 
     def _raise_worker_error(self) -> None:
         j = int(self._ctrl[self._ERROR]) - 1
-        raise self._error.take() from RuntimeError(f"raised in data-parallel worker {j}")
+        raise self._workers.error.take() from RuntimeError(f"raised in data-parallel worker {j}")
 
     @property
     def worker_pids(self) -> list[int]:
         """Process ids of the forked workers (the caller is the first process and not listed)."""
-        return [proc.pid for proc in self._workers]
-
-    def _workers_alive(self) -> bool:
-        """Whether every worker still runs; one stopped too long raises (see :class:`_StopWatch`)."""
-        for j, proc in enumerate(self._workers, start=1):
-            if not proc.is_alive():
-                return False
-            try:
-                self._stop_watch.check(j, proc.pid)
-            except RuntimeError:
-                self._broken = True
-                raise
-        return True
+        return self._workers.pids
 
     # --- the end ---------------------------------------------------------------------------------------------
 
@@ -577,14 +463,8 @@ class DataParallel:
             return
         self._closed = True
         self._ctrl[self._PHASE] = self._STOP
-        for j in range(1, len(self._workers) + 1):
-            self._go[j].post()
-        if self._broken:  # a worker that stopped answering will not read the stop signal: end it
-            for proc in self._workers:
-                if proc.is_alive():
-                    proc.kill()
-        # no join: a worker's exit (unmapping its copy of this process) takes ~20 ms that nobody needs to wait
-        # for; multiprocessing reaps it at the next start or at exit, when daemon workers are also ended
+        self._workers.broken = self._workers.broken or self._broken
+        self._workers.stop()
         self.net._bind_flat_parameters(*self._private)  # copies the values back
         for layer, rng in self._layer_rngs:
             layer.rng = rng

@@ -80,7 +80,8 @@ class Trainer:
         the work (:mod:`glassnet.training.workplan`): large steps are cut into as many shards as the process has
         cores, computed by as many processes as are idle, small steps train in this process; the model
         depends on the shards, not on how busy the machine is. ``1`` is the plain one-process path, ``k``
-        uses ``k`` shards in ``k`` processes, ``-1`` every core. The result equals one process's up to
+        uses ``k`` shards (at most 64) in ``k`` processes, or as many as the process has cores if fewer,
+        ``-1`` every core. The result equals one process's up to
         rounding; dropout masks and augmentation then come from each shard's own random stream. Layers
         that use batch statistics train in one process, with a warning.
     threads : int or None
@@ -290,8 +291,8 @@ class Trainer:
 
     def _plan(self, rows: int, steps: int) -> tuple[int, int]:
         """``(shards, processes)`` for ``steps`` steps of ``rows`` rows: ``n_jobs`` of each when it is given."""
-        if self.n_jobs is not None:
-            return self.n_jobs, self.n_jobs
+        if self.n_jobs is not None:  # n_jobs shards, in no more processes than there are cores
+            return self.n_jobs, parallel.processes_for(self.n_jobs)
         shards = workplan.choose_shards(self.net, self.optimizer, rows, steps, self.callbacks)
         return shards, workplan.choose_processes(shards)
 
