@@ -203,6 +203,50 @@ def test_a_csv_runs_model_file_keeps_the_standardisation(tmp_path):
     session.close()
 
 
+def test_settings_change_while_it_trains_and_copy_as_python_follows():
+    """Learning rate, L2, momentum, the schedule, batch size and dropout rates apply to the running network;
+    the script takes the same steps with the same changes; a change of shape resets and says why."""
+    config = {**SMALL, "layers": "6:relu:0.2,4:tanh", "optimizer": "sgd", "lr": 0.1, "momentum": 0.5,
+              "schedule": "step", "step_size": 2, "alpha": 0.0}  # fmt: skip
+    session = Session("live", config)
+    for _ in range(13):
+        session.step(trace=False)
+    weights = session.net.flat_params.copy()
+    changes = [
+        ({"lr": 0.05, "alpha": 0.01}, ["lr", "alpha"]),
+        ({"batch_size": 7, "layers": "6:relu:0.5,4:tanh"}, ["batch_size", "dropout"]),
+        (
+            {"momentum": 0.9, "schedule": "cosine", "total_epochs": 4},
+            ["schedule", "total_epochs", "momentum"],
+        ),
+    ]
+    for patch, keys in changes:
+        said = session.configure({**config, **patch})
+        config = {**config, **patch}
+        assert said.startswith("Changed while training") and all(k in said for k in keys)
+        np.testing.assert_array_equal(session.net.flat_params, weights)  # no reset
+        for _ in range(9):
+            session.step(trace=False)
+        weights = session.net.flat_params.copy()
+    assert [m["step"] for m in session.marks] == [13, 22, 31] and session.net.layers[2].rate == 0.5
+    assert session.trainer.alpha == 0.01 and session.optimizer.momentum == 0.9
+    frame = json.loads(session.frame)
+    assert [m["text"] for m in frame["marks"]][0] == "lr 0.1 → 0.05, alpha 0.0 → 0.01"
+    code = session.python()
+    assert code.count("fit_steps(trainer") == 4 and "trainer.batch_size = 7" in code
+    namespace = {"__name__": "playground_script"}
+    exec(compile(code, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    session.play(
+        steps_per_frame=10
+    )  # a change while playing: it plays on, at its speed, with the new setting
+    said = session.configure({**config, "lr": 0.01})
+    assert session.playing and session.steps_per_frame == 10 and said.startswith("Changed while training")
+    said = session.configure({**config, "layers": "6:relu:0.5,5:tanh"})
+    assert said.startswith("Reset to step 0") and "the layers" in said and session.steps == 0
+    session.close()
+
+
 def test_frames_are_throttled_and_idle_sessions_are_freed():
     manager = SessionManager(max_sessions=2, idle_timeout=1.0)
     session = manager.create(SMALL)

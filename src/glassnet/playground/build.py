@@ -90,6 +90,75 @@ def build_trainer(config: dict, net: Sequential, optimizer, schedule, callbacks=
     )  # fmt: skip
 
 
+# --- changes while it trains ----------------------------------------------------------------------------------
+
+#: the settings a training network takes as they are, without a reset
+LIVE_SETTINGS = ("lr", "schedule", "step_size", "gamma", "total_epochs", "alpha", "momentum", "weight_decay",
+                 "batch_size")  # fmt: skip
+_SCHEDULE_SETTINGS = ("lr", "schedule", "step_size", "gamma", "total_epochs")
+
+
+def _shape(config: dict) -> tuple:
+    """Everything a live change may not touch: the data, the seeds, the layers (a dropout layer only as being
+    there or not: adding or removing one changes the network)."""
+    rest = {k: v for k, v in config.items() if k not in LIVE_SETTINGS and k != "layers"}
+    return rest, [(s["units"], s["activation"], s["dropout"] > 0) for s in config["layers"]]
+
+
+def live_changes(old: dict, new: dict) -> list[str] | None:
+    """The settings that differ between two configurations when the network can take them while it trains
+    (:data:`LIVE_SETTINGS` and dropout rates); ``None`` when something else differs and training must reset."""
+    if _shape(old) != _shape(new):
+        return None
+    changed = [k for k in LIVE_SETTINGS if old[k] != new[k]]
+    if [s["dropout"] for s in old["layers"]] != [s["dropout"] for s in new["layers"]]:
+        changed.append("dropout")
+    return changed
+
+
+def dropout_layers(config: dict) -> list[tuple[int, float]]:
+    """``(index in net.layers, rate)`` of each ``Dropout`` layer that :func:`build_network` makes."""
+    found, index = [], 0
+    for spec in config["layers"]:
+        index += 3 if config["batch_norm"] else 2  # Dense [-> BatchNorm] -> activation
+        if spec["dropout"] > 0:
+            found.append((index, spec["dropout"]))
+            index += 1
+    return found
+
+
+def apply_changes(trainer: Trainer, config: dict, changed: list[str], n_train: int) -> None:
+    """Give a Trainer (between two fits) the ``changed`` settings of ``config``: the same assignments as the
+    script's lines (:func:`_change_code`). A new learning rate or schedule starts a new schedule at this step."""
+    if any(k in changed for k in _SCHEDULE_SETTINGS):
+        trainer.schedule = build_schedule(config, n_train)
+    trainer.alpha, trainer.batch_size = config["alpha"], config["batch_size"]
+    if "momentum" in changed and config["optimizer"] == "sgd":
+        trainer.optimizer.momentum = config["momentum"]
+    if "weight_decay" in changed and config["optimizer"] == "adamw":
+        trainer.optimizer.weight_decay = config["weight_decay"]
+    for index, rate in dropout_layers(config):
+        trainer.net.layers[index].rate = rate
+
+
+def _change_code(new: dict, changed: list[str]) -> list[str]:
+    """The script's lines for :func:`apply_changes`."""
+    lines = [f"# changed while it trained (no reset): {', '.join(changed)}"]
+    if any(k in changed for k in _SCHEDULE_SETTINGS):
+        lines.append(f"trainer.schedule = {_schedule_code(new)[1]}  # a new schedule from this step")
+    if "alpha" in changed:
+        lines.append(f"trainer.alpha = {new['alpha']!r}")
+    if "batch_size" in changed:
+        lines.append(f"trainer.batch_size = {new['batch_size']}")
+    if "momentum" in changed and new["optimizer"] == "sgd":
+        lines.append(f"optimizer.momentum = {new['momentum']!r}")
+    if "weight_decay" in changed and new["optimizer"] == "adamw":
+        lines.append(f"optimizer.weight_decay = {new['weight_decay']!r}")
+    if "dropout" in changed:
+        lines += [f"net.layers[{index}].rate = {rate!r}" for index, rate in dropout_layers(new)]
+    return lines
+
+
 # --- the script ------------------------------------------------------------------------------------------------
 
 
@@ -164,26 +233,38 @@ def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
     return ["from glassnet.playground.datasets import make_dataset"], body
 
 
-def _training_code(config: dict, steps: int) -> list[str]:
-    """The script's training: the playground's Trainer, stopped after as many steps as the playground took."""
-    return [
+def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
+    """The script's training: the playground's Trainer, stopped after as many steps as the playground took,
+    with the settings changed while it trained between the fits."""
+    config = phases[0][0]
+    lines = [
         "trainer = Trainer(",
-        f"    net, optimizer, schedule=schedule, batch_size={config['batch_size']}, "
-        f"alpha={config['alpha']!r},",
+        f"    net, optimizer, schedule=schedule, batch_size={config['batch_size']}, alpha={config['alpha']!r},",
         f"    seed={config['seed']} + 1, n_jobs=1,  # seed: a new order of the training points each epoch",
         ")",
-        f"fit_steps(trainer, X_train, y_train, steps={steps})  # Trainer.fit, paused after {steps} steps",
-        "",
-        'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")',
     ]
+    previous = config
+    for i, (config, steps) in enumerate(phases):
+        if i:
+            lines += ["", *_change_code(config, live_changes(previous, config) or [])]
+        if steps or len(phases) == 1:
+            lines.append(
+                f"fit_steps(trainer, X_train, y_train, steps={steps})  # Trainer.fit, paused after {steps} steps"
+            )
+        previous = config
+    return [*lines, "", 'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")']
 
 
-def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "data.csv") -> str:
-    """A short glassnet script that rebuilds the data, the network and the optimizer of ``config`` and takes
-    the same ``steps`` training steps as the playground (same batches, same weights)."""
+def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str = "data.csv") -> str:
+    """A short glassnet script that rebuilds the data, the network and the optimizer of the first phase's
+    configuration and takes the same training steps as the playground (same batches, same weights): each
+    phase ``(config, steps)`` is a fit of ``steps`` steps, after the settings changed while it trained."""
+    config = phases[0][0]
+    steps = sum(n for _, n in phases)
     layer_lines, layer_names = _layers_code(config, n_classes)
     opt_name, opt_code = _optimizer_code(config)
     sched_name, sched_code = _schedule_code(config)
+    sched_names = sorted({_schedule_code(c)[0] for c, _ in phases})
     widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
     data_imports, data_body = _data_code(config, csv_name)
     imports = [
@@ -195,7 +276,7 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         f"from glassnet.optim import {opt_name}",
         *data_imports,
         "from glassnet.playground.stepping import fit_steps",
-        f"from glassnet.schedules import {sched_name}",
+        f"from glassnet.schedules import {', '.join(sched_names)}",
         "from glassnet.training import Trainer",
     ]
     body = [
@@ -212,7 +293,7 @@ def python_script(config: dict, n_classes: int, steps: int, csv_name: str = "dat
         f"optimizer = {opt_code}",
         f"schedule = {sched_code}",
         "",
-        *_training_code(config, steps),
+        *_training_code(phases),
     ]
     header = [
         f'"""A glassnet playground run: {config["dataset"]}, a {widths} network, {opt_name} '

@@ -20,7 +20,7 @@ from glassnet.trace import hidden_activations
 if TYPE_CHECKING:
     from glassnet.playground.session import Session
 
-__all__ = ["draw_frame", "check_warp", "grid_points", "warp_lines"]
+__all__ = ["draw_frame", "check_warp", "fractional_epoch", "grid_points", "warp_lines"]
 
 GRID = 48  # cells per side of the decision-region heatmap
 NEURON_GRID = 20  # cells per side of each neuron's small map
@@ -70,7 +70,7 @@ def _steps_per_second(session: Session) -> float:
     return (session.steps - s0) / (now - t0) if now - t0 > 0.05 and session.playing else 0.0
 
 
-def _fractional_epoch(session: Session) -> float:
+def fractional_epoch(session: Session) -> float:
     """Epochs done, with the current epoch's share of the training points taken so far."""
     if session.order is None:
         return session.epoch
@@ -176,7 +176,7 @@ def draw_frame(session: Session) -> dict:
     rate = _steps_per_second(session)
     train_loss, train_acc = _scores(net, session.X_train, session.y_train)
     test_loss, test_acc = _scores(net, session.X_test, session.y_test)
-    epoch = _fractional_epoch(session)
+    epoch = fractional_epoch(session)
     values = (epoch, train_loss, test_loss, train_acc, test_acc, session.schedule.lr)
     _add_curve_point(session.curves, values)
     grid = _decision_grid(net, session.grid, session.n_classes)
@@ -194,6 +194,7 @@ def draw_frame(session: Session) -> dict:
         "train_acc": train_acc,
         "test_acc": test_acc,
         "curves": session.curves,
+        "marks": session.marks,  # settings changed while training: where on the curves, and what
         "grid": grid,
         "neurons": _neuron_maps(session),
         "warp": _warp(session),

@@ -254,8 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "POST":
                 body = self._json_body()
                 if action == "config":
-                    session.configure(body.get("config") or {}, body.get("csv"))
-                    return self._json(200, session.state())
+                    change = session.configure(body.get("config") or {}, body.get("csv"))
+                    return self._json(200, {**session.state(), "change": change})
                 if action == "play":
                     speed = body.get("steps_per_frame")
                     session.play(int(speed) if isinstance(speed, (int, float)) and speed >= 1 else None)

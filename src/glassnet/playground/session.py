@@ -22,14 +22,24 @@ import numpy as np
 
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.playground.build import (
+    apply_changes,
     build_network,
     build_optimizer,
     build_schedule,
     build_trainer,
+    live_changes,
     python_script,
 )
 from glassnet.playground.export import model_file, session_state
-from glassnet.playground.frames import GRID, NEURON_GRID, check_warp, draw_frame, grid_points, warp_lines
+from glassnet.playground.frames import (
+    GRID,
+    NEURON_GRID,
+    check_warp,
+    draw_frame,
+    fractional_epoch,
+    grid_points,
+    warp_lines,
+)
 from glassnet.playground.rundata import load_run_data
 from glassnet.playground.stepping import ENDLESS, PausePoints
 from glassnet.trace import trace_step
@@ -41,6 +51,32 @@ GRADCHECK_PARAMS = 5_000  # central differences take 2 forward passes per parame
 
 class SessionError(ValueError):
     """A request this session cannot serve (the message says why)."""
+
+
+def _describe(key: str, old: dict, new: dict) -> str:
+    """``lr 0.03 → 0.01`` for the curves' mark and the page's message."""
+    if key == "dropout":
+
+        def rates(config: dict) -> str:
+            return ", ".join(f"{spec['dropout']:g}" for spec in config["layers"])
+
+        return f"dropout {rates(old)} → {rates(new)}"
+    return f"{key} {old[key]} → {new[key]}"
+
+
+def _reset_reason(old: dict, new: dict, same_data: bool) -> str:
+    """Which settings made a reset necessary, and which would not have."""
+    keys = [k for k in new if k != "layers" and old.get(k) != new[k]]
+    if [(s["units"], s["activation"], s["dropout"] > 0) for s in old["layers"]] != [
+        (s["units"], s["activation"], s["dropout"] > 0) for s in new["layers"]
+    ]:
+        keys.append("the layers")
+    if not same_data:
+        keys.append("the CSV")
+    return (
+        f"Reset to step 0: {', '.join(keys) or 'the settings'} changed the network or its data. (The learning "
+        "rate, L2, momentum, schedule, batch size and dropout rates change without a reset.)"
+    )
 
 
 class _Stopped(Exception):
@@ -86,25 +122,54 @@ class Session:
 
     # --- settings and reset ------------------------------------------------------------------------------
 
-    def configure(self, config: dict, csv_text: str | None = None) -> None:
-        """Validate new settings (and an uploaded CSV), make the data and reset; nothing changes on error."""
-        run = load_run_data(config, csv_text if csv_text is not None else self.csv_text)
+    def configure(self, config: dict, csv_text: str | None = None) -> str | None:
+        """Validate new settings (and an uploaded CSV) and apply them; nothing changes on error.
+
+        The settings a training network takes (learning rate, L2, momentum, the schedule, batch size, dropout
+        rates: :func:`~glassnet.playground.build.live_changes`) apply from the current step, weights kept;
+        any other change (the data, the layers, the optimizer, a seed) makes the data anew and resets to step
+        0. Returns a sentence saying which happened, for the page (``None`` when nothing changed)."""
+        csv_text = csv_text if csv_text is not None else self.csv_text
+        run = load_run_data(config, csv_text)
+        same_data = run.csv_text is None or run.csv_text == self.csv_text
+        old = getattr(self, "config", None)
+        changed = live_changes(old, run.config) if old is not None and same_data else None
         was_playing = self.playing
         self._end_fit()  # outside the lock: the fit thread needs it to reach its pause point
         with self.lock:
-            self.config = run.config
-            if run.csv_text is not None:
-                self.csv_text = run.csv_text
-            self.X_train, self.y_train = run.X_train, run.y_train
-            self.X_test, self.y_test = run.X_test, run.y_test
-            self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
-            self.standardize = run.standardize
-            self.grid = grid_points(self.domain, GRID)
-            self.neuron_grid = grid_points(self.domain, NEURON_GRID)
-            self.warp_lines = warp_lines(self.domain)
-            self.reset()
+            if changed is not None:
+                said = self._change_live(run.config, changed)
+            else:
+                said = None if old is None or self.steps == 0 else _reset_reason(old, run.config, same_data)
+                self.config = run.config
+                if run.csv_text is not None:
+                    self.csv_text = run.csv_text
+                self.X_train, self.y_train = run.X_train, run.y_train
+                self.X_test, self.y_test = run.X_test, run.y_test
+                self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
+                self.standardize = run.standardize
+                self.grid = grid_points(self.domain, GRID)
+                self.neuron_grid = grid_points(self.domain, NEURON_GRID)
+                self.warp_lines = warp_lines(self.domain)
+                self.reset()
         if was_playing:
-            self.play()
+            self.play(self.steps_per_frame)  # at the speed it had
+        return said
+
+    def _change_live(self, config: dict, changed: list[str]) -> str | None:
+        """Give the training network new settings (under ``self.lock``, the fit ended): the next fit of the
+        same Trainer takes them; the curves get a mark and copy-as-Python a phase."""
+        if not changed:
+            return None
+        old, self.config = self.config, config
+        apply_changes(self.trainer, config, changed, len(self.X_train))
+        self.schedule = self.trainer.schedule
+        self.phases.append((config, self.steps))
+        text = ", ".join(_describe(key, old, config) for key in changed)
+        self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
+        self.diverged, self.message = False, None  # a lower learning rate may go on after a divergence
+        self._publish()
+        return f"Changed while training, weights kept (no reset) at step {self.steps}: {text}."
 
     def reset(self) -> None:
         """The same initial weights (the seed's), step 0, empty curves."""
@@ -120,6 +185,8 @@ class Session:
             self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc", "lr")}
             self.rate_marks: list[tuple[float, int]] = []
             self.message, self.last_batch, self.diverged = None, None, False
+            self.phases: list[tuple[dict, int]] = [(cfg, 0)]  # (settings, the step they applied from)
+            self.marks: list[dict] = []  # the changes while training, for the curves
             self._publish()
 
     # --- training: one Trainer.fit in a thread, held at pause points (glassnet.playground.stepping) ----------
@@ -311,7 +378,9 @@ class Session:
 
     def python(self) -> str:
         with self.lock:
-            return python_script(self.config, self.n_classes, self.steps)
+            ends = [start for _, start in self.phases[1:]] + [self.steps]
+            phases = [(cfg, end - start) for (cfg, start), end in zip(self.phases, ends, strict=True)]
+            return python_script(phases, self.n_classes)
 
     def model_bytes(self) -> bytes:
         """The current network as a glassnet model file (``glassnet.io.save_model``)."""

@@ -152,7 +152,7 @@
     const config = Object.assign({}, S.config, patch);
     try {
       const info = await api("POST", `/api/session/${S.id}/config`, { config, csv: S.csv });
-      message(null);
+      message(info.change || null, "info"); // changed while training, or why it reset
       setInfo(info);
     } catch (e) {
       message(e.message);
@@ -562,7 +562,7 @@
     tip.hidden = false;
   });
   $("heatmap").addEventListener("mouseleave", () => { $("hover").hidden = true; });
-  function drawCurve(id, xs, series, fixedMax) {
+  function drawCurve(id, xs, series, fixedMax, marks) {
     const canvas = $(id), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
     ctx.clearRect(0, 0, W, H);
     const left = 64, right = 14, top = 12, bottom = 34;
@@ -578,6 +578,13 @@
       ctx.fillText(fmt(v, 2), 4, Y(v) + 6);
     }
     ctx.fillText(`epoch ${xs.length && xmax > 1e-6 ? fmt(xmax, 3) : 0}`, W - right - 150, H - 6);
+    for (const m of marks || []) { // a setting changed while training: a dotted line where, its text on hover
+      ctx.strokeStyle = "#d9822b"; ctx.lineWidth = 2; ctx.setLineDash([4, 4]);
+      ctx.beginPath(); ctx.moveTo(X(m.epoch), top); ctx.lineTo(X(m.epoch), H - bottom); ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    canvas.title = (marks || []).map((m) => `step ${m.step}: ${m.text}`).join("\n");
+    canvas.dataset.marks = String((marks || []).length);
     for (const s of series) {
       ctx.strokeStyle = s.color; ctx.lineWidth = 3; ctx.setLineDash(s.dashed ? [10, 7] : []);
       ctx.beginPath();
@@ -613,10 +620,10 @@
     drawHeatmap(f);
     const c = f.curves;
     drawCurve("curve-loss", c.epoch, [
-      { values: c.train_loss, color: "#1f2933" }, { values: c.test_loss, color: "#2f74c0", dashed: true }]);
+      { values: c.train_loss, color: "#1f2933" }, { values: c.test_loss, color: "#2f74c0", dashed: true }], 0, f.marks);
     drawCurve("curve-acc", c.epoch, [
-      { values: c.train_acc, color: "#1f2933" }, { values: c.test_acc, color: "#2f74c0", dashed: true }], 1);
-    drawCurve("curve-lr", c.epoch, [{ values: c.lr, color: "#8e5cc2" }]);
+      { values: c.train_acc, color: "#1f2933" }, { values: c.test_acc, color: "#2f74c0", dashed: true }], 1, f.marks);
+    drawCurve("curve-lr", c.epoch, [{ values: c.lr, color: "#8e5cc2" }], 0, f.marks);
     $("schedule-name").textContent = `(${S.config.schedule})`;
     if (f.neurons) {
       f.neurons.maps.forEach((layer, l) => layer.forEach((m, j) => {
