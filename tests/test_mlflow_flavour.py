@@ -171,3 +171,18 @@ def test_without_a_server_file_stores_need_no_check(tmp_path):
 
     check_server((tmp_path / "mlruns").as_uri(), timeout=1)  # nothing to reach: passes
     check_server("sqlite:///" + str(tmp_path / "m.db"), timeout=1)
+
+
+def test_without_mlflow_the_errors_name_the_extra(monkeypatch):
+    import importlib
+    import sys
+
+    from glassnet.integrations import MlflowLogger
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if MLflow were not installed
+    monkeypatch.setitem(sys.modules, "mlflow.pyfunc", None)
+    with pytest.raises(ImportError, match=r"pip install 'glassnet\[mlflow\]'"):
+        MlflowLogger()
+    monkeypatch.delitem(sys.modules, "glassnet.mlflow")
+    with pytest.raises(ImportError, match=r"pip install 'glassnet\[mlflow\]'"):
+        importlib.import_module("glassnet.mlflow")

@@ -94,3 +94,11 @@ def test_a_file_in_place_of_the_folder_is_reported_before_training(tmp_path):
     with pytest.raises(NotADirectoryError, match="not a folder"):
         trainer.fit(X, y, epochs=2)
     assert trainer.history.epochs == 0
+
+
+def test_without_tensorboard_the_error_names_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard.summary.writer.event_file_writer", None)
+    with pytest.raises(ImportError, match=r"pip install 'glassnet\[tensorboard\]'"):
+        TensorBoard(tmp_path)
