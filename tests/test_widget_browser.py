@@ -236,4 +236,8 @@ def test_livefit_draws_a_fit_in_jupyterlab(lab, browser):
             browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
             time.sleep(0.3)  # let the notebook's scrolling settle
             element.screenshot(str(Path(SHOTS) / f"{name}.png"))
+        # the README's picture: the first cell and its widget, without the file browser
+        browser.execute_script("window.jupyterapp.shell.collapseLeft()")
+        browser.execute_script("document.querySelector('.jp-Cell').scrollIntoView({block: 'start'})")
+        time.sleep(0.5)
         browser.save_screenshot(str(Path(SHOTS) / "widget-jupyterlab.png"))

@@ -10,8 +10,8 @@ grid points; sending is a few kilobytes), and the next one is due after
 .. math:: \Delta t = \max\left(\frac{1}{\text{max_rate}}, \frac{c}{\text{budget}}\right),
 
 so there are at most ``max_rate`` updates a second and they take at most about ``budget`` of the fit's time
-(2 % by default) however slow the network or the machine (``benchmarks/widget_overhead.py`` measures it).
-The last state is always sent when the fit ends.
+(1 % by default) however slow the network or the machine, plus the first and the last update, which are
+always sent (``benchmarks/widget_overhead.py`` measures the whole: 2 to 3 % of a fit on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class LiveFit(Callback):
         *,
         image_shape="auto",
         max_rate: float = 10.0,
-        budget: float = 0.02,
+        budget: float = 0.01,
         map_resolution: int = 40,
         max_units: int = 16,
         display="auto",
