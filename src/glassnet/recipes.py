@@ -2,7 +2,7 @@
 
 A recipe is a set of :class:`glassnet.MLPClassifier` keyword arguments, plus a number of seeds to ensemble
 (:class:`glassnet.estimators.EnsembleClassifier`). The settings were chosen on validation data only (see
-``benchmarks/ACCURACY.md`` for the measurements) and are the same for every split they are evaluated on.
+``benchmarks/RESULTS.md`` for the measurements) and are the same for every split they are evaluated on.
 
 >>> from glassnet.recipes import make_estimator, recommended_digits
 >>> recommended_digits()["label_smoothing"]
