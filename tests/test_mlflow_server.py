@@ -162,6 +162,38 @@ def test_a_trainers_fit_logs_its_settings_and_its_network(server):
     np.testing.assert_array_equal(saved.network.predict_proba(X), net.predict_proba(X))
 
 
+def test_the_active_run_is_joined_and_left_open(server):
+    mlflow.set_tracking_uri(server["uri"])
+    try:
+        with mlflow.start_run() as run:
+            logger = MlflowLogger(log_model=False)
+            trainer = Trainer(
+                build_mlp([4, 8, 2], seed=0), Adam(0.01), batch_size=20, seed=0, callbacks=[logger]
+            )
+            trainer.fit(X, (y == "yes").astype(int), epochs=2)
+            assert logger.run_id == run.info.run_id
+            assert (
+                client(server).get_run(run.info.run_id).info.status == "RUNNING"
+            )  # the user's run: not closed
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert client(server).get_run(run.info.run_id).info.status == "FINISHED"
+    assert sorted(client(server).get_run(run.info.run_id).data.metrics) == ["loss", "lr", "time"]
+
+
+def test_a_partial_fit_stream_is_one_run_with_continuing_steps(server):
+    from glassnet.estimators import MLPClassifier
+
+    logger = MlflowLogger(tracking_uri=server["uri"], log_model=False)
+    clf = MLPClassifier(hidden_layer_sizes=(5,), random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=["no", "yes"], callbacks=[logger])
+    loss = {m.step: m.value for m in client(server).get_metric_history(logger.run_id, "loss")}
+    assert sorted(loss) == [1, 2, 3]
+    np.testing.assert_allclose([loss[step] for step in sorted(loss)], clf.loss_curve_)
+    assert client(server).get_run(logger.run_id).info.status == "FINISHED"
+
+
 def test_the_server_stopping_mid_training_never_loses_the_training(server):
     """Last in the module: it stops the server. The fit goes on, warns once, and records every epoch."""
 

@@ -58,11 +58,11 @@ class MlflowLoggingWarning(UserWarning):
 def _require_mlflow():
     try:
         import mlflow
-        from mlflow.entities import Metric
+        from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise ImportError("MlflowLogger needs MLflow: pip install 'glassnet[mlflow]'") from None
-    return mlflow, MlflowClient, Metric
+    return mlflow, MlflowClient, Metric, Param
 
 
 @contextmanager
@@ -219,7 +219,9 @@ class MlflowLogger(Callback):
             raise ValueError(f"model_name must be a non-empty string; got {model_name!r}.")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}.")
-        self._mlflow, self._Client, self._Metric = _require_mlflow()  # reported now, before any training
+        self._mlflow, self._Client, self._Metric, self._Param = (
+            _require_mlflow()
+        )  # reported now, before any training
         self.tracking_uri, self.experiment_name, self.run_name = tracking_uri, experiment_name, run_name
         self.params = dict(params or {})
         self.log_model, self.model_name, self.timeout = bool(log_model), model_name, float(timeout)
@@ -237,34 +239,30 @@ class MlflowLogger(Callback):
         return self.tracking_uri if self.tracking_uri is not None else self._mlflow.get_tracking_uri()
 
     def _open_run(self, trainer) -> None:
-        """Check the server, open (or join) the run and log the parameters; errors propagate (no training yet)."""
+        """Check the server, open (or join) the run and log the parameters. Nothing has been trained yet, so
+        every error propagates: :class:`TrackingServerError` if the server does not answer, MLflow's own
+        errors (a deleted experiment, a run that does not exist) as MLflow raises them."""
         uri = self._uri()
         check_server(uri, self.timeout)
         with _bounded_requests(self.timeout):
-            try:
-                self._client = client = self._Client(uri)
-                if self.run_id is None:
-                    active = self._mlflow.active_run() if self.tracking_uri is None else None
-                    if active is not None:
-                        self.run_id = active.info.run_id
-                    else:
-                        self.run_id = client.create_run(
-                            self._experiment_id(client), run_name=self.run_name
-                        ).info.run_id
-                        self._owns_run = True
-                elif self._owns_run:
-                    client.update_run(self.run_id, status="RUNNING")  # a later fit of the same stream
-                if not self._params_logged:
-                    self._log_params(client, trainer)
-            except self._mlflow.exceptions.MlflowException as exc:
-                if "failed with exception" in str(exc) or "Max retries" in str(
-                    exc
-                ):  # the connection, not MLflow
-                    raise TrackingServerError(
-                        f"the MLflow tracking server at {uri} stopped answering while the run was opened ({exc}). "
-                        "Nothing was trained."
-                    ) from None
-                raise
+            self._client = self._Client(uri)
+            self._join_or_create_run()
+            if not self._params_logged:
+                self._log_params(trainer)
+
+    def _join_or_create_run(self) -> None:
+        """The given run, else the active one (MLflow's own tracking URI only), else a new one of ours."""
+        client = self._client
+        if self.run_id is not None:
+            if self._owns_run:
+                client.update_run(self.run_id, status="RUNNING")  # a later fit of the same stream
+            return
+        active = self._mlflow.active_run() if self.tracking_uri is None else None
+        if active is not None:
+            self.run_id = active.info.run_id
+            return
+        run = client.create_run(self._experiment_id(client), run_name=self.run_name)
+        self.run_id, self._owns_run = run.info.run_id, True
 
     def _experiment_id(self, client) -> str:
         if self.experiment_name is None:
@@ -274,7 +272,7 @@ class MlflowLogger(Callback):
             return experiment.experiment_id
         return client.create_experiment(self.experiment_name)
 
-    def _log_params(self, client, trainer) -> None:
+    def _log_params(self, trainer) -> None:
         estimator = _fitted_estimator(trainer)
         if estimator is not None:
             found = {k: _param_text(v) for k, v in estimator.get_params(deep=False).items()}
@@ -282,11 +280,9 @@ class MlflowLogger(Callback):
         else:
             found = trainer_params(trainer)
         found.update({str(k): _param_text(v) for k, v in self.params.items()})
-        from mlflow.entities import Param
-
-        params = [Param(k, v) for k, v in sorted(found.items())]
+        params = [self._Param(k, v) for k, v in sorted(found.items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 parameters a batch
-            client.log_batch(self.run_id, params=params[i : i + 100])
+            self._client.log_batch(self.run_id, params=params[i : i + 100])
         self._params_logged = True
 
     def _safely(self, what: str, call) -> None:
