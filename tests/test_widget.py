@@ -207,6 +207,7 @@ def test_an_estimators_fit_draws_its_validation_rows_and_partial_fit_continues_t
         clf.fit(X, y, callbacks=[live])
     assert live.widget.map_size == 40 and 45 <= len(live.widget.map_points) <= 55  # the validation quarter
     assert live.widget.epoch == 3 and live.widget.curves["loss"]["y"] == pytest.approx(clf.loss_curve_)
+    assert live.widget.title == "MLPClassifier 2-8-1, sigmoid_binary_cross_entropy"  # one logit: 2 classes
     stream = LiveFit(**EVERY)
     clf = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
     for _ in range(3):

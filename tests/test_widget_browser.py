@@ -220,6 +220,7 @@ def test_livefit_draws_a_fit_in_jupyterlab(lab, browser):
     assert moons["map_shown"] and moons["map_drawn"] == moons["updates"]  # the last map drawn
     assert not moons["tiles_shown"]
     assert digits["epoch"] == 15 and digits["tiles"] == 16 and digits["tiles_shown"]
+    assert digits["title"] == "MLPClassifier 64-32-10, softmax_cross_entropy"
     assert not digits["map_shown"]
 
     # the map is really painted: its pixels are not one colour

@@ -204,12 +204,14 @@ class LiveFit(Callback):
 
 
 def _title(trainer) -> str:
-    """``network 2-16-16-3, softmax_cross_entropy``: the widths from input to output, and the loss."""
-    net = trainer.net
+    """``MLPClassifier 2-16-16-3, softmax_cross_entropy`` (an estimator's fit) or ``network 2-16-16-3, ...`` (a
+    plain Trainer): who is trained, the widths from input to output, and the loss."""
+    net, owner = trainer.net, getattr(trainer, "owner", None)  # owner: glassnet.training.owner.TrainingOwner
     widths = [la.in_features for la in net.layers if getattr(la, "in_features", None) is not None]
     widths.append(net.n_outputs)
     shape = "-".join(str(w) for w in widths if w is not None)
-    return f"network {shape}, {net.loss.name}"
+    name = "network" if owner is None else type(owner.estimator()).__name__
+    return f"{name} {shape}, {net.loss.name}"
 
 
 def _in_notebook() -> bool:
