@@ -1,4 +1,5 @@
-"""``glassnet export MODEL --format onnx -o FILE``: a model file as an ONNX model for other runtimes."""
+"""``glassnet export MODEL --format onnx -o FILE``: a model file as an ONNX model for other runtimes (or, with
+``--format safetensors``, its weights as a safetensors file)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from glassnet.cli._common import CLIError
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
-        help="export a model file to ONNX",
+        help="export a model file to ONNX or safetensors",
         description="Write a glassnet model file (from `glassnet train`, or an estimator saved with "
         "glassnet.io.save_estimator) as an ONNX model that onnxruntime and other runtimes can serve. "
         "Classifiers get the outputs `label` and `probabilities`, regressors `variable`; the input `X` takes "
@@ -18,7 +19,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "Needs pip install 'glassnet[onnx]'.",
     )
     p.add_argument("model", help="model file written by `glassnet train` or glassnet.io.save_estimator")
-    p.add_argument("--format", choices=("onnx",), default="onnx", help="output format (default onnx)")
+    p.add_argument(
+        "--format",
+        choices=("onnx", "safetensors"),
+        default="onnx",
+        help="output format (default onnx); safetensors: the weights by dotted name, the architecture and "
+        "preprocessing in its metadata (glassnet.files.safetensors.load_safetensors reads it back)",
+    )
     p.add_argument("-o", "--output", required=True, help="the file to write, e.g. model.onnx")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17; 20+ has a Gelu operator)")
     p.add_argument(
@@ -34,6 +41,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.format == "safetensors":
+        return _run_safetensors(args)
     from glassnet.export import save_onnx, to_onnx
     from glassnet.export._onnx import DEFAULT_OPSET
     from glassnet.files.model import load_model, read_metadata
@@ -58,4 +67,27 @@ def run(args) -> int:
     path = save_onnx(onx, args.output)
     outputs = ", ".join(o.name for o in onx.graph.output)
     print(f"wrote {path}: ONNX opset {opset}, {what}, input X, outputs {outputs}")
+    return 0
+
+
+def _run_safetensors(args) -> int:
+    """The network of a model file (an estimator's too, with its classes) as a safetensors file."""
+    from glassnet._files import check_writable
+    from glassnet.files.model import load_model
+    from glassnet.files.safetensors import save_safetensors
+
+    for option, given in (("--opset", args.opset is not None), ("--dtype", args.dtype is not None),
+                          ("--scaled", args.scaled)):  # fmt: skip
+        if given:
+            raise CLIError(f"{option} is an ONNX option; a safetensors file keeps the model's weights as they are")
+    check_writable(args.output)
+    saved = load_model(args.model)
+    try:
+        path = save_safetensors(args.output, saved)
+    except OSError as exc:
+        raise OSError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    tensors = saved.network.state_dict()
+    numbers = sum(int(a.size) for a in tensors.values())
+    print(f"wrote {path}: safetensors, {len(tensors)} tensors ({numbers} numbers), the architecture and "
+          "preprocessing in its metadata")  # fmt: skip
     return 0
