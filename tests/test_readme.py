@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,18 +123,40 @@ def test_python_examples_run(tmp_path):
     """One interpreter for all the documents (it starts once), a fresh namespace for each."""
     examples = [example for path in DOCUMENTS for example in runnable(path)]
     assert {Path(path).name for path, *_ in examples} >= {"README.md", "reading-order.md", "contributing.md"}
-    result = subprocess.run(
+    result = _run(examples, tmp_path)
+    start = result.stderr.find("Traceback")  # what failed, without the examples' progress bars
+    traceback = result.stderr if start < 0 else result.stderr[start:]
+    assert result.returncode == 0, f"an example failed:\n{traceback[-4000:]}"
+
+
+def _run(examples: list, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-c", RUNNER],
         input=json.dumps(examples),
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
         env={**os.environ, "MPLBACKEND": "Agg"},
     )
-    start = result.stderr.find("Traceback")  # what failed, without the examples' progress bars
-    traceback = result.stderr if start < 0 else result.stderr[start:]
-    assert result.returncode == 0, f"an example failed:\n{traceback[-4000:]}"
+
+
+def _run_here(examples: list, monkeypatch) -> None:
+    """The runner in this process (quick: nothing to import again), its warning filters undone afterwards."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(examples)))
+    with warnings.catch_warnings():
+        exec(RUNNER, {})
+
+
+def test_the_runner_reports_a_failing_example_at_its_line(tmp_path, monkeypatch):
+    doc = str(tmp_path / "page.md")
+    with pytest.raises(ValueError, match="boom") as failing:
+        _run_here([[doc, 7, "x = 1\nraise ValueError('boom')\n", []]], monkeypatch)
+    assert (doc, 7) in {(str(entry.path), entry.lineno) for entry in failing.traceback}  # 0-based: line 8
+    with pytest.raises(AssertionError, match="the example ran, but not x == 2"):
+        _run_here([[doc, 3, "x = 1\n", ["x == 2"]]], monkeypatch)
+    with pytest.raises(UserWarning, match="careful"):
+        _run_here([[doc, 1, "import warnings\nwarnings.warn('careful')\n", []]], monkeypatch)
 
 
 def test_quick_settings_and_checks_find_their_blocks():
