@@ -1,5 +1,5 @@
-"""Model files in one place: networks (:mod:`glassnet.files.model`) and estimators
-(:mod:`glassnet.estimators.persistence`); this name keeps old imports working."""
+"""Model files in one place: networks (:mod:`glassnet.files.model`), safetensors
+(:mod:`glassnet.files.safetensors`) and estimators (:mod:`glassnet.estimators.persistence`)."""
 
 from glassnet.files.model import (
     FORMAT,
@@ -13,6 +13,7 @@ from glassnet.files.model import (
     read_metadata,
     save_model,
 )
+from glassnet.files.safetensors import load_safetensors, save_safetensors
 
 __all__ = [
     "FORMAT",
@@ -24,9 +25,11 @@ __all__ = [
     "describe_file_start",
     "load_estimator",  # noqa: F822 (lazy: needs scikit-learn)
     "load_model",
+    "load_safetensors",
     "read_metadata",
     "save_estimator",  # noqa: F822 (lazy: needs scikit-learn)
     "save_model",
+    "save_safetensors",
 ]
 
 _LAZY = {  # these need scikit-learn: imported when asked for, so this module works without it

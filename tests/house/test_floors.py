@@ -206,7 +206,7 @@ def test_old_faces_keep_their_names():
     import glassnet
     from glassnet.callbacks import Callback, EarlyStopping, History, ModelCheckpoint  # noqa: F401
     from glassnet.checkpoint import load_checkpoint, resume, resume_estimator  # noqa: F401
-    from glassnet.io import load_estimator, load_model, save_estimator, save_model  # noqa: F401
+    from glassnet.io import load_estimator, load_model, load_safetensors, save_estimator, save_model  # noqa: F401
     from glassnet.network import Sequential, build_mlp  # noqa: F401
     from glassnet.training import Trainer, train_validation_split  # noqa: F401
 
