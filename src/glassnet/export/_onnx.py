@@ -220,7 +220,10 @@ def to_onnx(
     opset : int, default 17
         The ONNX operator set (13 or newer); from 20 on GELU is ONNX's ``Gelu`` operator.
     dtype : float32 or float64, default the network's dtype
-        Type of the input ``X``, of the weights and of the outputs.
+        Type of the input ``X``, of the weights and of the outputs. An estimator's network has the dtype of
+        the data it was fitted on (float64 for NumPy's and scikit-learn's arrays), so by default the graph
+        takes that data as it is; onnxruntime refuses another dtype, naming the one the graph wants. The
+        input's ``doc_string`` says it too.
     classes : sequence, optional
         For a network only: the labels of its outputs (default ``0 .. K-1`` for a softmax head; two labels
         for a single sigmoid output make it a binary classifier).
@@ -269,7 +272,12 @@ def to_onnx(
 
     n_out = _n_outputs(network)
     elem = onnx_type(dtype)
-    x_info = helper.make_tensor_value_info("X", elem, [None, n_features(network)])
+    n_in = n_features(network)
+    # the input as onnxruntime takes it, for whoever reads the graph
+    x_doc = f"{dtype.name} rows of {n_in} features"
+    if input_scale:
+        x_doc += f" in the data's raw units (divided by {input_scale} inside the graph)"
+    x_info = helper.make_tensor_value_info("X", elem, [None, n_in], doc_string=x_doc)
     if head in ("identity", "exp"):
         out_info = [helper.make_tensor_value_info("variable", elem, [None, n_out])]
     else:
