@@ -411,7 +411,7 @@ def test_compare_report_layout(compared):
     results = html.index('<h2 id="s-results">')
     # Results open with the table, then short notes; the jargon is on the model cards
     assert (
-        html.index("<table>", results)
+        html.index("<table", results)
         < html.index('<ul class="notes">', results)
         < html.index("<h2", results + 1)
     )
@@ -441,3 +441,49 @@ def test_report_fits_a_phone(compared, trained, width):
         result = check_report(report, window_size=(width, 2000))
         assert result.ok and result.viewport_width == width
         assert result.page_width <= width, report
+        assert result.table_overflow == 0, report  # the results stack, the per-class table fits
+        # pictures drawn for a phone: their 8-point labels are shown at 8 pixels or more, not 2 or 3
+        assert result.image_scale >= 0.65, report
+
+
+def test_compare_report_explains_the_loss_floor_and_draws_test_accuracy(compared):
+    """Issue 20, item 5: the best model's higher loss is explained, accuracy curves for every model, one
+    thumbnail size, and pictures drawn for a phone."""
+    out, _, _ = compared
+    html = (out / "report.html").read_text()
+    assert "Training loss and test accuracy" in html
+    assert "B trains with label smoothing: its loss cannot fall below 0.500" in html
+    assert '<table class="stack">' in html  # the results table stacks on a phone
+    narrow = {p.name for p in out.iterdir() if p.name.endswith("-narrow.png")}
+    assert {"loss_curves-narrow.png", "predictions-narrow.png", "misclassified_b-narrow.png",
+            "confusion_d-narrow.png", "first_layer_c-narrow.png"} <= narrow  # fmt: skip
+    assert html.count("<picture>") == len(narrow)
+    from PIL import Image
+
+    widths = set()
+    for short in "abcd":
+        with Image.open(out / f"misclassified_{short}.png") as picture:
+            widths.add(picture.size[0])
+    assert len(widths) == 1
+
+
+def test_compare_scores_every_model_after_every_epoch():
+    """The test-accuracy curves: glassnet's models through EpochScoring, scikit-learn's through the hook its
+    loop calls at each epoch's end, without changing its training."""
+    from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+
+    from glassnet.cli import compare
+    from glassnet.data import load_digits
+
+    data = load_digits(test_size=0.2, seed=0)
+    plain = SklearnMLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    scored = compare._scored_sklearn(plain, data)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain.fit(data.X_train, data.y_train)
+        scored.fit(data.X_train, data.y_train)
+    np.testing.assert_array_equal(plain.coefs_[0], scored.coefs_[0])  # the same training
+    assert len(scored.test_accuracy_curve_) == 3
+    assert scored.test_accuracy_curve_[-1] == pytest.approx(plain.score(data.X_test, data.y_test))

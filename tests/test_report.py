@@ -113,7 +113,7 @@ def _captured(monkeypatch):
     from glassnet.report import plots
 
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    monkeypatch.setattr(plots, "_save", lambda fig, path, **kw: figures.append(fig))
     return plots, figures
 
 
@@ -206,3 +206,62 @@ def test_first_layer_weights_have_one_colour_scale(tmp_path, monkeypatch):
     pictures = [ax.images[0] for ax in fig.axes if ax.images]
     assert len({p.get_clim() for p in pictures}) == 1  # every unit on the same scale
     assert any(ax.get_ylabel() == "weight" for ax in fig.axes)  # the colour bar
+
+
+def test_misclassified_thumbnails_have_one_size_whatever_the_count(tmp_path):
+    """Few mistakes or many, a thumbnail is the same size (the report shows the pictures one above another)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images, truth = rng.random((40, 8, 8)), rng.integers(0, 10, 40)
+    names = [str(i) for i in range(10)]
+    few, many = truth.copy(), (truth + 1) % 10
+    few[:3] = (few[:3] + 1) % 10
+    widths = []
+    for name, pred in (("few", few), ("many", many)):
+        path = plot_misclassified(
+            images, truth, pred, names, tmp_path / f"{name}.png", max_images=24, max_cols=12
+        )
+        with Image.open(path) as picture:
+            widths.append(picture.size[0])
+    assert widths[0] == widths[1]
+
+
+def test_loss_plot_shows_the_label_smoothing_floor_and_test_accuracy(tmp_path, monkeypatch):
+    plots, figures = _captured(monkeypatch)
+    curves = {"plain": [1.0, 0.4, 0.1], "smoothed": [1.2, 0.7, 0.55]}
+    test = {"plain": [0.8, 0.9, 0.92], "smoothed": [0.85, 0.93, 0.95]}
+    plots.plot_loss_curves(curves, tmp_path / "a.png", floors={"smoothed": 0.5}, test_accuracy=test)
+    loss, accuracy = figures[0].axes
+    floor = [line for line in loss.lines if "floor" in line.get_label()]
+    assert len(floor) == 1 and "smoothed floor: 0.500 (label smoothing)" in floor[0].get_label()
+    assert set(floor[0].get_ydata()) == {0.5}
+    assert accuracy.get_title() == "Test accuracy"
+    assert [line.get_label() for line in accuracy.lines] == [
+        "plain: 0.9200 at the end",
+        "smoothed: 0.9500 at the end",
+    ]
+    # the phone's version: the panels one above the other, each legend in a strip below its panel
+    plots.plot_loss_curves(
+        curves, tmp_path / "b.png", floors={"smoothed": 0.5}, test_accuracy=test, narrow=True
+    )
+    narrow = figures[1]
+    assert narrow.get_size_inches()[0] < 5 and len(narrow.axes) == 4
+    assert narrow.axes[0].get_legend() is None and narrow.axes[1].get_legend() is not None
+
+
+def test_stacked_and_abbreviated_tables_and_phone_pictures(tmp_path, figures):
+    from glassnet.report import html_table
+
+    rows = [
+        {"": "A", "model": "glassnet", "test accuracy": 0.95},
+        {"": "B", "model": "sk", "test accuracy": 0.9},
+    ]
+    stacked = html_table(rows, bars=("test accuracy",), stack=True)
+    assert '<table class="stack">' in stacked and 'data-label="test accuracy"' in stacked
+    assert "scrolls sideways" not in stacked
+    short = html_table([{"class": "0", "A|precision": 1.0, "A|recall": 0.5}], short={"precision": "P"})
+    assert '<table class="compact">' in short and '<th class="num" data-short="P">precision</th>' in short
+    section = Section("Pictures", figures=[(figures["wrong"], "wide and narrow", figures["grid"])])
+    text = write_report(tmp_path / "r.html", "t", [section]).read_text()
+    assert text.count('<picture><source media="(max-width: 700px)" srcset="data:image/png;base64,') == 1

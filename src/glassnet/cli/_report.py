@@ -30,13 +30,22 @@ __all__ = ["write_results_report"]
 _TRAIN_SETTINGS = {
     "activation": "activation", "solver": "optimizer", "lr": "learning rate",
     "schedule": "schedule", "batch_size": "batch size", "alpha": "L2 penalty (alpha)", "dropout": "dropout",
-    "label_smoothing": "label smoothing", "batch_norm": "batch normalisation", "augment_shift": "shift (pixels)",
-    "recipe": "recipe", "epochs": "epochs", "seed": "seed",
+    "label_smoothing": "label smoothing", "batch_norm": "batch normalisation", "standardize": "standardised features", "augment_shift": "shift (pixels)",
+    "recipe": "recipe", "validation_split": "validation rows held out", "epochs": "epochs", "seed": "seed",
 }  # fmt: skip
+
+#: the list of files a report wrote into its folder, so that the next report there removes those it does not
+#: write again (a model that is gone, another data set's pictures) and never touches anything else
+MANIFEST = ".glassnet-report.json"
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _narrow(path: Path) -> Path:
+    """Where a picture's phone version goes: ``loss_curves.png`` -> ``loss_curves-narrow.png``."""
+    return path.with_name(f"{path.stem}-narrow{path.suffix}")
 
 
 def write_results_report(
@@ -70,7 +79,35 @@ def write_results_report(
         sections.extend(_picture_sections(results, data, images, out, n_grid, seed))
     if details:
         sections.append(Section("Everything recorded", pre=details, collapsed=True))
-    return write_report(out / "report.html", title, sections, intro=intro)
+    report = write_report(out / "report.html", title, sections, intro=intro)
+    written = {report.name} | {
+        Path(p).name for s in sections for fig in s.figures for p in (fig[0], *fig[2:]) if p
+    }
+    _replace_manifest(out, written)
+    return report
+
+
+def _replace_manifest(out: Path, written: set[str]) -> None:
+    """Remove the files the previous report in ``out`` listed and this one did not write; list this one's.
+
+    Only names from glassnet's own list are removed, and only plain names of files in ``out`` (a list that
+    names anything else, or is not glassnet's, removes nothing): a user's files in the folder stay.
+    """
+    import json
+
+    from glassnet._files import write_atomic
+
+    try:
+        previous = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        listed = previous.get("files") if isinstance(previous, dict) else None
+    except (OSError, ValueError):
+        listed = None  # no list (a new folder, or a report from an older glassnet): nothing is removed
+    for name in listed if isinstance(listed, list) else []:
+        plain = isinstance(name, str) and name == Path(name).name and name not in ("", ".", "..", MANIFEST)
+        if plain and name not in written and name.endswith((".png", ".html")) and (out / name).is_file():
+            (out / name).unlink()
+    text = json.dumps({"written_by": "glassnet", "files": sorted(written)}, indent=1)
+    write_atomic(out / MANIFEST, lambda f: f.write(text.encode("utf-8")))
 
 
 def _picture_sections(results, data: Dataset, images, out: Path, n_grid: int, seed: int) -> list[Section]:
@@ -79,35 +116,38 @@ def _picture_sections(results, data: Dataset, images, out: Path, n_grid: int, se
     found: list[Section] = []
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(images), size=min(n_grid, len(images)), replace=False))
-    grid = plot_prediction_grid(
-        images[pick], data.y_test[pick], {r.short: r.y_pred[pick] for r in results}, names,
-        out / "predictions.png",
-    )  # fmt: skip
+    shown = (images[pick], data.y_test[pick], {r.short: r.y_pred[pick] for r in results}, names)
+    grid = plot_prediction_grid(*shown, out / "predictions.png")
+    grid_narrow = plot_prediction_grid(*shown, _narrow(out / "predictions.png"), max_cols=3)
     legend = ", ".join(f"{r.short} = {r.name}" for r in results)
     found.append(
         Section(
             "Random test images",
             paragraphs=[f"Above each picture its true class; below it, in red, every model that got it "
                         f"wrong and its answer ({legend})."],
-            figures=[(grid, f"{len(pick)} test images drawn at random.")],
+            figures=[(grid, f"{len(pick)} test images drawn at random.", grid_narrow)],
         )
     )  # fmt: skip
     wrong_figs = []
     for r in results:
-        path = plot_misclassified(
-            images, data.y_test, r.y_pred, names, out / f"misclassified_{_slug(r.short)}.png",
-            title=f"{r.short} {r.name}", max_images=24, max_cols=12,
-        )  # fmt: skip
-        wrong_figs.append((path, f"The test images {r.name} got wrong: the truth above, its answer below."))
+        path = out / f"misclassified_{_slug(r.short)}.png"
+        for where, cols in ((path, 12), (_narrow(path), 4)):  # the page's width, a phone's
+            plot_misclassified(images, data.y_test, r.y_pred, names, where, title=f"{r.short} {r.name}",
+                               max_images=24, max_cols=cols)  # fmt: skip
+        wrong_figs.append(
+            (path, f"The test images {r.name} got wrong: the truth above, its answer below.", _narrow(path))
+        )
     found.append(Section("Misclassified test images", figures=wrong_figs))
     weight_figs = []
     for r in results:
         if r.first_layer is not None and r.first_layer.shape[1] == int(np.prod(data.image_shape)):
-            path = plot_first_layer(
-                r.first_layer, data.image_shape, out / f"first_layer_{_slug(r.short)}.png",
-                title=f"{r.short} {r.name}", max_units=30, max_cols=6, fontsize=13,
-            )  # fmt: skip
-            weight_figs.append((path, f"What each first-layer unit of {r.name} looks for in a picture."))
+            path = out / f"first_layer_{_slug(r.short)}.png"
+            for where, cols in ((path, 6), (_narrow(path), 4)):
+                plot_first_layer(r.first_layer, data.image_shape, where, title=f"{r.short} {r.name}",
+                                 max_units=30 if cols == 6 else 28, max_cols=cols, fontsize=13)  # fmt: skip
+            weight_figs.append(
+                (path, f"What each first-layer unit of {r.name} looks for in a picture.", _narrow(path))
+            )
     if weight_figs:
         found.append(
             Section(
@@ -150,7 +190,7 @@ def _results(results: Sequence[ModelResult], data: Dataset, warning: str) -> Sec
         "correctly; an epoch is one pass over the training images; the loss is what training minimises "
         "(lower is better)."
     )
-    return Section("Results", table=rows, notes=notes, bars=("test accuracy",))
+    return Section("Results", table=rows, notes=notes, bars=("test accuracy",), stack=True)
 
 
 def _models(results: Sequence[ModelResult], details: str) -> Section:
@@ -217,8 +257,10 @@ def _per_class(results: Sequence[ModelResult], data: Dataset) -> Section:
         table=rows,
         shade=True,
         digits=2,
-        notes=["Precision: of the images a model calls this class, the share that are. Recall: of the "
-               "images of this class, the share the model finds. The redder the cell, the weaker."],
+        short={"precision": "P", "recall": "R", "test images": "n"},
+        notes=["Precision (P): of the images a model calls this class, the share that are. Recall (R): of the "
+               "images of this class, the share the model finds; n: the class's test images. The redder the "
+               "cell, the weaker."],
     )  # fmt: skip
 
 
@@ -231,20 +273,33 @@ def _curves(results: Sequence[ModelResult], out: Path) -> Section:
             val_loss[r.name] = list(records["val_loss"])
         if records.get("val_score"):
             val_acc[r.name] = list(records["val_score"])
-    loss = plot_loss_curves(
-        {r.name: r.loss_curve for r in results}, out / "loss_curves.png", title="Training loss",
-        validation_loss=val_loss, validation_accuracy=val_acc,
-    )  # fmt: skip
+    floors = {r.name: r.loss_floor for r in results if r.loss_floor}
+    test_acc = {r.name: r.test_accuracy for r in results if r.test_accuracy}
+    drawn = {"title": "Training loss", "validation_loss": val_loss, "validation_accuracy": val_acc,
+             "floors": floors, "test_accuracy": test_acc}  # fmt: skip
+    curves = {r.name: r.loss_curve for r in results}
+    loss = plot_loss_curves(curves, out / "loss_curves.png", **drawn)
+    loss_narrow = plot_loss_curves(curves, _narrow(out / "loss_curves.png"), narrow=True, **drawn)
+    longest = max([len(r.loss_curve) for r in results] + [0])
+    scale = "both axes are" if longest > 200 else "the loss axis is"
     if val_acc:
         caption = ("The loss on the training rows (solid) and on the validation rows held out of training "
                    "(dashed), and the accuracy on the validation rows, per epoch.")  # fmt: skip
         title = "Training and validation"
+    elif test_acc:
+        caption = (f"The loss on the training rows per epoch (lower is better; {scale} logarithmic), and the "
+                   "accuracy on the test rows after each epoch (nothing was chosen by it: the last value is the "
+                   "result).")  # fmt: skip
+        title = "Training loss and test accuracy"
     else:
-        longest = max([len(r.loss_curve) for r in results] + [0])
-        scale = "both axes are" if longest > 200 else "the loss axis is"
         caption = f"The loss on the training rows per epoch; lower is better ({scale} logarithmic)."
         title = "Training loss"
-    return Section(title, figures=[(loss, caption)])
+    for r in results:
+        if r.loss_floor:
+            caption += (f" {r.short} trains with label smoothing: its loss cannot fall below {r.loss_floor:.3f} "
+                        "(dotted), the entropy of its softened targets, so its curve levels off higher without "
+                        "fitting worse; compare the models by accuracy.")  # fmt: skip
+    return Section(title, figures=[(loss, caption, loss_narrow)])
 
 
 def _confusion(results: Sequence[ModelResult], data: Dataset, out: Path) -> Section:
@@ -254,11 +309,15 @@ def _confusion(results: Sequence[ModelResult], data: Dataset, out: Path) -> Sect
     figures = []
     for r in results:
         cm = confusion_matrix(data.y_test, r.y_pred, labels=labels)
-        path = plot_confusion_matrix(
-            cm, data.class_names, out / f"confusion_{_slug(r.short)}.png", title=f"{r.short} {r.name}"
-        )
+        path = out / f"confusion_{_slug(r.short)}.png"
+        plot_confusion_matrix(cm, data.class_names, path, title=f"{r.short} {r.name}")
+        plot_confusion_matrix(cm, data.class_names, _narrow(path), title=f"{r.short} {r.name}", size=4.2)
         figures.append(
-            (path, f"{r.name}: blue cells are right, red cells wrong, blank cells never happened.")
+            (
+                path,
+                f"{r.name}: blue cells are right, red cells wrong, blank cells never happened.",
+                _narrow(path),
+            )
         )
     return Section(
         "Confusion matrices",

@@ -44,6 +44,8 @@ class ModelResult:
     notes: list[str] = field(default_factory=list)
     history: object | None = None  # the engine's History: its validation loss and accuracy, if computed
     settings: list[tuple[str, str]] = field(default_factory=list)  # architecture and training, for the report
+    loss_floor: float | None = None  # the lowest loss it can reach (label smoothing), drawn on the loss plot
+    test_accuracy: list[float] = field(default_factory=list)  # the test rows' accuracy after each epoch
 
     def row(self) -> dict:
         """The table row."""
@@ -251,7 +253,9 @@ def fit_engine(trainer, X, y, epochs: int, desc: str, progress: bool = True):
     return history, time.perf_counter() - start
 
 
-def fit_estimator(estimator, X, y, desc: str, progress: bool = True, threads: int | None = 1):
+def fit_estimator(
+    estimator, X, y, desc: str, progress: bool = True, threads: int | None = 1, callbacks: list | None = None
+):
     """Fit a scikit-learn-style estimator with an epoch bar; return ``(seconds, notes)``.
 
     ``threads``: BLAS threads during the fit (:func:`glassnet.training.threads.blas_threads`; ``None``: the caller's
@@ -261,11 +265,13 @@ def fit_estimator(estimator, X, y, desc: str, progress: bool = True, threads: in
     glassnet's estimators advance the bar through scikit-learn's callback API, scikit-learn's
     ``MLPClassifier`` through :func:`watch_epochs`. The bar's total is ``max_iter``; a fit that stops
     sooner closes its bar saying so. Convergence warnings are caught and returned as notes (the table says
-    "stopped at max_iter" instead of a warning in the middle of the progress bars).
+    "stopped at max_iter" instead of a warning in the middle of the progress bars). ``callbacks``: engine
+    callbacks for a glassnet estimator's ``fit`` (``fit(X, y, callbacks=...)``).
     """
     notes = []
     max_iter = int(getattr(estimator, "max_iter", 0) or 0)
     bar = EpochBar(desc, max_iter, enabled=progress)
+    fit_kwargs = {"callbacks": list(callbacks)} if callbacks else {}
     callbacks = hasattr(estimator, "set_callbacks") and type(estimator).__module__.startswith("glassnet")
     if callbacks:
         estimator.set_callbacks(EstimatorEpochs(bar))
@@ -276,7 +282,7 @@ def fit_estimator(estimator, X, y, desc: str, progress: bool = True, threads: in
     try:
         with blas_threads(threads), watching, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            estimator.fit(X, y)
+            estimator.fit(X, y, **fit_kwargs)
     except BaseException:
         bar.abandon()
         raise

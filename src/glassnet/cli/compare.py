@@ -98,7 +98,7 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     net = build_network(
         config, data.n_features, len(data.classes), make_loss(config, "multiclass"), np.float32, rng
     )
-    trainer = make_trainer(config, net, n_train, rng)
+    trainer = make_trainer(config, net, n_train, rng, callbacks=[_test_scoring(data)])
     desc = f"{SHORT['lab']} {MODELS['lab']}"
     history, seconds = fit_engine(trainer, data.X_train, data.y_train, epochs, desc, progress)
     losses = list(history["loss"])
@@ -121,17 +121,55 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
         MODELS["lab"], SHORT["lab"], float(np.mean(proba.argmax(1) == data.y_test)), seconds, len(losses),
         losses[-1] if losses else float("nan"), losses, proba.argmax(1), proba,
         net.parameters()["layers.0.W"].copy(), notes, history=history, settings=settings,
+        test_accuracy=list(history.records.get("test_accuracy", [])),
     )  # fmt: skip
 
 
+def _test_scoring(data):
+    """The engine callback scoring the test rows after every epoch, recorded as ``test_accuracy`` (for the
+    report's curves only: nothing is chosen by it)."""
+    from glassnet.callbacks import EpochScoring
+
+    return EpochScoring(["accuracy"], data=(data.X_test, data.y_test), prefix="test_")
+
+
+def _scored_sklearn(estimator, data):
+    """scikit-learn's ``MLPClassifier`` with ``estimator``'s parameters that also scores the test rows after
+    every epoch (``test_accuracy_curve_``), for the report's curves.
+
+    scikit-learn's estimator has no callbacks; its training loop ends every epoch by calling
+    ``_update_no_improvement_count``, which this subclass extends with a ``predict`` on the test rows. Nothing
+    it computes feeds back into training, so the fit is the same as the plain estimator's.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    X_test, y_test = data.X_test, data.y_test
+
+    class EpochScoredMLPClassifier(MLPClassifier):
+        def _update_no_improvement_count(self, *args, **kwargs):
+            super()._update_no_improvement_count(*args, **kwargs)
+            curve = self.__dict__.setdefault("test_accuracy_curve_", [])
+            curve.append(float(np.mean(self.predict(X_test) == y_test)))
+
+    return EpochScoredMLPClassifier(**estimator.get_params())
+
+
 def _estimator(key, estimator, data, progress) -> ModelResult:
+    ours = type(estimator).__module__.startswith("glassnet")
+    callbacks = [_test_scoring(data)] if ours else None
+    if not ours:
+        estimator = _scored_sklearn(estimator, data)
     seconds, notes = fit_estimator(
-        estimator, data.X_train, data.y_train, f"{SHORT[key]} {MODELS[key]}", progress
+        estimator, data.X_train, data.y_train, f"{SHORT[key]} {MODELS[key]}", progress, callbacks=callbacks
     )
+    if ours:
+        test_accuracy = list(estimator.history_.records.get("test_accuracy", []))
+    else:
+        test_accuracy = list(estimator.__dict__.get("test_accuracy_curve_", []))
     proba = estimator.predict_proba(data.X_test)
     y_pred = np.searchsorted(estimator.classes_, estimator.classes_[proba.argmax(1)])
     losses = [float(v) for v in getattr(estimator, "loss_curve_", [])]
-    eps = float(getattr(estimator, "label_smoothing", 0.0) or 0.0)
+    eps, floor = float(getattr(estimator, "label_smoothing", 0.0) or 0.0), None
     if eps:
         k = len(estimator.classes_)
         hit, miss = 1.0 - eps + eps / k, eps / k  # the smoothed target's probabilities
@@ -146,7 +184,7 @@ def _estimator(key, estimator, data, progress) -> ModelResult:
         MODELS[key], SHORT[key], float(np.mean(y_pred == data.y_test)), seconds, int(estimator.n_iter_),
         losses[-1] if losses else float("nan"), losses, y_pred, proba,
         np.asarray(estimator.coefs_[0]).T.copy(),  # coefs_ are (in, out); the report draws (out, in)
-        notes, settings=estimator_settings(estimator),
+        notes, settings=estimator_settings(estimator), loss_floor=None if floor is None else float(floor), test_accuracy=test_accuracy,
     )  # fmt: skip
 
 

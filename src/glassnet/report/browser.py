@@ -57,17 +57,21 @@ _LAYOUT_PAGE = """<!DOCTYPE html>
 <iframe id="report" style="border: 0; width: {width}px; height: {height}px" srcdoc="{srcdoc}"></iframe>
 <script>
 document.getElementById("report").addEventListener("load", function () {{
-  var page = this.contentDocument.documentElement;
+  var doc = this.contentDocument, page = doc.documentElement;
+  var boxes = Array.prototype.slice.call(doc.querySelectorAll(".scroll"));
+  var overflow = boxes.reduce(function (m, b) {{ return Math.max(m, b.scrollWidth - b.clientWidth); }}, 0);
+  var shown = Array.prototype.slice.call(doc.images).filter(function (im) {{ return im.naturalWidth > 0; }});
+  var scale = shown.reduce(function (m, im) {{ return Math.min(m, im.width / im.naturalWidth); }}, 1);
   var out = document.createElement("pre");
   out.textContent = "GLASSNET-LAYOUT page=" + page.scrollWidth + " viewport=" + this.contentWindow.innerWidth +
-                    " END";
+                    " overflow=" + overflow + " scale=" + scale.toFixed(3) + " END";
   document.body.appendChild(out);
 }});
 </script>
 </body></html>
 """
 
-_LAYOUT = re.compile(r"GLASSNET-LAYOUT page=(\d+) viewport=(\d+) END")
+_LAYOUT = re.compile(r"GLASSNET-LAYOUT page=(\d+) viewport=(\d+) overflow=(\d+) scale=([0-9.]+) END")
 
 
 @dataclass
@@ -76,7 +80,9 @@ class BrowserCheck:
 
     ``page_width`` is the width of the laid-out page and ``viewport_width`` the window's: a page wider
     than its window makes the reader scroll sideways (at phone width, a table or picture that does not
-    shrink).
+    shrink). ``table_overflow`` is how far the widest table reaches past its box (which then scrolls
+    sideways), and ``image_scale`` the smallest ratio of a picture's shown width to its own: text drawn
+    into a picture shrinks by that factor (8-point labels at 0.27 are 3 pixels tall).
     """
 
     images: int
@@ -85,6 +91,8 @@ class BrowserCheck:
     screenshot: Path | None
     page_width: int = 0
     viewport_width: int = 0
+    table_overflow: int = 0
+    image_scale: float = 1.0
 
     @property
     def ok(self) -> bool:
@@ -159,9 +167,20 @@ def check_report(
             )
             if not shot.is_file():
                 raise RuntimeError(f"Chromium wrote no screenshot of {report}")
-    page, viewport = (int(layout.group(1)), int(layout.group(2))) if layout else (0, 0)
+    page, viewport, overflow, scale = (
+        (int(layout.group(1)), int(layout.group(2)), int(layout.group(3)), float(layout.group(4)))
+        if layout
+        else (0, 0, 0, 1.0)
+    )
     return BrowserCheck(
-        int(match.group(1)), int(match.group(2)), json.loads(match.group(3)), shot, page, viewport
+        int(match.group(1)),
+        int(match.group(2)),
+        json.loads(match.group(3)),
+        shot,
+        page,
+        viewport,
+        overflow,
+        scale,
     )
 
 

@@ -54,8 +54,23 @@ figcaption { font-size: .9em; color: var(--muted); margin-top: .3em; }
 pre { background: var(--soft); padding: .7em; overflow-x: auto; }
 details summary { cursor: pointer; color: var(--accent); }
 footer { margin-top: 3em; font-size: .8em; color: var(--muted); }
+figure picture { display: block; }
 @media (max-width: 700px) {
   body { margin: .8em auto; }
+  /* a stacked table: each row a small box of "heading: value" lines, so nothing scrolls sideways */
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack tr:first-child { display: none; }
+  table.stack tr { border: 1px solid var(--line); border-radius: 6px; margin: .5em 0; padding: .2em 0; }
+  table.stack td { display: flex; justify-content: space-between; gap: 1em; border: 0; white-space: normal;
+                   text-align: right; padding: .15em .7em; }
+  table.stack td::before { content: attr(data-label); color: var(--muted); text-align: left; }
+  table.stack td.bar { background-size: var(--w) 70%; background-position: right center; }
+  table.stack td:first-child { font-weight: 600; }
+  /* short headings (P for precision) and tighter cells keep a many-column table within a phone */
+  table.compact th, table.compact td { padding: .25em .2em; font-size: .8em; }
+  table.compact th[data-short] { font-size: 0; }
+  table.compact th[data-short]::after { content: attr(data-short); font-size: .85rem; }
+  table.stack td:first-child { justify-content: flex-start; }
   h1 { font-size: 1.45em; }
   .figs { grid-template-columns: 1fr; }
   th, td { padding: .3em .5em; }
@@ -78,8 +93,9 @@ class Section:
         Plain text, one paragraph each.
     table : list of dict, optional
         Rows with the same keys; it scrolls sideways on a narrow screen instead of being cut off.
-    figures : list of (path, caption)
-        PNG pictures, embedded in the page.
+    figures : list of (path, caption) or (path, caption, narrow_path)
+        PNG pictures, embedded in the page; ``narrow_path``, a version drawn for a phone's width (fewer
+        columns, the same text size), is shown instead on a narrow screen.
     pre : str, optional
         Preformatted text; with ``collapsed`` it is folded away under a "show" line.
     notes : list of str
@@ -90,6 +106,12 @@ class Section:
         Small boxes of settings, one per model.
     bars : sequence of str
         Table columns (numbers in [0, 1]) drawn with a bar behind the number.
+    stack : bool
+        On a narrow screen draw each table row as a small box of ``heading: value`` lines (a table of a few
+        rows and many columns), so that it never scrolls sideways.
+    short : dict
+        Column heading -> a short one shown on a narrow screen (``{"precision": "P"}``; say what it means in
+        the notes), with tighter cells.
     shade : bool
         Tint every table number in [0, 1] by how far it falls below 1, so the weak ones stand out.
     digits : int
@@ -107,6 +129,8 @@ class Section:
     columns: int = 1
     cards: list[tuple[str, list[tuple[str, str]], list[str]]] = field(default_factory=list)
     bars: Sequence[str] = ()
+    stack: bool = False
+    short: dict[str, str] = field(default_factory=dict)
     shade: bool = False
     digits: int = 4
     collapsed: bool = False
@@ -131,37 +155,51 @@ def _numeric(value) -> bool:
     return True
 
 
-def _cell(value, bar: bool, shade: bool, digits: int) -> str:
+def _cell(value, bar: bool, shade: bool, digits: int, label: str = "") -> str:
     text = html.escape(f"{value:.{digits}f}" if isinstance(value, float) else str(value))
     unit = isinstance(value, float) and 0.0 <= value <= 1.0
+    data = f' data-label="{html.escape(label)}"' if label else ""  # the heading a stacked row shows
     if bar and unit:
-        return f'<td class="num bar" style="--w: {100 * value:.1f}%">{text}</td>'
+        return f'<td class="num bar"{data} style="--w: {100 * value:.1f}%">{text}</td>'
     if shade and unit and value < 1.0:
         alpha = min(1.0, (1.0 - value) * 2.0) * 0.45  # 1.0 white, 0.9 pale red, 0.5 and below red
-        return f'<td class="num" style="background: rgba(214, 48, 39, {alpha:.2f})">{text}</td>'
+        return f'<td class="num"{data} style="background: rgba(214, 48, 39, {alpha:.2f})">{text}</td>'
     if _numeric(value):
-        return f'<td class="num">{text}</td>'
-    return f'<td class="long">{text}</td>' if len(text) > 14 else f"<td>{text}</td>"  # long text may wrap
+        return f'<td class="num"{data}>{text}</td>'
+    long = ' class="long"' if len(text) > 14 else ""  # long text may wrap
+    return f"<td{long}{data}>{text}</td>"
 
 
-def html_table(rows: Sequence[dict], bars: Sequence[str] = (), shade: bool = False, digits: int = 4) -> str:
+def html_table(
+    rows: Sequence[dict],
+    bars: Sequence[str] = (),
+    shade: bool = False,
+    digits: int = 4,
+    stack: bool = False,
+    short: dict[str, str] | None = None,
+) -> str:
     """Render a list of dicts with the same keys as an HTML table (floats with ``digits`` decimals).
 
     Text is left-aligned, numbers right-aligned. Columns named in ``bars`` draw numbers in [0, 1] over a
     bar of that length; ``shade`` tints every number in [0, 1] by how far it falls below 1. Keys written
     ``"group|column"`` (``"A|precision"``) share a heading ``group`` over their own. The table sits in a
-    box that scrolls sideways when the screen is narrower than the table.
+    box that scrolls sideways when the screen is narrower than the table; with ``stack`` each row becomes a
+    box of ``heading: value`` lines on a narrow screen instead, and ``short`` gives headings shorter versions
+    for a narrow screen (see :class:`Section`).
     """
     if not rows:
         return ""
     headers = list(rows[0])
     first = rows[0]
+    short = short or {}
 
     def head(h, text) -> str:
         css = ' class="num"' if _numeric(first.get(h, "")) else ""
-        return f"<th{css}>{html.escape(str(text))}</th>"
+        abbreviated = f' data-short="{html.escape(short[text])}"' if text in short else ""
+        return f"<th{css}{abbreviated}>{html.escape(str(text))}</th>"
 
-    out = ['<div class="scroll"><table>']
+    kind = ' class="stack"' if stack else ' class="compact"' if short else ""
+    out = [f'<div class="scroll"><table{kind}>']
     if any("|" in str(h) for h in headers):
         groups, spans = [], []  # consecutive columns of one group share its heading
         for h in headers:
@@ -177,10 +215,10 @@ def html_table(rows: Sequence[dict], bars: Sequence[str] = (), shade: bool = Fal
         ) + "</tr>")  # fmt: skip
     out.append("<tr>" + "".join(head(h, str(h).split("|")[-1]) for h in headers) + "</tr>")
     for row in rows:
-        cells = [_cell(row.get(h, ""), h in bars, shade, digits) for h in headers]
+        cells = [_cell(row.get(h, ""), h in bars, shade, digits, str(h) if stack else "") for h in headers]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table></div>")
-    if len(headers) > 5:
+    if len(headers) > 5 and not stack and not short:
         out.append('<p class="hint">The table scrolls sideways.</p>')
     return "\n".join(out)
 
@@ -213,7 +251,8 @@ def _section(section: Section) -> list[str]:
         return [f'<div class="notice"><strong>{html.escape(section.title)}:</strong> {text}</div>']
     parts = [f'<h2 id="{_anchor(section.title)}">{html.escape(section.title)}</h2>']
     if section.table:
-        parts.append(html_table(section.table, bars=section.bars, shade=section.shade, digits=section.digits))
+        parts.append(html_table(section.table, bars=section.bars, shade=section.shade, digits=section.digits,
+                                stack=section.stack, short=section.short))  # fmt: skip
     if section.notes:
         parts.append(
             '<ul class="notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in section.notes) + "</ul>"
@@ -223,12 +262,13 @@ def _section(section: Section) -> list[str]:
         parts.append('<div class="cards">' + "".join(_card(*card) for card in section.cards) + "</div>")
     if section.figures:
         parts.append(f'<div class="figs" style="--cols: {max(1, int(section.columns))}">')
-        for png, caption in section.figures:
+        for png, caption, *narrow in section.figures:
             alt = html.escape(caption or Path(png).stem)
-            parts.append(
-                f'<figure><img src="{embed_png(png)}" alt="{alt}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            )
+            img = f'<img src="{embed_png(png)}" alt="{alt}">'
+            if narrow and narrow[0] is not None:  # a phone gets the version drawn for its width
+                source = f'<source media="(max-width: 700px)" srcset="{embed_png(narrow[0])}">'
+                img = f"<picture>{source}{img}</picture>"
+            parts.append(f"<figure>{img}<figcaption>{html.escape(caption)}</figcaption></figure>")
         parts.append("</div>")
     if section.pre:
         pre = f"<pre>{html.escape(section.pre)}</pre>"

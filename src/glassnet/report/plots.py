@@ -31,11 +31,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def _save(fig, path: str | os.PathLike, tight: bool = True) -> Path:
+    """Write ``fig`` as a PNG at 100 dpi; ``tight`` crops it to what is drawn (off: the figure's own size, so
+    that pictures of one kind keep one scale however much each holds)."""
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=100, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return path
 
@@ -53,6 +55,9 @@ def plot_loss_curves(
     xlabel: str = "epoch",
     validation_loss: Mapping[str, Sequence[float]] | None = None,
     validation_accuracy: Mapping[str, Sequence[float]] | None = None,
+    floors: Mapping[str, float] | None = None,
+    test_accuracy: Mapping[str, Sequence[float]] | None = None,
+    narrow: bool = False,
 ) -> Path:
     """Draw each model's training loss per epoch, with its validation loss and accuracy where given.
 
@@ -65,6 +70,15 @@ def plot_loss_curves(
     validation_loss, validation_accuracy : mapping, optional
         Model name -> the loss and the accuracy on the validation rows per epoch. The validation loss is
         drawn dashed in its model's colour; the accuracy gets a panel of its own on the right.
+    floors : mapping, optional
+        Model name -> the lowest loss it can reach (label smoothing's floor, the smoothed targets'
+        entropy), drawn dotted in its colour: a curve that levels off above another model's is not
+        necessarily a worse fit.
+    test_accuracy : mapping, optional
+        Model name -> the accuracy on the test rows after each epoch, drawn in the right-hand panel (when
+        no validation accuracy is given).
+    narrow : bool
+        Draw the panels one above the other, for a phone's width.
 
     The loss axis is logarithmic, and so is the epoch axis when a run is longer than 200 epochs (the
     lab's 5,000 epochs would otherwise squeeze the other models' few into the left edge).
@@ -74,8 +88,18 @@ def plot_loss_curves(
 
     validation_loss = {k: v for k, v in (validation_loss or {}).items() if len(v)}
     validation_accuracy = {k: v for k, v in (validation_accuracy or {}).items() if len(v)}
-    panels = 2 if validation_accuracy else 1
-    fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 1 else 12, 4.2), squeeze=False)
+    test_accuracy = {k: v for k, v in (test_accuracy or {}).items() if len(v)}
+    accuracy, which = (validation_accuracy, "Validation") if validation_accuracy else (test_accuracy, "Test")
+    panels = 2 if accuracy else 1
+    legends = []
+    if narrow:  # one above the other, each panel's legend in a strip of its own below it
+        fig, grid = plt.subplots(2 * panels, 1, figsize=(4.4, 4.6 * panels), squeeze=False,
+                                 gridspec_kw={"height_ratios": [3, 1.3] * panels})  # fmt: skip
+        axes, legends = grid[0::2].T, list(grid[1::2, 0])
+        for strip in legends:
+            strip.axis("off")
+    else:
+        fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 1 else 12, 4.2), squeeze=False)
     ax = axes[0, 0]
     longest = max([len(c) for c in curves.values()] + [1])
     colours = {}
@@ -91,6 +115,10 @@ def plot_loss_curves(
             val = np.asarray(validation_loss[name], dtype=float)
             label = "validation loss" if alone else f"{name}, validation"
             ax.plot(np.arange(1, val.size + 1), val, "--", color=line.get_color(), label=label)
+        floor = (floors or {}).get(name)
+        if floor is not None and floor > 0:
+            ax.axhline(floor, linestyle=":", linewidth=1.5, color=line.get_color(),
+                       label=f"{'its' if alone else name} floor: {floor:.3f} (label smoothing)")  # fmt: skip
     ax.set_yscale("log")
     log_x = longest > 200
     if log_x:
@@ -102,21 +130,41 @@ def plot_loss_curves(
     ax.set_title(title if not validation_loss else f"{title} (solid) and validation loss (dashed)")
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=8)
-    if validation_accuracy:
-        _plot_validation_accuracy(axes[0, 1], validation_accuracy, colours, xlabel)
+        _legend(ax, legends[0] if legends else None)
+    if accuracy:
+        _plot_accuracy(axes[0, 1], accuracy, colours, xlabel, which, log_x=log_x,
+                       strip=legends[1] if legends else None)  # fmt: skip
     fig.tight_layout()
     return _save(fig, path)
 
 
-def _plot_validation_accuracy(
-    ax, validation_accuracy: Mapping[str, Sequence[float]], colours: dict, xlabel: str
+def _legend(ax, strip=None) -> None:
+    """The panel's legend: inside it, or (a phone's picture) in the empty ``strip`` below, covering nothing."""
+    if strip is None:
+        ax.legend(fontsize=8)
+    else:
+        handles, labels = ax.get_legend_handles_labels()
+        strip.legend(handles, labels, fontsize=8, loc="upper left", frameon=False)
+
+
+def _plot_accuracy(
+    ax,
+    curves: Mapping[str, Sequence[float]],
+    colours: dict,
+    xlabel: str,
+    which: str,
+    log_x: bool = False,
+    strip=None,
 ):
-    """The right-hand panel: each model's validation accuracy per epoch, its best epoch marked."""
+    """The accuracy panel: each model's validation (or test) accuracy per epoch, its best epoch marked."""
     from matplotlib.ticker import MaxNLocator
 
-    for name, acc in validation_accuracy.items():
+    for name, acc in curves.items():
         acc = np.asarray(acc, dtype=float)
+        if which == "Test":  # nothing was chosen by the test rows: the last value is the one that counts
+            label = f"{name if len(curves) > 1 else 'test'}: {acc[-1]:.4f} at the end"
+            ax.plot(np.arange(1, acc.size + 1), acc, color=colours.get(name), label=label)
+            continue
         ax.plot(np.arange(1, acc.size + 1), acc, color=colours.get(name), label=name)
         best = int(np.argmax(acc))
         ax.plot([best + 1], [acc[best]], "o", color=colours.get(name))
@@ -124,10 +172,16 @@ def _plot_validation_accuracy(
                     textcoords="offset points", xytext=(0, 7), fontsize=8,
                     ha="right" if best + 1 > 0.6 * acc.size else "left")  # fmt: skip
     ax.margins(y=0.15)  # room above the best point for its label
-    ax.set_xlabel(xlabel)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{xlabel} (log scale)")
+    else:
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("accuracy")
-    ax.set_title("Validation accuracy")
+    ax.set_title(f"{which} accuracy")
+    if which == "Test" and len(curves) > 1:
+        _legend(ax, strip)
     ax.grid(True, alpha=0.3)
 
 
@@ -136,8 +190,12 @@ def plot_confusion_matrix(
     class_names: Sequence[str],
     path: str | os.PathLike,
     title: str = "Confusion matrix",
+    size: float | None = None,
 ) -> Path:
     """Draw a confusion matrix ``cm[true, predicted]``: the errors in red, the hits in blue, zeros blank.
+
+    ``size``: the figure's side in inches (default: from the number of classes); a smaller one with the
+    same text suits a phone.
 
     Each correct cell is shaded by the fraction of its class found; each error by its count relative to
     the largest error, so that the few mistakes of a good model stand out instead of drowning in zeros.
@@ -145,7 +203,7 @@ def plot_confusion_matrix(
     plt = _pyplot()
     cm = np.asarray(cm)
     k = cm.shape[0]
-    size = max(4.0, 0.42 * k + 1.8)
+    size = max(4.0, 0.42 * k + 1.8) if size is None else float(size)
     fig, ax = plt.subplots(figsize=(size, size))
     rgba = np.ones((k, k, 4))  # white
     totals = np.maximum(cm.sum(axis=1), 1)
@@ -253,7 +311,10 @@ def plot_misclassified(
     max_images: int = 48,
     max_cols: int = 8,
 ) -> Path:
-    """Draw the test images a model got wrong (at most ``max_images``): truth above, prediction below."""
+    """Draw the test images a model got wrong (at most ``max_images``): truth above, prediction below.
+
+    The grid always has ``max_cols`` columns and the picture is not cropped, so every model's mistakes are
+    drawn at one size, however many there are (a report shows them one above the other)."""
     plt = _pyplot()
     truth = np.asarray(truth)
     predicted = np.asarray(predicted)
@@ -264,6 +325,7 @@ def plot_misclassified(
         ax.text(0.5, 0.5, f"{title}: no misclassified test images", ha="center", va="center")
         return _save(fig, path)
     rows, cols = _grid(wrong.size, max_cols)
+    cols = max_cols  # one thumbnail size for every model: empty cells rather than a narrower picture
     fig, axes = plt.subplots(
         rows, cols, figsize=(1.1 * cols, 1.55 * rows + 0.4), squeeze=False, layout="constrained"
     )
@@ -277,8 +339,8 @@ def plot_misclassified(
         ax.set_xlabel(f"read as {class_names[predicted[i]]}", fontsize=8, color="crimson")
     n_wrong = int((truth != predicted).sum())
     shown = "all shown" if wrong.size == n_wrong else f"the first {wrong.size} shown"
-    fig.suptitle(f"{title}: {n_wrong} of {truth.size} test images wrong ({shown})", fontsize=10)
-    return _save(fig, path)
+    fig.suptitle(f"{title}\n{n_wrong} of {truth.size} test images wrong ({shown})", fontsize=10)
+    return _save(fig, path, tight=False)
 
 
 def plot_first_layer(
