@@ -103,12 +103,17 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_data_options(
-    parser: argparse.ArgumentParser, default: str | None = "digits", from_model: bool = False
+    parser: argparse.ArgumentParser,
+    default: str | None = "digits",
+    from_model: bool = False,
+    resumable: bool = False,
 ) -> None:
     """``--dataset``, ``--data-dir``, ``--label-column``, ``--test-size``, ``--seed``.
 
     With ``from_model`` (``glassnet evaluate``) the data set, test size and seed default to ``None``: the
-    command takes them from the model file, which records how training split the data.
+    command takes them from the model file, which records how training split the data. With ``resumable``
+    (``glassnet train``) they are ``None`` unless given, and the help shows the defaults the command fills in
+    (a resumed run takes the checkpoint's instead, and must tell an option given from one left out).
     """
     if from_model:
         dataset_help, size_help, seed_help = (
@@ -118,11 +123,11 @@ def add_data_options(
         )
         default, test_size, seed = None, None, None
     else:
-        dataset_help, size_help, seed_help = "(default %(default)s)", "(default 0.2)", "(default 0)"
-        test_size, seed = 0.2, 0
+        dataset_help, size_help, seed_help = f"(default {default})", "(default 0.2)", "(default 0)"
+        test_size, seed = (None, None) if resumable else (0.2, 0)
     parser.add_argument(
         "--dataset",
-        default=default,
+        default=None if resumable else default,
         required=default is None and not from_model,
         help=f"digits, fashion-mnist, mnist, or the path of your own .npz/.csv file {dataset_help}",
     )

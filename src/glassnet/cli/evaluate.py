@@ -42,6 +42,9 @@ def run(args) -> int:
 
     from glassnet.report import plot_confusion_matrix
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file, not a folder; give a folder for confusion.png", code=2)
     model = _model.load(args.model)
     data, rows = _load_split(args, model)
     for note in rows.notes:
@@ -51,12 +54,11 @@ def run(args) -> int:
     parts["all"] = parts["train"] + parts["test"]
     X = np.concatenate([x for x, _ in parts[args.split]])
     y = lookup[np.concatenate([t for _, t in parts[args.split]])]
-    y_pred = model.network.predict(X)
+    y_pred = _model.class_probabilities(model, X, args.model).argmax(axis=1)
     names = model.class_names
     labels = np.arange(len(names))
     accuracy = float(np.mean(y_pred == y))
     cm = confusion_matrix(y, y_pred, labels=labels)
-    out = Path(args.out)
     picture = plot_confusion_matrix(
         cm, names, out / "confusion.png", title=f"{Path(args.model).name} on {data.name}"
     )

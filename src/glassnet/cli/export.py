@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from glassnet.cli._common import CLIError
 
 
@@ -43,15 +45,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     if args.format == "safetensors":
         return _run_safetensors(args)
+    from glassnet._files import check_writable
+    from glassnet.estimators.persistence import load_estimator
     from glassnet.export import save_onnx, to_onnx
     from glassnet.export._onnx import DEFAULT_OPSET
     from glassnet.files.model import load_model, read_metadata
-    from glassnet.estimators.persistence import load_estimator
 
     try:
         import onnx  # noqa: F401
     except ImportError:
         raise CLIError("ONNX export needs the onnx package: pip install 'glassnet[onnx]'") from None
+    check_writable(args.output)  # a read-only folder is reported as the output's, not as a temporary file's
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     if read_metadata(args.model).get("kind") == "estimator":
         model = load_estimator(args.model)
@@ -59,12 +63,17 @@ def run(args) -> int:
         what = type(model).__name__
     else:
         saved = load_model(args.model)
+        if saved.preprocessing.get("standardize"):
+            _fold_standardization(saved.network, saved.preprocessing["standardize"])
         scale = None if args.scaled else saved.preprocessing.get("scale")
         onx = to_onnx(
             saved.network, opset=opset, dtype=args.dtype, classes=saved.classes or None, input_scale=scale
         )
         what = "network" + (f" (inputs divided by {float(scale):g})" if scale and float(scale) != 1.0 else "")
-    path = save_onnx(onx, args.output)
+    try:
+        path = save_onnx(onx, args.output)
+    except OSError as exc:
+        raise OSError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     outputs = ", ".join(o.name for o in onx.graph.output)
     print(f"wrote {path}: ONNX opset {opset}, {what}, input X, outputs {outputs}")
     return 0
@@ -91,3 +100,23 @@ def _run_safetensors(args) -> int:
     print(f"wrote {path}: safetensors, {len(tensors)} tensors ({numbers} numbers), the architecture and "
           "preprocessing in its metadata")  # fmt: skip
     return 0
+
+
+def _fold_standardization(net, spec: dict) -> None:
+    r"""Fold ``glassnet train --standardize``'s scaler into the first Dense layer, so the graph needs no step of
+    its own: with :math:`x' = (x - \mu) / \sigma`,
+
+    .. math:: W x' + b = (W / \sigma) x + (b - W (\mu / \sigma))
+
+    (``W`` is ``(out, in)``; :math:`\sigma` divides each input column).
+    """
+    from glassnet.cli._model import model_inputs
+
+    params = net.parameters()
+    if "layers.0.W" not in params or "layers.0.b" not in params:
+        raise CLIError("cannot export a standardised model whose first layer is not Dense")
+    W, b = params["layers.0.W"], params["layers.0.b"]
+    model_inputs({"standardize": spec}, np.zeros((1, W.shape[1])))  # checks the recorded numbers' shapes
+    mu, sigma = np.asarray(spec["mean"], dtype=np.float64), np.asarray(spec["scale"], dtype=np.float64)
+    b[...] = b - W @ (mu / sigma)  # (out, in) @ (in,) -> (out,)
+    W[...] = W / sigma  # (out, in) / (in,): each input column divided by its sigma

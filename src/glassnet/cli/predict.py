@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.cli import _model
-from glassnet.cli._common import CLIError
+from glassnet.cli._common import CLIError, positive_int
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
@@ -35,9 +35,55 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--scaled", action="store_true", help=".npy/.csv rows are already scaled to the model's inputs"
     )
-    p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
+    p.add_argument(
+        "--top", type=positive_int, default=3, help="how many classes to show, at least 1 (default 3)"
+    )
+    p.add_argument(
+        "--show-input", action="store_true",
+        help="print each input as the model sees it: for pictures, the grid of values in the data set's units "
+        "(0..16 for the 8x8 digits), dark to light",
+    )  # fmt: skip
+    p.add_argument(
+        "--save-input", metavar="FOLDER",
+        help="also write each picture's input as the model sees it to FOLDER/<picture>-input.png, enlarged",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     return p
+
+
+def input_grid(row: np.ndarray, preprocessing: dict) -> str:
+    """A model input row as text: for a picture its grid of values in the data set's units, else the values.
+
+    >>> print(input_grid(np.array([0, 0.5, 1, 0.25]), {"image_shape": [2, 2], "scale": 16.0}))
+     0  8
+    16  4
+    """
+    scale = float(preprocessing.get("scale") or 1.0)
+    shape = preprocessing.get("image_shape")
+    values = np.asarray(row, dtype=np.float64) * scale
+    if not shape or int(np.prod(shape[:2])) != values.size:
+        return " ".join(f"{v:g}" for v in values)
+    grid = values.reshape(int(shape[0]), int(shape[1]))
+    whole = np.allclose(grid, np.round(grid))
+    cells = [[f"{v:.0f}" if whole else f"{v:.2f}" for v in line] for line in grid]
+    width = max(len(c) for line in cells for c in line)
+    return "\n".join(" ".join(c.rjust(width) for c in line) for line in cells)
+
+
+def _save_input(row: np.ndarray, preprocessing: dict, folder: Path, name: str) -> Path:
+    """Write a picture input as a PNG, each input pixel 20 screen pixels, ink dark on white as in the report."""
+    from PIL import Image
+
+    from glassnet._files import write_atomic
+
+    shape = preprocessing["image_shape"]
+    grid = np.asarray(row, dtype=np.float64).reshape(int(shape[0]), int(shape[1]))
+    if preprocessing.get("light_on_dark", True):
+        grid = 1.0 - grid  # ink (high values) drawn dark
+    image = Image.fromarray(np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8))
+    image = image.resize((20 * grid.shape[1], 20 * grid.shape[0]), resample=Image.Resampling.NEAREST)
+    path = folder / f"{Path(name).stem}-input.png"
+    return write_atomic(path, lambda f: image.save(f, format="PNG"))
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -147,23 +193,35 @@ def run(args) -> int:
     for name, row in named:
         if n_in is not None and row.size != n_in:
             raise CLIError(f"{name} has {row.size} values but the model expects {n_in}")
+    pictures = [(name, row) for name, row in named if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+    if args.save_input:
+        if not pictures:
+            raise CLIError("--save-input writes pictures' inputs, and no INPUT is a picture", code=2)
+        folder = Path(args.save_input)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, row in pictures:
+            print(
+                f"input of {name} as the model sees it: {_save_input(row, model.preprocessing, folder, name)}"
+            )
     X = np.stack([row for _, row in named]).astype(np.float32)
-    proba = model.network.predict_proba(X)
-    if proba.ndim == 1 or proba.shape[1] != len(model.classes):
-        raise CLIError(f"{args.model} is not a multiclass model; predict shows class probabilities")
+    proba = _model.class_probabilities(model, X, args.model)
     k = max(1, min(args.top, proba.shape[1]))
     results = []
-    for (name, _), p in zip(named, proba, strict=True):
+    for (name, row), p in zip(named, proba, strict=True):
         order = np.argsort(-p, kind="stable")[:k]
         top = [
             {"label": model.classes[i], "name": model.class_names[i], "probability": float(p[i])}
             for i in order
         ]
         results.append({"input": name, "label": top[0]["label"], "name": top[0]["name"], "top": top})
+        if args.show_input:
+            results[-1]["model_input"] = [float(v) for v in row]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    for r in results:
+    for (_, row), r in zip(named, results, strict=True):
         others = ", ".join(f"{t['name']} {t['probability']:.3f}" for t in r["top"])
         print(f"{r['input']}: {r['name']}   ({others})")
+        if args.show_input:
+            print(input_grid(row, model.preprocessing))
     return 0

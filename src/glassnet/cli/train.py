@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.cli import _model, _resume
 from glassnet.cli._common import (
     CLIError,
     add_data_options,
@@ -107,7 +108,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Train a multilayer perceptron on a data set, save the model file and write a report. "
         "Ctrl-C stops training and saves the model trained so far.",
     )
-    add_data_options(p)
+    add_data_options(p, resumable=True)
     p.add_argument(
         "--recipe", choices=sorted(RECIPE_KEYS), default=None,
         help="start from one of glassnet's recommended recipes (glassnet.recipes; one network, no ensemble); "
@@ -119,19 +120,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="BLAS threads per process (default: chosen for the work: 1 for small networks, whose matrix "
         "products gain nothing from threads and stall on a busy machine)",
     )  # fmt: skip
+    # options left unset (None) unless given, so that --resume can tell a changed setting from an omitted one;
+    # their defaults are _resume.DATA_OPTIONS
     p.add_argument(
-        "--validation-split",
-        type=fraction,
-        default=0.1,
-        help="validation fraction of the training data; 0 = none",
-    )
+        "--validation-split", type=fraction, default=None,
+        help="validation fraction of the training data; 0 = none (default 0.1; with --recipe 0: a recipe trains "
+        "on every training row, as its estimator and `glassnet compare` do)",
+    )  # fmt: skip
     p.add_argument(
-        "--early-stopping", type=int, default=0, metavar="PATIENCE",
+        "--early-stopping", type=int, default=None, metavar="PATIENCE",
         help="stop after PATIENCE epochs without validation improvement and keep the best (default 0 = off)",
     )  # fmt: skip
     p.add_argument("--limit-train", type=positive_int, help="use only this many random training rows")
     p.add_argument("--scale", type=positive_float, help="divide your .npz/.csv features by this")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="compute type")
+    p.add_argument(
+        "--standardize", action="store_true", default=None,
+        help="standardise every feature to mean 0 and standard deviation 1 (scikit-learn's StandardScaler, "
+        "fitted on the training rows); the model file stores it and predict and evaluate apply it",
+    )  # fmt: skip
+    p.add_argument(
+        "--dtype", choices=("float32", "float64"), default=None, help="compute type (default float32)"
+    )
     p.add_argument(
         "-o", "--output", default="glassnet-model.npz", help="model file (default glassnet-model.npz)"
     )
@@ -146,8 +155,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--resume", metavar="DIR", default=None,
-        help="continue the run checkpointed in DIR from its latest checkpoint, with the same data and options "
-        "(--epochs counts all epochs, those done included); the result equals an uninterrupted run",
+        help="continue the run checkpointed in DIR from its latest checkpoint with its recorded data, split and "
+        "options; --lr and --epochs may change (applied from there on and recorded in the model file), other "
+        "changed options are refused (--epochs counts all epochs, those done included)",
     )  # fmt: skip
     return p
 
@@ -159,7 +169,15 @@ def run(args) -> int:
     from glassnet.files.model import save_model
 
     check_writable(args.output)  # a read-only, full or non-file target is reported now, not after training
+    resumed = _resume.load(args, RESUMABLE) if args.resume else None
+    recipe_rows = args.recipe and args.validation_split is None  # a recipe trains on every training row
+    if recipe_rows:
+        args.validation_split = 0.0
+    for dest, default in _resume.DATA_OPTIONS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     config = build_config(args)
+    options = effective_options(args)
     data = load_dataset(
         args.dataset, data_dir=args.data_dir, test_size=args.test_size, seed=args.seed,
         label_column=args.label_column, scale=args.scale,
@@ -170,17 +188,29 @@ def run(args) -> int:
         f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows, "
         f"{data.n_features} features, {len(data.classes)} classes"
     )
+    if recipe_rows:
+        eprint(
+            f"recipe {args.recipe}: training on all {len(data.X_train)} training rows, as the recipe's estimator "
+            "and `glassnet compare` do (--validation-split 0.1 holds some out for validation curves)"
+        )
+    preprocessing = data.preprocessing
+    if args.standardize:
+        preprocessing["standardize"] = _model.fit_standardization(data.X_train)
+    elif data.image_shape is None and _model.scale_hint(data.X_train):
+        eprint(f"hint: {_model.scale_hint(data.X_train)}")
     try:
-        net, history, seconds = train_network(config, data, args)
+        net, history, seconds = train_network(config, data, args, resumed, options, preprocessing)
     except TrainingDivergedError as exc:
         raise CLIError(f"{exc} Nothing was saved.") from None
     notes = _notes(history)
-    proba = net.predict_proba(data.X_test)
+    proba = net.predict_proba(_model.model_inputs(preprocessing, data.X_test))
     y_pred = proba.argmax(1)
     accuracy = float(np.mean(y_pred == data.y_test))
     info = model_info(config, data, args, history, accuracy, seconds)
+    if resumed is not None and resumed.resumed:
+        info["resumed"] = resumed.resumed
     path = save_model(
-        args.output, net, preprocessing=data.preprocessing, classes=data.classes, class_names=data.class_names,
+        args.output, net, preprocessing=preprocessing, classes=data.classes, class_names=data.class_names,
         info=info,
     )  # fmt: skip
     sizes = [data.n_features, *config.hidden_layer_sizes, len(data.classes)]
@@ -205,7 +235,7 @@ def run(args) -> int:
     return 130 if history.interrupted else 0
 
 
-def train_network(config: MLPConfig, data, args):
+def train_network(config: MLPConfig, data, args, resumed=None, options=None, preprocessing=None):
     """Build the network and its training from ``config`` exactly as the estimators do (the same builders,
     the same seeded generator, the same loop); returns ``(net, history, seconds)``.
 
@@ -215,7 +245,7 @@ def train_network(config: MLPConfig, data, args):
     from glassnet.config.build import build_network, make_loss, make_trainer
     from glassnet.nn.initializers import as_generator
 
-    X = np.asarray(data.X_train, dtype=args.dtype)
+    X = np.asarray(_model.model_inputs(preprocessing or {}, data.X_train), dtype=args.dtype)
     if config.batch_size == 0:
         config = config.replace(batch_size=len(X))  # full batch
     rng = as_generator(args.seed)
@@ -232,43 +262,71 @@ def train_network(config: MLPConfig, data, args):
     )  # fmt: skip
     y, done = data.y_train, 0
     if args.checkpoint or args.resume:
-        X, y, done = _checkpointing(trainer, X, y, split, int(config.max_iter), args)
+        X, y, done = _checkpointing(trainer, X, y, split, config, data, args, resumed, options)
     history, seconds = fit_engine(trainer, X, y, int(config.max_iter) - done, "train", not args.no_progress)
     return net, history, seconds
 
 
-def _checkpointing(trainer, X, y, split, epochs: int, args):
+def _checkpointing(trainer, X, y, split, config: MLPConfig, data, args, resumed, options):
     """``--checkpoint`` and ``--resume``: returns the training rows and the epochs already done.
 
     The validation split that ``fit`` would draw first is drawn here, from the same generator at the same
     point (so the training is the same as without these options), and handed to the Trainer as its
     validation data: a resumed run, whose generator continues from the checkpoint, keeps the original split.
+    Every checkpoint records the command's settings and the digests of the test and validation rows
+    (:class:`glassnet.cli._resume.RunSettings`); a resumed run checks them and applies a new ``--lr`` or
+    ``--epochs`` (:meth:`glassnet.cli._resume.Resumed.apply`).
     """
-    from glassnet.files.checkpoint import ModelCheckpoint
-    from glassnet.files.checkpoint import CheckpointError, resume
-    from glassnet.training.metrics import train_validation_split
+    from glassnet.files.checkpoint import CheckpointError, ModelCheckpoint, resume
     from glassnet.training.data import prepare
+    from glassnet.training.metrics import train_validation_split
 
+    held_out = None
     if split:
         prepared = prepare(trainer.net, X, y)
         rows, held_out = train_validation_split(prepared.X, prepared.y, split, trainer.rng)
         trainer.validation_fraction, trainer.validation_data = None, (X[held_out], y[held_out])
         X, y = X[rows], y[rows]
+    held_digest = None if held_out is None else _resume.held_out_digest(held_out)
+    if resumed is not None:
+        resumed.check_data(data, held_digest)
     if args.checkpoint:
         trainer.callbacks.append(ModelCheckpoint(args.checkpoint))
-    if not args.resume:
-        return X, y, 0
-    try:
-        ckpt = resume(trainer, args.resume)
-    except (CheckpointError, FileNotFoundError) as exc:
-        raise CLIError(f"--resume {args.resume}: {exc}", code=2) from None
-    if ckpt.epoch >= epochs:
-        raise CLIError(
-            f"--resume {args.resume}: the checkpoint has already trained {ckpt.epoch} epochs; --epochs counts "
-            f"all epochs, so give more than {ckpt.epoch} to train on",
-            code=2,
-        )
-    return X, y, ckpt.epoch
+    if resumed is not None:
+        try:
+            ckpt = resume(trainer, resumed.checkpoint)
+        except CheckpointError as exc:
+            raise CLIError(f"{resumed.where}: {exc}", code=2) from None
+        if ckpt.epoch >= config.max_iter:
+            raise CLIError(
+                f"{resumed.where}: the checkpoint has already trained {ckpt.epoch} epochs; --epochs counts "
+                f"all epochs, so give more than {ckpt.epoch} to train on",
+                code=2,
+            )
+        batch = min(trainer.batch_size or len(X), len(X))
+        resumed.apply(trainer, config, n_batches=-(-len(X) // batch))
+    if args.checkpoint:  # after resume(), which restores the checkpointed callbacks' states
+        digests = {"test": data.test_digest(), "validation": held_digest}
+        trainer.callbacks.append(_resume.RunSettings(options, digests, resumed.resumed if resumed else []))
+    return X, y, 0 if resumed is None else ckpt.epoch
+
+
+#: the options a checkpoint records and ``--resume`` compares: the data options and the training options
+RESUMABLE = (*_resume.DATA_OPTIONS, *(_dest(flag) for flag in OPTIONS))
+
+
+def effective_options(args) -> dict:
+    """Every option of :data:`RESUMABLE` as it applies to this run: given, from ``--recipe``, or the default."""
+    base = TRAIN_DEFAULTS
+    if args.recipe:
+        from glassnet.recipes import RECIPES
+
+        base = base.replace(**RECIPES[args.recipe].params)
+    found = {dest: _resume._plain(getattr(args, dest)) for dest in _resume.DATA_OPTIONS}
+    for flag, (field, _, _) in OPTIONS.items():
+        value = getattr(args, _dest(flag))
+        found[_dest(flag)] = _resume._plain(getattr(base, field) if value is None else value)
+    return found
 
 
 def _notes(history) -> list[str]:
@@ -295,6 +353,8 @@ def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds:
         "dropout": config.dropout,
         "label_smoothing": config.label_smoothing,
         "batch_norm": bool(config.batch_norm),
+        "standardize": bool(args.standardize),
+        "validation_split": args.validation_split,
         "augment_shift": config.augment_shift,
         "schedule": config.learning_rate,
         "recipe": args.recipe,

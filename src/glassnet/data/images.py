@@ -10,6 +10,13 @@ drawing sits in the frame. A new picture is converted the same way:
 3. for ``fit="bbox"`` cropped to the drawing, padded to a square and scaled into a ``box`` x ``box``
    square centred in the frame (as the digits and MNIST were made); for ``fit="frame"`` resized whole;
 4. stretched so the brightest pixel is 1, as the training images (raw value / scale) are.
+
+Models of the 8x8 digits (``fit="bbox"`` and ``scale=16``) follow how that data set was made instead of steps
+3 and 4: each digit was a 32x32 bitmap of thick strokes, and each of the 8x8 values counts the inked pixels of
+one 4x4 block (0 to 16). A drawing is cropped and fitted into a 32x32 bitmap, its strokes thickened until they
+cover the share of the bitmap the data set's digits cover (:data:`DIGITS_INK_SHARE`, whatever the class), and
+block-summed to 8x8 (:func:`digits_bitmap`). So a thin pen stroke reads as the thick strokes the model learnt
+from, where a plain reduction would shrink it to a faint line one pixel wide.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ import numpy as np
 
 from glassnet.data.errors import DataError
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "POLARITIES", "load_image", "image_to_row"]
+__all__ = [
+    "DIGITS_INK_SHARE",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "POLARITIES",
+    "digits_bitmap",
+    "load_image",
+    "image_to_row",
+]
 
 POLARITIES = ("auto", "dark-on-light", "light-on-dark")
 
@@ -30,6 +45,13 @@ MAX_PIXELS = 100_000_000
 """The largest picture :func:`load_image` decodes (100 megapixels); larger ones are refused."""
 MAX_SIDE = 1024
 """Pictures are reduced while decoding to at most this many pixels a side (models take 8 to 28)."""
+
+DIGITS_INK_SHARE = 0.30
+"""The share of a 32x32 bitmap the strokes of scikit-learn's 8x8 digits cover: the 8x8 values of every class
+sum to about 310 (of 16 x 64 = 1024 pixels; per class, 303 for a 7 to 330 for an 8), thin "1"s and round "0"s
+alike."""
+
+_BLOCK = 4  # the 8x8 digits: each value counts the inked pixels of a 4x4 block of the 32x32 bitmap
 
 _ORIENTATION = 0x0112  # the EXIF tag
 _TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
@@ -146,6 +168,62 @@ def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(resized, dtype=np.float64) / 255.0
 
 
+def _fit_square(x: np.ndarray, threshold: float) -> np.ndarray:
+    """Crop ``x`` to the pixels above ``threshold`` and pad it to a square, the drawing centred."""
+    rows = np.flatnonzero(x.max(axis=1) > threshold)
+    cols = np.flatnonzero(x.max(axis=0) > threshold)
+    x = x[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # crop to the drawing
+    side = max(x.shape)
+    square = np.zeros((side, side))
+    top, left = (side - x.shape[0]) // 2, (side - x.shape[1]) // 2
+    square[top : top + x.shape[0], left : left + x.shape[1]] = x  # pad to a square, keep the aspect
+    return square
+
+
+def digits_bitmap(x: np.ndarray, side: int = 8, ink_share: float = DIGITS_INK_SHARE) -> np.ndarray:
+    """A drawing as the 8x8 digits were made: a ``4 side`` square bitmap of thick strokes, block-summed.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(height, width)`` ink levels (paper 0, ink high), any size.
+    side : int
+        The output's side (8 for the digits).
+    ink_share : float
+        Thicken the strokes (one pixel all round at a time, the bitmap fitted again to the drawing) until
+        they cover this share of the bitmap.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(side, side)`` counts of inked pixels per 4x4 block, from 0 to 16.
+    """
+    from scipy.ndimage import binary_dilation
+
+    n = _BLOCK * side
+    square = _fit_square(x, 0.2 * x.max())
+    grey = _resize(square / square.max(), (n, n))  # BOX: each pixel the share of ink it covers
+    bitmap = grey > 0.3 * grey.max()  # a thin stroke keeps at least one pixel of width
+    while bitmap.mean() < ink_share:
+        thicker = binary_dilation(bitmap)  # every stroke one pixel wider on each side
+        fitted = _resize(_fit_square(thicker.astype(float), 0.5), (n, n)) > 0.5  # fill the bitmap again
+        if fitted.sum() <= bitmap.sum():
+            break  # nothing grows any more (a filled frame)
+        bitmap = fitted
+    # (n, n) -> (side, 4, side, 4) -> (side, side): the inked pixels of each 4x4 block
+    return bitmap.reshape(side, _BLOCK, side, _BLOCK).sum(axis=(1, 3)).astype(np.float64)
+
+
+def _block_summed(preprocessing: dict, shape: tuple[int, int]) -> bool:
+    """True for models of the 8x8 digits, whose values count the inked pixels of 4x4 blocks (scale 16)."""
+    return (
+        preprocessing.get("fit") == "bbox"
+        and float(preprocessing.get("scale") or 0) == _BLOCK * _BLOCK
+        and shape[0] == shape[1]
+        and int(preprocessing.get("box") or shape[0]) == shape[0]
+    )
+
+
 def image_to_row(grey: np.ndarray, preprocessing: dict, polarity: str = "auto") -> np.ndarray:
     """Convert grey levels (1 = white) to one model input row, following ``preprocessing``.
 
@@ -176,14 +254,10 @@ def image_to_row(grey: np.ndarray, preprocessing: dict, polarity: str = "auto") 
     ink = 1.0 - grey if polarity == "dark-on-light" else grey  # from here on the drawing is high
     background = np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]]))
     x = np.clip(ink - background, 0.0, None)  # paper to 0
-    if preprocessing.get("fit") == "bbox" and x.max() > 0:
-        rows = np.flatnonzero(x.max(axis=1) > 0.2 * x.max())
-        cols = np.flatnonzero(x.max(axis=0) > 0.2 * x.max())
-        x = x[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # crop to the drawing
-        side = max(x.shape)
-        square = np.zeros((side, side))
-        top, left = (side - x.shape[0]) // 2, (side - x.shape[1]) // 2
-        square[top : top + x.shape[0], left : left + x.shape[1]] = x  # pad to a square, keep the aspect
+    if _block_summed(preprocessing, shape) and x.max() > 0:
+        x = digits_bitmap(x, shape[0]) / (_BLOCK * _BLOCK)  # counts 0..16, divided by the data set's scale
+    elif preprocessing.get("fit") == "bbox" and x.max() > 0:
+        square = _fit_square(x, 0.2 * x.max())
         box = int(preprocessing.get("box") or min(shape))
         if not 1 <= box <= min(shape):
             raise ValueError(f"preprocessing box must be in [1, {min(shape)}] (the image size), got {box}")
@@ -192,7 +266,7 @@ def image_to_row(grey: np.ndarray, preprocessing: dict, polarity: str = "auto") 
         x[top : top + box, left : left + box] = _resize(square, (box, box))  # centre in the frame
     else:
         x = _resize(x, shape)
-    if x.max() > 0:
+    if not _block_summed(preprocessing, shape) and x.max() > 0:
         x = x / x.max()
     if not preprocessing.get("light_on_dark", True):
         x = 1.0 - x  # a model trained on dark ink on light paper
