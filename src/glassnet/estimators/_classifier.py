@@ -69,7 +69,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (any hashable type), or a 0/1 indicator matrix for multi-label targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights (multiplied by ``class_weight`` when set).
+            Per-sample weights (multiplied by ``class_weight`` when set), finite and non-negative, with a
+            positive sum. scikit-learn accepts negative weights; glassnet refuses them, since a row with a
+            negative weight rewards a larger loss on it, so the weighted loss has no lower bound and training
+            runs away.
         eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
             A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
             and used for early stopping instead of a held-out ``validation_fraction``.
@@ -156,9 +159,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self.target_type_ = "multilabel-indicator"
             return
         self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
-        # a single class (as scikit-learn allows) trains one sigmoid unit towards "not another class" and
-        # always predicts that class with probability 1
-        self.target_type_ = "binary" if len(self.classes_) == 2 else "multiclass"
+        # a single class (as scikit-learn allows) is a binary target, as type_of_target says: one sigmoid unit
+        # (out_activation_ 'logistic') trained towards 0, "not another class", as scikit-learn's LabelBinarizer
+        # encodes it; the class is always predicted, with probability 1
+        self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
         if classes is not None:
             self._check_classes(y, same_classes=False)  # partial_fit: y must use the declared classes
 
@@ -185,6 +189,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _encode(self, y, dtype) -> np.ndarray:
         if self.target_type_ == "multiclass":
             return np.searchsorted(self.classes_, y).astype(np.intp)  # class indices (N,)
+        if self.target_type_ == "binary" and len(self.classes_) == 1:
+            return np.zeros((len(y), 1), dtype=dtype)  # (N, 1) of 0: one class, "not another one"
         if self.target_type_ == "binary":
             return (y == self.classes_[-1]).astype(dtype).reshape(-1, 1)  # (N, 1) of 0/1 (1: the last class)
         return np.asarray(y, dtype=dtype)  # multi-label indicators (N, K)

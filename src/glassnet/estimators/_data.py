@@ -57,7 +57,12 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     if not np.all(np.isfinite(sample_weight)):
         raise ValueError("sample_weight contains NaN or infinity.")
     if np.any(sample_weight < 0):
-        raise ValueError("Negative values in sample_weight are not allowed.")
+        raise ValueError(
+            f"Negative values in sample_weight are not allowed (got a minimum of {sample_weight.min():g}). A "
+            "negative weight rewards a larger loss on its row, so the weighted loss has no lower bound and "
+            "training would run away; glassnet refuses it where scikit-learn accepts it. Drop those rows, or "
+            "give them weight 0."
+        )
     if not np.any(sample_weight > 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return sample_weight

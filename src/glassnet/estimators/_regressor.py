@@ -52,7 +52,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (non-negative for ``loss='poisson'``).
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights, finite and non-negative, with a positive sum. scikit-learn
+            accepts negative weights; glassnet refuses them, since a row with a negative weight rewards a
+            larger loss on it, so the weighted loss has no lower bound and training runs away.
         eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
             A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
             and used for early stopping instead of a held-out ``validation_fraction``.
