@@ -28,9 +28,11 @@ import numpy as np
 __all__ = [
     "CLASSIFIER_PARAMS",
     "COMMON_PARAMS",
+    "LOSS_OPTIONS",
     "REGRESSOR_PARAMS",
     "InvalidParameterError",
     "Param",
+    "loss_options",
     "make_init",
     "params_docstring",
     "validate_params",
@@ -487,21 +489,46 @@ class RegressionLoss:
         return "a str among {" + ", ".join(repr(n) for n in names) + "} or a regression Loss instance"
 
 
-REGRESSOR_PARAMS: tuple[Param, ...] = (
+#: the regression losses' own parameters (after the common ones: keyword-only)
+LOSS_PARAMS: tuple[Param, ...] = (
     Param(
-        "loss",
-        "squared_error",
-        (RegressionLoss(),),
-        "str or Loss",
-        "Loss, by name from glassnet's registry of regression losses: ``'squared_error'`` (half the mean "
-        "squared error), ``'poisson'`` (half the Poisson deviance, exponential output, for non-negative "
-        "targets such as counts), ``'absolute_error'``, ``'huber'`` (``delta=1``) and ``'pinball'`` "
-        "(alias ``'quantile'``: the median, ``quantile=0.5``); or a :class:`glassnet.nn.losses.Loss` instance "
-        "for other parameters, e.g. ``HuberLoss(delta=2.0)`` or ``PinballLoss(quantile=0.9)``. A loss of "
-        "your own works once registered (:func:`glassnet.nn.losses.register_loss`).",
-        positional=True,
+        "quantile",
+        None,
+        (NoneValue(), Interval("float", 0, 1, "neither")),
+        "float or None",
+        "The quantile that ``loss='quantile'`` predicts, in (0, 1); ``None`` is the median, 0.5. Used by that "
+        "loss only (an error with another), as in scikit-learn's ``HistGradientBoostingRegressor``.",
     ),
-) + COMMON_PARAMS
+    Param(
+        "huber_delta",
+        None,
+        (NoneValue(), _POSITIVE_FLOAT),
+        "float or None",
+        "The residual at which ``loss='huber'`` turns from quadratic to linear, in units of ``y``; ``None`` "
+        "is 1.0. Used by that loss only (an error with another). scikit-learn's ``SGDRegressor`` and "
+        "``HuberRegressor`` call it ``epsilon``, which names Adam's constant here. glassnet addition.",
+    ),
+)
+
+LOSS = Param(
+    "loss",
+    "squared_error",
+    (RegressionLoss(),),
+    "str or Loss",
+    "Loss, by name from glassnet's registry of regression losses: ``'squared_error'`` (half the mean "
+    "squared error), ``'poisson'`` (half the Poisson deviance, exponential output, for non-negative "
+    "targets such as counts), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``) and "
+    "``'quantile'`` (alias ``'pinball'``: the ``quantile``-th quantile, as scikit-learn's "
+    "``HistGradientBoostingRegressor(loss='quantile', quantile=0.9)``); or a "
+    ":class:`glassnet.nn.losses.Loss` instance, e.g. ``PinballLoss(quantile=0.9)``. A loss of your own "
+    "works once registered (:func:`glassnet.nn.losses.register_loss`).",
+    positional=True,
+)
+
+REGRESSOR_PARAMS: tuple[Param, ...] = (LOSS, *COMMON_PARAMS, *LOSS_PARAMS)
+
+#: the regression losses' parameters: the estimator's name -> the name in the loss's constructor
+LOSS_OPTIONS = {"quantile": "quantile", "huber_delta": "delta"}
 
 
 # --- use of the declarations ------------------------------------------------------------------------------
@@ -563,3 +590,32 @@ def params_docstring(params: tuple[Param, ...], indent: str = "    ") -> str:
         lines.extend(indent + line for line in wrapped)
         lines.append("")
     return "\n".join(lines)
+
+
+def loss_options(estimator) -> dict:
+    """The keyword arguments that ``quantile`` and ``huber_delta`` give the regression loss's constructor.
+
+    A value that the chosen loss does not take is refused (scikit-learn's ``HistGradientBoostingRegressor``
+    ignores ``quantile`` with another loss; here ``MLPRegressor(loss='huber', quantile=0.9)`` is a mistake
+    worth a sentence). With a :class:`~glassnet.nn.losses.Loss` instance as ``loss``, its own parameters rule.
+    """
+    from glassnet.nn.losses import LOSSES
+
+    loss, options = estimator.loss, {}
+    for name, keyword in LOSS_OPTIONS.items():
+        value = getattr(estimator, name, None)
+        if value is None:
+            continue
+        if not isinstance(loss, str):
+            raise InvalidParameterError(
+                f"{name}={value!r} is given together with loss={loss!r}, a Loss instance that has its own "
+                f"parameters; pass the loss by name (e.g. loss='quantile', quantile=0.9) or leave {name}=None."
+            )
+        if keyword not in inspect.signature(LOSSES[loss]).parameters:
+            takers = sorted(n for n, cls in LOSSES.items() if keyword in inspect.signature(cls).parameters)
+            raise InvalidParameterError(
+                f"{name}={value!r} is used only by loss in {takers}; loss={loss!r} does not take it. "
+                f"Choose one of those losses, or leave {name}=None."
+            )
+        options[keyword] = float(value)
+    return options

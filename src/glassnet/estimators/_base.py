@@ -12,6 +12,7 @@ from glassnet.config.build import build_network, dropout_rates, hidden_sizes, ma
 from glassnet.config.params import validate_params
 from glassnet.estimators._callbacks import IterationCallbacks
 from glassnet.estimators._data import Split, check_sample_weight
+from glassnet.estimators._docs import DocumentationLinkMixin
 from glassnet.estimators._lbfgs import LbfgsSolverMixin
 from glassnet.estimators._stochastic import StochasticSolverMixin
 from glassnet.estimators._validation import ValidationMixin
@@ -46,7 +47,12 @@ class LiveWeights(list):
 
 
 class BaseMultilayerPerceptron(
-    CallbackSupportMixin, ValidationMixin, StochasticSolverMixin, LbfgsSolverMixin, BaseEstimator
+    DocumentationLinkMixin,
+    CallbackSupportMixin,
+    ValidationMixin,
+    StochasticSolverMixin,
+    LbfgsSolverMixin,
+    BaseEstimator,
 ):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`; not for direct use.
 
@@ -178,7 +184,7 @@ class BaseMultilayerPerceptron(
         self.n_outputs_ = self._n_outputs(Y)
         self.n_layers_ = len(hidden_sizes(self)) + 2
         config = self._config()
-        loss = make_loss(config, self._task())
+        loss = self._make_loss(config)
         self.out_activation_ = output_activation(config, loss)
         self.network_ = build_network(config, n_features, self.n_outputs_, loss, dtype, self._rng)
         self.network_.eval()
@@ -203,6 +209,10 @@ class BaseMultilayerPerceptron(
         for name, value in defaults.items():
             if reset or not hasattr(self, name):
                 setattr(self, name, value)
+
+    def _make_loss(self, config):
+        """The loss head of a new network (the regressor adds its loss's own parameters)."""
+        return make_loss(config, self._task())
 
     def _check_same_architecture(self) -> None:
         """warm_start and partial_fit continue the existing network: its hidden layers must not have changed."""
@@ -251,6 +261,7 @@ class BaseMultilayerPerceptron(
         return float(self._score_function(split.y, prediction, sample_weight=split.sample_weight))
 
     def __sklearn_tags__(self):
+        # every setting takes sparse input (the first layer multiplies it); NaN is refused (allow_nan=False)
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags

@@ -15,7 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from glassnet.config.params import CLASSIFIER_PARAMS, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
-from glassnet.estimators._docs import build_docstring
+from glassnet.estimators._docs import build_docstring, document_validation
+from glassnet.estimators._validation import validation_arguments
 
 _SUMMARY = r"""Multilayer-perceptron classifier: scikit-learn's ``MLPClassifier`` on glassnet's engine.
 
@@ -59,7 +60,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     _score_function = staticmethod(accuracy_score)
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
+    @document_validation
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, eval_set=None,
+        callbacks=None,
+    ):  # fmt: skip
         """Fit the model to ``X`` and the labels ``y``.
 
         Parameters
@@ -73,9 +78,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             positive sum. scikit-learn accepts negative weights; glassnet refuses them, since a row with a
             negative weight rewards a larger loss on it, so the weighted loss has no lower bound and training
             runs away.
-        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
-            A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
-            and used for early stopping instead of a held-out ``validation_fraction``.
+        {validation}
         callbacks : list, default=None
             glassnet engine callbacks (:mod:`glassnet.training.callbacks`: any object with ``on_epoch_end(trainer, epoch,
             logs)`` and the other hooks) for this fit of the ``'sgd'`` and ``'adam'`` solvers, e.g. a progress
@@ -86,14 +89,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : MLPClassifier
             The fitted estimator.
         """
+        validation = validation_arguments(X_val, y_val, sample_weight_val, eval_set)
         return self._fit(
-            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False, callbacks=callbacks or ()
+            X, y, sample_weight, validation=validation, incremental=False, callbacks=callbacks or ()
         )
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
-    def partial_fit(self, X, y, sample_weight=None, classes=None, eval_set=None, callbacks=None):
+    @document_validation
+    def partial_fit(
+        self, X, y, sample_weight=None, classes=None, *, X_val=None, y_val=None, sample_weight_val=None,
+        eval_set=None, callbacks=None,
+    ):  # fmt: skip
         """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
+
+        A validation set (``X_val, y_val``) is scored after each call. With ``early_stopping=True`` it is
+        required, and the stream stops (later calls change nothing, with a warning) once ``n_iter_no_change``
+        calls pass without improvement, with the best weights restored; scikit-learn refuses early stopping in
+        ``partial_fit`` (its issue #25693).
 
         Parameters
         ----------
@@ -102,11 +115,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             All the classes of the stream; required on the first call, for single-label targets.
-        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
-            A validation set, scored after each call. With ``early_stopping=True`` it is required, and the
-            stream stops (later calls change nothing, with a warning) once ``n_iter_no_change`` calls pass
-            without improvement, with the best weights restored; scikit-learn refuses early stopping in
-            ``partial_fit`` (its issue #25693).
+        {validation}
         callbacks : list, default=None
             glassnet engine callbacks for this call (see ``fit``).
 
@@ -129,7 +138,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X,
             y,
             sample_weight=sample_weight,
-            eval_set=eval_set,
+            validation=validation_arguments(X_val, y_val, sample_weight_val, eval_set),
             incremental=True,
             classes=classes,
             callbacks=callbacks or (),
@@ -147,11 +156,34 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         check_classification_targets(y)
         if type_of_target(y) == "multiclass-multioutput":
             raise ValueError(f"{type(self).__name__} does not support multi-output multiclass targets.")
+        if is_eval:
+            self._check_validation_classes(y)
         if first_pass:
             self._set_classes(y, classes)
         else:
             self._check_classes(y, same_classes=self.warm_start and not incremental and not is_eval)
         return y, self._encode(y, dtype)
+
+    def _check_validation_classes(self, y_val) -> None:
+        """``y_val`` in the training targets' form, with no class that training has not seen."""
+        if self.target_type_ == "multilabel-indicator":
+            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y_val must be an indicator matrix with {len(self.classes_)} columns, as the training "
+                    f"targets y; got shape {y_val.shape}."
+                )
+            return
+        if y_val.ndim != 1:
+            raise ValueError(
+                f"y_val must be a 1-D array of class labels, as the training targets y; got shape {y_val.shape}."
+            )
+        unseen = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y_val has classes that the training targets y do not: {unseen}; the model knows "
+                f"{self.classes_}. Remove those rows from the validation set (or, with partial_fit, declare "
+                "every class with classes=... on the first call)."
+            )
 
     def _set_classes(self, y, classes) -> None:
         if type_of_target(y) == "multilabel-indicator":
@@ -264,5 +296,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        # indicator targets train one sigmoid per label, unless a setting needs single-label targets
+        tags.classifier_tags.multi_label = self.class_weight is None and not self.label_smoothing
         return tags

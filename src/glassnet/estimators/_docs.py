@@ -6,6 +6,9 @@ the fitted attributes and the notes on glassnet's differences from scikit-learn 
 
 from __future__ import annotations
 
+import inspect
+import re
+
 from glassnet.config.params import params_docstring
 
 ATTRIBUTES = r"""Attributes
@@ -60,7 +63,7 @@ Differences from scikit-learn's estimator of the same name, all deliberate:
 - a diverging loss raises :class:`glassnet.exceptions.TrainingDivergedError` instead of leaving a
   chance-level model;
 - ``dropout``, ``weight_decay``, ``learning_rate='cosine'``, ``leaky_relu``/``gelu``{extra_differences} and
-  ``fit(..., eval_set=(X_val, y_val))`` are additions; ``set_callbacks`` accepts scikit-learn's callbacks
+  ``partial_fit(..., X_val=..., y_val=...)`` are additions; ``set_callbacks`` accepts scikit-learn's callbacks
   (``sklearn.callback.ProgressBar``, ``ScoringMonitor``), one task per epoch or L-BFGS iteration.
 """
 
@@ -78,3 +81,91 @@ def build_docstring(
             examples.strip(),
         ]
     )
+
+
+#: the validation-set parameters of ``fit`` and ``partial_fit``, written once (see :func:`document_validation`)
+VALIDATION_PARAMETERS = r"""X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+    Validation inputs, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``) and used
+    by early stopping instead of a held-out ``validation_fraction``, as scikit-learn's
+    ``HistGradientBoostingClassifier.fit`` takes them. In a ``Pipeline``, ``transform_input=["X_val"]``
+    transforms them as ``X`` (with ``sklearn.set_config(enable_metadata_routing=True)`` and
+    ``set_fit_request(X_val=True, y_val=True)`` on this estimator).
+y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+    Validation targets: the training targets' classes (or number of outputs).
+sample_weight_val : array-like of shape (n_val,), default=None
+    Weights of the validation rows, for their score and loss.
+eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+    The older spelling of ``X_val, y_val, sample_weight_val`` (an error if both are given)."""
+
+
+def document_validation(method):
+    """Put :data:`VALIDATION_PARAMETERS` in place of the ``{validation}`` line of ``method``'s docstring."""
+    indent = " " * 8  # a method's docstring body
+    text = "\n".join(indent + line if line else line for line in VALIDATION_PARAMETERS.splitlines())
+    method.__doc__ = method.__doc__.replace(indent + "{validation}", text)
+    return method
+
+
+#: where an estimator's documentation lives: its page ``docs/estimators/<Name>.md`` (:func:`estimator_page`) in
+#: the release the estimator comes from, pinned to the release's tag so that a link never shows another
+#: version's parameters. One page per estimator, not an anchor on a shared page: scikit-learn links each row of
+#: the parameter table as ``<link>#:~:text=...``, and a link may hold only one ``#``.
+DOCS_URL = "https://github.com/glassnet/glassnet/blob/v{version}/docs/estimators/{name}.md"
+
+
+class DocumentationLinkMixin:
+    """The "?" link of scikit-learn's HTML display (``_repr_html_``, Jupyter) to the estimator's documentation.
+
+    scikit-learn builds the link from ``_doc_link_module`` (the estimator's top package must be this one),
+    ``_doc_link_template`` and ``_doc_link_url_param_generator``; here the template is :data:`DOCS_URL`.
+    """
+
+    _doc_link_module = "glassnet"
+    _doc_link_template = DOCS_URL
+
+    def _doc_link_url_param_generator(self) -> dict:
+        from glassnet._version import __version__
+
+        return {"version": __version__, "name": type(self).__name__}
+
+
+def estimator_page(cls) -> str:
+    """The Markdown page of ``docs/estimators/<Name>.md``, written from the class docstring (never by hand).
+
+    Each parameter is a heading followed by its type line, so that the links of scikit-learn's HTML parameter
+    table (``<page>#:~:text=<name>,-<type line>``, a text fragment) find it.
+    """
+    from sklearn.externals._numpydoc import docscrape
+
+    doc = docscrape.NumpyDocString(inspect.cleandoc(cls.__doc__))
+
+    def text(lines) -> str:  # reStructuredText's ``code`` and :role:`target` as Markdown's `code`
+        return re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", "\n".join(lines).replace("``", "`")).strip()
+
+    page = [f"# {cls.__name__}", "", f"`from glassnet.estimators import {cls.__name__}`", ""]
+    page += [text(doc["Summary"]), "", text(doc["Extended Summary"]), ""]
+    for section in ("Parameters", "Attributes"):
+        page += [f"## {section}", ""]
+        for item in doc[section]:
+            page += [f"### {item.name}", "", item.type.replace("`", ""), "", text(item.desc), ""]
+    if doc["Notes"]:
+        page += ["## Notes", "", text(doc["Notes"]), ""]
+    if doc["Examples"]:
+        page += ["## Examples", "", "```pycon", "\n".join(doc["Examples"]).strip(), "```", ""]
+    page.append("*Written from the docstring by `glassnet.estimators._docs.write_pages()`; do not edit.*")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in "\n".join(page).splitlines())) + "\n"
+
+
+def write_pages(folder="docs/estimators") -> list:
+    """Write ``<folder>/<Name>.md`` for each estimator (:func:`estimator_page`); returns the paths."""
+    from pathlib import Path
+
+    from glassnet.estimators import EnsembleClassifier, MLPClassifier, MLPRegressor
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for estimator in (MLPClassifier, MLPRegressor, EnsembleClassifier):
+        paths.append(folder / f"{estimator.__name__}.md")
+        paths[-1].write_text(estimator_page(estimator), encoding="utf-8")
+    return paths

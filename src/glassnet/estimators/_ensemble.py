@@ -16,9 +16,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.validation import check_is_fitted
 
 from glassnet.config.params import InvalidParameterError
+from glassnet.estimators._docs import DocumentationLinkMixin
 
 
-class EnsembleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class EnsembleClassifier(DocumentationLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Average the predicted probabilities of ``n_estimators`` copies of ``estimator``, each with its own seed.
 
     Parameters

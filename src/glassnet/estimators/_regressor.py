@@ -10,9 +10,12 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from glassnet.config.params import REGRESSOR_PARAMS, make_init
+from glassnet.config.build import make_loss
+from glassnet.config.params import REGRESSOR_PARAMS, loss_options, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
-from glassnet.estimators._docs import build_docstring
+from glassnet.estimators._docs import build_docstring, document_validation
+from glassnet.estimators._validation import validation_arguments
+from glassnet.nn.losses import get_loss
 
 _SUMMARY = r"""Multilayer-perceptron regressor: scikit-learn's ``MLPRegressor`` on glassnet's engine.
 
@@ -42,7 +45,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     _score_function = staticmethod(r2_score)
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
+    @document_validation
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, eval_set=None,
+        callbacks=None,
+    ):  # fmt: skip
         """Fit the model to ``X`` and the targets ``y``.
 
         Parameters
@@ -55,9 +62,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Per-sample weights, finite and non-negative, with a positive sum. scikit-learn
             accepts negative weights; glassnet refuses them, since a row with a negative weight rewards a
             larger loss on it, so the weighted loss has no lower bound and training runs away.
-        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
-            A validation set, scored after every epoch (``validation_scores_``, ``validation_loss_curve_``)
-            and used for early stopping instead of a held-out ``validation_fraction``.
+        {validation}
         callbacks : list, default=None
             glassnet engine callbacks (:mod:`glassnet.training.callbacks`: any object with ``on_epoch_end(trainer, epoch,
             logs)`` and the other hooks) for this fit of the ``'sgd'`` and ``'adam'`` solvers, e.g. a progress
@@ -68,25 +73,29 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self : MLPRegressor
             The fitted estimator.
         """
+        validation = validation_arguments(X_val, y_val, sample_weight_val, eval_set)
         return self._fit(
-            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=False, callbacks=callbacks or ()
+            X, y, sample_weight, validation=validation, incremental=False, callbacks=callbacks or ()
         )
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
-    def partial_fit(self, X, y, sample_weight=None, eval_set=None, callbacks=None):
+    @document_validation
+    def partial_fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, eval_set=None,
+        callbacks=None,
+    ):  # fmt: skip
         """One epoch over ``X, y`` (solvers ``'sgd'`` and ``'adam'`` only).
 
-        scikit-learn's regressor also offers it for lbfgs, where it silently runs a full fit.
+        scikit-learn's regressor also offers it for lbfgs, where it silently runs a full fit. A validation set
+        is scored after each call; required with ``early_stopping=True`` (see :meth:`MLPClassifier.partial_fit`).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
-            A validation set, scored after each call; required with ``early_stopping=True`` (see
-            :meth:`MLPClassifier.partial_fit`).
+        {validation}
         callbacks : list, default=None
             glassnet engine callbacks for this call (see ``fit``).
 
@@ -94,8 +103,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         -------
         self : MLPRegressor
         """
+        validation = validation_arguments(X_val, y_val, sample_weight_val, eval_set)
         return self._fit(
-            X, y, sample_weight=sample_weight, eval_set=eval_set, incremental=True, callbacks=callbacks or ()
+            X, y, sample_weight, validation=validation, incremental=True, callbacks=callbacks or ()
         )
 
     # --- targets --------------------------------------------------------------------------------------------
@@ -111,11 +121,36 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if self.loss == "poisson" and np.any(Y < 0):
             raise ValueError(f"loss='poisson' requires non-negative targets y; got a minimum of {Y.min()}.")
         if not first_pass and Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}.")
+            name = "y_val" if is_eval else "y"
+            raise ValueError(
+                f"{name} has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}."
+            )
         return y, Y
 
     def _task(self) -> str:
         return "regression"
+
+    def _make_loss(self, config):
+        """The loss by name with ``quantile`` or ``huber_delta`` (:func:`~glassnet.config.params.loss_options`)."""
+        options = loss_options(self)
+        return get_loss(self.loss, **options) if options else make_loss(config, "regression")
+
+    def _check_solver_options(self, incremental: bool, validation) -> None:
+        super()._check_solver_options(incremental, validation)
+        loss_options(self)  # refuse a quantile or huber_delta that the loss does not take
+
+    def _check_same_architecture(self) -> None:
+        """A continued fit keeps the fitted network's loss: a changed ``loss``, ``quantile`` or ``huber_delta``
+        is refused rather than ignored."""
+        super()._check_same_architecture()
+        fitted, wanted = self.network_.loss, self._make_loss(self._config())
+        if (fitted.name, fitted.get_config()) != (wanted.name, wanted.get_config()):
+            raise ValueError(
+                f"The fitted network minimises {fitted.name} {fitted.get_config()}, but the parameters now ask "
+                f"for {wanted.name} {wanted.get_config()} (loss={self.loss!r}, quantile={self.quantile!r}, "
+                f"huber_delta={self.huber_delta!r}); warm_start and partial_fit continue the existing network. "
+                "Set warm_start=False (or clone the estimator) to train a new one."
+            )
 
     # --- prediction -----------------------------------------------------------------------------------------
 
@@ -131,4 +166,5 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"  # its log link needs y >= 0
         return tags

@@ -1,37 +1,107 @@
-"""The validation set of a fit: the caller's ``eval_set``, or a held-out fraction for early stopping."""
+"""The validation set of a fit: the caller's ``X_val, y_val`` (or ``eval_set``), or a held-out fraction of the
+training rows for early stopping.
+
+The held-out fraction is drawn so that a sample weight means what scikit-learn says it means, a number of
+copies: a row of weight 3 and three copies of the row give the same split, the same fit and the same model.
+Identical rows (inputs and target) are kept together, so that no copy of a training row is scored as held out;
+rows of weight 0 stay in training, where they count for nothing. Each distinct row gets a key, a hash of its
+bytes keyed by the fit's seed: ordered by key, the rows come in a random order that depends only on their
+content, not on their position or their number of copies. The validation set takes the first rows of each
+class in that order until it holds ``validation_fraction`` of the class's weight (and at least two distinct
+rows: a score needs two).
+"""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
-from sklearn.model_selection import train_test_split
+import scipy.sparse as sp
 
 from glassnet.estimators._data import Split, TrainingData, check_sample_weight
+from glassnet.nn.optim import OPTIMIZERS
 
 
 class ValidationMixin:
     """Validation data for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
 
-    def _training_data(self, train: Split, eval_set) -> TrainingData:
-        """The validation split: ``eval_set`` if given, else a held-out fraction for early stopping."""
-        if eval_set is not None:
-            return TrainingData(train, self._eval_split(eval_set, train.X.dtype))
-        if not (self.early_stopping and self.solver in ("sgd", "adam")):
+    def _training_data(self, train: Split, validation) -> TrainingData:
+        """The validation split: the caller's (``validation``, a dict from :func:`validation_arguments`) if
+        given, else a held-out fraction for early stopping."""
+        if validation is not None:
+            return TrainingData(train, self._eval_split(validation, train.X.dtype))
+        if not (self.early_stopping and self.solver in OPTIMIZERS):  # stochastic solvers only
             return TrainingData(train)
         # stratified for single-label classification (scikit-learn stratifies the binary case only)
-        stratify = train.y if getattr(self, "target_type_", None) in ("binary", "multiclass") else None
+        single_label = getattr(self, "target_type_", None) in ("binary", "multiclass")
         seed = int(self._rng.integers(2**31 - 1))
-        split = dict(random_state=seed, test_size=self.validation_fraction)
-        try:
-            idx_train, idx_val = train_test_split(np.arange(train.n_samples), stratify=stratify, **split)
-        except ValueError:  # a class too rare, or fewer validation rows than classes: split at random
-            idx_train, idx_val = train_test_split(np.arange(train.n_samples), **split)
-        if len(idx_val) < 2:
+        keys = row_keys(train.X, train.Y, seed)
+        weights = np.ones(train.n_samples) if train.sample_weight is None else train.sample_weight
+        val = held_out_rows(keys, train.y if single_label else None, weights, self.validation_fraction)
+        if len(np.unique(keys[val])) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
             )
-        return TrainingData(train.subset(idx_train), train.subset(idx_val))
+        return TrainingData(train.subset(~val), train.subset(val))
 
-    def _eval_split(self, eval_set, dtype) -> Split:
+    def _eval_split(self, validation: dict, dtype) -> Split:
+        """Check the caller's validation set against the training data and encode it as the training set."""
+        X_val = self._validate_x_val(validation["X_val"]).astype(dtype, copy=False)
+        y_val, Y_val = self._validate_targets(
+            np.asarray(validation["y_val"]),
+            dtype,
+            first_pass=False,
+            incremental=True,
+            classes=None,
+            is_eval=True,
+        )
+        if len(y_val) != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}; give one per row."
+            )
+        weights = validation["sample_weight_val"]
+        try:
+            sample_weight = check_sample_weight(weights, X_val.shape[0], dtype)
+        except ValueError as exc:
+            raise ValueError(f"sample_weight_val: {exc}") from None
+        return Split(X_val, Y_val, y_val, sample_weight)
+
+    def _validate_x_val(self, X_val):
+        """``X_val`` with the training data's features, or an error saying so (and how to get them)."""
+        n_features = self.n_features_in_
+        shape = getattr(X_val, "shape", None)
+        if shape is None:  # a list of rows
+            try:
+                shape = np.shape(X_val)
+            except ValueError:  # ragged: validate_data says so
+                shape = ()
+        if len(shape) == 2 and shape[1] != n_features:
+            raise ValueError(
+                f"X_val has {shape[1]} features, but the training data X has {n_features}: the validation set "
+                "needs the same columns as X. In a Pipeline, let it transform X_val as it transforms X: "
+                "Pipeline(..., transform_input=['X_val']) with sklearn.set_config(enable_metadata_routing=True) "
+                "and set_fit_request(X_val=True, y_val=True) on this estimator."
+            )
+        return self._validate_x(X_val)
+
+    def _init_validation_records(self, data: TrainingData) -> None:
+        if data.val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self._best_validation_cache = (0, 1)
+        self._best_score_before_epoch = self.best_validation_score_
+
+
+def validation_arguments(X_val, y_val, sample_weight_val, eval_set) -> dict | None:
+    """The caller's validation set from ``fit``'s arguments, as ``{"X_val", "y_val", "sample_weight_val"}``
+    (``None`` if there is none); ``eval_set=(X_val, y_val[, sample_weight_val])`` is the older spelling."""
+    if eval_set is not None:
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
+            raise ValueError(
+                "Got both eval_set and X_val/y_val/sample_weight_val; pass the validation set once, as "
+                "X_val=..., y_val=... (eval_set=(X_val, y_val) is the older spelling of the same)."
+            )
         if isinstance(eval_set, list) and len(eval_set) == 1:
             eval_set = eval_set[0]  # XGBoost/LightGBM style: a list of (X, y) pairs
         if not isinstance(eval_set, tuple) or len(eval_set) not in (2, 3):
@@ -40,19 +110,64 @@ class ValidationMixin:
                 f"got {type(eval_set).__name__}."
             )
         X_val, y_val = eval_set[0], eval_set[1]
-        X_val = self._validate_x(X_val).astype(dtype, copy=False)
-        y_val, Y_val = self._validate_targets(
-            np.asarray(y_val), dtype, first_pass=False, incremental=True, classes=None, is_eval=True
-        )
-        if len(y_val) != X_val.shape[0]:
-            raise ValueError(f"eval_set: X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}.")
-        weights = eval_set[2] if len(eval_set) == 3 else None
-        sample_weight = check_sample_weight(weights, X_val.shape[0], dtype)
-        return Split(X_val, Y_val, y_val, sample_weight)
+        sample_weight_val = eval_set[2] if len(eval_set) == 3 else None
+    if X_val is None and y_val is None:
+        if sample_weight_val is not None:
+            raise ValueError("sample_weight_val is given without a validation set; pass X_val and y_val too.")
+        return None
+    if y_val is None:
+        raise ValueError("X_val is given, but y_val is not; pass both (or neither).")
+    if X_val is None:
+        raise ValueError("y_val is given, but X_val is not; pass both (or neither).")
+    return {"X_val": X_val, "y_val": y_val, "sample_weight_val": sample_weight_val}
 
-    def _init_validation_records(self, data: TrainingData) -> None:
-        if data.val is not None and self.validation_scores_ is None:
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
-        self._best_score_before_epoch = self.best_validation_score_
+
+def row_keys(X, Y: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit key per row: the BLAKE2b hash of the row's input and target bytes, keyed by ``seed``.
+
+    Identical rows get the same key; ordered by key, distinct rows come in a random order fixed by ``seed``.
+    ``X`` is a dense array or a sparse matrix (hashed as its sorted CSR entries); ``Y`` the encoded targets.
+    """
+    n = X.shape[0]
+    key = int(seed).to_bytes(8, "little")
+    Y = np.ascontiguousarray(Y).reshape(n, -1)  # (N,) class indices or (N, K) values -> (N, K)
+    digests = []
+    if sp.issparse(X):
+        X = X.tocsr()
+        X = X if X.has_sorted_indices else X.sorted_indices()
+        indptr, indices, data = X.indptr, X.indices, X.data
+        for i in range(n):
+            start, stop = indptr[i], indptr[i + 1]
+            h = hashlib.blake2b(indices[start:stop].tobytes(), digest_size=8, key=key)
+            h.update(data[start:stop].tobytes())
+            h.update(Y[i].tobytes())
+            digests.append(h.digest())
+    else:
+        for i in range(n):
+            h = hashlib.blake2b(X[i].tobytes(), digest_size=8, key=key)
+            h.update(Y[i].tobytes())
+            digests.append(h.digest())
+    return np.frombuffer(b"".join(digests), dtype=">u8")
+
+
+def held_out_rows(keys: np.ndarray, strata, weights: np.ndarray, fraction: float) -> np.ndarray:
+    """A boolean mask of the validation rows (see the module docstring).
+
+    Within each stratum (each class of ``strata``, or all rows when ``strata`` is ``None``), the distinct rows
+    of positive weight are taken in the order of their ``keys`` until their weight reaches ``fraction`` of the
+    stratum's, and at least two distinct rows in all (a score needs two); one distinct row of each stratum
+    always stays in training.
+    """
+    val = np.zeros(len(keys), dtype=bool)
+    candidates = weights > 0
+    strata = np.zeros(len(keys), dtype=np.intp) if strata is None else np.asarray(strata)
+    labels = np.unique(strata[candidates])
+    at_least = 2 if len(labels) == 1 else 1
+    for stratum in labels:
+        rows = np.flatnonzero(candidates & (strata == stratum))
+        _, group = np.unique(keys[rows], return_inverse=True)  # distinct rows, numbered in key order
+        group_weight = np.cumsum(np.bincount(group, weights=weights[rows]))
+        first_reaching = int(np.searchsorted(group_weight, fraction * group_weight[-1])) + 1
+        n_val = max(first_reaching, at_least) if fraction > 0 else 0
+        val[rows[group < min(n_val, len(group_weight) - 1)]] = True
+    return val
