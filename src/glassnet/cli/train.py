@@ -196,8 +196,9 @@ def run(args) -> int:
     preprocessing = data.preprocessing
     if args.standardize:
         preprocessing["standardize"] = _model.fit_standardization(data.X_train)
-    elif data.image_shape is None and _model.scale_hint(data.X_train):
-        eprint(f"hint: {_model.scale_hint(data.X_train)}")
+    hint = "" if args.standardize or data.image_shape else _model.scale_hint(data.X_train)
+    if hint:  # pictures are scaled alike pixel by pixel; other features may differ by orders of magnitude
+        eprint(f"hint: {hint}")
     try:
         net, history, seconds = train_network(config, data, args, resumed, options, preprocessing)
     except TrainingDivergedError as exc:
