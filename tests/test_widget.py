@@ -245,6 +245,17 @@ def test_statuses_after_early_stop_and_interruption():
     assert live.widget.status == "interrupted" and live.widget.epoch == 0 and live.widget.batch == 1
 
 
+def test_the_final_status_travels_with_the_final_numbers():
+    """The page must never show "done" beside the numbers of an earlier update (the browser test raced)."""
+    X, y = moons()
+    live = LiveFit(max_rate=1e-3)
+    sent = []
+    live.widget._send = lambda msg, buffers=None: sent.append(msg)  # what would go to the browser
+    fit(build_mlp([2, 4, 2], seed=0), X, y, [live], epochs=3)
+    done = [m["state"] for m in sent if m.get("method") == "update" and m["state"].get("status") == "done"]
+    assert len(done) == 1 and done[0]["epoch"] == 3 and done[0]["updates"] == live.updates
+
+
 # --- throttling ---------------------------------------------------------------------------------------------
 
 
@@ -325,8 +336,9 @@ def test_without_anywidget_the_import_says_what_to_install(monkeypatch):
         importlib.import_module("glassnet.widget.view")
 
 
-def test_playground_starts_once_in_the_kernel_and_shows_a_link(monkeypatch):
+def test_playground_starts_once_in_the_kernel_and_is_framed_by_notebook_pages_only(monkeypatch):
     import glassnet.widget.notebook_playground as nbp
+    from glassnet.playground.server import PlaygroundServer
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
@@ -336,11 +348,15 @@ def test_playground_starts_once_in_the_kernel_and_shows_a_link(monkeypatch):
         assert server.url.startswith("http://127.0.0.1:") and nbp.playground() is server  # one a kernel
         with urllib.request.urlopen(server.url, timeout=10) as answer:
             assert answer.status == 200 and b"<html" in answer.read().lower()
-        assert len(shown) == 2 and server.url in shown[0]
-        framed = nbp._frameable(server.url)
-        assert ("<iframe" in shown[0]) == framed and (framed or "new tab" in shown[0])
+            assert answer.headers.get("X-Frame-Options") is None
+            policies = answer.headers.get_all("Content-Security-Policy")
+        assert "frame-ancestors 'self' http://127.0.0.1:* http://localhost:* vscode-webview:" in policies
+        assert any("default-src 'self'" in policy for policy in policies)  # the playground's own still holds
+        assert len(shown) == 2 and f'<iframe class="glassnet-playground" src="{server.url}"' in shown[0]
         with pytest.raises(ValueError, match="height must be an integer"):
             nbp.playground(height=50)
     finally:
         server.shutdown()
-    assert nbp._cell_html("http://127.0.0.1:1/", 500, True).startswith('<iframe src="http://127.0.0.1:1/"')
+    with PlaygroundServer("127.0.0.1", 0).start() as other:  # a playground started otherwise: never framed
+        assert not nbp._frameable(other.url)
+    assert "new tab" in nbp._cell_html("http://127.0.0.1:1/", 500, False)

@@ -1,8 +1,9 @@
 """glassnet.widget.LiveFit in a real JupyterLab, driven by headless Chromium (Debian's chromium + chromedriver).
 
 A generated notebook fits a small network on a 2-D problem (the decision map) and an estimator on 8 x 8 digits
-(the weights as pictures) with the widget; the test runs it in JupyterLab and checks, in the page, that the
-widget rendered and that its epoch and curves advanced while the fit ran. Nothing reaches the internet: the
+(the weights as pictures) with the widget, then opens the playground in a cell; the test runs it in JupyterLab
+and checks, in the page, that the widget rendered, that its epoch and curves advanced while the fit ran, and
+that the playground drew inside its frame. Nothing reaches the internet: the
 server listens on 127.0.0.1 and every file comes from the installed packages.
 
 Set ``GLASSNET_WIDGET_SCREENSHOTS=docs/images`` to also save a picture of the notebook there.
@@ -58,7 +59,7 @@ class Slow(Callback):  # a slower fit than this tiny network's, so that the page
 
 X, y = make_moons(400, noise=0.15, random_state=0)
 net = build_mlp([2, 16, 16, 2], activation="tanh", seed=0)
-live = LiveFit(data=(X, y))
+live = LiveFit(data=(X, y), budget=0.5)  # 10 updates a second even on a busy machine
 trainer = Trainer(net, Adam(0.03), batch_size=32, seed=0, validation_data=(X, y), callbacks=[live, Slow()])
 history = trainer.fit(X, y, epochs={EPOCHS})
 """
@@ -73,6 +74,13 @@ Xd, yd = load_digits(return_X_y=True)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # ConvergenceWarning: a short fit on purpose
     MLPClassifier(hidden_layer_sizes=(32,), max_iter=15, random_state=0).fit(Xd / 16, yd, callbacks=[LiveFit()])
+"""
+
+
+PLAYGROUND = """\
+from glassnet.widget import playground
+
+server = playground(height=560)
 """
 
 
@@ -105,7 +113,7 @@ def lab():
     """A JupyterLab on 127.0.0.1 with a generated notebook; yields (url of the notebook, its folder)."""
     root = Path(tempfile.mkdtemp(prefix="glassnet-lab-"))
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(MOONS), nbformat.v4.new_code_cell(DIGITS)]
+    nb.cells = [nbformat.v4.new_code_cell(code) for code in (MOONS, DIGITS, PLAYGROUND)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "widget.ipynb")
     port, token = free_port(), secrets.token_hex(16)
@@ -230,8 +238,20 @@ def test_livefit_draws_a_fit_in_jupyterlab(lab, browser):
         for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
         return seen.size;""")  # fmt: skip
     assert colours > 20
+    # the playground in the third cell: framed, and running (it drew its first frame)
+    frame = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "iframe.glassnet-playground"), timeout=30,
+                 message="the playground's frame did not appear")[0]  # fmt: skip
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    browser.switch_to.frame(frame)
+    try:
+        wait(browser, lambda d: d.execute_script("return !!(window.__playground && window.__playground.frames > 0)"),
+             timeout=30, message="the playground did not draw in its frame")  # fmt: skip
+    finally:
+        browser.switch_to.default_content()
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        time.sleep(0.5)
+        browser.save_screenshot(str(Path(SHOTS) / "widget-playground-cell.png"))
         elements = browser.find_elements(By.CSS_SELECTOR, ".glassnet-live")
         for element, name in zip(elements, ("widget", "widget-digits"), strict=True):
             browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)

@@ -145,20 +145,22 @@ class LiveFit(Callback):
             self._send(trainer)
 
     def on_train_end(self, trainer, history) -> None:
-        history_status = (
+        status = (
             "interrupted" if history.interrupted else "stopped early" if history.stopped_early else "done"
         )
-        self.widget.status = history_status
-        self._send(trainer)  # the final state, whatever the throttle says
+        self._send(trainer, status=status)  # the final state, whatever the throttle says
 
     # --- updates ---------------------------------------------------------------------------------------------
 
-    def _send(self, trainer) -> None:
-        """Send the current state to the browser, and set when the next update is due."""
+    def _send(self, trainer, status: str | None = None) -> None:
+        """Send the current state (and a new ``status``) to the browser in one message, and set when the next
+        update is due."""
         start = time.perf_counter()
         net, widget = trainer.net, self.widget
         self.updates += 1
         with widget.hold_sync():
+            if status is not None:
+                widget.status = status  # with the final numbers: the page never shows "done" before them
             widget.epoch = self._epoch
             widget.batch = self._batch
             widget.batch_loss = _finite(self._batch_loss)

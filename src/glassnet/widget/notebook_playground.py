@@ -4,15 +4,23 @@ The server (:class:`glassnet.playground.server.PlaygroundServer`) listens on 127
 in a background thread of the kernel, so the cell returns at once and the notebook stays usable. One server
 per kernel: calling again shows the same one; ``.shutdown()`` on the returned server stops it.
 
-The page is framed in the cell when the server allows it (its answer has no ``X-Frame-Options: DENY``);
-otherwise the cell shows a link that opens it in a new tab. The address is the kernel's own 127.0.0.1, which
-the browser reaches when both run on one machine (JupyterLab or VS Code on your computer).
+Frames. The playground forbids other pages to frame it (``X-Frame-Options: DENY``, against clickjacking).
+The kernel's own server lets the notebook's pages frame it instead: in its answers that header becomes the
+policy ``frame-ancestors`` naming :data:`NOTEBOOK_FRAME_ANCESTORS` (pages served from this machine, and VS
+Code's notebook view); every other site still may not. A playground started any other way is unchanged.
+If the page cannot be framed all the same, the cell shows a link that opens it in a new tab.
+
+The address is the kernel's own 127.0.0.1, which the browser reaches when both run on one machine (JupyterLab
+or VS Code on your computer); a kernel on another machine (Colab, a remote server) needs its port forwarded.
 """
 
 from __future__ import annotations
 
 import html
 import urllib.request
+
+#: the pages that may frame the kernel's playground: JupyterLab or Notebook on this machine, VS Code's webview
+NOTEBOOK_FRAME_ANCESTORS = ("'self'", "http://127.0.0.1:*", "http://localhost:*", "vscode-webview:")
 
 _server = None  # the kernel's playground, started by the first call
 
@@ -45,30 +53,51 @@ def _running_server():
     from glassnet.playground.server import PlaygroundServer
 
     if _server is None or _server.httpd.stopping.is_set():
-        _server = PlaygroundServer("127.0.0.1", 0).start()
+        server = PlaygroundServer("127.0.0.1", 0)
+        _frame_in_notebooks(server)
+        _server = server.start()
     return _server
 
 
+def _frame_in_notebooks(server) -> None:
+    """Let the notebook's pages (and only those, :data:`NOTEBOOK_FRAME_ANCESTORS`) frame ``server``'s pages.
+
+    The server's request handler is subclassed for this one server: its ``X-Frame-Options`` header is sent
+    as a Content-Security-Policy ``frame-ancestors`` header instead. A browser enforces every policy header
+    of an answer, so the playground's own policy still holds as it is.
+    """
+    base = server.httpd.RequestHandlerClass
+    ancestors = "frame-ancestors " + " ".join(NOTEBOOK_FRAME_ANCESTORS)
+
+    class NotebookFramed(base):
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "x-frame-options":
+                keyword, value = "Content-Security-Policy", ancestors
+            super().send_header(keyword, value)
+
+    server.httpd.RequestHandlerClass = NotebookFramed
+
+
 def _frameable(url: str) -> bool:
-    """Whether the page at ``url`` may be shown in a frame of another page (no ``X-Frame-Options``, and no
-    Content-Security-Policy ``frame-ancestors 'none'``)."""
+    """Whether the page at ``url`` may be shown in a frame of a notebook's page (no ``X-Frame-Options``, and
+    no Content-Security-Policy ``frame-ancestors 'none'``)."""
     request = urllib.request.Request(url, method="HEAD")
     with urllib.request.urlopen(request, timeout=5) as answer:  # 127.0.0.1 only: never the internet
         deny = answer.headers.get("X-Frame-Options", "").strip().upper() in ("DENY", "SAMEORIGIN")
-        policy = answer.headers.get("Content-Security-Policy", "")
-    return not deny and "frame-ancestors 'none'" not in policy
+        policies = answer.headers.get_all("Content-Security-Policy") or []
+    return not deny and not any("frame-ancestors 'none'" in policy for policy in policies)
 
 
 def _cell_html(url: str, height: int, frame: bool) -> str:
     link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
     if frame:
         return (
-            f'<iframe src="{html.escape(url)}" title="glassnet playground" width="100%" height="{height}" '
-            f'style="border:1px solid #e0e3e8;border-radius:6px"></iframe>'
+            f'<iframe class="glassnet-playground" src="{html.escape(url)}" title="glassnet playground" '
+            f'width="100%" height="{height}" style="border:1px solid #e0e3e8;border-radius:6px"></iframe>'
             f'<div style="font-size:12px">glassnet playground at {link} (opens in a tab too)</div>'
         )
     return (
         f'<div class="glassnet-playground-link" style="font-size:14px;padding:6px 0">glassnet playground: '
-        f"{link} (running in this kernel; the server does not allow being framed, so it opens in a new tab)"
+        f"{link} (running in this kernel; it could not be framed here, so it opens in a new tab)"
         "</div>"
     )
