@@ -282,6 +282,34 @@ def test_a_diverging_run_stops_with_a_message():
     assert json.loads(session.frame)["message"] == session.message
 
 
+def test_the_divergence_rule_warns_before_nan():
+    """ReLU with SGD at lr 10 used to run on at losses of 11-160 with dead units; the Trainer's divergence
+    rule ends it with its advice while every number is still finite."""
+    session = Session("r", {"dataset": "circles", "layers": "8:relu,8:relu", "optimizer": "sgd", "lr": 10.0,
+                            "momentum": 0.9})  # fmt: skip
+    with pytest.raises(SessionError, match="diverged"):
+        for _ in range(2000):
+            session.step(trace=False)
+    assert "too large" in session.message and np.all(np.isfinite(session.net.flat_params))
+    frame = json.loads(session.frame)
+    assert frame["train_loss"] is not None and frame["train_loss"] < 11
+    session.close()
+
+
+def test_a_stalled_run_gets_a_hint_and_a_learning_one_none():
+    from glassnet.playground.frames import stall_hint
+
+    config = validate_config({"dataset": "spirals", "layers": "4:relu", "optimizer": "sgd", "lr": 0.01})
+    flat = {"epoch": list(range(60)), "train_loss": [1.0 - 0.001 * min(e, 30) for e in range(60)],
+            "train_acc": [0.66] * 60}  # fmt: skip
+    hint = stall_hint(flat, config)
+    assert "stalled" in hint and "more units" in hint and "larger learning rate" in hint and "dead" in hint
+    learning = {**flat, "train_loss": [1.0 - 0.01 * e for e in range(60)]}
+    assert stall_hint(learning, config) is None
+    assert stall_hint({**flat, "train_acc": [0.99] * 60}, config) is None  # nothing left to learn
+    assert stall_hint({k: v[:30] for k, v in flat.items()}, config) is None  # too early to tell
+
+
 # --- the HTTP API ---------------------------------------------------------------------------------------------
 
 
@@ -618,7 +646,7 @@ def test_hidden_space_view_maps_the_training_points_through_the_network(server):
 def test_the_frames_benchmark_runs(capsys):
     from glassnet.playground import bench
 
-    assert bench.main(["--seconds", "0.3"]) == 0
+    assert bench.main(["--seconds", "0.3", "--no-browser"]) == 0  # the page's part: test_playground_browser
     out = capsys.readouterr().out
     assert "frames drawn" in out and "frames received over HTTP" in out
 

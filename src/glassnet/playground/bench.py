@@ -1,13 +1,17 @@
 """Frames per second of the playground: ``python -m glassnet.playground.bench`` (a benchmark, not a test).
 
-Two numbers for a 2-8-8-2 tanh network on circles (400 points, Adam, batches of 10):
+Three numbers for a 2-8-8-2 tanh network on circles (400 points, Adam, batches of 10), and the last for a
+2-32-32-2 network too:
 
 - **frames drawn**: how many complete frames (the 48x48 decision-region grid, every neuron's 20x20 map, the
   weights, the four scores on all points, the curves, encoded as JSON) the session computes per second when
   it does nothing else, i.e. the ceiling;
 - **frames received**: a real run through the HTTP server: the session trains in its thread while this
   script reads the server-sent event stream like a page would, and counts the frames that arrive in
-  ``--seconds``; the server sends at most 30 a second, so 30 is the target.
+  ``--seconds``; the server sends at most 30 a second, so 30 is the target;
+- **frames on the page**: headless Chromium opens the playground, plays, and counts the frames the page has
+  drawn (decision map, neuron maps, edges, curves) in ``--seconds``: what a student sees. Issue 21's targets:
+  20 a second for 2-8-8-2, 10 for 2-32-32-2. Needs Selenium and Chromium (``chromium``, ``chromedriver``).
 """
 
 from __future__ import annotations
@@ -61,11 +65,75 @@ def frames_received(seconds: float) -> tuple[float, float]:
     return count / elapsed, (steps[-1] - steps[0]) / elapsed if len(steps) > 1 else 0.0
 
 
+WIDE = {**CONFIG, "layers": "32:tanh:0,32:tanh:0"}
+
+
+def _query(config: dict) -> str:
+    return "&".join(f"{k}={v}" for k, v in config.items())
+
+
+def frames_on_the_page(seconds: float, configs: list[dict], speed: str = "") -> list[tuple] | None:
+    """Frames per second the page draws in headless Chromium, for each configuration; None without a browser."""
+    import shutil
+    import tempfile
+
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return None
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        return None
+    profile = tempfile.mkdtemp(prefix="glassnet-bench-")
+    options = Options()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000"):  # fmt: skip
+        options.add_argument(flag)
+    rates = []
+    with PlaygroundServer(port=0) as server:
+        driver = webdriver.Chrome(options=options, service=Service(driver_path))
+        try:
+            for config in configs:
+                driver.get("about:blank")
+                driver.get(f"{server.url}#{_query(config)}")
+                deadline = time.perf_counter() + 30
+                while not driver.execute_script(
+                    "return window.__playground && window.__playground.frames > 0"
+                ):
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError("the page drew no frame in 30 s")
+                    time.sleep(0.05)
+                if speed:  # the speed menu's value: steps per frame, "0" as fast as it goes; "": the default
+                    driver.execute_script(f"document.getElementById('speed').value = '{speed}'")
+                driver.find_element("id", "btn-play").click()
+                time.sleep(1.0)  # the first second: the page and the session warm up
+                count = "return [window.__playground.frames, window.__playground.received, window.__playground.drawMs]"
+                first = driver.execute_script(count)
+                start = time.perf_counter()
+                time.sleep(seconds)
+                last = driver.execute_script(count)
+                elapsed = time.perf_counter() - start
+                drawn = last[0] - first[0]
+                rates.append(
+                    (drawn / elapsed, (last[1] - first[1]) / elapsed, (last[2] - first[2]) / max(drawn, 1))
+                )
+                driver.find_element("id", "btn-play").click()
+        finally:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m glassnet.playground.bench", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement (default 5)")
+    parser.add_argument("--no-browser", action="store_true", help="skip the measurement in Chromium")
     args = parser.parse_args(argv)
     drawn = frames_drawn(args.seconds)
     received, steps = frames_received(args.seconds)
@@ -73,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  frames drawn (ceiling):            {drawn:7.1f} per second")
     print(f"  frames received over HTTP (SSE):   {received:7.1f} per second (the server sends at most 30)")
     print(f"  training steps while streaming:    {steps:7.0f} per second")
+    page = None if args.no_browser else frames_on_the_page(args.seconds, [CONFIG, WIDE])
+    if page is None:
+        print("  frames on the page (Chromium):     skipped (--no-browser, or no Selenium/Chromium)")
+    else:
+        for name, (drawn, received, ms), target in zip(("2-8-8-2", "2-32-32-2"), page, (20, 10), strict=True):
+            print(
+                f"  frames on the page, {name + ':':<15}{drawn:7.1f} per second (target {target}); "
+                f"{received:.1f} received, {ms:.1f} ms to draw one"
+            )
     return 0
 
 

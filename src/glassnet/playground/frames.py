@@ -20,7 +20,10 @@ from glassnet.trace import hidden_activations
 if TYPE_CHECKING:
     from glassnet.playground.session import Session
 
-__all__ = ["draw_frame", "check_warp", "fractional_epoch", "grid_points", "warp_lines"]
+__all__ = ["draw_frame", "check_warp", "fractional_epoch", "grid_points", "stall_hint", "warp_lines"]
+
+#: a run has stalled when its training loss fell by less than STALL_GAIN over the last STALL_EPOCHS epochs
+STALL_EPOCHS, STALL_GAIN = 20, 0.01
 
 GRID = 48  # cells per side of the decision-region heatmap
 NEURON_GRID = 20  # cells per side of each neuron's small map
@@ -89,6 +92,39 @@ def _add_curve_point(curves: dict, values: tuple) -> None:
     if len(curves["epoch"]) > MAX_CURVE:
         for key in curves:
             curves[key] = curves[key][::2]
+
+
+def stall_hint(curves: dict, config: dict) -> str | None:
+    """What to try when training has stalled short of the training points (``None`` while it still learns).
+
+    Stalled: after :data:`STALL_EPOCHS` epochs at least, the best training loss of the last
+    :data:`STALL_EPOCHS` epochs is within :data:`STALL_GAIN` (relative) of the best before them, and the
+    training accuracy is below 0.95."""
+    epochs, losses, accuracy = curves["epoch"], curves["train_loss"], curves["train_acc"]
+    if not epochs or epochs[-1] < 2 * STALL_EPOCHS or accuracy[-1] is None or accuracy[-1] >= 0.95:
+        return None
+    cut = next(i for i, e in enumerate(epochs) if e >= epochs[-1] - STALL_EPOCHS)
+    before = [v for v in losses[:cut] if v is not None]
+    recent = [v for v in losses[cut:] if v is not None]
+    if not before or not recent or min(recent) < (1 - STALL_GAIN) * min(before):
+        return None
+    widths = [spec["units"] for spec in config["layers"]]
+    tips = []
+    if not widths or max(widths) < 16 or len(widths) < 2:
+        tips.append("more units or another hidden layer (3-arm spirals need about two layers of 16)")
+    if config["optimizer"] == "sgd" and config["lr"] < 0.3:
+        tips.append("a larger learning rate, or Adam")
+    elif config["lr"] < 0.01:
+        tips.append("a larger learning rate")
+    if any(spec["activation"] == "relu" for spec in config["layers"]):
+        tips.append("tanh or leaky ReLU if many ReLU units are dead (flat in their maps)")
+    if config["alpha"] > 0.01 or any(spec["dropout"] > 0.3 for spec in config["layers"]):
+        tips.append("less L2 or dropout, which hold the network back")
+    tips = tips or ["a wider network", "another learning rate", "another seed (new weights)"]
+    return (
+        f"Training has stalled: the training loss has not fallen by {STALL_GAIN:.0%} in the last {STALL_EPOCHS} "
+        f"epochs, at training accuracy {accuracy[-1]:.2f}. Try {'; '.join(tips)}."
+    )
 
 
 def _decision_grid(net, grid: np.ndarray, n_classes: int) -> dict:
@@ -189,6 +225,7 @@ def draw_frame(session: Session) -> dict:
         "lr": session.schedule.lr,
         "playing": session.playing,
         "message": session.message,
+        "hint": stall_hint(session.curves, session.config),
         "train_loss": _finite(train_loss),
         "test_loss": _finite(test_loss),
         "train_acc": train_acc,

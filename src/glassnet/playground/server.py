@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -336,6 +337,12 @@ class _HTTPServer(ThreadingHTTPServer):
         except BaseException:
             self.slots.release()
             raise
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away or stalled is no error of the server's: no traceback for it."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def process_request_thread(self, request, client_address) -> None:
         try:

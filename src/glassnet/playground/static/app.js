@@ -134,6 +134,7 @@
     const es = new EventSource(`/api/session/${S.id}/events`);
     S.es = es;
     es.onmessage = (e) => {
+      S.received = (S.received || 0) + 1;
       S.pending = e.data;
       if (!S.raf) S.raf = requestAnimationFrame(drawPending);
     };
@@ -144,9 +145,11 @@
   function drawPending() {
     S.raf = 0;
     if (!S.pending) return;
+    const started = performance.now();
     const f = JSON.parse(S.pending);
     S.pending = null;
     drawFrame(f);
+    S.drawMs = (S.drawMs || 0) + performance.now() - started; // the benchmark's time spent drawing
   }
   async function changeConfig(patch) {
     const config = Object.assign({}, S.config, patch);
@@ -440,13 +443,18 @@
     box.appendChild(row);
     box.appendChild(el("div", "note", "Live: these change as it trains. The step view shows the Dense and activation layers' forward and backward source."));
   }
+  // the colour of each byte value 0..255 (orange, white at 128, blue), computed once: a frame paints
+  // tens of maps of hundreds of cells, which must not allocate a colour per cell
+  const DIVERGING = new Uint8ClampedArray(256 * 4);
+  for (let v = 0; v < 256; v++) { DIVERGING.set(diverging((v - 128) / 127.5), 4 * v); DIVERGING[4 * v + 3] = 255; }
   function paintMap(canvas, n, values) {
-    const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n);
+    if (canvas.width !== n || canvas.height !== n) { canvas.width = canvas.height = n; canvas._img = null; }
+    const ctx = canvas.getContext("2d");
+    const img = canvas._img || (canvas._img = ctx.createImageData(n, n)), data = img.data;
     for (let i = 0; i < n * n; i++) {
-      const c = diverging((values[i] - 128) / 127.5);
-      img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+      const c = 4 * values[i];
+      data[4 * i] = DIVERGING[c]; data[4 * i + 1] = DIVERGING[c + 1]; data[4 * i + 2] = DIVERGING[c + 2]; data[4 * i + 3] = 255;
     }
-    canvas.width = canvas.height = n;
     ctx.putImageData(img, 0, 0);
   }
   function drawInputMaps() {
@@ -519,15 +527,24 @@
   function drawHeatmap(f) {
     const canvas = $("heatmap"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
     const n = f.grid.n, cls = b64bytes(f.grid.cls), conf = b64bytes(f.grid.conf);
-    const off = document.createElement("canvas");
-    off.width = off.height = n;
-    const octx = off.getContext("2d"), img = octx.createImageData(n, n);
-    const palette = COLORS.map(hex);
-    for (let i = 0; i < n * n; i++) {
-      const c = mix(WHITE, palette[cls[i] % palette.length], 0.12 + 0.5 * (conf[i] / 255));
-      img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+    if (!S.heatOff || S.heatOff.width !== n) { // one small canvas and its pixels, kept between frames
+      S.heatOff = document.createElement("canvas");
+      S.heatOff.width = S.heatOff.height = n;
+      S.heatImg = S.heatOff.getContext("2d").createImageData(n, n);
     }
-    octx.putImageData(img, 0, 0);
+    if (!S.classShades) { // each class's colour at each confidence byte, computed once
+      S.classShades = COLORS.map(hex).map((col) => {
+        const t = new Uint8ClampedArray(256 * 3);
+        for (let v = 0; v < 256; v++) t.set(mix(WHITE, col, 0.12 + 0.5 * (v / 255)), 3 * v);
+        return t;
+      });
+    }
+    const off = S.heatOff, img = S.heatImg, data = img.data, shades = S.classShades;
+    for (let i = 0; i < n * n; i++) {
+      const t = shades[cls[i] % shades.length], c = 3 * conf[i];
+      data[4 * i] = t[c]; data[4 * i + 1] = t[c + 1]; data[4 * i + 2] = t[c + 2]; data[4 * i + 3] = 255;
+    }
+    off.getContext("2d").putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(off, 0, 0, W, H);
@@ -537,15 +554,19 @@
     ctx.beginPath(); ctx.moveTo(px(0), 0); ctx.lineTo(px(0), H); ctx.moveTo(0, py(0)); ctx.lineTo(W, py(0)); ctx.stroke();
     ctx.fillStyle = "rgba(31,41,51,0.55)"; ctx.font = "22px system-ui, sans-serif";
     ctx.fillText(`x₁ ∈ [−${d}, ${d}]`, 12, H - 14);
-    const pts = (set, test) => {
+    const pts = (set, test) => { // one path per class: a fill and a stroke each, however many points
       const r = test ? 6.5 : 6;
-      for (let i = 0; i < set.y.length; i++) {
-        const color = COLORS[set.y[i] % COLORS.length];
-        ctx.beginPath();
-        ctx.arc(px(set.x[i][0]), py(set.x[i][1]), r, 0, 2 * Math.PI);
-        if (test) { ctx.fillStyle = "#fff"; ctx.fill(); ctx.lineWidth = 3; ctx.strokeStyle = color; ctx.stroke(); }
-        else { ctx.fillStyle = color; ctx.fill(); ctx.lineWidth = 1.6; ctx.strokeStyle = "#fff"; ctx.stroke(); }
-      }
+      COLORS.forEach((color, k) => {
+        const path = new Path2D();
+        for (let i = 0; i < set.y.length; i++) {
+          if (set.y[i] % COLORS.length !== k) continue;
+          const x = px(set.x[i][0]), y = py(set.x[i][1]);
+          path.moveTo(x + r, y);
+          path.arc(x, y, r, 0, 2 * Math.PI);
+        }
+        if (test) { ctx.fillStyle = "#fff"; ctx.fill(path); ctx.lineWidth = 3; ctx.strokeStyle = color; ctx.stroke(path); }
+        else { ctx.fillStyle = color; ctx.fill(path); ctx.lineWidth = 1.6; ctx.strokeStyle = "#fff"; ctx.stroke(path); }
+      });
     };
     pts(S.info.train, false);
     if ($("show-test").checked) pts(S.info.test, true);
@@ -615,6 +636,8 @@
     setStat("train-acc", f.train_acc, fmt(f.train_acc, 3));
     setStat("test-acc", f.test_acc, fmt(f.test_acc, 3));
     if (f.message) message(f.message, f.message.includes("diverged") ? "error" : "info");
+    const hint = $("hint");
+    if (hint) { hint.hidden = !f.hint; hint.textContent = f.hint || ""; }
     challenge(f);
     if (S.view !== "train") return;
     drawHeatmap(f);
@@ -641,12 +664,15 @@
     const c = S.challenge, box = $("challenge");
     if (!c || !(c.target > 0)) { box.hidden = true; return; }
     box.hidden = false;
-    if (f.step === 0) c.reached = null;
-    if (!c.reached && f.test_acc >= c.target) c.reached = { epoch: f.epoch, step: f.step };
+    if (f.step === 0) { c.reached = null; c.since = null; }
+    // met once the accuracy has held the target for a whole epoch: a lucky moment does not count
+    if (f.test_acc >= c.target) { if (c.since === null || c.since === undefined) c.since = f.epoch; }
+    else c.since = null;
+    if (!c.reached && c.since !== null && c.since !== undefined && f.epoch - c.since >= 1) c.reached = { epoch: f.epoch, step: f.step };
     box.classList.toggle("done", !!c.reached);
     box.textContent = c.reached
       ? `✓ Challenge met: test accuracy ${fmt(c.target, 3)} reached at epoch ${fmt(c.reached.epoch, 3)} (step ${c.reached.step}).`
-      : `Challenge: reach a test accuracy of ${fmt(c.target, 3)} (now ${fmt(f.test_acc, 3)}).`;
+      : `Challenge: reach a test accuracy of ${fmt(c.target, 3)} and hold it for an epoch (now ${fmt(f.test_acc, 3)}).`;
   }
 
   // ---------------------------------------------------------------- step view
