@@ -351,16 +351,20 @@ COMMON_PARAMS: tuple[Param, ...] = (
         (Boolean(),),
         "bool",
         "Stop when the validation score (accuracy or R^2) has not improved by ``tol`` for "
-        "``n_iter_no_change`` epochs, and restore the best weights. The validation set is ``eval_set`` when "
-        "given to ``fit``, else a (stratified) ``validation_fraction`` of the training data. Stochastic "
-        "solvers only.",
+        "``n_iter_no_change`` epochs, and restore the best epoch's weights; an epoch whose score is within "
+        "``tol`` of the best one's improves on it by a validation loss lower by ``tol`` (accuracy on a small "
+        "validation set, or with strong class weights, stops rising long before the model stops improving; "
+        "scikit-learn compares scores only). The validation set is ``X_val, y_val`` when given to ``fit``, "
+        "else a (stratified) ``validation_fraction`` of the training data. Stochastic solvers only.",
     ),
     Param(
         "validation_fraction",
         0.1,
         (_UNIT_FLOAT,),
         "float",
-        "Fraction of the training data set aside for early stopping, in [0, 1).",
+        "Fraction of the training data set aside for early stopping, in [0, 1): of its weight, with "
+        "``sample_weight``, so that a row of weight k and k copies of it give the same split. Identical rows "
+        "stay together, rows of weight 0 stay in training, and at least two distinct rows are held out.",
     ),
     Param("beta_1", 0.9, (_UNIT_FLOAT,), "float", "Adam's decay rate of the first moment, in [0, 1)."),
     Param("beta_2", 0.999, (_UNIT_FLOAT,), "float", "Adam's decay rate of the second moment, in [0, 1)."),
