@@ -1,20 +1,17 @@
 r"""The ONNX nodes of a lowered network and of its head, written through a small emitter.
 
 Each ``Dense`` is one ``Gemm`` (``transB=1``: glassnet's ``W`` is ``(out, in)``); a batch normalisation that no
-``Dense`` precedes is a ``Mul`` and an ``Add``. GELU is ONNX's ``Gelu`` from opset 20 on, and below that its
-decomposition, :math:`\tfrac12 x (1 + \mathrm{erf}(x/\sqrt2))` (or the tanh form, whichever the network
-computes). onnxruntime has no float64 ``Erf``; a float64 model computes that one function in float32 (a relative
-error of about 1e-7) so that it runs everywhere. ONNX attributes are float32, so a float64 model's leaky ReLU is
-``Max(x, s x)`` with a float64 constant :math:`s`.
+``Dense`` precedes is a ``Mul`` and an ``Add``. Each activation layer writes its own nodes: its class declares
+the ONNX operator that computes it, or a ``lower_onnx`` method (GELU, for one, writes out its formula below
+opset 20; see :class:`glassnet.nn.layers.ActivationLayer`), so a new activation exports without a change here.
 
 The same code serves :func:`glassnet.export.to_onnx` (:class:`HelperEmitter`, for ``onnx.helper``) and the
 skl2onnx converter (:class:`ContainerEmitter`, for skl2onnx's container): an emitter has ``constant(hint,
-array)`` and ``node(op, inputs, output=None, **attributes)``, each returning the name of what it made.
+array)``, ``node(op, inputs, output=None, **attributes)`` and ``cast(x, dtype)``, each returning the name of
+what it made, and ``opset``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -22,13 +19,17 @@ from glassnet.export._lower import Activation, Affine, Scale
 
 __all__ = ["ContainerEmitter", "HelperEmitter", "emit_body", "emit_head", "onnx_type"]
 
-_GELU_OP_OPSET = 20
-
-
 # --- emitters: where nodes and constants go ---------------------------------------------------------------
 
 
-class HelperEmitter:
+class _Emitter:
+    """What both emitters share: a ``Cast`` node by NumPy dtype."""
+
+    def cast(self, x: str, dtype) -> str:
+        return self.node("Cast", [x], to=onnx_type(dtype))
+
+
+class HelperEmitter(_Emitter):
     """Collects nodes and initializers for ``onnx.helper.make_graph``."""
 
     def __init__(self, opset: int) -> None:
@@ -56,7 +57,7 @@ class HelperEmitter:
         return out
 
 
-class ContainerEmitter:
+class ContainerEmitter(_Emitter):
     """Adds nodes and initializers to a skl2onnx ``ModelComponentContainer`` (for the converter)."""
 
     def __init__(self, scope, container) -> None:
@@ -107,39 +108,8 @@ def emit_body(emitter, steps, x: str, dtype, input_scale: float | None = None) -
 
 
 def _emit_activation(emitter, step: Activation, x: str, dtype: np.dtype) -> str:
-    simple = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
-    if step.name in simple:
-        return emitter.node(simple[step.name], [x])
-    if step.name == "leaky_relu":
-        if dtype == np.float32:
-            return emitter.node("LeakyRelu", [x], alpha=float(step.alpha))
-        # ONNX attributes are float32: max(x, s x) keeps a float64 slope exact (s in [0, 1))
-        slope = emitter.constant("slope", np.array(step.alpha, dtype))
-        return emitter.node("Max", [x, emitter.node("Mul", [x, slope])])
-    if step.name == "softmax":
-        return emitter.node("Softmax", [x], axis=-1)
-    if step.name not in ("gelu_erf", "gelu_tanh"):
-        raise TypeError(f"Cannot export the activation {step.name!r}.")
-    tanh = step.name == "gelu_tanh"
-    if emitter.opset >= _GELU_OP_OPSET and (tanh or dtype == np.float32):
-        return emitter.node("Gelu", [x], approximate="tanh" if tanh else "none")
-
-    def c(value: float) -> str:
-        return emitter.constant("c", np.array(value, dtype))
-
-    if tanh:  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        cube = emitter.node("Mul", [emitter.node("Mul", [x, x]), x])
-        inner = emitter.node("Add", [x, emitter.node("Mul", [cube, c(0.044715)])])
-        inner = emitter.node("Tanh", [emitter.node("Mul", [inner, c(math.sqrt(2.0 / math.pi))])])
-    else:  # 0.5 x (1 + erf(x / sqrt 2))
-        inner = emitter.node("Mul", [x, c(1.0 / math.sqrt(2.0))])
-        if dtype == np.float64:  # onnxruntime has no float64 Erf (see the module docstring)
-            inner = emitter.node("Cast", [inner], to=onnx_type(np.float32))
-            inner = emitter.node("Cast", [emitter.node("Erf", [inner])], to=onnx_type(np.float64))
-        else:
-            inner = emitter.node("Erf", [inner])
-    half_x = emitter.node("Mul", [x, c(0.5)])
-    return emitter.node("Mul", [half_x, emitter.node("Add", [inner, c(1.0)])])
+    """The activation's own nodes: its layer declares how it lowers (``lower_onnx``)."""
+    return step.layer.lower_onnx(emitter, x, dtype)
 
 
 def emit_head(emitter, head: str, labels, z: str, dtype, outputs: list[str]) -> None:

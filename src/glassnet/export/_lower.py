@@ -1,25 +1,27 @@
-r"""A trained network lowered to the few operations that inference needs (NumPy only).
+r"""A trained network lowered to the few operations that inference needs.
 
-Export does not need glassnet's layers, only what they compute in evaluation mode:
+Export needs from glassnet's layers only what they compute in evaluation mode:
 
 * ``Dense``: an affine map :math:`z = x W^T + b`;
 * ``BatchNorm``: in evaluation mode the affine map :math:`y = s \odot x + t` with
   :math:`s = \gamma / \sqrt{\bar\sigma^2 + \epsilon}` and :math:`t = \beta - s \odot \bar\mu`. Right after a
   ``Dense`` it is folded into it: :math:`y = x (s \odot W)^T + (s \odot b + t)`, one matrix product fewer;
-* ``Dropout`` and ``Identity``: the identity in evaluation mode, so they vanish;
-* the activations, by name.
+* the layers that declare ``identity_in_eval`` (``Dropout``, ``Identity``): they vanish;
+* the activation layers (:class:`~glassnet.nn.layers.ActivationLayer`), each of which declares how it lowers to
+  ONNX and scikit-learn's name for it, if scikit-learn has it.
 
-The network is read through its public description only (``get_config()``, ``parameters()``,
-``buffers()``), so a new layer that keeps those stable exports unchanged, and an unknown one is refused.
-Folding is done in float64 and cast to the exported dtype afterwards.
+The network is read through its public description (``get_config()``, ``parameters()``, ``buffers()``,
+``layers``), so a new layer that keeps those stable exports unchanged, a new activation exports as it declares,
+and an unknown layer is refused. Folding is done in float64 and cast to the exported dtype afterwards.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from glassnet.nn.layers import ActivationLayer
 
 __all__ = ["Affine", "Activation", "Scale", "lower_network", "loss_name"]
 
@@ -42,21 +44,18 @@ class Scale:
 
 @dataclass(frozen=True)
 class Activation:
-    """An element-wise activation (or the row-wise softmax).
+    """An activation layer (or the row-wise softmax), which declares its own lowering: ``layer.lower_onnx`` and
+    ``layer.sklearn_name`` (see :class:`~glassnet.nn.layers.ActivationLayer`)."""
 
-    ``name`` is one of ``relu``, ``tanh``, ``sigmoid``, ``leaky_relu`` (with ``alpha``, the negative slope),
-    ``gelu_erf`` (exact GELU), ``gelu_tanh`` (its tanh approximation) and ``softmax``.
-    """
+    layer: ActivationLayer
 
-    name: str
-    alpha: float | None = None
+    @property
+    def name(self) -> str:
+        """The activation's registered name (``relu``, ``tanh``, ...)."""
+        return str(self.layer.name)
 
 
 Step = Affine | Scale | Activation
-
-_SIMPLE = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Softmax": "softmax"}
-_VANISH = ("Dropout", "Identity")
-_KNOWN = ("Dense", "BatchNorm", "GELU", "LeakyReLU", *_SIMPLE, *_VANISH)
 
 
 def loss_name(network) -> str:
@@ -104,41 +103,14 @@ def lower_network(network) -> list[Step]:
                 steps.append(Affine(prev.W * scale[:, None], prev.b * scale + shift))
             else:
                 steps.append(Scale(scale, shift))
-        elif kind in _VANISH:
+        elif network.layers[i].identity_in_eval:
             continue
-        elif kind in _SIMPLE:
-            steps.append(Activation(_SIMPLE[kind]))
-        elif kind == "LeakyReLU":
-            steps.append(Activation("leaky_relu", alpha=float(spec["negative_slope"])))
-        elif kind == "GELU":
-            steps.append(Activation(_gelu_form(network.layers[i], spec)))
+        elif isinstance(network.layers[i], ActivationLayer):
+            steps.append(Activation(network.layers[i]))
         else:
             raise TypeError(
-                f"Cannot export layer {i} ({kind}): export knows the layer types {sorted(_KNOWN)}. "
-                "Replace the layer, or extend glassnet.export._lower for it."
+                f"Cannot export layer {i} ({kind}): export knows Dense, BatchNorm, the activation layers "
+                "(glassnet.nn.layers.ActivationLayer) and the layers that are the identity in evaluation mode "
+                "(identity_in_eval). Replace the layer, or extend glassnet.export._lower for it."
             )
     return steps
-
-
-def _gelu_form(layer, spec: dict) -> str:
-    r"""``gelu_erf`` or ``gelu_tanh``: what this GELU layer computes.
-
-    A configuration that names its form (``approximate='tanh'`` or ``'none'``, as in PyTorch and ONNX) is
-    trusted; otherwise a fresh layer of the same configuration is evaluated at one point, where the two forms
-    differ by about 1.5e-4: :math:`\mathrm{GELU}(1) = 0.841345` exactly, :math:`0.841192` with tanh.
-    """
-    approximate = spec.get("approximate")
-    if approximate in ("tanh", "none"):
-        return "gelu_tanh" if approximate == "tanh" else "gelu_erf"
-    probe = type(layer)(**{k: v for k, v in spec.items() if k != "type"})
-    value = float(np.asarray(probe.forward(np.array([[1.0]], dtype=np.float64))).ravel()[0])
-    exact = 0.5 * (1.0 + math.erf(1.0 / math.sqrt(2.0)))
-    approx = 0.5 * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (1.0 + 0.044715)))
-    if abs(value - exact) < 1e-9:
-        return "gelu_erf"
-    if abs(value - approx) < 1e-9:
-        return "gelu_tanh"
-    raise TypeError(
-        f"Cannot export this GELU layer: GELU(1) = {value!r} is neither the exact form ({exact!r}) nor the "
-        f"tanh approximation ({approx!r})."
-    )

@@ -12,8 +12,9 @@ classes, or the same number of outputs), then overwrites its weights and trainin
 public attributes and ``state_dict``/``load_state_dict`` is touched.
 
 ``to_sklearn`` folds batch normalisation into the preceding layer and drops dropout (both are inference
-no-ops for scikit-learn's plain MLP); activations that scikit-learn lacks (``leaky_relu``, ``gelu``) cannot
-be converted and raise.
+no-ops for scikit-learn's plain MLP); an activation converts under the name its layer declares as scikit-learn's
+(``sklearn_name``, see :class:`glassnet.nn.layers.ActivationLayer`), and one that scikit-learn lacks (no such
+name) raises.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 import numpy as np
 
 from glassnet.export._lower import Activation, Affine, lower_network
+from glassnet.nn.layers import ACTIVATION_LAYERS
 
 __all__ = ["from_sklearn", "to_sklearn"]
 
@@ -37,7 +39,6 @@ _RECORDS = (
     "best_validation_score_",
     "feature_names_in_",
 )
-_SK_ACTIVATIONS = {None: "identity", "sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
 
 
 def _kind(estimator) -> str:
@@ -199,7 +200,8 @@ def to_sklearn(estimator):
     Parameters
     ----------
     estimator : glassnet.MLPClassifier or glassnet.MLPRegressor
-        Fitted, with a hidden activation scikit-learn has (``identity``, ``logistic``, ``tanh``, ``relu``).
+        Fitted, with a hidden activation scikit-learn has (one whose layer declares its ``sklearn_name``:
+        ``identity``, ``logistic``, ``tanh``, ``relu``).
 
     Returns
     -------
@@ -214,7 +216,8 @@ def to_sklearn(estimator):
     sklearn.exceptions.NotFittedError
         If it has not been fitted.
     ValueError
-        If the network uses what scikit-learn's MLP cannot express (``leaky_relu``, ``gelu``).
+        If the network uses what scikit-learn's MLP cannot express (an activation it lacks, more than one
+        hidden activation, or layers other than Dense, an activation, batch norm and dropout).
     """
     from sklearn import neural_network
 
@@ -251,16 +254,17 @@ def _plain_mlp(steps) -> tuple[list[Affine], str]:
             "Only a plain multilayer perceptron (Dense, then one activation between Dense layers) converts "
             "to scikit-learn."
         )
-    names = {g[0].name if g and isinstance(g[0], Activation) else None for g in hidden} or {None}
-    if len(names) > 1:
+    # glassnet's name -> scikit-learn's (None: scikit-learn lacks it); a gap without an activation is identity
+    found = {g[0].name: g[0].layer.sklearn_name for g in hidden if g}
+    if not all(hidden):
+        found["identity"] = "identity"
+    if len(found) > 1:
+        raise ValueError(f"scikit-learn's MLP has one hidden activation; this network has {sorted(found)}.")
+    name, sklearn_name = found.popitem()
+    if sklearn_name is None:
+        has = sorted({cls.sklearn_name for cls in ACTIVATION_LAYERS.values() if cls.sklearn_name})
         raise ValueError(
-            f"scikit-learn's MLP has one hidden activation; this network has {sorted(map(str, names))}."
+            f"scikit-learn's MLP has no {name!r} activation (it has {', '.join(has)}); this model cannot be "
+            "converted."
         )
-    name = names.pop()
-    if name not in _SK_ACTIVATIONS:
-        name = "gelu" if name.startswith("gelu") else name
-        raise ValueError(
-            f"scikit-learn's MLP has no {name!r} activation (it has identity, logistic, tanh and relu); "
-            "this model cannot be converted."
-        )
-    return affines, _SK_ACTIVATIONS[name]
+    return affines, sklearn_name

@@ -10,7 +10,26 @@
 :mod:`.schedules`      learning-rate schedules
 :mod:`.gradcheck`      central differences in float64 against every backward pass
 :mod:`.trace`          one training step, every intermediate array named
+:mod:`.registries`     the activations, losses, optimizers and schedules by name, and the menus built from them
 =====================  ====================================================================================
 
 Everything here needs only NumPy (and the compiled kernels of :mod:`glassnet.fast`, when installed).
+
+A new activation, loss, optimizer or schedule is one class that registers itself with
+:func:`register_activation`, :func:`register_loss`, :func:`register_optimizer` or :func:`register_schedule`;
+the estimators, ``glassnet train``, the playground and export then offer it (see :mod:`.registries`).
 """
+
+from glassnet.nn.layers import register_activation
+from glassnet.nn.losses import register_loss
+from glassnet.nn.optim import register_optimizer
+from glassnet.nn.registries import registry_menus
+from glassnet.nn.schedules import register_schedule
+
+__all__ = [
+    "register_activation",
+    "register_loss",
+    "register_optimizer",
+    "register_schedule",
+    "registry_menus",
+]

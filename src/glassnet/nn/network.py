@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from glassnet.nn.initializers import as_generator
-from glassnet.nn.layers import LAYERS, BatchNorm, Dense, Dropout, Layer, make_activation
+from glassnet.nn.layers import LAYERS, BatchNorm, Dense, Dropout, Layer, default_init, make_activation
 from glassnet.nn.losses import LOSSES, Loss, SoftmaxCrossEntropy, get_loss
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -351,9 +351,6 @@ def _loss_from_spec(spec: dict) -> Loss:
 __all__ = ["Sequential", "build_mlp", "check_input"]
 
 
-_HE_LIKE = {"relu", "leaky_relu", "gelu"}
-
-
 def build_mlp(
     layer_sizes: list[int],
     activation: str = "relu",
@@ -371,7 +368,7 @@ def build_mlp(
     layer_sizes : list of int
         ``[n_in, hidden_1, ..., n_out]``, e.g. the lab's ``[64, 80, 70, 10]``.
     activation : str
-        Hidden activation (``identity``, ``logistic``, ``tanh``, ``relu``, ``leaky_relu``, ``gelu``).
+        Hidden activation: a name in :data:`glassnet.nn.layers.ACTIVATION_LAYERS` (``relu``, ``tanh``, ...).
     loss : Loss or str
         The loss head (see :mod:`glassnet.nn.losses`).
     dropout : float or sequence of float
@@ -379,8 +376,9 @@ def build_mlp(
     seed : int, numpy.random.Generator or None
         Randomness for initial weights and dropout masks; the same seed gives bit-identical networks.
     init : str
-        ``'auto'`` uses He-uniform for ReLU-like activations and scikit-learn's Glorot-uniform otherwise
-        (with its factor 2 for logistic); or any name from :data:`glassnet.nn.initializers.INITIALIZERS`.
+        ``'auto'`` uses the initializer the activation declares (its ``init``: He-uniform for ReLU-like
+        activations, scikit-learn's Glorot-uniform otherwise, with its factor 2 for logistic); or any name from
+        :data:`glassnet.nn.initializers.INITIALIZERS`.
     batch_norm : bool
         Put a :class:`~glassnet.nn.layers.BatchNorm` between each hidden ``Dense`` and its activation.
     """
@@ -390,9 +388,9 @@ def build_mlp(
         raise ValueError(
             f"layer_sizes needs at least an input and an output size, all >= 1; got {layer_sizes}."
         )
-    make_activation(activation)  # validates the name early
+    declared_init = default_init(activation)  # validates the name early
     rates = _dropout_rates(dropout, len(sizes) - 2)
-    init = _initializer(activation) if init == "auto" else init
+    init = declared_init if init == "auto" else init
     rng = as_generator(seed)
     layers: list[Layer] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -414,11 +412,3 @@ def _dropout_rates(dropout, n_hidden: int) -> list[float]:
     if len(rates) != n_hidden:
         raise ValueError(f"Got {len(rates)} dropout rates for {n_hidden} hidden layers.")
     return rates
-
-
-def _initializer(activation: str) -> str:
-    """``init='auto'``: He-uniform for ReLU-like activations, scikit-learn's Glorot-uniform otherwise (with its
-    factor 2 for the logistic)."""
-    if activation in _HE_LIKE:
-        return "he_uniform"
-    return "glorot_logistic" if activation in ("logistic", "sigmoid") else "glorot_uniform"

@@ -11,6 +11,28 @@ r"""Optimizers: each one updates a flat parameter vector in place from its flat 
 
 The SGD form is scikit-learn's (velocity holds the learning rate); for a constant rate it takes the same steps
 as PyTorch's ``SGD``. Weight decay, when set, only touches weights (``mask`` is 1 for weights, 0 for biases).
+
+Each optimizer declares its ``name``, and :func:`register_optimizer` makes it known by it in
+:data:`OPTIMIZERS`, which the estimators' ``solver``, ``glassnet train --solver`` and the playground read. The
+estimators build it with the settings its constructor names (``lr`` from ``learning_rate_init``, ``momentum``,
+``beta_1``, ... : :func:`glassnet.config.build.make_optimizer`). A new optimizer is one class:
+
+>>> @register_optimizer
+... class SignSGD(Optimizer):
+...     # theta <- theta - lr sign(g): every weight moves by the same step
+...
+...     name, state_names = "signsgd", ()
+...
+...     def __init__(self, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+...         super().__init__(lr, weight_decay)
+...
+...     def _update(self, params, grads):
+...         params -= self.lr * np.sign(grads)
+>>> theta = np.array([1.0, -2.0])
+>>> get_optimizer("signsgd", lr=0.5).update(theta, np.array([3.0, -0.1]))
+>>> theta
+array([ 0.5, -1.5])
+>>> unregister_optimizer("signsgd")  # forget it again
 """
 
 from __future__ import annotations
@@ -39,11 +61,14 @@ def _check_unit(name: str, value) -> float:
 class Optimizer:
     """Base class. ``lr`` is read at every step, so a learning-rate schedule may change it between steps.
 
-    ``state_names`` lists the attributes holding state shaped like the parameters (momentum, moments): an
+    ``name`` is the optimizer's name in :data:`OPTIMIZERS` (the estimators' ``solver``), ``formula`` its update
+    rule in plain text (for menus). ``state_names`` lists the attributes holding state shaped like the parameters (momentum, moments): an
     optimizer that declares them updates element-wise and can run on slices of the parameter vector in
     several processes (:mod:`glassnet.training.parallel`). ``None``: unknown, no data parallelism.
     """
 
+    name: str | None = None
+    formula: str = ""
     state_names: tuple[str, ...] | None = None
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
@@ -82,6 +107,9 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum, in scikit-learn's form."""
 
+    name = "sgd"
+    formula = "v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)"
+
     @property
     def state_names(self) -> tuple[str, ...]:
         return ("_velocity",) if self.momentum else ()  # plain gradient descent keeps no state
@@ -118,6 +146,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba, Algorithm 1) with bias correction; ``weight_decay`` > 0 makes it AdamW."""
 
+    name = "adam"
+    formula = "m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)"
     state_names = ("_m", "_v")
 
     def __init__(
@@ -175,6 +205,9 @@ def adam_reference_step(theta, g, m, v, t: int, lr: float, beta_1=0.9, beta_2=0.
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter); the default decay is 0.01 as in PyTorch."""
 
+    name = "adamw"
+    formula = "θ ← θ(1 − ηλ) on weights, then the Adam step"
+
     def __init__(
         self,
         lr: float = 1e-3,
@@ -186,11 +219,44 @@ class AdamW(Adam):
         super().__init__(lr, beta_1, beta_2, epsilon, weight_decay)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+# --- the registry ---------------------------------------------------------------------------------------------
+
+#: optimizer name (and alias) -> class: what ``get_optimizer``, the estimators' ``solver``, ``glassnet train``
+#: and the playground look up
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
+
+
+def register_optimizer(cls: type[Optimizer], *aliases: str) -> type[Optimizer]:
+    """Make an optimizer class known by its ``name`` (and any ``aliases``, all lower case); usable as a class
+    decorator. The class must subclass :class:`Optimizer` and declare a ``name``."""
+    if not isinstance(cls, type) or not issubclass(cls, Optimizer):
+        raise TypeError(f"register_optimizer expects a subclass of glassnet.nn.optim.Optimizer; got {cls!r}.")
+    if not isinstance(cls.name, str) or not cls.name or cls.name != cls.name.lower():
+        raise ValueError(f"{cls.__name__} must declare its name (a lower-case string); got {cls.name!r}.")
+    for key in (cls.name, *aliases):
+        OPTIMIZERS[key.lower()] = cls
+    return cls
+
+
+def unregister_optimizer(name: str) -> None:
+    """Forget a registered optimizer, its name and its aliases."""
+    cls = optimizer_class(name)
+    for key in [key for key, value in OPTIMIZERS.items() if value is cls]:
+        del OPTIMIZERS[key]
+
+
+register_optimizer(SGD)
+register_optimizer(Adam)
+register_optimizer(AdamW)
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The optimizer class registered under ``name``; unknown names raise a ``ValueError`` listing the valid ones."""
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}.")
+    return OPTIMIZERS[name.lower()]
 
 
 def get_optimizer(name: str, **kwargs) -> Optimizer:
-    """An optimizer by name (``sgd``, ``adam``, ``adamw``); unknown names list the valid ones."""
-    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
-        raise ValueError(f"Unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}.")
-    return OPTIMIZERS[name.lower()](**kwargs)
+    """An optimizer by name (``sgd``, ``adam``, ``adamw`` or one registered); unknown names list the valid ones."""
+    return optimizer_class(name)(**kwargs)

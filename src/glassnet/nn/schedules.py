@@ -14,6 +14,11 @@ A schedule holds the current rate in ``lr``; the training loop tells it about pr
                     :math:`\eta_{min} + \tfrac12(\eta_0 - \eta_{min})(1 + \cos(\pi (t - w) / (T - w)))`
                     per batch step :math:`t` up to :math:`T`
 ==================  ===========================================================================================
+
+Each schedule declares its ``name``, and :func:`register_schedule` makes it known by it in :data:`SCHEDULES`,
+which the estimators' ``learning_rate``, ``glassnet train --schedule`` and the playground read. The estimators
+build it with the settings its constructor names (``lr``, ``power_t``, ``total_steps``, ``warmup_steps``,
+``samples_seen``: :func:`glassnet.config.build.make_schedule`); other arguments keep their defaults.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ import math
 
 
 class Schedule:
-    """Base class: a constant rate; subclasses change ``lr`` in the hooks."""
+    """Base class: a constant rate; subclasses change ``lr`` in the hooks and declare their ``name`` (and
+    ``formula``, the rate in plain text, for menus)."""
 
+    name: str | None = None
+    formula: str = ""
     done = False
 
     def __init__(self, lr: float) -> None:
@@ -44,14 +52,23 @@ class Schedule:
 class ConstantLR(Schedule):
     """The rate never changes."""
 
+    name = "constant"
+    formula = "η = η₀"
+
 
 class InvScalingLR(Schedule):
-    r"""scikit-learn's ``invscaling``: :math:`\eta = \eta_0 / (t+1)^{p}` with :math:`t` counting samples."""
+    r"""scikit-learn's ``invscaling``: :math:`\eta = \eta_0 / (t+1)^{p}` with :math:`t` counting samples.
 
-    def __init__(self, lr: float, power_t: float = 0.5) -> None:
+    ``samples_seen`` starts the count where earlier fits left it (scikit-learn's ``t_``).
+    """
+
+    name = "invscaling"
+    formula = "η = η₀ / (t + 1)^p, t = samples seen"
+
+    def __init__(self, lr: float, power_t: float = 0.5, samples_seen: int = 0) -> None:
         super().__init__(lr)
         self.power_t = float(power_t)
-        self.t = 0
+        self.t = int(samples_seen)
 
     def on_batch_end(self, batch_size: int) -> None:
         self.t += batch_size
@@ -62,6 +79,9 @@ class InvScalingLR(Schedule):
 
 class AdaptiveLR(Schedule):
     """scikit-learn's ``adaptive``: divide by ``1 / factor`` (5) after ``patience`` epochs without improvement."""
+
+    name = "adaptive"
+    formula = "η ← η / 5 after `patience` epochs without improvement"
 
     def __init__(
         self, lr: float, patience: int = 10, tol: float = 1e-4, factor: float = 0.2, min_lr: float = 1e-6
@@ -86,6 +106,9 @@ class AdaptiveLR(Schedule):
 class StepLR(Schedule):
     r""":math:`\eta = \eta_0 \gamma^{\lfloor e / s \rfloor}`: multiply by ``gamma`` every ``step_size`` epochs."""
 
+    name = "step"
+    formula = "η = η₀ γ^⌊e / s⌋ after epoch e"
+
     def __init__(self, lr: float, step_size: int = 30, gamma: float = 0.1) -> None:
         super().__init__(lr)
         if step_size < 1:
@@ -98,6 +121,9 @@ class StepLR(Schedule):
 
 class CosineLR(Schedule):
     """Linear warm-up for ``warmup_steps`` batches, then cosine decay to ``min_lr`` at ``total_steps``."""
+
+    name = "cosine"
+    formula = "linear warm-up, then η = η_min + ½(η₀ − η_min)(1 + cos(π t / T))"
 
     def __init__(self, lr: float, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0) -> None:
         super().__init__(lr)
@@ -120,17 +146,46 @@ class CosineLR(Schedule):
         self.lr = self._rate(self.t)
 
 
-SCHEDULES: dict[str, type[Schedule]] = {
-    "constant": ConstantLR,
-    "invscaling": InvScalingLR,
-    "adaptive": AdaptiveLR,
-    "step": StepLR,
-    "cosine": CosineLR,
-}
+# --- the registry ---------------------------------------------------------------------------------------------
+
+#: schedule name (and alias) -> class: what ``get_schedule``, the estimators' ``learning_rate``, ``glassnet
+#: train`` and the playground look up
+SCHEDULES: dict[str, type[Schedule]] = {}
+
+
+def register_schedule(cls: type[Schedule], *aliases: str) -> type[Schedule]:
+    """Make a schedule class known by its ``name`` (and any ``aliases``); usable as a class decorator. The class
+    must subclass :class:`Schedule`, declare a ``name`` and take the initial rate ``lr`` first."""
+    if not isinstance(cls, type) or not issubclass(cls, Schedule):
+        raise TypeError(
+            f"register_schedule expects a subclass of glassnet.nn.schedules.Schedule; got {cls!r}."
+        )
+    if not isinstance(cls.name, str) or not cls.name:
+        raise ValueError(f"{cls.__name__} must declare its name (a non-empty string); got {cls.name!r}.")
+    for key in (cls.name, *aliases):
+        SCHEDULES[key] = cls
+    return cls
+
+
+def unregister_schedule(name: str) -> None:
+    """Forget a registered schedule, its name and its aliases."""
+    cls = schedule_class(name)
+    for key in [key for key, value in SCHEDULES.items() if value is cls]:
+        del SCHEDULES[key]
+
+
+for _cls in (ConstantLR, InvScalingLR, AdaptiveLR, StepLR, CosineLR):
+    register_schedule(_cls)
+del _cls
+
+
+def schedule_class(name: str) -> type[Schedule]:
+    """The schedule class registered under ``name``; unknown names raise a ``ValueError`` listing the valid ones."""
+    if not isinstance(name, str) or name not in SCHEDULES:
+        raise ValueError(f"Unknown learning-rate schedule {name!r}; expected one of {sorted(SCHEDULES)}.")
+    return SCHEDULES[name]
 
 
 def get_schedule(name: str, lr: float, **kwargs) -> Schedule:
     """A schedule by name; unknown names raise a ``ValueError`` listing the valid ones."""
-    if name not in SCHEDULES:
-        raise ValueError(f"Unknown learning-rate schedule {name!r}; expected one of {sorted(SCHEDULES)}.")
-    return SCHEDULES[name](lr, **kwargs)
+    return schedule_class(name)(lr, **kwargs)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet.nn.layers import ACTIVATION_LAYERS, Dense, Layer
+from glassnet.nn.layers import ActivationLayer, Dense, Layer
 
 __all__ = ["LayerTrace", "StepTrace", "trace_step", "hidden_activations"]
 
@@ -231,9 +231,6 @@ def trace_step(
     )
 
 
-_ACTIVATION_TYPES = tuple(set(ACTIVATION_LAYERS.values()))
-
-
 def hidden_activations(net, X) -> list[np.ndarray]:
     """The output of each hidden layer's activation for the inputs ``X``, in evaluation mode.
 
@@ -262,7 +259,7 @@ def hidden_activations(net, X) -> list[np.ndarray]:
             out = layer.forward(out)
             if isinstance(layer, Dense):
                 waiting = i != last_dense
-            elif waiting and isinstance(layer, _ACTIVATION_TYPES):
+            elif waiting and isinstance(layer, ActivationLayer):
                 found.append(np.array(out, copy=True))
                 waiting = False
     finally:
