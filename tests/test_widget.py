@@ -104,6 +104,10 @@ def test_decision_map_covers_the_data_with_a_margin_and_thins_the_points():
     assert all(0 <= u <= 1 and 0 <= v <= 1 and c in PALETTE[:2] for u, v, c in m.points)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         DecisionMap(np.zeros((5, 3)), None, "multiclass")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        DecisionMap(np.array([[0.0, 1.0], [np.nan, 2.0]]), None, "multiclass")
+    sparse = pytest.importorskip("scipy.sparse")
+    assert DecisionMap(sparse.csr_matrix(X), y, "multiclass", resolution=16).extent == m.extent
 
 
 def _sign_net(n_outputs: int, loss: str):

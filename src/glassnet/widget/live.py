@@ -132,7 +132,7 @@ class LiveFit(Callback):
         self._send(trainer)
 
     def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
-        self._batch, self._batch_loss = batch + 1, logs["loss"]
+        self._batch, self._batch_loss = batch + 1, logs.get("loss")
         if time.perf_counter() >= self._next:  # the usual case is not: one clock read a batch
             self._send(trainer)
 
@@ -176,7 +176,8 @@ class LiveFit(Callback):
         self._next = start + max(1.0 / self.max_rate, cost / self.budget)
 
     def _map_data(self, trainer):
-        """``(X, y)`` for the decision map: given, the estimator's training rows, or the validation data."""
+        """``(X, y)`` for the decision map: given, or the validation rows (an estimator's, or the Trainer's);
+        ``(None, None)`` without any."""
         if self.data is not None:
             return self.data
         owner = getattr(trainer, "owner", None)  # an estimator's fit: glassnet.training.owner.TrainingOwner

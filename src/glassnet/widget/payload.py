@@ -115,9 +115,13 @@ class DecisionMap:
     """
 
     def __init__(self, X, y, task: str, resolution: int = 40, max_points: int = 300) -> None:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)  # scipy.sparse too
         if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
             raise ValueError(f"A decision map needs inputs of shape (N, 2); got {X.shape}.")
+        if not np.all(np.isfinite(X)):
+            raise ValueError(
+                "The decision map's inputs contain NaN or infinite values; pass finite data=(X, y)."
+            )
         self.task, self.resolution = task, int(resolution)
         lo, hi = X.min(axis=0), X.max(axis=0)  # (2,), (2,)
         pad = np.maximum(hi - lo, 1e-9) * MARGIN

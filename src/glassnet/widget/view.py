@@ -28,7 +28,7 @@ class FitWidget(anywidget.AnyWidget):
     title, status : str
         A heading (the model) and the state of the fit (``"training"``, ``"done"``, ``"stopped early"``, ...).
     epoch, batch : int
-        Epochs completed, and the batch of the current epoch last reported.
+        Epochs completed, and the batch of the epoch under way last reported (0 between epochs).
     batch_loss : float
         The loss of that batch (None before the first, or when it is not finite).
     curves : dict
