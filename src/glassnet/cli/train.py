@@ -23,8 +23,8 @@ from glassnet.cli._report import write_results_report
 from glassnet.cli._training import ModelResult, fit_engine
 from glassnet.config import MLPConfig
 from glassnet.config.params import ACTIVATION
+from glassnet.nn.optim import OPTIMIZERS
 
-SOLVERS = ("adam", "adamw", "sgd")  # adamw: adam with decoupled weight decay 0.01
 RECIPE_KEYS = ("digits", "fashion-mnist")
 
 #: this command's training settings when neither the command line nor a recipe sets them, in the shared
@@ -38,8 +38,8 @@ TRAIN_DEFAULTS = MLPConfig(
 #: option -> (MLPConfig field, how to read it, help); the default shown is TRAIN_DEFAULTS's
 OPTIONS = {
     "--hidden": ("hidden_layer_sizes", {"type": int_list}, "hidden layer sizes"),
-    "--activation": ("activation", {"choices": ACTIVATION.constraints[0].values}, "hidden activation"),
-    "--solver": ("solver", {"choices": SOLVERS}, "optimizer"),
+    "--activation": ("activation", {"choices": ACTIVATION.constraints[0]}, "hidden activation"),
+    "--solver": ("solver", {"choices": OPTIMIZERS}, "optimizer"),  # the registries, read when parsing
     "--epochs": ("max_iter", {"type": positive_int}, "maximum epochs"),
     "--batch-size": ("batch_size", {"type": int}, "rows per step; 0 = full batch"),
     "--lr": ("learning_rate_init", {"type": positive_float}, "learning rate"),

@@ -8,12 +8,14 @@ compare``, the recipes and the benchmarks all build through these functions (and
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from glassnet.nn.losses import Loss, SoftmaxCrossEntropy, get_loss
 from glassnet.nn.network import Sequential, build_mlp
-from glassnet.nn.optim import SGD, Adam, Optimizer
-from glassnet.nn.schedules import ConstantLR, CosineLR, InvScalingLR, Schedule
+from glassnet.nn.optim import Optimizer, optimizer_class
+from glassnet.nn.schedules import Schedule, schedule_class
 
 __all__ = [
     "OUTPUT_ACTIVATIONS",
@@ -105,42 +107,54 @@ def build_network(config, n_features: int, n_outputs: int, loss: Loss, dtype, rn
     )
 
 
+def _accepted(settings: dict, cls: type) -> dict:
+    """The entries of ``settings`` that ``cls``'s constructor takes by name."""
+    names = inspect.signature(cls).parameters
+    return {name: value for name, value in settings.items() if name in names}
+
+
 def make_optimizer(config) -> Optimizer:
-    """SGD (with momentum) or Adam; ``weight_decay > 0`` makes them decoupled (AdamW for Adam)."""
-    if config.solver == "sgd":
-        return SGD(
-            lr=float(config.learning_rate_init),
-            momentum=float(config.momentum),
-            nesterov=bool(config.nesterovs_momentum),
-            weight_decay=float(config.weight_decay),
-        )
-    return Adam(
-        lr=float(config.learning_rate_init),
-        beta_1=float(config.beta_1),
-        beta_2=float(config.beta_2),
-        epsilon=float(config.epsilon),
-        weight_decay=float(config.weight_decay),
-    )
+    """The optimizer ``config.solver`` names in :data:`glassnet.nn.optim.OPTIMIZERS`, given the settings its
+    constructor takes: ``lr`` (``learning_rate_init``), ``momentum``, ``nesterov`` (``nesterovs_momentum``),
+    ``beta_1``, ``beta_2``, ``epsilon`` and, when above 0, ``weight_decay`` (decoupled: Adam becomes AdamW;
+    at 0 the optimizer keeps its own default, which is 0.01 for ``'adamw'``). Other arguments keep their
+    defaults."""
+    settings = {
+        "lr": float(config.learning_rate_init),
+        "momentum": float(config.momentum),
+        "nesterov": bool(config.nesterovs_momentum),
+        "beta_1": float(config.beta_1),
+        "beta_2": float(config.beta_2),
+        "epsilon": float(config.epsilon),
+    }
+    if config.weight_decay:
+        settings["weight_decay"] = float(config.weight_decay)
+    cls = optimizer_class(config.solver)
+    return cls(**_accepted(settings, cls))
 
 
 def make_schedule(config, n_batches: int, samples_seen: int = 0) -> Schedule:
-    """The learning-rate schedule of the stochastic solvers.
+    """The learning-rate schedule ``config.learning_rate`` names in :data:`glassnet.nn.schedules.SCHEDULES`.
 
-    As in scikit-learn, ``'invscaling'`` and ``'adaptive'`` act on ``solver='sgd'`` only (Adam keeps a
-    constant rate); ``'adaptive'`` is driven by the estimators' stopping rule, which divides ``lr`` by 5.
-    ``'cosine'`` spans ``max_iter`` epochs of ``n_batches`` steps and works with both solvers.
-    ``samples_seen``: scikit-learn's ``t_``, which ``'invscaling'`` counts over all fits.
+    As in scikit-learn, ``'invscaling'`` and ``'adaptive'`` act on ``solver='sgd'`` only (other solvers keep
+    a constant rate); ``'adaptive'`` is driven by the estimators' stopping rule, which divides ``lr`` by 5.
+    A schedule gets the settings its constructor takes: ``lr`` (``learning_rate_init``), ``power_t``,
+    ``total_steps`` (``max_iter`` epochs of ``n_batches`` steps: ``'cosine'`` spans the whole fit),
+    ``warmup_steps`` (``warmup_fraction`` of them) and ``samples_seen`` (scikit-learn's ``t_``, which
+    ``'invscaling'`` counts over all fits); other arguments keep their defaults.
     """
-    lr = float(config.learning_rate_init)
-    if config.learning_rate == "cosine":
-        total = max(1, int(config.max_iter) * n_batches)
-        warmup = min(int(config.warmup_fraction * total), total - 1)
-        return CosineLR(lr, total_steps=total, warmup_steps=warmup)
-    if config.learning_rate == "invscaling" and config.solver == "sgd":
-        schedule = InvScalingLR(lr, power_t=float(config.power_t))
-        schedule.t = samples_seen
-        return schedule
-    return ConstantLR(lr)
+    name = config.learning_rate
+    if name == "adaptive" or (name == "invscaling" and config.solver != "sgd"):
+        name = "constant"
+    total = max(1, int(config.max_iter) * n_batches)
+    settings = {
+        "power_t": float(config.power_t),
+        "total_steps": total,
+        "warmup_steps": min(int(config.warmup_fraction * total), total - 1),
+        "samples_seen": int(samples_seen),
+    }
+    cls = schedule_class(name)
+    return cls(float(config.learning_rate_init), **_accepted(settings, cls))
 
 
 def make_trainer(

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
+from glassnet.nn.layers import ACTIVATION_LAYERS, hidden_activations
+from glassnet.nn.optim import OPTIMIZERS
+from glassnet.nn.schedules import SCHEDULES
 
 __all__ = [
     "CLASSIFIER_PARAMS",
@@ -116,6 +120,41 @@ class Options:
         if all(isinstance(v, str) for v in self.values):
             return "a str among {" + ", ".join(repr(v) for v in sorted(self.values)) + "}"
         return "one of {" + ", ".join(repr(v) for v in self.values) + "}"
+
+
+class Registered:
+    """A name that a registry holds when the check runs (:mod:`glassnet.nn.registries`), so that a choice
+    registered after import is accepted; ``before``: names offered ahead of the registry's (``'lbfgs'``)."""
+
+    def __init__(self, names: Callable[[], tuple[str, ...]], before: tuple[str, ...] = ()) -> None:
+        self.names, self.before = names, tuple(before)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return (*self.before, *self.names())
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def __str__(self) -> str:
+        return str(Options(self.values))
+
+    # a container of the names, e.g. for argparse's choices
+    def __contains__(self, value) -> bool:
+        return self.is_satisfied_by(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+
+def _choices_doc(names) -> str:
+    """The numpydoc type of a choice among ``names``: ``{'a', 'b'}``."""
+    return "{" + ", ".join(repr(name) for name in names) + "}"
+
+
+def _summary(cls: type) -> str:
+    """A class's docstring's first paragraph, on one line."""
+    return " ".join(inspect.getdoc(cls).split("\n\n")[0].split()) if cls.__doc__ else cls.__name__
 
 
 class Boolean:
@@ -226,14 +265,37 @@ HIDDEN_LAYER_SIZES = Param(
     positional=True,
 )
 
+
+def _activation_doc() -> str:
+    """What ``activation`` documents, from the declarations of the activations registered at import."""
+    names = hidden_activations()
+    formulas = "; ".join(f"``{name!r}``: ``{ACTIVATION_LAYERS[name].formula}``" for name in names)
+    additions = ", ".join(f"``{name!r}``" for name in names if ACTIVATION_LAYERS[name].sklearn_name is None)
+    return (
+        f"Activation of the hidden layers, by name from glassnet's registry "
+        f"(:data:`glassnet.nn.layers.ACTIVATION_LAYERS`): {formulas}. {additions} are glassnet additions "
+        "(scikit-learn lacks them). An activation of your own works once registered "
+        "(:func:`glassnet.nn.layers.register_activation`)."
+    )
+
+
+def _solver_doc() -> str:
+    """What ``solver`` documents, from the optimizers registered at import."""
+    optimizers = " ".join(f"``{name!r}``: {_summary(cls)}" for name, cls in OPTIMIZERS.items())
+    return (
+        "Weight optimiser: ``'lbfgs'`` is scipy's L-BFGS-B on the full batch (good for small data); the others "
+        "train on mini-batches with an optimizer from glassnet's registry (:data:`glassnet.nn.optim.OPTIMIZERS`), "
+        f"given the settings its constructor takes. {optimizers} An optimizer of your own works once registered "
+        "(:func:`glassnet.nn.optim.register_optimizer`)."
+    )
+
+
 ACTIVATION = Param(
     "activation",
     "relu",
-    (Options(("identity", "logistic", "tanh", "relu", "leaky_relu", "gelu")),),
-    "{'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}",
-    "Activation of the hidden layers: ``f(x) = x``, ``1 / (1 + exp(-x))``, ``tanh(x)``, ``max(0, x)``, "
-    "``max(0.01 x, x)`` or the tanh approximation of GELU. ``leaky_relu`` and ``gelu`` are glassnet "
-    "additions.",
+    (Registered(hidden_activations),),
+    _choices_doc(hidden_activations()),
+    _activation_doc(),
     positional=True,
 )
 
@@ -243,11 +305,9 @@ COMMON_PARAMS: tuple[Param, ...] = (
     Param(
         "solver",
         "adam",
-        (Options(("lbfgs", "sgd", "adam")),),
-        "{'lbfgs', 'sgd', 'adam'}",
-        "Weight optimiser: ``'lbfgs'`` is scipy's L-BFGS-B on the full batch (good for small data); "
-        "``'sgd'`` is mini-batch gradient descent with momentum; ``'adam'`` is Adam (AdamW when "
-        "``weight_decay > 0``).",
+        (Registered(lambda: tuple(OPTIMIZERS), before=("lbfgs",)),),
+        _choices_doc(("lbfgs", *OPTIMIZERS)),
+        _solver_doc(),
     ),
     Param(
         "alpha",
@@ -269,14 +329,17 @@ COMMON_PARAMS: tuple[Param, ...] = (
     Param(
         "learning_rate",
         "constant",
-        (Options(("constant", "invscaling", "adaptive", "cosine")),),
-        "{'constant', 'invscaling', 'adaptive', 'cosine'}",
+        (Registered(lambda: tuple(SCHEDULES)),),
+        _choices_doc(SCHEDULES),
         "Learning-rate schedule. ``'constant'``: ``learning_rate_init``. ``'invscaling'``: "
         "``learning_rate_init / (t + 1) ** power_t`` with ``t`` the number of samples seen (sgd only, as in "
         "scikit-learn). ``'adaptive'``: divided by 5 each time ``n_iter_no_change`` epochs pass without "
         "improvement; training stops when it falls below 1e-6 (sgd only). ``'cosine'`` (glassnet): half a "
         "cosine from ``learning_rate_init`` to 0 over ``max_iter`` epochs after a linear warm-up of "
-        "``warmup_fraction`` of them (sgd and adam).",
+        "``warmup_fraction`` of them (sgd and adam). The others in glassnet's registry "
+        "(:data:`glassnet.nn.schedules.SCHEDULES`, such as ``'step'``, and those registered with "
+        ":func:`glassnet.nn.schedules.register_schedule`) start from ``learning_rate_init`` with their own "
+        "defaults.",
     ),
     Param(
         "learning_rate_init",

@@ -18,9 +18,8 @@ from glassnet.estimators._stochastic import StochasticSolverMixin
 from glassnet.estimators._validation import ValidationMixin
 from glassnet.nn.initializers import as_generator
 from glassnet.nn.layers import Dense
+from glassnet.nn.optim import OPTIMIZERS
 from glassnet.training.data import logits
-
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
 class LiveWeights(list):
@@ -202,7 +201,7 @@ class BaseMultilayerPerceptron(
             "best_validation_score_": None,
             "validation_loss_curve_": None,
         }
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver in OPTIMIZERS:  # a stochastic solver (every one but lbfgs)
             defaults.update(
                 loss_curve_=[], _no_improvement_count=0, best_loss_=None if self.early_stopping else np.inf
             )
@@ -267,7 +266,7 @@ class BaseMultilayerPerceptron(
         return tags
 
     def _check_solver(self) -> bool:
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in OPTIMIZERS:
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
             )
