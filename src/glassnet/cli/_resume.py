@@ -135,7 +135,7 @@ class Resumed:
         if not self.changed:
             return
         from glassnet.config.build import make_schedule
-        from glassnet.schedules import CosineLR
+        from glassnet.nn.schedules import CosineLR
 
         old = trainer.schedule
         fresh = make_schedule(config, n_batches)
@@ -184,7 +184,7 @@ def load(args, options: tuple[str, ...]) -> Resumed:
     Fills every option not given (``None``) with the recorded value, collects the changes of :data:`APPLIED`
     and refuses any other change (:class:`CLIError`, exit code 2, naming the options).
     """
-    from glassnet.checkpoint import CheckpointError, load_checkpoint
+    from glassnet.files.checkpoint import CheckpointError, load_checkpoint
 
     where = f"--resume {args.resume}"
     try:

@@ -128,7 +128,7 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
 def _test_scoring(data):
     """The engine callback scoring the test rows after every epoch, recorded as ``test_accuracy`` (for the
     report's curves only: nothing is chosen by it)."""
-    from glassnet.callbacks import EpochScoring
+    from glassnet.training.callbacks import EpochScoring
 
     return EpochScoring(["accuracy"], data=(data.X_test, data.y_test), prefix="test_")
 
