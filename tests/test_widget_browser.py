@@ -121,6 +121,7 @@ def lab():
     for name in ("CONFIG", "DATA", "RUNTIME"):  # no user settings, kernels or workspaces of this machine
         env[f"JUPYTER_{name}_DIR"] = str(root / f".jupyter-{name.lower()}")
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / ".workspaces")
+    env["IPYTHONDIR"] = str(root / ".ipython")  # no startup scripts of this machine in the kernel
     labconfig = root / ".jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)  # no "Would you like to get notified about Jupyter news?" over the page
     disabled = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}

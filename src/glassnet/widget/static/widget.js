@@ -46,8 +46,9 @@ function panel(parent, caption, cls) {
   return fig;
 }
 
-// line chart of several named curves {name: {x: [...], y: [...]}} on one axis
-function drawChart(c, curves, names, ink) {
+// line chart of several named curves {name: {x: [...], y: [...]}} on one axis; with `logScale`, a positive
+// range wider than 20x is drawn on a log axis (a loss falling over decades stays readable); returns whether it was
+function drawChart(c, curves, names, ink, logScale) {
   const ctx = c.getContext("2d");
   const w = CHART_W, h = CHART_H, left = 46, right = 8, top = 8, bottom = 22;
   ctx.clearRect(0, 0, w, h);
@@ -59,12 +60,16 @@ function drawChart(c, curves, names, ink) {
   ctx.strokeStyle = ink; ctx.globalAlpha = 0.35; ctx.lineWidth = 1;
   ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, h - bottom); ctx.lineTo(w - right, h - bottom); ctx.stroke();
   ctx.globalAlpha = 1;
-  if (!Number.isFinite(ymin)) { c.dataset.points = "0"; return; }
+  if (!Number.isFinite(ymin)) { c.dataset.points = "0"; return false; }
+  const log = logScale && ymin > 0 && ymax / ymin > 20;
+  const f = log ? Math.log10 : (v) => v;
+  const lo = ymin, hi = ymax;
+  if (log) { ymin = f(ymin); ymax = f(ymax); }
   if (ymax - ymin < 1e-12) { ymax += 0.5 * (Math.abs(ymax) || 1e-3); ymin -= 0.5 * (Math.abs(ymin) || 1e-3); }
   const X = (x) => left + ((x - 1) / Math.max(xmax - 1, 1)) * (w - left - right);
-  const Y = (y) => top + (1 - (y - ymin) / (ymax - ymin)) * (h - top - bottom);
+  const Y = (y) => top + (1 - (f(y) - ymin) / (ymax - ymin)) * (h - top - bottom);
   ctx.fillStyle = ink; ctx.font = "10px sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  ctx.fillText(fmt(ymax), left - 4, top + 4); ctx.fillText(fmt(ymin), left - 4, h - bottom - 4);
+  ctx.fillText(fmt(hi), left - 4, top + 4); ctx.fillText(fmt(lo), left - 4, h - bottom - 4);
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   ctx.fillText("1", left, h - bottom + 4); ctx.fillText(`${xmax} epochs`, w - right - 30, h - bottom + 4);
   names.forEach((n, i) => {
@@ -80,6 +85,7 @@ function drawChart(c, curves, names, ink) {
     ctx.stroke();
   });
   c.dataset.points = String(drawn);
+  return log;
 }
 
 function legend(box, names) {
@@ -187,8 +193,11 @@ function render({ model, el }) {
     const curves = model.get("curves") || {};
     const names = Object.keys(curves);
     const losses = names.filter((n) => n.includes("loss")), scores = names.filter((n) => !n.includes("loss"));
-    drawChart(lossChart, curves, losses, ink); legend(lossKeys, losses);
-    drawChart(scoreChart, curves, scores, ink); legend(scoreKeys, scores);
+    const logLoss = drawChart(lossChart, curves, losses, ink, true);
+    legend(lossKeys, losses);
+    lossFig.firstChild.textContent = logLoss ? "loss (log scale)" : "loss";
+    drawChart(scoreChart, curves, scores, ink, false);
+    legend(scoreKeys, scores);
     scoreFig.hidden = scores.length === 0;
     mapFig.hidden = !model.get("map_size");
     if (!mapFig.hidden) {
