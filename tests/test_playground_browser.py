@@ -276,3 +276,29 @@ def test_the_benchmark_counts_the_frames_the_page_draws():
 
     ((drawn, received, ms),) = bench.frames_on_the_page(0.5, [bench.CONFIG], speed="1")
     assert drawn > 0 and received >= drawn and ms > 0
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen_and_the_map_is_next_to_play(browser, server):
+    browser.execute_cdp_cmd(  # headless Chromium's windows are at least 500 px wide: emulate the phone's screen
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+    )
+    try:
+        for view, click in (("train", "btn-play"), ("step", "btn-trace"), ("digits", None)):
+            open_page(browser, server, f"{FAST}&view={view}")
+            if click:
+                browser.find_element(By.ID, click).click()
+                time.sleep(0.5)
+            width = browser.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, (view, width)
+            if view == "train":
+                play = browser.find_element(By.ID, "btn-play").rect
+                heatmap = browser.find_element(By.ID, "heatmap").rect
+                settings = browser.find_element(By.CSS_SELECTOR, ".columns .settings").rect
+                assert (
+                    heatmap["y"] < settings["y"] and heatmap["y"] - play["y"] < 400
+                )  # the map first, by Play
+                browser.find_element(By.ID, "btn-play").click()
+                shot(browser, "phone")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
