@@ -82,6 +82,14 @@ class MLPConfig:
     shuffle: bool = True
     augment_shift: int = 0
     image_shape: tuple[int, int] | None = None
+    augment_rotation: float = 0.0
+    augment_scale: float = 0.0
+    augment_flip: bool = False
+    augment_noise: float = 0.0
+    # the weights kept at the end
+    weight_averaging: str | None = None
+    averaging_start: float = 0.0
+    averaging_decay: float = 0.999
     # when to stop
     tol: float = 0.0001
     n_iter_no_change: int | float = 10

@@ -23,6 +23,8 @@ __all__ = [
     "build_network",
     "dropout_rates",
     "hidden_sizes",
+    "make_augment",
+    "make_averaging",
     "make_loss",
     "make_optimizer",
     "make_schedule",
@@ -167,11 +169,12 @@ def make_trainer(
     estimators do, so that the same settings and seed give the same training wherever it is run from.
     ``kwargs`` go to the Trainer (``validation_data``, ``scorer``, ``callbacks``, ``early_stopping``, ...).
     """
-    from glassnet.training.augment import RandomShift
     from glassnet.training import Trainer
 
     batch = batch_size(config, n_rows)
-    shift = int(config.augment_shift)
+    averaging = make_averaging(config)
+    if averaging is not None:  # first: it sets the averaged weights before other callbacks' on_train_end
+        kwargs["callbacks"] = [averaging, *kwargs.get("callbacks", ())]
     return Trainer(
         net,
         optimizer if optimizer is not None else make_optimizer(config),
@@ -182,7 +185,42 @@ def make_trainer(
         shuffle=bool(config.shuffle),
         alpha=float(config.alpha),
         seed=rng,
-        augment=RandomShift(shift, config.image_shape) if shift else None,
+        augment=make_augment(config),
         n_jobs=config.n_jobs,
         **kwargs,
     )
+
+
+def make_augment(config):
+    """The training-time augmentation of ``config``, or ``None``: whole-pixel shifts (``augment_shift``), one
+    bilinear rotation and zoom (``augment_rotation``, ``augment_scale``), left-right mirroring
+    (``augment_flip``) and Gaussian input noise (``augment_noise``), applied in that order."""
+    from glassnet.training.augment import Compose, GaussianNoise, RandomAffine, RandomFlip, RandomShift
+
+    steps = []
+    if int(config.augment_shift):
+        steps.append(RandomShift(int(config.augment_shift), config.image_shape))
+    rotation = float(getattr(config, "augment_rotation", 0.0))
+    scale = float(getattr(config, "augment_scale", 0.0))
+    if rotation or scale:
+        steps.append(RandomAffine(rotation, scale, config.image_shape))
+    if getattr(config, "augment_flip", False):
+        steps.append(RandomFlip(0.5, config.image_shape))
+    noise = float(getattr(config, "augment_noise", 0.0))
+    if noise:
+        steps.append(GaussianNoise(noise))
+    if len(steps) <= 1:
+        return steps[0] if steps else None
+    return Compose(steps)
+
+
+def make_averaging(config):
+    """The :class:`~glassnet.training.averaging.WeightAveraging` callback of ``config.weight_averaging``, or
+    ``None``; it starts after ``averaging_start`` of the ``max_iter`` epochs."""
+    from glassnet.training.averaging import WeightAveraging
+
+    method = getattr(config, "weight_averaging", None)
+    if method is None:
+        return None
+    start = int(float(config.averaging_start) * int(config.max_iter))
+    return WeightAveraging(method, decay=float(config.averaging_decay), start=start)

@@ -515,6 +515,71 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "Shape of the images for ``augment_shift``; ``None`` assumes square images (8x8 for 64 features, "
         "28x28 for 784). glassnet addition.",
     ),
+    Param(
+        "augment_rotation",
+        0.0,
+        (Interval("float", 0, 180, "both"),),
+        "float",
+        "Data augmentation for images stored as rows: each training image is rotated about its centre by an "
+        "angle drawn uniformly from [-augment_rotation, augment_rotation] degrees, anew at every epoch, with "
+        "bilinear interpolation (:class:`glassnet.training.augment.RandomAffine`). 0 turns it off. Stochastic "
+        "solvers only. glassnet addition.",
+    ),
+    Param(
+        "augment_scale",
+        0.0,
+        (_UNIT_FLOAT,),
+        "float",
+        "Data augmentation: each training image is zoomed about its centre by a factor drawn uniformly from "
+        "[1 - augment_scale, 1 + augment_scale], in [0, 1) (with ``augment_rotation``, one bilinear resampling "
+        "does both). 0 turns it off. Stochastic solvers only. glassnet addition.",
+    ),
+    Param(
+        "augment_flip",
+        False,
+        (Boolean(),),
+        "bool",
+        "Data augmentation: each training image is mirrored left to right with probability 1/2 "
+        "(:class:`glassnet.training.augment.RandomFlip`); for classes that look the same in a mirror "
+        "(garments), not for digits. Stochastic solvers only. glassnet addition.",
+    ),
+    Param(
+        "augment_noise",
+        0.0,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Data augmentation for any inputs: Gaussian noise of this standard deviation is added to every "
+        "training input, anew for every batch (:class:`glassnet.training.augment.GaussianNoise`). 0 turns it "
+        "off. Stochastic solvers only. glassnet addition.",
+    ),
+    Param(
+        "weight_averaging",
+        None,
+        (NoneValue(), Options(("ema", "swa"))),
+        "{'ema', 'swa'} or None",
+        "Predict with an average of the weights training passed through "
+        "(:class:`glassnet.training.averaging.WeightAveraging`): ``'ema'``, an exponential moving average "
+        "updated after every step with ``averaging_decay``; ``'swa'``, the mean of the weights at the end of "
+        "each epoch. Averaging starts after ``averaging_start`` of the ``max_iter`` epochs. ``None`` (default) "
+        "keeps the last weights. Stochastic solvers only; each ``partial_fit`` call averages on its own. "
+        "glassnet addition.",
+    ),
+    Param(
+        "averaging_start",
+        0.0,
+        (_UNIT_FLOAT,),
+        "float",
+        "With ``weight_averaging``, the fraction of the ``max_iter`` epochs trained before averaging starts, "
+        "in [0, 1). glassnet addition.",
+    ),
+    Param(
+        "averaging_decay",
+        0.999,
+        (_UNIT_FLOAT,),
+        "float",
+        "With ``weight_averaging='ema'``, the decay of the moving average in [0, 1): it remembers about "
+        "``1 / (1 - averaging_decay)`` steps. glassnet addition.",
+    ),
 )
 
 CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (

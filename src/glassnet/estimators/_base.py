@@ -145,6 +145,13 @@ class BaseMultilayerPerceptron(
                 "batch_norm and augment_shift need a stochastic solver (they work on mini-batches); "
                 "use solver='adam' or solver='sgd'."
             )
+        per_batch = ("augment_rotation", "augment_scale", "augment_flip", "augment_noise", "weight_averaging")
+        used = [name for name in per_batch if getattr(self, name, None)]
+        if self.solver == "lbfgs" and used:
+            raise ValueError(
+                f"{', '.join(used)} need(s) a stochastic solver (they act on mini-batches or optimizer steps); "
+                "use solver='adam' or solver='sgd'."
+            )
 
     def _n_subtasks(self, incremental: bool) -> int:
         if self.solver == "lbfgs":

@@ -130,7 +130,7 @@ class StochasticSolverMixin:
             return
         train, config = data.train, self._config()
         batch = self._batch_size(train.n_samples)
-        if self.augment_shift:
+        if self.augment_shift or self.augment_rotation or self.augment_scale or self.augment_flip:
             infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
         resumed = self.__dict__.pop(
             "_resumed_from_checkpoint", False
