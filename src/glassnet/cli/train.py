@@ -57,6 +57,21 @@ OPTIONS = {
         "augment_shift", {"type": int, "metavar": "PIXELS"},
         "shift each training image by up to PIXELS in each direction; 0 = off",
     ),
+    "--augment-rotation": (
+        "augment_rotation", {"type": float, "metavar": "DEGREES"},
+        "rotate each training image by a random angle of up to DEGREES (bilinear); 0 = off",
+    ),
+    "--augment-scale": (
+        "augment_scale", {"type": fraction}, "zoom each training image by a random factor in [1 - S, 1 + S]; 0 = off",
+    ),
+    "--augment-flip": ("augment_flip", {"action": "store_true"}, "mirror half the training images left to right"),
+    "--augment-noise": ("augment_noise", {"type": float, "metavar": "STD"}, "Gaussian input noise; 0 = off"),
+    "--weight-averaging": (
+        "weight_averaging", {"choices": ("ema", "swa")},
+        "keep an average of the weights: ema after every step, swa at the end of every epoch",
+    ),
+    "--averaging-start": ("averaging_start", {"type": fraction}, "fraction of the epochs before averaging starts"),
+    "--averaging-decay": ("averaging_decay", {"type": fraction}, "decay of the ema average"),
     "--jobs": (
         "n_jobs", {"type": int, "metavar": "N"}, "processes sharing each training step (data parallel; 1 = this process only, -1 = every core; "
         "default: chosen for the work and the idle cores, see glassnet.training.workplan)",
@@ -83,6 +98,10 @@ def build_config(args) -> MLPConfig:
         config = config.replace(early_stopping=True, n_iter_no_change=args.early_stopping)
     if config.augment_shift < 0:
         raise CLIError(f"--augment-shift must be >= 0, got {config.augment_shift}", code=2)
+    if not 0 <= config.augment_rotation <= 180:
+        raise CLIError(f"--augment-rotation must be in [0, 180] degrees, got {config.augment_rotation}", code=2)
+    if not config.augment_noise >= 0:
+        raise CLIError(f"--augment-noise must be >= 0, got {config.augment_noise}", code=2)
     if config.batch_size != "auto" and config.batch_size < 0:
         raise CLIError(f"--batch-size must be >= 0 (0 = full batch), got {config.batch_size}", code=2)
     if config.n_jobs == 0:
@@ -357,6 +376,11 @@ def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds:
         "standardize": bool(args.standardize),
         "validation_split": args.validation_split,
         "augment_shift": config.augment_shift,
+        "augment_rotation": config.augment_rotation,
+        "augment_scale": config.augment_scale,
+        "augment_flip": bool(config.augment_flip),
+        "augment_noise": config.augment_noise,
+        "weight_averaging": config.weight_averaging,
         "schedule": config.learning_rate,
         "recipe": args.recipe,
         "seed": args.seed,

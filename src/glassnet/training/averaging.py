@@ -109,8 +109,5 @@ class WeightAveraging(Callback):
             self.average += rate * (w - self.average)
         self.n_averaged += 1
 
-    def state_dict(self) -> dict:
-        return {"method": self.method, "decay": self.decay, "start": self.start}
-
     def __repr__(self) -> str:
         return f"WeightAveraging(method={self.method!r}, decay={self.decay}, start={self.start})"
