@@ -153,6 +153,9 @@ class StochasticSolverMixin:
             callbacks=[rules, *callbacks],
             owner=rules,
         )
+        # epochs count across fits (warm start, resume_estimator): the data-parallel workers' random streams
+        # follow trainer.epoch, so a resumed fit draws the masks the uninterrupted one would have
+        trainer.epoch = len(self.loss_curve_)
         self.history_ = trainer.fit(
             train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
         )
