@@ -188,9 +188,9 @@ def test_sigkill_mid_epoch_resumes_from_the_last_complete_checkpoint(tmp_path):
             proc.kill()
         proc.stderr.close()
     names = sorted(p.name for p in folder.iterdir())
-    assert all(n.startswith("checkpoint-") and n.endswith(".npz") or n.endswith(".gntmp") for n in names), (
-        names
-    )
+    assert all(
+        n.startswith("checkpoint-") and n.endswith(".npz") or n.endswith(".gntmp") or n == "best.npz" for n in names
+    ), names
     for path in checkpoint.list_checkpoints(folder):
         load_checkpoint(path)  # every checkpoint file is complete: the checksums hold
     last = load_checkpoint(folder)
@@ -218,7 +218,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
         checkpoint.save_checkpoint(path, trainer)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-0001.npz"]  # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "checkpoint-0001.npz"]  # no temporary left
 
 
 def test_every_keep_last_and_best(tmp_path):

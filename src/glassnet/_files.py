@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["NotARegularFileError", "check_writable", "write_atomic"]
+__all__ = ["NotARegularFileError", "check_writable", "open_regular", "write_atomic"]
 
 _TEMP_SUFFIX = ".gntmp"
 _TEMP_RE = re.compile(
@@ -42,7 +42,11 @@ _ABANDONED_AFTER_S = 86400.0  # this old: removed whatever its process id says (
 
 
 class NotARegularFileError(OSError):
-    """The destination exists and is not a regular file (a folder, device, FIFO or socket): not replaced."""
+    """The path exists and is not a regular file (a folder, device, FIFO or socket): not replaced, not read.
+
+    ``kind`` names what it is (``"folder"``, ``"character device"``, ``"FIFO (named pipe)"``, ...)."""
+
+    kind = "special file"
 
 
 def _kind(mode: int) -> str:
@@ -73,6 +77,7 @@ def _resolve(path: str | os.PathLike) -> tuple[Path, os.stat_result | None]:
             f"refusing to write {target}{via}: it is a {_kind(st.st_mode)}, not a regular file; "
             "give the path of a file to create or replace"
         )
+        error.kind = _kind(st.st_mode)
         raise error
     return target, st
 
@@ -224,6 +229,45 @@ def _copy_mode(fd: int, tmp: Path, st: os.stat_result) -> None:
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
     else:  # pragma: no cover - Windows
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open an existing regular file for reading; anything else is refused before a byte is read.
+
+    ``/dev/zero`` would be read until memory runs out and opening a FIFO waits for a writer: the path's
+    ``stat`` is checked first, the file is opened without blocking, and its ``fstat`` is checked again (the
+    path may have been replaced in between).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is there.
+    NotARegularFileError
+        If it is a folder, device, FIFO or socket (``.kind`` says which).
+    """
+
+    def refuse(mode: int) -> NotARegularFileError:
+        error = NotARegularFileError(f"{path} is a {_kind(mode)}, not a regular file")
+        error.kind = _kind(mode)
+        return error
+
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise refuse(mode)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise refuse(mode)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def check_writable(path: str | os.PathLike) -> None:

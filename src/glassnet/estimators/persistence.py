@@ -16,18 +16,18 @@ the run; :func:`estimator_checkpoint_state` is what such a checkpoint stores of 
 from __future__ import annotations
 
 import inspect
+import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from glassnet.config.build import make_optimizer, make_schedule
 from glassnet.config.params import InvalidParameterError, validate_params
 from glassnet.estimators._classifier import MLPClassifier
 from glassnet.estimators._regressor import MLPRegressor
 from glassnet.estimators._saving import (
-    ESTIMATOR_STATE,
     _restore_random_state,
     estimator_checkpoint_state,
     save_estimator,
@@ -42,15 +42,7 @@ from glassnet.files.checkpoint import (
     restore_optimizer,
     restore_schedule,
 )
-from glassnet.files.model import (
-    ESTIMATOR_PREFIX,
-    MAX_BYTES,
-    ModelFileError,
-    build_network,
-    read_model_file,
-)
-from glassnet.nn.optim import OPTIMIZERS
-from glassnet.nn.schedules import SCHEDULES
+from glassnet.files.model import ESTIMATOR_PREFIX, MAX_BYTES, ModelFileError, open_model_file, read_network
 
 __all__ = ["save_estimator", "load_estimator", "resume_estimator", "estimator_checkpoint_state"]
 
@@ -61,24 +53,46 @@ _CLASSES = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}  # a f
 def load_estimator(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES):
     """Load an estimator written by :func:`save_estimator`; its predictions equal the saved one's exactly.
 
-    Only the estimator's declared fitted attributes are restored, and its parameters pass the estimator's
-    own validation before it is returned.
+    Only the estimator's declared fitted attributes are restored, its parameters pass the estimator's
+    own validation, and what it needs to predict must agree with the network (``n_features_in_`` its
+    inputs, ``classes_`` distinct and as many as its outputs) before it is returned.
 
     Raises
     ------
     ModelFileError
-        As :func:`load_model`, and if the file holds a plain network rather than an estimator.
+        As :func:`load_model`, and if the file holds a plain network rather than an estimator, or an
+        estimator that could not predict.
     """
-    path = Path(path)
-    metadata, arrays = read_model_file(path, max_bytes)
-    spec = metadata.get("estimator")
-    if metadata.get("kind") != "estimator" or not isinstance(spec, dict):
-        raise ModelFileError(f"{path} holds a plain network, not an estimator; load it with load_model")
+    return _load_estimator(Path(path), max_bytes)
+
+
+def _load_estimator(path: Path, max_bytes: int, fileobj=None):
+    with open_model_file(path, max_bytes, fileobj) as box:
+        metadata = box.metadata
+        spec = metadata.get("estimator")
+        if metadata.get("kind") != "estimator" or not isinstance(spec, dict):
+            raise ModelFileError(f"{path} holds a plain network, not an estimator; load it with load_model")
+        estimator = _estimator_from(path, spec)
+        for key in box.names:
+            if key.startswith(ESTIMATOR_PREFIX):
+                attr, value = key[len(ESTIMATOR_PREFIX) :], box.read(key)
+                if attr.endswith("_object_str"):
+                    attr, value = schema.fitted_array_name(attr), value.astype(object)
+                setattr(estimator, attr, value)
+        estimator.network_ = read_network(box)
+    _check_predictable(path, estimator)
+    return estimator
+
+
+def _estimator_from(path: Path, spec: dict):
+    """The estimator of the (schema-validated) ``estimator`` section: its class, parameters and fitted
+    attributes."""
     cls = _CLASSES[spec["class"]]
-    unknown = sorted(set(spec.get("params", {})) - set(inspect.signature(cls).parameters))
+    known = sorted(inspect.signature(cls).parameters)
+    unknown = sorted(set(spec.get("params", {})) - set(known))
     if unknown:
         raise ModelFileError(
-            f"{path}: estimator.params has an unknown parameter {unknown[0]!r}; known: {sorted(inspect.signature(cls).parameters)}"
+            f"{path}: estimator.params has an unknown parameter {unknown[0]!r}; known: {known}"
         )
     tuples, pairs = set(spec.get("tuples", [])), set(spec.get("pairs", []))
 
@@ -97,16 +111,45 @@ def load_estimator(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES):
         raise ModelFileError(f"{path} has invalid estimator parameters: {exc}") from None
     for key, value in spec.get("fitted", {}).items():
         setattr(estimator, key, restore(key, value))
-    for key, value in arrays.items():
-        if not key.startswith(ESTIMATOR_PREFIX):
-            continue
-        attr = key[len(ESTIMATOR_PREFIX) :]
-        if attr.endswith("_object_str"):
-            attr, value = schema.fitted_array_name(attr), value.astype(object)
-        setattr(estimator, attr, value)
-    weights = {k: v for k, v in arrays.items() if not k.startswith(ESTIMATOR_PREFIX)}
-    estimator.network_ = build_network(path, metadata, weights)
     return estimator
+
+
+_TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
+
+
+def _check_predictable(path: Path, est) -> None:
+    """An estimator file that passes the schema must also describe an estimator that can predict: the
+    fitted attributes ``predict`` uses are there and agree with the network."""
+    net = est.network_
+    n_in = next((la.in_features for la in net.layers if getattr(la, "in_features", None) is not None), None)
+    n_out = net.n_outputs
+
+    def refuse(text: str) -> ModelFileError:
+        return ModelFileError(f"{path} holds an estimator that cannot predict: {text}")
+
+    if not isinstance(getattr(est, "n_features_in_", None), int):
+        raise refuse("its fitted section lacks n_features_in_ (is the estimator section complete?)")
+    if n_in is not None and est.n_features_in_ != n_in:
+        raise refuse(f"n_features_in_ is {est.n_features_in_} but the network takes {n_in} inputs")
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and len(names) != est.n_features_in_:
+        raise refuse(f"feature_names_in_ has {len(names)} names for {est.n_features_in_} features")
+    if getattr(est, "n_outputs_", n_out) != n_out:
+        raise refuse(f"n_outputs_ is {est.n_outputs_} but the network has {n_out} outputs")
+    if type(est).__name__ == "MLPRegressor":
+        return
+    classes, target = getattr(est, "classes_", None), getattr(est, "target_type_", None)
+    if classes is None or target not in _TARGET_TYPES:
+        raise refuse(f"a classifier needs classes_ and a target_type_ in {list(_TARGET_TYPES)}")
+    try:
+        distinct = len(np.unique(classes)) == len(classes) and bool(np.all(np.sort(classes) == classes))
+    except TypeError:  # labels of mixed types cannot be sorted
+        distinct = False
+    if not distinct:
+        raise refuse("classes_ must be distinct and sorted (a duplicate label could never be predicted)")
+    wanted = 1 if target == "binary" else len(classes)
+    if (target == "binary" and len(classes) > 2) or n_out != wanted:
+        raise refuse(f"{len(classes)} classes ({target}) need {wanted} network outputs, it has {n_out}")
 
 
 def resume_estimator(source: str | os.PathLike | Checkpoint):
@@ -122,11 +165,12 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
 
     This continues exactly (bit-identical weights to one uninterrupted ``fit``) for the ``sgd`` and ``adam``
     solvers with a constant or ``invscaling``/``adaptive`` rate, shuffling and dropout, as long as the
-    stopping rule does not end either run early. Not exact: ``early_stopping=True`` (the validation split
-    is drawn again from the generator by the resumed ``fit``), ``learning_rate='cosine'`` is exact only
-    because the schedule keeps its saved length, and the data-parallel case with dropout as described in the
-    module docstring. ``n_iter_`` counts the epochs of the resumed ``fit`` (as for any warm start);
-    ``loss_curve_`` and ``t_`` continue.
+    stopping rule does not end either run early; with ``n_jobs > 1`` too (each process draws its dropout
+    masks from a stream of the epoch's number counted across fits, see
+    :func:`glassnet.training.parallel._epoch_stream`). ``learning_rate='cosine'`` is exact because the
+    schedule keeps its saved length. Not exact: ``early_stopping=True`` (the validation split is drawn again
+    from the generator by the resumed ``fit``; a warning says so). ``n_iter_`` counts the epochs of the
+    resumed ``fit`` (as for any warm start); ``loss_curve_`` and ``t_`` continue.
 
     Raises
     ------
@@ -140,28 +184,34 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
             f"{ckpt.path} was written by a plain Trainer, not during an estimator's fit; resume it with "
             "glassnet.checkpoint.resume(trainer, path)"
         )
-    with tempfile.TemporaryDirectory(prefix="glassnet-checkpoint-") as tmp:
-        path = Path(tmp) / "estimator.npz"
-        path.write_bytes(ckpt.arrays["estimator/model"].tobytes())
-        est = load_estimator(path)
+    blob = io.BytesIO(ckpt.arrays["estimator/model"].tobytes())
+    try:
+        est = _load_estimator(Path(f"{ckpt.path}: its estimator"), MAX_BYTES, blob)
+    except ModelFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    if type(est).__name__ != spec["class"]:
+        raise CheckpointError(f"{ckpt.path} says it holds a {spec['class']} but holds a {type(est).__name__}")
     net = est.network_
     check_network(ckpt, net)
     for key, value in spec["state"].items():
-        if key not in ESTIMATOR_STATE:  # a file restores the declared training records, nothing else
-            raise CheckpointError(f"{ckpt.path} stores an undeclared estimator attribute {key!r}")
+        _check_state(ckpt, key, value)
         setattr(est, key, list(value) if isinstance(value, list) else value)
     best = ckpt.arrays.get("estimator/_best_params")
-    est._best_params = None if best is None else best.copy()
-    opt_spec, sched_spec = ckpt.metadata["optimizer"], ckpt.metadata["schedule"]
-    opt_cls = {cls.__name__: cls for cls in OPTIMIZERS.values()}.get(opt_spec["class"])
-    sched_cls = {cls.__name__: cls for cls in SCHEDULES.values()}.get(sched_spec["class"])
-    if opt_cls is None or sched_cls is None:
+    if best is not None and best.shape != (net.n_params,):
         raise CheckpointError(
-            f"{ckpt.path} names an unknown optimizer or schedule ({opt_spec['class']}, {sched_spec['class']})"
+            f"{ckpt.path}: estimator/_best_params has shape {best.shape}, not ({net.n_params},)"
         )
-    est._optimizer = opt_cls.__new__(opt_cls)
+    est._best_params = None if best is None else best.astype(net.dtype)
+    # the optimizer and schedule the estimator's settings make, then in the saved state (same classes only)
+    config = est._config()
+    est._optimizer, est._schedule = make_optimizer(config), make_schedule(config, 1)
+    for what, obj in (("optimizer", est._optimizer), ("schedule", est._schedule)):
+        if type(obj).__name__ != ckpt.metadata[what]["class"]:
+            raise CheckpointError(
+                f"{ckpt.path} holds the state of a {ckpt.metadata[what]['class']:.100} {what}, but the "
+                f"estimator's settings make a {type(obj).__name__}"
+            )
     restore_optimizer(ckpt, est._optimizer, net.n_params, net.dtype)
-    est._schedule = sched_cls.__new__(sched_cls)
     restore_schedule(ckpt, est._schedule)
     rng = restore_generators(ckpt, net)
     est._rng = rng if rng is not None else np.random.default_rng()
@@ -177,3 +227,31 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
         )
     est._resumed_from_checkpoint = True  # the next fit keeps _optimizer and _schedule (see _stochastic.py)
     return est
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# the training records a checkpoint restores (ESTIMATOR_STATE), and what each must be
+_STATE_CHECKS = {
+    "n_iter_": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "t_": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "_no_improvement_count": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "loss_": lambda v: v is None or _is_number(v),
+    "best_loss_": lambda v: v is None or _is_number(v),
+    "best_validation_score_": lambda v: v is None or _is_number(v),
+    "_best_score_before_epoch": lambda v: v is None or _is_number(v),
+    "loss_curve_": lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
+    "validation_scores_": lambda v: v is None or (isinstance(v, list) and all(_is_number(x) for x in v)),
+    "validation_loss_curve_": lambda v: v is None or (isinstance(v, list) and all(_is_number(x) for x in v)),
+}
+
+
+def _check_state(ckpt: Checkpoint, key: str, value) -> None:
+    """A file restores the declared training records only, each of its type."""
+    check = _STATE_CHECKS.get(key)
+    if check is None:
+        raise CheckpointError(f"{ckpt.path} stores an undeclared estimator attribute {key[:80]!r}")
+    if not check(value):
+        raise CheckpointError(f"{ckpt.path}: estimator.state.{key} has an invalid value {str(value)[:60]}")

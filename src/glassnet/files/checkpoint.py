@@ -13,10 +13,14 @@ metadata (JSON)     the architecture; the optimizer's class, step count ``t``, r
                     (``state_dict``/``load_state_dict``); for an estimator's fit, the estimator itself
 ==================  ==========================================================================================
 
-Every array and the metadata carry a SHA-256 that is checked on load; only the members the metadata names
-are read, each ``.npy`` header is checked against the declared shape and dtype before its data is read, and
-no array may hold objects. Files are written with :func:`glassnet._files.write_atomic` (temporary file,
-``fsync``, rename): a crash or ``SIGKILL`` leaves the previous checkpoint or the new one, never half of one.
+The file is the same container as a model file's (:mod:`glassnet.files.container`, with its limits): every
+array and the metadata carry a SHA-256 that is checked on load; the metadata is validated field by field
+(:func:`glassnet.files.schema.validate_checkpoint`) before anything is restored, and restoring sets only
+plain attributes that the optimizer or schedule already has, of the same type, only the state arrays it
+declares and only bit generators rebuilt from a fresh one's state layout; the zip holds exactly the
+declared arrays, each ``.npy`` header checked before its data is read, and no array may hold objects.
+Files are written with :func:`glassnet._files.write_atomic` (temporary file, ``fsync``, rename): a crash or
+``SIGKILL`` leaves the previous checkpoint or the new one, never half of one.
 
 Resuming::
 
@@ -48,26 +52,25 @@ checkpoint's, since the continuation would then not be the same run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import re
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from glassnet._files import check_writable, write_atomic
+from glassnet._files import check_writable
 from glassnet._version import __version__
+from glassnet.files import container, schema
+from glassnet.files.container import MAX_METADATA_BYTES, ContainerError
 from glassnet.training.callbacks import Callback, History, _check_positive_int, _monitored, _sign
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_METADATA_BYTES",
     "Checkpoint",
     "CheckpointError",
     "checkpoint_name",
@@ -82,17 +85,26 @@ __all__ = [
 FORMAT = "glassnet-checkpoint"
 FORMAT_VERSION = 1
 MAX_BYTES = 1 << 32  # default bound on the arrays of one checkpoint (4 GiB)
-MAX_METADATA_BYTES = 64 << 20
 _META_KEY = "__glassnet_checkpoint__"
 _NAME_RE = re.compile(r"^checkpoint-(\d{4,})\.npz$")
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_BIT_GENERATORS = schema.BIT_GENERATORS
 _SETTINGS = ("batch_size", "shuffle", "alpha", "n_jobs")
-_REQUIRED = ("epoch", "architecture", "trainer", "optimizer", "schedule", "generators", "generator_refs",
-             "history", "callbacks", "arrays")  # fmt: skip
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ContainerError):
     """A checkpoint is corrupt, truncated, of a newer format, or does not fit the run it is resumed into."""
+
+
+LAYOUT = container.Layout(
+    format=FORMAT,
+    version=FORMAT_VERSION,
+    meta_key=_META_KEY,
+    what="glassnet checkpoint",
+    error=CheckpointError,
+    digest_at=("sha256",),
+    hint="expected a checkpoint written by glassnet.files.checkpoint.ModelCheckpoint or save_checkpoint",
+    others={"__glassnet__": " (it is a model file: load it with glassnet.files.model.load_model)"},
+)
 
 
 @dataclass
@@ -124,7 +136,7 @@ class Checkpoint:
 
 
 def checkpoint_name(epoch: int) -> str:
-    """The file name :class:`~glassnet.training.callbacks.ModelCheckpoint` gives the checkpoint after ``epoch`` epochs."""
+    """The file name :class:`ModelCheckpoint` gives the checkpoint after ``epoch`` epochs."""
     return f"checkpoint-{int(epoch):04d}.npz"
 
 
@@ -204,15 +216,40 @@ def _encode_state(value):
     return jsonable(value)
 
 
-def _decode_state(value):
-    if isinstance(value, dict) and "__ndarray__" in value:
-        return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
-    if isinstance(value, dict):
-        return {k: _decode_state(v) for k, v in value.items()}
+def _decode_like(template, value, where: str):
+    """``value`` (a stored state) decoded with exactly the structure of ``template`` (a fresh bit generator's
+    state): the same keys, integers where it has integers, arrays of its dtype and length; else an error."""
+    if isinstance(template, dict):
+        if not isinstance(value, dict) or set(value) != set(template):
+            raise CheckpointError(f"{where} must have the fields {sorted(template)}")
+        return {k: _decode_like(template[k], value[k], f"{where}.{k}") for k in template}
+    if isinstance(template, np.ndarray):
+        ok = (
+            isinstance(value, dict)
+            and set(value) == {"__ndarray__", "dtype"}
+            and value["dtype"] == template.dtype.str
+        )
+        items = value.get("__ndarray__") if ok else None
+        if not isinstance(items, list) or len(items) != template.size:
+            raise CheckpointError(f"{where} must be an array of {template.size} {template.dtype} values")
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= np.iinfo(template.dtype).max
+            for v in items
+        ):
+            raise CheckpointError(f"{where} must hold integers in the range of {template.dtype}")
+        return np.array(items, dtype=template.dtype).reshape(template.shape)
+    if isinstance(template, str):
+        if value != template:
+            raise CheckpointError(f"{where} must be {template!r}")
+        return value
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**128:
+        raise CheckpointError(f"{where} must be an integer in [0, 2**128)")
     return value
 
 
-def _generator_from(spec: dict) -> np.random.Generator:
+def _generator_from(spec: dict, where: str = "a generator") -> np.random.Generator:
+    """A Generator in the saved state (``spec`` validated by :func:`glassnet.files.schema.validate_checkpoint`:
+    a known bit generator, a bounded seed sequence); the state must fit a fresh bit generator's layout."""
     name = spec["bit_generator"]
     if name not in _BIT_GENERATORS:
         raise CheckpointError(
@@ -220,6 +257,7 @@ def _generator_from(spec: dict) -> np.random.Generator:
         )
     cls = getattr(np.random, name)
     seq = spec.get("seed_seq")
+    bitgen = cls()
     if seq is not None:
         entropy = seq["entropy"]
         seed = np.random.SeedSequence(
@@ -229,9 +267,11 @@ def _generator_from(spec: dict) -> np.random.Generator:
             n_children_spawned=seq["n_children_spawned"],
         )
         bitgen = cls(seed)
-    else:
-        bitgen = cls()
-    bitgen.state = _decode_state(spec["state"])
+    state = _decode_like(bitgen.state, spec["state"], f"{where}.state")
+    try:
+        bitgen.state = state
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CheckpointError(f"{where} has an invalid state: {exc}") from None
     return np.random.Generator(bitgen)
 
 
@@ -304,15 +344,6 @@ def _state(trainer, epoch: int) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, arrays
 
 
-def _sha256(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
-def _metadata_digest(metadata: dict) -> str:
-    body = {k: v for k, v in metadata.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 def save_checkpoint(path: str | os.PathLike, trainer, *, epoch: int | None = None) -> Path:
     """Write a checkpoint of ``trainer`` (a :class:`~glassnet.training.Trainer`) to ``path``, atomically.
 
@@ -333,42 +364,15 @@ def save_checkpoint(path: str | os.PathLike, trainer, *, epoch: int | None = Non
         The file written.
     """
     metadata, arrays = _state(trainer, trainer.epoch if epoch is None else epoch)
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     metadata["arrays"] = {
-        name: {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": _sha256(a)}
+        name: {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": container.sha256(a)}
         for name, a in arrays.items()
     }
-    metadata["sha256"] = _metadata_digest(metadata)
-    text = json.dumps(metadata, sort_keys=True)
-    payload = {_META_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
-    return write_atomic(path, lambda f: np.savez(f, **payload))
+    return container.write_container(path, LAYOUT, arrays, metadata)
 
 
 # --- reading -----------------------------------------------------------------------------------------------
-
-
-def _header(stream, where: str):
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(stream)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(stream)
-        elif version in ((2, 0), (3, 0)):
-            shape, _, dtype = fmt.read_array_header_2_0(stream)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
-        raise CheckpointError(f"{where} is truncated or corrupt ({exc})") from None
-    if dtype.hasobject or dtype.fields is not None:
-        raise CheckpointError(f"{where} holds {dtype} data; a checkpoint holds only numbers")
-    return tuple(int(n) for n in shape), dtype
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
-    try:
-        with zf.open(info) as member:
-            return np.lib.format.read_array(member, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
-        raise CheckpointError(f"{where} is truncated or corrupt: {exc}") from None
 
 
 def _checkpoint_file(path: Path) -> Path:
@@ -383,88 +387,10 @@ def _checkpoint_file(path: Path) -> Path:
     return path
 
 
-def _read_metadata(zf: zipfile.ZipFile, members: dict, path: Path):
-    """The decoded JSON metadata member of the checkpoint, its header checked before its data is read."""
-    meta_info = members.get(_META_KEY + ".npy")
-    if meta_info is None:
-        hint = (
-            " (it is a model file: load it with glassnet.files.model.load_model)"
-            if "__glassnet__.npy" in members
-            else ""
-        )
-        raise CheckpointError(f"{path} is not a glassnet checkpoint{hint}")
-    with zf.open(meta_info) as member:
-        shape, dtype = _header(member, f"{path}: the metadata")
-    if len(shape) != 1 or dtype != np.uint8 or shape[0] > MAX_METADATA_BYTES:
-        raise CheckpointError(f"{path} has corrupt metadata ({dtype} of shape {shape})")
-    raw = _read_member(zf, meta_info, f"{path}: the metadata")
-    try:
-        return json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path} has corrupt metadata: {exc}") from None
-
-
-def _check_format(metadata, path: Path) -> None:
-    """The metadata must name this format, in a version this glassnet reads, with a matching checksum."""
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        shown = metadata.get("format") if isinstance(metadata, dict) else type(metadata).__name__
-        raise CheckpointError(f"{path} is not a glassnet checkpoint (format {shown!r})")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{path} has an invalid checkpoint format version {version!r}")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} was written by a newer glassnet ({str(metadata.get('glassnet_version'))[:40]}, "
-            f"checkpoint format version {version}); this glassnet {__version__} reads format version "
-            f"{FORMAT_VERSION} or older. Upgrade glassnet to resume from it."
-        )
-    if metadata.get("sha256") != _metadata_digest(metadata):
-        raise CheckpointError(f"{path} is corrupt: the checksum of its metadata does not match")
-
-
-def _declared_arrays(metadata: dict, members: dict, path: Path) -> dict:
-    """The metadata's array declarations, once every required field is there and the zip holds exactly
-    the declared arrays."""
-    declared = metadata.get("arrays")
-    missing = [k for k in _REQUIRED if k not in metadata]
-    if (
-        missing
-        or not isinstance(declared, dict)
-        or not all(isinstance(v, dict) and {"shape", "dtype", "sha256"} <= set(v) for v in declared.values())
-    ):
-        raise CheckpointError(f"{path} has invalid metadata (missing {missing or 'array declarations'})")
-    stored = {m[: -len(".npy")] for m in members if m.endswith(".npy")} - {_META_KEY}
-    if stored != set(declared):
-        raise CheckpointError(
-            f"{path} is truncated or corrupt: arrays missing {sorted(set(declared) - stored)[:5]}, "
-            f"unexpected {sorted(stored - set(declared))[:5]}"
-        )
-    return declared
-
-
-def _check_headers(zf: zipfile.ZipFile, members: dict, declared: dict, path: Path, max_bytes: int) -> None:
-    """Every array's ``.npy`` header must match its declaration, and all of them fit in ``max_bytes``;
-    no array data is read before all agree."""
-    total = 0
-    for name, spec in declared.items():
-        with zf.open(members[name + ".npy"]) as member:
-            shape, dtype = _header(member, f"{path}: array {name!r}")
-        if list(shape) != spec["shape"] or dtype.str != spec["dtype"]:
-            raise CheckpointError(f"{path}: array {name!r} does not match its declaration")
-        total += int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if total > max_bytes:
-            raise CheckpointError(f"{path} holds more than max_bytes={max_bytes} bytes of arrays")
-
-
-def _read_arrays(zf: zipfile.ZipFile, members: dict, declared: dict, path: Path) -> dict[str, np.ndarray]:
-    """The declared arrays, each checked against its SHA-256."""
-    arrays = {}
-    for name, spec in declared.items():
-        array = _read_member(zf, members[name + ".npy"], f"{path}: array {name!r}")
-        if _sha256(array) != spec["sha256"]:
-            raise CheckpointError(f"{path} is corrupt: the checksum of array {name!r} does not match")
-        arrays[name] = array
-    return arrays
+def _declare(metadata: dict, version: int) -> dict[str, container.Declared]:
+    """The arrays a checkpoint must hold, once every field of its metadata is valid."""
+    arrays = schema.validate_checkpoint(metadata, FORMAT, FORMAT_VERSION)
+    return {name: container.Declared(shape, dtype, digest) for name, (shape, dtype, digest) in arrays.items()}
 
 
 def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Checkpoint:
@@ -475,22 +401,12 @@ def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> C
     FileNotFoundError
         If there is no such file (or no checkpoint in the folder).
     CheckpointError
-        If the file is not a glassnet checkpoint, is truncated or corrupt (a checksum differs), or was
-        written in a newer format.
+        If the file is not a glassnet checkpoint, is truncated or corrupt (a checksum differs), has a
+        metadata field of the wrong type or out of bounds, or was written in a newer format.
     """
     path = _checkpoint_file(Path(path))
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise CheckpointError(f"{path} is not a glassnet checkpoint (not a readable .npz: {exc})") from None
-    with zf:
-        members = {i.filename: i for i in zf.infolist()}
-        metadata = _read_metadata(zf, members, path)
-        _check_format(metadata, path)
-        declared = _declared_arrays(metadata, members, path)
-        _check_headers(zf, members, declared, path, max_bytes)
-        arrays = _read_arrays(zf, members, declared, path)
-    return Checkpoint(path, metadata, arrays)
+    with container.open_container(path, LAYOUT, _declare, max_bytes=max_bytes) as box:
+        return Checkpoint(path, box.metadata, {name: box.read(name) for name in box.names})
 
 
 # --- resuming ----------------------------------------------------------------------------------------------
@@ -534,36 +450,109 @@ def _check_classes(ckpt: Checkpoint, opt, schedule) -> None:
             )
 
 
-def restore_optimizer(ckpt: Checkpoint, opt, n_params: int, dtype) -> None:
-    spec = ckpt.metadata["optimizer"]
-    for key, value in spec["attributes"].items():
-        setattr(opt, key, value)
-    for name in getattr(opt, "state_names", None) or ():
-        if name not in spec["state"]:
-            opt.__dict__.pop(name, None)  # no state saved (no step yet): none now, not another run's
-    for name in spec["state"]:
-        value = ckpt.arrays[f"optimizer/{name}"]
-        if value.shape != (n_params,):
+_MISSING = object()
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _same_kind(current, value) -> bool:
+    """Whether a stored JSON scalar may replace ``current``: bool for bool, number for number, str for str."""
+    if current is None:
+        return True
+    if isinstance(current, bool) or isinstance(value, bool):
+        return isinstance(current, bool) and isinstance(value, bool)
+    if isinstance(current, (int, float)):
+        return isinstance(value, (int, float))
+    return isinstance(current, str) and isinstance(value, str)
+
+
+def _restore_attributes(ckpt: Checkpoint, obj, part: str) -> None:
+    """Set the saved plain attributes of the optimizer or schedule ``obj``: only those it already has as
+    plain values (not methods or properties), each to a value of the same kind; nothing else."""
+    for key, value in ckpt.metadata[part]["attributes"].items():
+        on_class = getattr(type(obj), key, _MISSING)
+        current = obj.__dict__.get(key, on_class)
+        if (
+            (on_class is not _MISSING and not isinstance(on_class, _PLAIN))
+            or current is _MISSING
+            or not (isinstance(current, _PLAIN) and _same_kind(current, value))
+        ):
             raise CheckpointError(
-                f"{ckpt.path}: optimizer state {name!r} has shape {value.shape}, not ({n_params},)"
+                f"{ckpt.path}: {part}.attributes.{key} = {str(value)[:40]} is not a setting of this "
+                f"{type(obj).__name__} (a file may restore only its plain attributes, each with a value of "
+                "the same type)"
             )
-        setattr(opt, name, value.astype(dtype, copy=True))
+        setattr(obj, key, value)
+
+
+def _restoring(obj):
+    """Undo every attribute change of ``obj`` if the block fails (resume changes nothing then)."""
+
+    class Undo:
+        def __enter__(self):
+            self.saved = dict(vars(obj))
+
+        def __exit__(self, kind, exc, tb):
+            if kind is not None:
+                vars(obj).clear()
+                vars(obj).update(self.saved)
+
+    return Undo()
+
+
+def restore_optimizer(ckpt: Checkpoint, opt, n_params: int, dtype) -> None:
+    """Put ``opt`` in the saved state: its plain attributes (``lr``, ``t``, ...) and the state arrays it
+    declares (``state_names``); on any error it is left as it was."""
+    spec = ckpt.metadata["optimizer"]
+    with _restoring(opt):
+        _restore_attributes(ckpt, opt, "optimizer")
+        declared = tuple(getattr(opt, "state_names", None) or ())
+        for name in spec["state"]:
+            if name not in declared:
+                raise CheckpointError(
+                    f"{ckpt.path}: optimizer.state names {name!r}, which {type(opt).__name__} does not declare "
+                    f"as state ({list(declared)})"
+                )
+            if ckpt.arrays[f"optimizer/{name}"].shape != (n_params,):
+                raise CheckpointError(
+                    f"{ckpt.path}: optimizer state {name!r} has shape "
+                    f"{ckpt.arrays[f'optimizer/{name}'].shape}, not ({n_params},)"
+                )
+        for name in declared:
+            if name not in spec["state"]:
+                opt.__dict__.pop(name, None)  # no state saved (no step yet): none now, not another run's
+        for name in spec["state"]:
+            setattr(opt, name, ckpt.arrays[f"optimizer/{name}"].astype(dtype, copy=True))
 
 
 def restore_schedule(ckpt: Checkpoint, schedule) -> None:
-    spec = ckpt.metadata["schedule"]
-    for key, value in spec["attributes"].items():
-        setattr(schedule, key, value)
+    """Put ``schedule`` in the saved state (its plain attributes); on any error it is left as it was."""
+    with _restoring(schedule):
+        _restore_attributes(ckpt, schedule, "schedule")
+
+
+def _rebuilt_generators(ckpt: Checkpoint, net) -> tuple[list[np.random.Generator], dict]:
+    """The saved generators, rebuilt, and the layers (that declare ``needs_rng``) they go to."""
+    specs = ckpt.metadata["generators"]
+    gens = [_generator_from(spec, f"{ckpt.path}: generators[{k}]") for k, spec in enumerate(specs)]
+    refs = ckpt.metadata["generator_refs"]
+    layers = {}
+    for i, k in refs["layers"].items():
+        layer = net.layers[int(i)] if int(i) < len(net.layers) else None
+        if not getattr(layer, "needs_rng", False):
+            raise CheckpointError(
+                f"{ckpt.path}: generator_refs.layers names layer {i}, which draws no random numbers"
+            )
+        if k is not None:
+            layers[int(i)] = gens[k]
+    return gens, layers
 
 
 def restore_generators(ckpt: Checkpoint, net) -> np.random.Generator | None:
     """New generators with the saved states, given to the layers; returns the Trainer's (or None)."""
-    gens = [_generator_from(spec) for spec in ckpt.metadata["generators"]]
-    refs = ckpt.metadata["generator_refs"]
-    for i, k in refs["layers"].items():
-        if k is not None:
-            net.layers[int(i)].rng = gens[k]
-    k = refs["trainer"]
+    gens, layers = _rebuilt_generators(ckpt, net)
+    for i, gen in layers.items():
+        net.layers[i].rng = gen
+    k = ckpt.metadata["generator_refs"]["trainer"]
     return None if k is None else gens[k]
 
 
@@ -588,8 +577,9 @@ def _check_settings(ckpt: Checkpoint, trainer, strict: bool) -> None:
 
 
 def _restore_callbacks(ckpt: Checkpoint, callbacks) -> None:
+    """Give each callback that declares ``load_state_dict`` its saved state (matched by class, in order)."""
     saved: dict[str, list] = {}
-    for entry in ckpt.metadata.get("callbacks", []):
+    for entry in ckpt.metadata["callbacks"]:
         saved.setdefault(entry["class"], []).append(entry["state"])
     seen: dict[str, int] = {}
     for cb in callbacks:
@@ -599,7 +589,12 @@ def _restore_callbacks(ckpt: Checkpoint, callbacks) -> None:
         k = seen.get(name, 0)
         seen[name] = k + 1
         if k < len(saved.get(name, [])):
-            cb.load_state_dict(saved[name][k])
+            try:
+                cb.load_state_dict(saved[name][k])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise CheckpointError(
+                    f"{ckpt.path}: the saved state of callback {name} is invalid: {exc!r}"
+                ) from None
 
 
 def resume(trainer, source: str | os.PathLike | Checkpoint, *, strict: bool = True) -> Checkpoint:
@@ -647,15 +642,21 @@ def resume(trainer, source: str | os.PathLike | Checkpoint, *, strict: bool = Tr
         if strict:
             raise CheckpointError(text + ", or pass strict=False to go on anyway")
         warnings.warn(text + ".", UserWarning, stacklevel=2)
+    # what can fail (a crafted file) comes first and changes nothing; then the restoring, which cannot fail
+    gens, layer_gens = _rebuilt_generators(ckpt, net)
+    optimizer, schedule = trainer.optimizer, trainer.schedule
+    with _restoring(optimizer), _restoring(schedule):
+        restore_optimizer(ckpt, optimizer, net.n_params, net.dtype)
+        restore_schedule(ckpt, schedule)
+        _restore_callbacks(ckpt, trainer.callbacks)
     net.load_state_dict({k[len("net/") :]: v for k, v in ckpt.arrays.items() if k.startswith("net/")})
-    restore_optimizer(ckpt, trainer.optimizer, net.n_params, net.dtype)
-    restore_schedule(ckpt, trainer.schedule)
-    rng = restore_generators(ckpt, net)
-    if rng is not None:
-        trainer.rng = rng
+    for i, gen in layer_gens.items():
+        net.layers[i].rng = gen
+    k = ckpt.metadata["generator_refs"]["trainer"]
+    if k is not None:
+        trainer.rng = gens[k]
     trainer.history = ckpt.history
     trainer.epoch = ckpt.epoch
-    _restore_callbacks(ckpt, trainer.callbacks)
     return ckpt
 
 
@@ -666,7 +667,9 @@ class ModelCheckpoint(Callback):
     """Write resumable checkpoints (:mod:`glassnet.files.checkpoint`) into a folder as training goes.
 
     Files: ``checkpoint-NNNN.npz`` after every ``every`` epochs (``NNNN`` the number of completed epochs)
-    and at the end of training, and ``best.npz`` whenever the monitored value improves. Each is written
+    and at the end of training, of which the last ``keep_last`` (3) are kept, and ``best.npz`` whenever the
+    monitored value improves (by default the validation loss, or the training loss when there is no
+    validation), as Keras's ``ModelCheckpoint`` and skorch's ``Checkpoint`` keep theirs. Each is written
     atomically: a run killed at any moment (``SIGKILL`` included) leaves complete checkpoints only, and
     ``glassnet.files.checkpoint.resume(trainer, folder)`` continues from the latest.
 
@@ -684,11 +687,12 @@ class ModelCheckpoint(Callback):
         ``save_last``).
     monitor : str or None
         Also keep ``best.npz``, the checkpoint of the best epoch by this recorded value (``val_loss``,
-        ``val_score``, ``loss``, or an :class:`EpochScoring` name).
+        ``val_score``, ``loss``, or an :class:`EpochScoring` name); ``'auto'`` (default): ``val_loss`` when
+        the fit validates, else ``loss``; ``None``: no ``best.npz``.
     mode : {'auto', 'min', 'max'}
         Whether lower or higher ``monitor`` is better; ``'auto'``: higher for scores and accuracies.
     keep_last : int or None
-        Keep only this many periodic checkpoints (older ones are deleted); ``None`` keeps all.
+        Keep only this many periodic checkpoints (older ones are deleted; default 3); ``None`` keeps all.
     save_last : bool
         Also write the checkpoint of the final epoch when training ends normally (not after Ctrl-C).
     """
@@ -697,13 +701,15 @@ class ModelCheckpoint(Callback):
         self,
         directory,
         every: int | None = 1,
-        monitor: str | None = None,
+        monitor: str | None = "auto",
         mode: str = "auto",
-        keep_last: int | None = None,
+        keep_last: int | None = 3,
         save_last: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self.every = _check_positive_int("every", every, allow_none=True)
+        if monitor is not None and not isinstance(monitor, str):
+            raise ValueError(f"monitor must be a recorded value's name, 'auto' or None; got {monitor!r}.")
         self.monitor, self.mode = monitor, mode
         self.sign = _sign(monitor, mode) if monitor is not None else 1.0
         self.keep_last = _check_positive_int("keep_last", keep_last, allow_none=True)
@@ -717,7 +723,12 @@ class ModelCheckpoint(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        best, epoch = state["best"], state["best_epoch"]
+        if isinstance(best, bool) or not isinstance(best, (int, float)):
+            raise ValueError(f"best must be a number; got {best!r:.40}")
+        if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+            raise ValueError(f"best_epoch must be a non-negative integer or None; got {epoch!r:.40}")
+        self.best, self.best_epoch = float(best), epoch
 
     def on_train_begin(self, trainer) -> None:
         check_writable(self.directory / checkpoint_name(0))  # a read-only folder is reported now, not later
@@ -734,6 +745,9 @@ class ModelCheckpoint(Callback):
         periodic = self.every is not None and done % self.every == 0
         best = False
         if self.monitor is not None:
+            if self.monitor == "auto":  # the validation loss when the fit validates, else the training loss
+                self.monitor = "val_loss" if "val_loss" in logs else "loss"
+                self.sign = _sign(self.monitor, self.mode)
             value = _monitored("ModelCheckpoint", self.monitor, logs)
             if np.isfinite(value) and self.sign * value > self.best:
                 self.best, self.best_epoch, best = self.sign * value, done - 1, True

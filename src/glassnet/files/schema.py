@@ -1,4 +1,5 @@
-"""What a model file's metadata may hold: every field's type and bounds, checked before anything is built.
+"""What a model file's or a checkpoint's metadata may hold: every field's type and bounds, checked before
+anything is built.
 
 :func:`validate_metadata` is run by :mod:`glassnet.files.model` on the parsed JSON of every file it loads. It
 either returns the arrays the file must hold (name -> expected shape and dtype, derived from the declared
@@ -6,6 +7,9 @@ architecture without allocating anything) or raises :class:`SchemaError` with a 
 (``preprocessing.box``) and what was expected. Nothing in the metadata can choose code: layer and loss
 types are looked up by name among the registered ones, estimator classes among two, and only the
 declared fitted attributes (:data:`FITTED_JSON`, :data:`FITTED_ARRAYS`) can be restored.
+
+:func:`validate_checkpoint` does the same for :mod:`glassnet.files.checkpoint`: its fields are exactly
+:data:`CHECKPOINT_FIELDS`, and it returns the arrays the checkpoint must hold.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = [
     "FITTED_JSON",
     "SchemaError",
     "check_json",
+    "validate_checkpoint",
     "validate_metadata",
 ]
 
@@ -430,3 +435,190 @@ def validate_metadata(meta, format_name: str, max_version: int) -> dict[str, tup
         raise SchemaError("a plain network file has an estimator field")
     _unknown_fields(meta)
     return expected
+
+
+# --- checkpoints ----------------------------------------------------------------------------------------------
+
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+CHECKPOINT_FIELDS = ("format", "format_version", "glassnet_version", "epoch", "architecture", "trainer",
+                     "optimizer", "schedule", "generators", "generator_refs", "history", "callbacks",
+                     "estimator", "arrays", "sha256")  # fmt: skip
+MAX_SEED_WORDS = 64  # entropy and spawn keys of a SeedSequence (mixing costs pool size x words)
+MAX_POOL_SIZE = 64  # NumPy's default is 4; 10**7 would take days to mix
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_ARRAY_DTYPES = {"<f4", "<f8", "|u1"}
+
+
+def _exact_keys(where: str, v, keys) -> dict:
+    v = _dict(where, v)
+    missing, unknown = sorted(set(keys) - set(v)), sorted(set(v) - set(keys))
+    if missing or unknown:
+        raise SchemaError(
+            f"{where} must have exactly the fields {sorted(keys)} (missing {missing}, unknown {unknown[:5]})"
+        )
+    return v
+
+
+def _attributes(where: str, v) -> dict:
+    """An optimizer's or schedule's plain attributes: identifiers (no dunders) to JSON scalars."""
+    v = _dict(where, v)
+    if len(v) > 100:
+        raise _fail(where, "at most 100 attributes", f"{len(v)} attributes")
+    for key, value in v.items():
+        if not _IDENTIFIER.match(key) or key.startswith("__"):
+            raise _fail(f"{where}.{key[:40]}", "named as a plain attribute (no dunders)", key)
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            raise _fail(f"{where}.{key}", "a JSON scalar", value)
+        if isinstance(value, str) and len(value) > 1000:
+            raise _fail(f"{where}.{key}", "a string of at most 1000 characters", value)
+    return v
+
+
+def _seed_sequence(where: str, v) -> None:
+    """What :class:`numpy.random.SeedSequence` is rebuilt from, bounded before NumPy mixes it."""
+    v = _exact_keys(where, v, ("entropy", "spawn_key", "pool_size", "n_children_spawned"))
+    entropy = v["entropy"]
+    if isinstance(entropy, list):
+        if not 1 <= len(entropy) <= MAX_SEED_WORDS:
+            raise _fail(f"{where}.entropy", f"a list of 1 to {MAX_SEED_WORDS} integers", entropy)
+        for k, word in enumerate(entropy):
+            _int(f"{where}.entropy[{k}]", word, 0, 2**64 - 1)
+    elif entropy is not None:
+        _int(f"{where}.entropy", entropy, 0, 2 ** (32 * MAX_SEED_WORDS) - 1)
+    for k, word in enumerate(_list(f"{where}.spawn_key", v["spawn_key"], MAX_SEED_WORDS)):
+        _int(f"{where}.spawn_key[{k}]", word, 0, 2**64 - 1)
+    _int(f"{where}.pool_size", v["pool_size"], 4, MAX_POOL_SIZE)
+    _int(f"{where}.n_children_spawned", v["n_children_spawned"], 0, 2**32)
+
+
+def _generator(where: str, v) -> None:
+    """A generator's spec; its ``state`` is checked against a fresh bit generator's when it is rebuilt."""
+    v = _exact_keys(where, v, ("bit_generator", "state", "seed_seq"))
+    _str(f"{where}.bit_generator", v["bit_generator"], choices=BIT_GENERATORS)
+    check_json(f"{where}.state", _dict(f"{where}.state", v["state"]), MAX_DEPTH - 4)
+    if v["seed_seq"] is not None:
+        _seed_sequence(f"{where}.seed_seq", v["seed_seq"])
+
+
+def _generator_refs(v, n_generators: int, n_layers: int) -> None:
+    v = _exact_keys("generator_refs", v, ("trainer", "layers"))
+    if v["trainer"] is not None:
+        _int("generator_refs.trainer", v["trainer"], 0, n_generators - 1)
+    for key, ref in _dict("generator_refs.layers", v["layers"]).items():
+        if not key.isdigit() or not int(key) < n_layers:
+            raise _fail("generator_refs.layers key", f"a layer index below {n_layers}", key)
+        if ref is not None:
+            _int(f"generator_refs.layers.{key}", ref, 0, n_generators - 1)
+
+
+def _history(v) -> None:
+    v = _exact_keys("history", v, ("records", "best_epoch", "stopped_early", "interrupted"))
+    for key, values in _dict("history.records", v["records"]).items():
+        _str("history.records key", key, 200)
+        for k, x in enumerate(_list(f"history.records.{key}", values)):
+            if x is not None and not _is_number(x):
+                raise _fail(f"history.records.{key}[{k}]", "a number or null", x)
+    if v["best_epoch"] is not None:
+        _int("history.best_epoch", v["best_epoch"], 0, 2**62)
+    for key in ("stopped_early", "interrupted"):
+        if not isinstance(v[key], bool):
+            raise _fail(f"history.{key}", "true or false", v[key])
+
+
+def _trainer_settings(v) -> None:
+    v = _dict("trainer", v)
+    unknown = sorted(set(v) - {"batch_size", "shuffle", "alpha", "n_jobs"})
+    if unknown:
+        raise SchemaError(f"trainer has unknown fields {unknown[:5]}")
+    if v.get("batch_size") is not None:
+        _int("trainer.batch_size", v["batch_size"], 1, 2**62)
+    if "shuffle" in v and not isinstance(v["shuffle"], bool):
+        raise _fail("trainer.shuffle", "true or false", v["shuffle"])
+    if "alpha" in v:
+        _number("trainer.alpha", v["alpha"], 0.0)
+    if v.get("n_jobs") is not None:
+        _int("trainer.n_jobs", v["n_jobs"], -(2**31), 2**31)
+
+
+def _checkpoint_arrays(meta: dict, net_arrays: dict) -> dict[str, tuple]:
+    """Every declared array, checked against what the architecture, optimizer and estimator need."""
+    declared = _dict("arrays", meta["arrays"])
+    n_values = sum(int(np.prod(shape)) for shape, _ in net_arrays.values())
+    state = _list("optimizer.state", meta["optimizer"]["state"], 16)
+    out = {}
+    for name, spec in declared.items():
+        where = f"arrays.{name}"
+        spec = _exact_keys(where, spec, ("shape", "dtype", "sha256"))
+        shape = tuple(
+            _int(f"{where}.shape[{k}]", n, 0, 2**62)
+            for k, n in enumerate(_list(f"{where}.shape", spec["shape"], 32))
+        )
+        dtype = _str(f"{where}.dtype", spec["dtype"], choices=_ARRAY_DTYPES)
+        if not isinstance(spec["sha256"], str) or not _HEX64.match(spec["sha256"]):
+            raise _fail(f"{where}.sha256", "a SHA-256 in hexadecimal", spec["sha256"])
+        if name.startswith("net/") and name[4:] in net_arrays:
+            want_shape, want_dtype = net_arrays[name[4:]]
+            ok = shape == want_shape and np.dtype(dtype) == want_dtype
+        elif name.startswith("optimizer/") and name[10:] in state:
+            ok = len(shape) == 1 and shape[0] <= n_values and dtype != "|u1"
+        elif name == "estimator/model":
+            ok = meta["estimator"] is not None and len(shape) == 1 and dtype == "|u1"
+        elif name == "estimator/_best_params":
+            ok = meta["estimator"] is not None and len(shape) == 1 and shape[0] <= n_values and dtype != "|u1"
+        else:
+            raise SchemaError(f"arrays names {name[:80]!r}, which a checkpoint does not hold")
+        if not ok:
+            raise SchemaError(f"{where} declares shape {shape} and dtype {dtype}, which {name!r} cannot have")
+        out[name] = (shape, np.dtype(dtype), spec["sha256"])
+    needed = {f"net/{name}" for name in net_arrays} | {f"optimizer/{name}" for name in state}
+    if meta["estimator"] is not None:
+        needed.add("estimator/model")
+    if needed - set(out):
+        raise SchemaError(f"arrays lacks {sorted(needed - set(out))[:5]}")
+    return out
+
+
+def validate_checkpoint(meta, format_name: str, max_version: int) -> dict[str, tuple]:
+    """Check every field of a checkpoint's metadata; return its arrays: name -> ``(shape, dtype, sha256)``.
+
+    The fields are exactly :data:`CHECKPOINT_FIELDS`; the architecture as in a model file; the optimizer's
+    and schedule's attributes only plain JSON scalars under attribute names (which of them an object may
+    take is checked where it is restored); generators of the known bit generators with bounded seed
+    sequences; every array one the architecture, the optimizer's state or the estimator needs.
+    """
+    meta = _dict("the metadata", meta)
+    if meta.get("format") != format_name:
+        raise SchemaError(
+            f"not a glassnet checkpoint (format {meta.get('format')!r}, expected {format_name!r})"
+        )
+    meta = _exact_keys("the metadata", meta, CHECKPOINT_FIELDS)
+    _int("format_version", meta["format_version"], 1, max_version)
+    _str("glassnet_version", meta["glassnet_version"], 100)
+    _int("epoch", meta["epoch"], 0, 2**62)
+    net_arrays, _ = architecture_arrays(meta["architecture"])
+    _trainer_settings(meta["trainer"])
+    for part in ("optimizer", "schedule"):
+        keys = ("class", "attributes", "state") if part == "optimizer" else ("class", "attributes")
+        spec = _exact_keys(part, meta[part], keys)
+        _str(f"{part}.class", spec["class"], 100)
+        _attributes(f"{part}.attributes", spec["attributes"])
+    for k, name in enumerate(_list("optimizer.state", meta["optimizer"]["state"], 16)):
+        if not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise _fail(f"optimizer.state[{k}]", "an attribute name", name)
+    generators = _list("generators", meta["generators"], 10_000)
+    for k, spec in enumerate(generators):
+        _generator(f"generators[{k}]", spec)
+    _generator_refs(meta["generator_refs"], len(generators), len(meta["architecture"]["layers"]))
+    _history(meta["history"])
+    for k, entry in enumerate(_list("callbacks", meta["callbacks"], 1000)):
+        entry = _exact_keys(f"callbacks[{k}]", entry, ("class", "state"))
+        _str(f"callbacks[{k}].class", entry["class"], 100)
+        check_json(f"callbacks[{k}].state", entry["state"], 1)
+    if meta["estimator"] is not None:
+        spec = _exact_keys("estimator", meta["estimator"], ("class", "state"))
+        _str("estimator.class", spec["class"], choices=ESTIMATORS)
+        for key, value in _dict("estimator.state", spec["state"]).items():
+            check_json(f"estimator.state.{key}", value, 1)
+    if not isinstance(meta["sha256"], str) or not _HEX64.match(meta["sha256"]):
+        raise _fail("sha256", "a SHA-256 in hexadecimal", meta["sha256"])
+    return _checkpoint_arrays(meta, net_arrays)
