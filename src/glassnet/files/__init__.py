@@ -1,6 +1,8 @@
 """Floor 3, files on disk: model files and training checkpoints, read without pickle.
 
 ==================  ==========================================================================================
+:mod:`.container`   the one file container of both: named arrays and checksummed JSON metadata in a
+                    pickle-free ``.npz``, written atomically and read with one set of limits
 :mod:`.model`       model files: a network's weights and description (:func:`save_model`, :func:`load_model`)
 :mod:`.checkpoint`  training checkpoints that resume a run exactly, and :class:`ModelCheckpoint` that writes them
 :mod:`.schema`      the validation of every metadata field a file may hold
