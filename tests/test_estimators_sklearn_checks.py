@@ -83,6 +83,11 @@ TANH_REASON = (
         (check_sample_weight_equivalence_on_dense_data, MLPClassifier(max_iter=100, early_stopping=True)),
         (check_sample_weight_equivalence_on_dense_data, MLPRegressor(max_iter=100, early_stopping=True)),
         (check_sample_weight_equivalence_on_sparse_data, MLPRegressor(max_iter=100, early_stopping=True)),
+        # class_weight='balanced' counts weighted rows (a row of weight k as k rows), as LogisticRegression does
+        (
+            check_sample_weight_equivalence_on_dense_data,
+            MLPClassifier(max_iter=100, early_stopping=True, class_weight="balanced"),
+        ),
     ],
     ids=lambda value: value.__name__ if callable(value) and not hasattr(value, "fit") else repr(value),
 )

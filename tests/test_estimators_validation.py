@@ -196,3 +196,21 @@ def test_class_weights_reach_early_stopping():
     ).fit(X_train, y_train)
     assert np.mean(clf.predict(X_test) == 0) > 0.87
     assert clf.best_validation_score_ == pytest.approx(clf.validation_scores_[clf._best_validation_epoch()])
+
+
+def test_balanced_class_weight_counts_weighted_rows():
+    """'balanced' divides by each class's total sample weight (scikit-learn's LogisticRegression does the same);
+    a class whose rows all weigh 0 weighs nothing rather than dividing by zero."""
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.repeat([0, 1, 2], 10)
+    weights = np.where(y == 0, 3.0, 1.0)
+    weighted = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, class_weight="balanced", random_state=0)
+    weighted.fit(X, y, sample_weight=weights)
+    repeated = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, class_weight="balanced", random_state=0)
+    repeated.fit(np.repeat(X, 3 - 2 * (y > 0), axis=0), np.repeat(y, 3 - 2 * (y > 0)))
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-7)
+    weights[y == 2] = 0.0
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, class_weight="balanced").fit(
+        X, y, sample_weight=weights
+    )
+    assert np.all(np.isfinite(clf.predict_proba(X)))

@@ -242,7 +242,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "time. Compute the weights on the whole data with "
                     "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
                 )
-            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            # 'balanced' counts the weighted samples, as scikit-learn's LogisticRegression does: a row of
+            # weight k counts as k rows; a class of total weight 0 (divided by) weighs nothing
+            with np.errstate(divide="ignore"):
+                per_class = compute_class_weight(
+                    self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
+                )
+            per_class = np.where(np.isfinite(per_class), per_class, 0.0)
             per_sample = per_class[np.searchsorted(self.classes_, y)].astype(dtype)
             sample_weight = per_sample if sample_weight is None else sample_weight * per_sample
         one_label = self.target_type_ == "multilabel-indicator" or len(self.classes_) == 1
