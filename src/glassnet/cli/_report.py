@@ -118,7 +118,10 @@ def _picture_sections(results, data: Dataset, images, out: Path, n_grid: int, se
     pick = np.sort(rng.choice(len(images), size=min(n_grid, len(images)), replace=False))
     shown = (images[pick], data.y_test[pick], {r.short: r.y_pred[pick] for r in results}, names)
     grid = plot_prediction_grid(*shown, out / "predictions.png")
-    grid_narrow = plot_prediction_grid(*shown, _narrow(out / "predictions.png"), max_cols=3)
+    grid_narrow = plot_prediction_grid(
+        *shown, _narrow(out / "predictions.png"), max_cols=3,
+        title="Random test images: the truth above,\nthe models that got it wrong below",
+    )  # fmt: skip
     legend = ", ".join(f"{r.short} = {r.name}" for r in results)
     found.append(
         Section(

@@ -139,9 +139,10 @@ def plot_loss_curves(
 
 
 def _legend(ax, strip=None) -> None:
-    """The panel's legend: inside it, or (a phone's picture) in the empty ``strip`` below, covering nothing."""
+    """The panel's legend below it, where it covers no curve: under the axis label, or (a phone's picture) in
+    the empty ``strip`` below the panel."""
     if strip is None:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     else:
         handles, labels = ax.get_legend_handles_labels()
         strip.legend(handles, labels, fontsize=8, loc="upper left", frameon=False)
