@@ -310,6 +310,30 @@ def test_a_stalled_run_gets_a_hint_and_a_learning_one_none():
     assert stall_hint({k: v[:30] for k, v in flat.items()}, config) is None  # too early to tell
 
 
+def test_formulas_become_mathml_and_no_tex_is_left():
+    from glassnet.playground.mathml import rst_to_html, tex_to_mathml
+
+    out = tex_to_mathml(r"\ell = -\sum_k y_k \log\mathrm{softmax}(z)_k")
+    assert out.startswith("<math") and "<mi>ℓ</mi>" in out and "<msub><mo>∑</mo><mi>k</mi></msub>" in out
+    assert '<mi mathvariant="normal">softmax</mi>' in out and "\\" not in out
+    assert '<mi mathvariant="normal">logsoftmax</mi>' in tex_to_mathml(r"\logsoftmax(z)")  # unknown: its name
+    assert "<mfrac><mrow><mi>∂</mi><mi>L</mi></mrow>" in tex_to_mathml(r"\frac{\partial L}{\partial z}")
+    html = rst_to_html("A <b> tag and ``code`` and :math:`x < y`.\n\n.. math::\n\n    a^2 + b^2")
+    assert "&lt;b&gt;" in html and "<code>code</code>" in html and "<mo>&lt;</mo>" in html
+    assert html.count("<math") == 2 and 'display="block"' in html
+
+
+def test_the_step_sends_labels_and_probabilities_that_give_dl_dz_by_hand():
+    session = Session("h", SMALL)
+    trace = session.step(trace=True)
+    p, y = np.array(trace["proba"]["values"]), np.array(trace["labels"])
+    assert p.shape == (10, 2) and y.tolist() == session.y_train[trace["rows"]].tolist()
+    by_hand = (p - np.eye(2)[y]) / trace["batch_size"]  # dL/dz = (p - y) / N
+    np.testing.assert_allclose(by_hand, trace["grad_logits"]["values"], rtol=1e-5, atol=1e-7)
+    assert "<math" in trace["loss_formula_html"] and "<math" in trace["layers"][0]["formula"]["summary_html"]
+    session.close()
+
+
 # --- the HTTP API ---------------------------------------------------------------------------------------------
 
 

@@ -138,10 +138,10 @@ def test_step_one_batch_shows_the_engines_numbers(browser, server):
     dW = cells("layers.0.grad.W")
     np.testing.assert_allclose(dW, ref.layers[0].grads["W"].ravel(), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(cells("layers.4.after.b"), ref.layers[4].params_after["b"], rtol=1e-6)
-    np.testing.assert_allclose(
-        cells("layers.1.output"), ref.layers[1].output[:6].ravel(), rtol=1e-6, atol=1e-8
+    np.testing.assert_allclose(  # the batch whole: every one of its 10 rows
+        cells("layers.1.output"), ref.layers[1].output.ravel(), rtol=1e-6, atol=1e-8
     )
-    np.testing.assert_allclose(cells("grad_logits"), ref.grad_logits[:6].ravel(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(cells("grad_logits"), ref.grad_logits.ravel(), rtol=1e-6, atol=1e-9)
     browser.find_element(By.ID, "btn-gradcheck").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#gradcheck tr[data-param]"))
     errors = [
@@ -302,3 +302,33 @@ def test_on_a_phone_nothing_is_wider_than_the_screen_and_the_map_is_next_to_play
                 shot(browser, "phone")
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_step_can_be_followed_by_hand(browser, server):
+    """The batch whole with labels and probabilities, dL/dz = (p - y)/N with its numbers, formulas as MathML
+    (no TeX), one neuron's scalar graph, and the backward pass animated."""
+    sid = open_page(browser, server, f"dataset=moons&{FAST}&view=step")
+    browser.find_element(By.ID, "btn-trace").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#by-hand .math-line"))
+    session = server.sessions.get(sid)
+    trace = browser.execute_script("return window.__playground.trace")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.batch tr[data-row]")
+    assert len(rows) == 10 == trace["batch_size"]
+    labels = session.y_train[np.array(trace["rows"])]
+    assert [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows] == [str(v) for v in labels]
+    rows[4].click()
+    line = browser.find_element(By.CSS_SELECTOR, "#by-hand .math-line")
+    dz = [float(v) for v in line.get_attribute("data-dz").split(",")]
+    np.testing.assert_allclose(dz, trace["grad_logits"]["values"][4], rtol=1e-6, atol=1e-9)  # float32 engine
+    assert line.find_elements(By.TAG_NAME, "math")  # drawn as MathML
+    for formula in browser.find_elements(By.CSS_SELECTOR, "#trace .formula, #trace .summary"):
+        assert "\\" not in formula.get_attribute("textContent")  # no raw TeX such as \ell or \frac
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#trace .summary math")) >= 2
+    nodes = browser.find_elements(By.CSS_SELECTOR, "#scalar-graph rect.node")
+    z = next(n for n in nodes if n.find_element(By.XPATH, "following-sibling::*[1]").text == "z")
+    W0 = trace["layers"][0]
+    assert float(z.get_attribute("data-value")) == pytest.approx(W0["output"]["values"][4][0])
+    assert float(z.get_attribute("data-grad")) == pytest.approx(W0["grad_output"]["values"][4][0])
+    browser.find_element(By.ID, "btn-flow").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card.backward.flow"), 5)
+    shot(browser, "by-hand")

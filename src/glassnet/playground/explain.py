@@ -11,11 +11,12 @@ import time
 
 import numpy as np
 
+from glassnet.playground.mathml import rst_to_html
 from glassnet.trace import StepTrace
 
 __all__ = ["gradcheck_json", "layer_doc", "trace_to_json"]
 
-PREVIEW_ROWS = 6  # rows of each batch-sized array sent to the page
+PREVIEW_ROWS = 32  # rows of each batch-sized array sent to the page: a usual batch whole
 MAX_ENTRIES = 4096  # parameter arrays larger than this are sent as their first rows only
 
 _TEX = [
@@ -59,21 +60,25 @@ def layer_doc(cls: type) -> dict:
     doc = inspect.getdoc(cls) or ""
     if "module docstring" in doc.split("\n\n")[0]:  # the formulas live in the module's docstring
         doc = inspect.getdoc(inspect.getmodule(cls)) or doc
-    keep = []
+    keep, raw = [], []  # the paragraphs as plain text, and as written (for the HTML)
     for p in (p for p in doc.split("\n\n") if p.strip()):
         if p.lstrip().startswith(("Parameters", "Examples", "Attributes", ">>>")):
             break
         keep.append(p.replace(".. math::", "").strip())
+        raw.append(p)
     formula = _pretty("\n\n".join(keep))
     summary = _pretty(keep[0]) if keep else ""
     blocks = [textwrap.dedent(b).strip() for b in re.findall(r"\.\. math::[ \t]*\n((?:[ \t]+\S.*\n?)+)", doc)]
     blocks += [textwrap.dedent(m).strip() for m in re.findall(r"\.\. math:: (.+(?:\n[ \t]+\S.*)*)", doc)]
     math = "\n\n".join(_pretty(b) for b in blocks)
-
     return {
         "formula": formula,
         "summary": summary,
         "math": math,
+        # the same as HTML with MathML, which the page draws (the plain texts stay for search and copying)
+        "summary_html": rst_to_html(keep[0]) if keep else "",
+        "math_html": "".join(rst_to_html(".. math:: " + b.replace("\n", " ")) for b in blocks),
+        "formula_html": rst_to_html("\n\n".join(raw)),
         "forward": _source(cls, "forward"),
         "backward": _source(cls, "backward"),
     }
@@ -93,8 +98,19 @@ def _array(a: np.ndarray | None, rows: int | None = PREVIEW_ROWS) -> dict | None
     }
 
 
-def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> dict:
-    """Everything the page shows for one step, in forward order; arrays trimmed to what a screen holds."""
+def _softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted by each row's largest logit so that no exponential overflows."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))  # (N, K)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def trace_to_json(
+    trace: StepTrace, net, rows: np.ndarray | None, step: int, labels: np.ndarray | None = None
+) -> dict:
+    r"""Everything the page shows for one step, in forward order; arrays trimmed to what a screen holds.
+
+    With the batch's ``labels`` (class indices) and a softmax head, also each row's probabilities
+    ``p = softmax(z)``, so that the page can show :math:`\partial L/\partial z = (p - y)/N` with its numbers."""
     layers = []
     for entry, layer in zip(trace.layers, net.layers, strict=True):
         doc = layer_doc(type(layer))
@@ -103,7 +119,14 @@ def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> 
                 "index": entry.index,
                 "name": entry.name,
                 "kind": entry.kind,
-                "formula": {"summary": doc["summary"], "math": doc["math"], "doc": doc["formula"]},
+                "formula": {
+                    "summary": doc["summary"],
+                    "math": doc["math"],
+                    "doc": doc["formula"],
+                    "summary_html": doc["summary_html"],
+                    "math_html": doc["math_html"],
+                    "doc_html": doc["formula_html"],
+                },  # fmt: skip
                 "source_forward": doc["forward"],
                 "source_backward": doc["backward"],
                 "input": _array(entry.input),
@@ -115,7 +138,9 @@ def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> 
                 "grads": {k: _array(v, None) for k, v in entry.grads.items()},
             }
         )
-    loss_doc = _pretty((inspect.getdoc(type(net.loss)) or "").split("\n\n")[0])
+    loss_text = (inspect.getdoc(type(net.loss)) or "").split("\n\n")[0]
+    loss_doc = _pretty(loss_text)
+    softmax_head = type(net.loss).__name__ == "SoftmaxCrossEntropy" and labels is not None
     return {
         "step": step,
         "rows": [] if rows is None else [int(r) for r in rows],
@@ -126,6 +151,9 @@ def trace_to_json(trace: StepTrace, net, rows: np.ndarray | None, step: int) -> 
         "lr": trace.lr,
         "loss_kind": type(net.loss).__name__,
         "loss_formula": loss_doc,
+        "loss_formula_html": rst_to_html(loss_text),
+        "labels": None if labels is None else [int(v) for v in np.asarray(labels)[:PREVIEW_ROWS]],
+        "proba": _array(_softmax(np.asarray(trace.logits, dtype=np.float64))) if softmax_head else None,
         "loss_source": {
             "forward": _source(type(net.loss), "forward"),
             "backward": _source(type(net.loss), "backward"),

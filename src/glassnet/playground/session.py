@@ -321,7 +321,7 @@ class Session:
             self._publish()
             if result is None:
                 return None
-            return trace_to_json(result, self.net, self.last_batch, self.steps)
+            return trace_to_json(result, self.net, self.last_batch, self.steps, self.y_train[self.last_batch])
 
     def gradcheck(self) -> dict:
         """``glassnet.gradcheck.gradcheck_network`` on the last batch (or the next one) at the current weights."""

@@ -686,7 +686,7 @@
     let rows = arr.values;
     if (arr.shape.length === 0) rows = [[rows]];
     else if (arr.shape.length === 1) rows = [rows];
-    else rows = rows.slice(0, 12); // a screenful; the hover title and data-v hold every digit
+    else rows = rows.slice(0, 32); // a usual batch whole; the hover title and data-v hold every digit
     let max = 1e-12;
     for (const r of rows) for (const v of r) max = Math.max(max, Math.abs(v));
     const table = el("table", "matrix"), maxCols = 12;
@@ -718,13 +718,22 @@
     const h = el("div", "card-head", head);
     if (shape) h.appendChild(el("span", "shape", shape));
     left.appendChild(h);
+    // formulas come as HTML with MathML from the server (glassnet.playground.mathml: the docstrings' TeX,
+    // drawn by the browser); the plain text is the fallback
+    const html = (cls, markup, text) => {
+      const e = el("div", cls);
+      if (markup) e.innerHTML = markup; else e.textContent = text;
+      return e;
+    };
     if (formula && typeof formula === "object") {
-      if (formula.summary) left.appendChild(el("div", "summary", formula.summary));
-      if (formula.math) left.appendChild(el("div", "formula", formula.math));
-      const d = el("details");
-      d.appendChild(el("summary", null, "the whole docstring"));
-      d.appendChild(el("div", "formula", formula.doc));
-      left.appendChild(d);
+      if (formula.summary_html || formula.summary) left.appendChild(html("summary", formula.summary_html, formula.summary));
+      if (formula.math_html || formula.math) left.appendChild(html("formula math", formula.math_html, formula.math));
+      if (formula.doc_html || formula.doc) {
+        const d = el("details");
+        d.appendChild(el("summary", null, "the whole docstring"));
+        d.appendChild(html("formula doc", formula.doc_html, formula.doc));
+        left.appendChild(d);
+      }
     } else if (formula) left.appendChild(el("div", "formula", formula));
     arrays.forEach((a) => right.appendChild(a));
     c.append(left, right);
@@ -757,7 +766,9 @@
     t.layers.forEach((L, i) => {
       const params = Object.keys(L.params_before).map((k) => matrix(`${L.name}.${k}`, L.params_before[k], k));
       const isAct = !["Dense", "BatchNorm", "Dropout"].includes(L.kind);
-      const forward = { summary: L.formula.summary, math: L.kind === "Dense" ? "" : L.formula.math, doc: L.formula.doc };
+      const F = L.formula, dense = L.kind === "Dense";
+      const forward = { summary: F.summary, summary_html: F.summary_html, math: dense ? "" : F.math,
+        math_html: dense ? "" : F.math_html, doc: F.doc, doc_html: F.doc_html };
       box.appendChild(card(`${L.name} · ${L.kind}`, `${L.input.shape.join("×")} → ${L.output.shape.join("×")}`, forward,
         L.source_forward, "forward()", [
           matrix(`${L.name}.input`, L.input, "input x"), ...params,
@@ -766,22 +777,32 @@
     });
     box.appendChild(stage(2, "Loss", `${t.loss_kind}: the logits z become a number, and ∂L/∂z`));
     const lossArrays = [matrix("logits", t.logits, "logits z"), matrix("grad_logits", t.grad_logits, "∂L/∂z")];
-    const lc = card(`loss = ${fmt(t.data_loss, 6)} + L2 ${fmt(t.penalty, 4)} = ${fmt(t.loss, 6)}`, null, t.loss_formula, null, null, lossArrays);
+    const lossFormula = { summary: t.loss_formula, summary_html: t.loss_formula_html };
+    const lc = card(`loss = ${fmt(t.data_loss, 6)} + L2 ${fmt(t.penalty, 4)} = ${fmt(t.loss, 6)}`, null, lossFormula, null, null, lossArrays);
     for (const [part, src] of [["forward()", t.loss_source.forward], ["backward()", t.loss_source.backward]]) {
       const d = source(src, part);
       d.className = "code";
       lc.appendChild(d);
     }
     box.appendChild(lc);
+    const bc = batchCard(t);
+    if (bc) box.appendChild(bc);
     box.appendChild(stage(3, "Backward", "each layer's backward(∂L/∂out) → ∂L/∂x, in reverse: the chain rule"));
+    const flow = el("button", "ghost small", "▶ animate the backward pass");
+    flow.id = "btn-flow";
+    flow.onclick = () => animateBackward();
+    box.lastChild.appendChild(flow);
     t.layers.slice().reverse().forEach((L, i) => {
       if (!L.grad_output) return;
       const grads = Object.keys(L.grads).map((k) => matrix(`${L.name}.grad.${k}`, L.grads[k], `∂L/∂${k}`));
-      const backward = L.formula.math ? { summary: "", math: L.formula.math, doc: L.formula.doc } : L.formula;
-      box.appendChild(card(`${L.name} · ${L.kind} backward`, null, backward, L.source_backward, "backward()", [
+      const F = L.formula;
+      const backward = F.math ? { math: F.math, math_html: F.math_html, doc: F.doc, doc_html: F.doc_html } : F;
+      const bcard = card(`${L.name} · ${L.kind} backward`, null, backward, L.source_backward, "backward()", [
         matrix(`${L.name}.grad_output`, L.grad_output, "∂L/∂out (received)"), ...grads,
         matrix(`${L.name}.grad_input`, L.grad_input, "∂L/∂x (passed on)", "not computed: this layer's input is the data"),
-      ], i === 0));
+      ], i === 0);
+      bcard.classList.add("backward");
+      box.appendChild(bcard);
     });
     box.appendChild(stage(4, "Update", UPDATE_RULE[S.config.optimizer] + (S.config.alpha ? `; the gradient includes L2: + (α/n) W` : "")));
     t.layers.forEach((L) => {
@@ -795,6 +816,125 @@
       });
     });
   }
+  // ---------------------------------------------------------------- a step by hand: one row, one neuron
+  const MATH = (body) => `<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow>${body}</mrow></math>`;
+  const mn = (v) => `<mn>${fmt(v, 4).replace("-", "−")}</mn>`;
+  const vec = (values) => `<mrow><mo>[</mo>${values.map(mn).join("<mo>,</mo>")}<mo>]</mo></mrow>`;
+  function batchCard(t) {
+    if (!t.proba || !t.labels) return null;
+    const N = t.batch_size, K = t.proba.shape[1], names = S.info.class_names, X = t.layers[0].input.values;
+    const c = el("div", "card batch-card"), left = el("div");
+    left.appendChild(el("div", "card-head", `The batch by hand: ${N} rows, labels y, probabilities p = softmax(z)`));
+    left.appendChild(el("div", "summary", "Click a row to follow it: its ∂L/∂z below, and one neuron's scalar graph."));
+    const wrap = el("div", "array"), table = el("table", "matrix batch");
+    const head = el("tr");
+    ["row", "x₁", "x₂", "label y", ...names.map((n) => `p(${n})`), ...names.map((n) => `∂L/∂z(${n})`)].forEach((h) => head.appendChild(el("th", null, h)));
+    table.appendChild(head);
+    t.labels.forEach((y, i) => {
+      const tr = el("tr");
+      tr.dataset.row = String(i);
+      const cells = [String(t.rows[i]), fmt(X[i][0], 3), fmt(X[i][1], 3), names[y]];
+      cells.forEach((v) => tr.appendChild(el("td", null, v)));
+      t.proba.values[i].forEach((p, k) => { const td = el("td", k === y ? "hit" : null, fmt(p, 3)); td.dataset.p = String(p); tr.appendChild(td); });
+      t.grad_logits.values[i].forEach((g) => { const td = el("td", null, fmt(g, 4)); td.dataset.dz = String(g); tr.appendChild(td); });
+      tr.onclick = () => byHand(t, i);
+      table.appendChild(tr);
+    });
+    wrap.appendChild(table);
+    if (t.labels.length < N) wrap.appendChild(el("div", "more", `first ${t.labels.length} of ${N} rows`));
+    const hand = el("div", "by-hand");
+    hand.id = "by-hand";
+    const graph = el("div", "scalar-graph");
+    graph.id = "scalar-graph";
+    left.append(wrap, hand, graph);
+    c.appendChild(left);
+    requestAnimationFrame(() => byHand(t, 0));
+    return c;
+  }
+  function byHand(t, i) {
+    const N = t.batch_size, y = t.labels[i], p = t.proba.values[i];
+    const onehot = p.map((_, k) => (k === y ? 1 : 0)), dz = p.map((v, k) => (v - onehot[k]) / N);
+    document.querySelectorAll("table.batch tr").forEach((tr) => tr.classList.toggle("chosen", tr.dataset.row === String(i)));
+    const box = $("by-hand");
+    box.innerHTML = "";
+    box.appendChild(el("div", "card-head", `Batch row ${i} (training point ${t.rows[i]}, label ${S.info.class_names[y]}): the loss's gradient by hand`));
+    const eq = el("div", "math-line");
+    eq.innerHTML = MATH(
+      `<mfrac><mrow><mi>∂</mi><mi>L</mi></mrow><mrow><mi>∂</mi><msub><mi>z</mi><mi>${i}</mi></msub></mrow></mfrac><mo>=</mo>` +
+      `<mfrac><mrow><msub><mi>p</mi><mi>${i}</mi></msub><mo>−</mo><msub><mi>y</mi><mi>${i}</mi></msub></mrow><mi>N</mi></mfrac><mo>=</mo>` +
+      `<mfrac><mrow>${vec(p)}<mo>−</mo>${vec(onehot)}</mrow><mn>${N}</mn></mfrac><mo>=</mo>${vec(dz)}`);
+    eq.dataset.dz = dz.join(",");
+    box.appendChild(eq);
+    box.appendChild(el("div", "note", `y is the label as a one-hot row; N = ${N}, the batch size (the mean's 1/N). The engine's backward gave ${t.grad_logits.values[i].map((v) => fmt(v, 4)).join(", ")}: the same numbers.`));
+    neuronGraph(t, i, 0);
+  }
+  // micrograd's draw_dot for one neuron of the first layer on one row: every node's value and gradient
+  function neuronGraph(t, i, j) {
+    const box = $("scalar-graph"), D = t.layers[0], next = t.layers[1];
+    box.innerHTML = "";
+    if (!D.grad_output || i >= D.grad_output.values.length) return;
+    const W = D.params_before.W.values, b = D.params_before.b.values, x = D.input.values[i];
+    const dz = D.grad_output.values[i][j], z = D.output.values[i][j];
+    const act = next && !["BatchNorm", "Dropout", "Dense"].includes(next.kind) ? next : null;
+    box.appendChild(el("div", "card-head", `Neuron 1 of hidden layer 1 on batch row ${i}, as scalars (value, gradient), as micrograd draws it`));
+    const nodes = [], edges = [];
+    const node = (label, value, grad, col, row) => { nodes.push({ label, value, grad, col, row }); return nodes.length - 1; };
+    const op = (label, col, row) => { nodes.push({ label, op: true, col, row }); return nodes.length - 1; };
+    const sums = [];
+    x.forEach((xk, k) => {
+      const wn = node(`w${k + 1}`, W[j][k], dz * xk, 0, 2 * k), xn = node(`x${k + 1}`, xk, dz * W[j][k], 0, 2 * k + 1);
+      const m = op("×", 1, 2 * k + 0.5), pn = node(`w${k + 1}·x${k + 1}`, W[j][k] * xk, dz, 2, 2 * k + 0.5);
+      edges.push([wn, m], [xn, m], [m, pn]);
+      sums.push(pn);
+    });
+    const bn = node("b", b[j], dz, 2, 2 * x.length);
+    const plus = op("+", 3, x.length - 0.5), zn = node("z", z, dz, 4, x.length - 0.5);
+    sums.concat([bn]).forEach((n) => edges.push([n, plus]));
+    edges.push([plus, zn]);
+    if (act) {
+      const f = op(act.kind.toLowerCase(), 5, x.length - 0.5);
+      const an = node("a", act.output.values[i][j], act.grad_output.values[i][j], 6, x.length - 0.5);
+      edges.push([zn, f], [f, an]);
+    }
+    const CW = 170, RH = 54, w = 7 * CW + 40, h = (2 * x.length + 1) * RH + 20;
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    svg.setAttribute("class", "graph");
+    const pos = (n) => [20 + n.col * CW, 20 + n.row * RH];
+    const add = (tag, attrs, text) => {
+      const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+      if (text !== undefined) e.textContent = text;
+      svg.appendChild(e);
+      return e;
+    };
+    edges.forEach(([a, c]) => {
+      const [x1, y1] = pos(nodes[a]), [x2, y2] = pos(nodes[c]);
+      add("line", { x1: x1 + (nodes[a].op ? 16 : 138), y1: y1 + 16, x2: x2 - (nodes[c].op ? 16 : 0), y2: y2 + 16, class: "edge" });
+    });
+    nodes.forEach((n) => {
+      const [px, py] = pos(n);
+      if (n.op) { add("circle", { cx: px, cy: py + 16, r: 16, class: "op" }); add("text", { x: px, y: py + 21, "text-anchor": "middle" }, n.label); return; }
+      const g = add("rect", { x: px, y: py, width: 138, height: 34, rx: 5, class: "node" });
+      g.dataset.value = String(n.value); g.dataset.grad = String(n.grad);
+      add("text", { x: px + 6, y: py + 14, class: "lab" }, n.label);
+      add("text", { x: px + 6, y: py + 28, class: "num" }, `${fmt(n.value, 3)} | ∂ ${fmt(n.grad, 4)}`);
+    });
+    box.appendChild(svg);
+    box.appendChild(el("div", "note", "Each box: the value (forward) | ∂L/∂ that value for this row (backward). The chain rule at every node: a product passes each input the other's value times the gradient it receives; a sum passes its gradient on unchanged. The whole batch's ∂L/∂W adds these over the rows."));
+  }
+  // the backward pass as it happens: the gradient flows from the loss to the first layer, card by card
+  function animateBackward() {
+    const cards = [...$("trace").querySelectorAll(".card.backward")];
+    cards.forEach((c) => c.classList.remove("flow"));
+    cards.forEach((c, k) => setTimeout(() => {
+      cards.forEach((o) => o.classList.remove("flow"));
+      c.classList.add("flow");
+      if (k === 0 || $("one-by-one").checked) c.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }, 700 * k));
+    setTimeout(() => cards.forEach((c) => c.classList.remove("flow")), 700 * cards.length + 400);
+  }
+
   // one stage at a time: the cards in order, forward, loss, backward, update
   function showStages() {
     const cards = [...$("trace").querySelectorAll(".card")], on = $("one-by-one").checked && cards.length > 0;
