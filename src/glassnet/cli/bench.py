@@ -7,7 +7,7 @@ import importlib
 
 from glassnet.cli._common import CLIError
 
-BENCHMARKS = ("speed", "accuracy")
+BENCHMARKS = ("speed", "accuracy", "accuracy_cv")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
