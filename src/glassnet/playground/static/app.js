@@ -817,7 +817,7 @@
     });
   }
   // ---------------------------------------------------------------- a step by hand: one row, one neuron
-  const MATH = (body) => `<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow>${body}</mrow></math>`;
+  const MATH = (body) => `<math display="block"><mrow>${body}</mrow></math>`;
   const mn = (v) => `<mn>${fmt(v, 4).replace("-", "−")}</mn>`;
   const vec = (values) => `<mrow><mo>[</mo>${values.map(mn).join("<mo>,</mo>")}<mo>]</mo></mrow>`;
   function batchCard(t) {
