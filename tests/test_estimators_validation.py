@@ -97,6 +97,7 @@ def test_fit_signature_follows_scikit_learn():
             r"y_val has classes that the training targets y do not: \[7\]",
         ),
         ({"X_val": "X_val", "y_val": "short"}, "X_val has 30 samples but y_val has 29"),
+        ({"X_val": "nan", "y_val": "y_val"}, "X_val: Input X contains NaN"),
         (
             {"X_val": "X_val", "y_val": "y_val", "sample_weight_val": -np.ones(30)},
             "sample_weight_val: Negative",
@@ -108,6 +109,7 @@ def test_bad_validation_sets_are_named(arguments, message):
     values = {
         "X_val": X_val,
         "narrow": X_val[:, :3],
+        "nan": np.where(np.arange(30)[:, None] == 0, np.nan, X_val),
         "y_val": y_val,
         "unseen": np.where(np.arange(30) == 0, 7, y_val),
         "short": y_val[:-1],

@@ -82,7 +82,10 @@ class ValidationMixin:
                 "Pipeline(..., transform_input=['X_val']) with sklearn.set_config(enable_metadata_routing=True) "
                 "and set_fit_request(X_val=True, y_val=True) on this estimator."
             )
-        return self._validate_x(X_val)
+        try:
+            return self._validate_x(X_val)
+        except ValueError as exc:  # scikit-learn's words are about "X": say which X
+            raise ValueError(f"X_val: {exc}") from None
 
     def _init_validation_records(self, data: TrainingData) -> None:
         if data.val is not None and self.validation_scores_ is None:
