@@ -24,7 +24,16 @@ kernel                             replaces                                   pa
 :func:`relu_backward`              ``ReLU.backward``: dy [a > 0]              2 -> 1
 :func:`tanh_backward`              ``Tanh.backward``: dy (1 - a^2)            3 -> 1
 :func:`softmax_cross_entropy`      ``SoftmaxCrossEntropy`` on integer labels  about 8 -> 3
+:func:`train_epoch`                the loop of ``Trainer._run_epoch``         no Python between steps
 =================================  =========================================  ==============================
+
+:func:`train_epoch` is the one kernel that covers more than a pass: a run of whole training steps (forward,
+loss, backward, L2, optimizer) of a stack of ``Dense`` layers with ReLU, leaky ReLU, tanh or logistic units and
+dropout, a softmax cross-entropy (integer labels), sigmoid binary cross-entropy or squared-error head, and SGD
+(with or without momentum) or Adam/AdamW, sample weights or not. A small network's step is mostly Python
+calls (about 50 us a step for 64-100-10 with 200 rows); compiled, the step is its arithmetic. The Trainer
+takes it when the fit is one it covers (:mod:`glassnet.training.compiled`) and runs its readable loop
+otherwise; ``set_epochs_enabled(False)`` keeps the per-step kernels and turns only this one off.
 
 The kernels are compiled on first use and cached on disk (``cache=True``), so only the first run on a machine
 pays the compile time (a few seconds in all).
@@ -48,7 +57,10 @@ __all__ = [
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_cross_entropy",
+    "epochs_enabled",
+    "set_epochs_enabled",
     "tanh_backward",
+    "train_epoch",
     "warm_up",
 ]
 
@@ -66,6 +78,24 @@ LOAD_ERROR: str | None = None
 def enabled() -> bool:
     """Whether the compiled kernels are in use."""
     return ENABLED
+
+
+#: the compiled epoch (:func:`train_epoch`) is in use when the fast paths are (``set_epochs_enabled``)
+EPOCHS: bool = True
+
+
+def epochs_enabled() -> bool:
+    """Whether :func:`train_epoch` takes the calls it covers (the fast paths on and epochs not switched off)."""
+    return ENABLED and EPOCHS
+
+
+def set_epochs_enabled(flag: bool) -> bool:
+    """Switch the compiled epoch alone on or off (the per-step kernels stay as they are); returns the previous
+    setting. For comparisons: the Trainer's loop with the per-step kernels against the compiled epoch."""
+    global EPOCHS
+    previous = EPOCHS
+    EPOCHS = bool(flag)
+    return previous
 
 
 def set_enabled(flag: bool) -> bool:
@@ -108,6 +138,23 @@ def _k():
             return None
         _kernels = _numba
     return _kernels
+
+
+_epoch_kernel = None
+
+
+def _e():
+    """The compiled epoch's module (numba and SciPy's BLAS with it), or ``None`` when it cannot be loaded."""
+    global _epoch_kernel, LOAD_ERROR, EPOCHS
+    if _epoch_kernel is None and _k() is not None:
+        try:
+            from glassnet.fast import _epoch
+        except Exception as exc:  # noqa: BLE001 (SciPy missing, for one: the Trainer's loop runs instead)
+            LOAD_ERROR = f"{type(exc).__name__}: {exc}"
+            EPOCHS = False
+            return None
+        _epoch_kernel = _epoch
+    return _epoch_kernel
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -241,3 +288,123 @@ def softmax_cross_entropy(z: np.ndarray, labels: np.ndarray) -> tuple[float, np.
     dz = np.empty_like(z)
     loss = k.softmax_cross_entropy(z.reshape(-1), np.ascontiguousarray(labels), dz.reshape(-1), z.shape[1])
     return float(loss), dz
+
+
+# --- whole training steps --------------------------------------------------------------------------------------
+
+#: the layers, losses and optimizers :func:`train_epoch` takes, by the names its description uses
+EPOCH_LAYERS = ("dense", "relu", "leaky_relu", "tanh", "logistic", "dropout")
+EPOCH_LOSSES = ("softmax_cross_entropy", "sigmoid_binary_cross_entropy", "squared_error")
+EPOCH_OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def train_epoch(
+    X: np.ndarray,
+    order: np.ndarray | None,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    take: np.ndarray,
+    *,
+    layers: list[tuple],
+    loss: str,
+    labels: np.ndarray | None,
+    targets: np.ndarray | None,
+    sample_weight: np.ndarray | None,
+    params: np.ndarray,
+    grads: np.ndarray,
+    weight_mask: np.ndarray,
+    l2: tuple[float, float],
+    optimizer: tuple,
+    step_a: np.ndarray,
+    step_b: np.ndarray,
+    decay: np.ndarray,
+    losses: np.ndarray,
+    batches: tuple[int, int] | None = None,
+    uniforms: np.ndarray | None = None,
+    first_row: int = 0,
+) -> tuple[int, int] | None:
+    r"""Whole mini-batch training steps in one compiled call, the reference loop's arithmetic in its order
+    (:mod:`glassnet.fast._epoch`); returns ``(batches done, steps taken)`` or ``None`` (not taken: the caller
+    runs its own loop). The run stops after the first batch whose loss is not finite.
+
+    The network arrives as a plain description, so that this floor needs nothing from the ones above it:
+
+    - ``X`` (N, D) C-contiguous float32 or float64; ``order`` the row order (``None``: rows in place);
+      batch ``b`` is rows ``starts[b]`` to ``starts[b] + counts[b]`` of that order, stepped when ``take[b]``;
+    - ``layers``: ``("dense", w_offset, b_offset, in, out)`` (``W`` (out, in) and ``b`` (out,) as slices of the
+      flat ``params``; their gradients at the same offsets of ``grads``), ``("relu",)``, ``("leaky_relu",
+      slope)``, ``("tanh",)``, ``("logistic",)``, ``("dropout", rate, u_offset)`` (its uniforms, drawn by the
+      caller from the layer's generator as the reference draws them, at ``u_offset`` of ``uniforms``: rows
+      ``starts[b] - first_row`` on, ``out`` wide); the first layer with a gradient is a ``dense``;
+    - ``loss``: one of :data:`EPOCH_LOSSES`, with integer ``labels`` (N,) (softmax) or ``targets`` (N, K);
+    - ``l2``: ``(alpha / n, alpha / (2 n))``; ``weight_mask`` 1 on decaying weights;
+    - ``optimizer``: ``("sgd",)``, ``("momentum", mu, nesterov, velocity)`` or ``("adam", beta_1, beta_2, M,
+      V)``; per batch ``step_a`` (the rate, or Adam's step scale), ``step_b`` (Adam's
+      :math:`\epsilon / c`) and ``decay`` (the decoupled weight decay :math:`\eta \lambda`, 0 for none);
+    - ``losses`` (n_batches,) float64 receives each batch's loss; ``batches`` = ``(first, stop)`` of a part.
+    """
+    if not (ENABLED and EPOCHS) or not _fits(params, grads, weight_mask) or params.ndim != 1:
+        return None
+    dtype = params.dtype
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != dtype or not X.flags.c_contiguous:
+        return None
+    k = _e()
+    if k is None:
+        return None
+    t = dtype.type
+    b_lo, b_hi = (0, len(starts)) if batches is None else batches
+    batch = int(counts.max()) if len(counts) else 0
+    widths = [X.shape[1]]
+    rows_of = np.zeros((len(layers), 7), dtype=np.int64)
+    opf, opf2 = np.zeros(len(layers)), np.zeros(len(layers))
+    codes = {"dense": k.DENSE, "relu": k.RELU, "leaky_relu": k.LEAKY_RELU, "tanh": k.TANH,
+             "logistic": k.SIGMOID, "dropout": k.DROPOUT}  # fmt: skip
+    offset = batch * X.shape[1]  # the gathered input comes first in the work buffer
+    for i, (kind, *args) in enumerate(layers):
+        width = widths[-1]
+        if kind == "dense":
+            w_offset, b_offset, width_in, width = args
+            rows_of[i, 3:6] = w_offset, b_offset, width_in
+        elif kind == "leaky_relu":
+            opf[i] = args[0]
+        elif kind == "dropout":
+            opf[i], opf2[i], rows_of[i, 6] = args[0], t(1.0 / (1.0 - args[0])), args[1]
+        rows_of[i, :3] = codes[kind], width, offset
+        offset += batch * width
+        widths.append(width)
+    grad_size = batch * max(widths)
+    velocity_or_m = V = np.empty(0, dtype=dtype)
+    b1 = b2 = mu = t(0.0)
+    nesterov = False
+    if optimizer[0] == "adam":
+        opt_kind, b1, b2, velocity_or_m, V = (
+            k.ADAM,
+            t(optimizer[1]),
+            t(optimizer[2]),
+            optimizer[3],
+            optimizer[4],
+        )
+    elif optimizer[0] == "momentum":
+        opt_kind, mu, nesterov, velocity_or_m = (
+            k.MOMENTUM_SGD,
+            t(optimizer[1]),
+            bool(optimizer[2]),
+            optimizer[3],
+        )
+    else:
+        opt_kind = k.PLAIN_SGD
+    empty_f = np.empty(0, dtype=dtype)
+    done, steps = k.run(
+        X, np.empty(0, dtype=np.intp) if order is None else order, order is not None, starts, counts, take,
+        b_lo, b_hi, first_row,
+        np.empty(0, dtype=np.intp) if labels is None else labels,
+        np.empty((0, 1), dtype=dtype) if targets is None else targets,
+        empty_f if sample_weight is None else sample_weight,
+        EPOCH_LOSSES.index(loss),
+        rows_of, opf, opf2, empty_f if uniforms is None else uniforms,
+        params, grads, weight_mask, t(l2[0]), float(l2[1]),
+        opt_kind, step_a, step_b, decay, b1, b2, mu, nesterov, velocity_or_m, V,
+        np.empty(offset, dtype=dtype), np.empty(grad_size, dtype=dtype), np.empty(grad_size, dtype=dtype),
+        np.empty(batch, dtype=np.intp), np.empty(batch, dtype=np.intp), np.empty(batch, dtype=dtype), losses,
+    )  # fmt: skip
+    return int(done), int(steps)

@@ -28,7 +28,7 @@ import numpy as np
 from glassnet.exceptions import TrainingDivergedError
 from glassnet.nn.initializers import as_generator
 from glassnet.nn.schedules import ConstantLR, Schedule
-from glassnet.training import parallel, workplan
+from glassnet.training import compiled, parallel, workplan
 from glassnet.training.callbacks import EarlyStopping, History
 from glassnet.training.data import Dataset, logits, prepare
 from glassnet.training.divergence import DivergenceRule
@@ -221,7 +221,14 @@ class Trainer:
         if self._parallel is not None:
             self._parallel.begin_epoch(self.epoch)  # each process's random stream follows the epoch
         total = weight = 0.0
-        for b, start in enumerate(range(0, n, batch)):
+        batches = range(0, n, batch)
+        # the loop below as one compiled call (glassnet.training.compiled, glassnet.fast.train_epoch) when it
+        # covers this fit: the same steps, the same checks on each batch loss; None: the loop runs
+        compiled_epoch = compiled.run_epoch(self, data, order, batch, start_weights)
+        if compiled_epoch is not None:
+            total, weight = compiled_epoch
+            batches = range(0)  # every batch has run
+        for b, start in enumerate(batches):
             rows = slice(start, start + batch) if order is None else order[start : start + batch]
             count, batch_weight = data.size_of(rows)
             if batch_weight == 0:

@@ -1,0 +1,272 @@
+r"""The compiled epoch in the loop: when the Trainer may run an epoch as one call to
+:func:`glassnet.fast.train_epoch`, and the network described for it.
+
+``Trainer._run_epoch`` is the reference: for each batch, forward, loss, backward and update, then the
+termination checks, the schedule and the callbacks' ``on_batch_end``. A small network's step is mostly the
+Python around its arithmetic (about 50 us a step for 64-100-10 with 200 rows), so for the fits it covers the
+compiled kernel runs every step of the epoch without returning to Python, and :func:`run_epoch` then applies
+the loop's checks to the batch losses it returns, in the loop's order:
+
+- the first batch loss of a fit sets the divergence reference; a non-finite loss ends the fit at that batch
+  with the weights of the epoch's start (the kernel stops right after that batch's step, as the loop does);
+- the schedule hears of every batch (``on_batch_end``) and the optimizer keeps its step count and rate.
+
+It covers (anything else returns ``None`` and the loop runs):
+
+- ``Dense`` layers with ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid`` (logistic) or ``Identity`` between them
+  and ``Dropout`` (its masks drawn from its own generator before the steps, the same numbers in the same
+  order as the loop draws them), exactly these classes (a subclass may compute something else);
+- ``SoftmaxCrossEntropy`` on integer labels without label smoothing, ``SigmoidBinaryCrossEntropy`` and
+  ``SquaredError``; sample weights or not; the L2 term ``alpha``;
+- ``SGD`` (with or without (Nesterov) momentum), ``Adam`` and ``AdamW``;
+- a schedule whose rate is constant within the epoch, or ``InvScalingLR`` and ``CosineLR``, whose per-batch
+  rates are computed beforehand on a copy (they depend on the batch sizes only);
+- no callback that hooks a batch (``on_batch_end``, ``on_gradients``), no augmentation, one process, dense
+  ``X``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from glassnet import fast
+from glassnet.nn.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from glassnet.nn.losses import SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from glassnet.nn.optim import SGD, Adam, AdamW
+from glassnet.nn.schedules import CosineLR, InvScalingLR, Schedule
+from glassnet.training.callbacks import Callback
+
+__all__ = ["covers", "run_epoch"]
+
+#: the activation classes the kernel computes, by the kernel's names for them
+_ACTIVATIONS = {ReLU: "relu", Tanh: "tanh", Sigmoid: "logistic"}
+_LOSSES = {
+    SoftmaxCrossEntropy: "softmax_cross_entropy",
+    SigmoidBinaryCrossEntropy: "sigmoid_binary_cross_entropy",
+    SquaredError: "squared_error",
+}
+#: schedules whose rates within an epoch depend only on the batch sizes: computed beforehand on a copy
+_BATCH_SCHEDULES = (InvScalingLR, CosineLR)
+#: the uniforms drawn for dropout at a time (floats): the epoch runs in parts when it needs more
+_UNIFORMS_PER_PART = 1 << 20
+
+
+def _hooks_batches(callback) -> bool:
+    """Whether a callback does something after a batch or to the gradients (not Callback's empty hook)."""
+    for hook in ("on_batch_end", "on_gradients"):
+        method = getattr(type(callback), hook, None)
+        if (method is not None and method is not getattr(Callback, hook, None)) or hook in getattr(
+            callback, "__dict__", {}
+        ):
+            return True
+    return False
+
+
+def _layers(net, n_features: int) -> list[tuple] | None:
+    """The network in the kernel's description (``glassnet.fast.train_epoch``), or ``None``."""
+    flat, itemsize = net.flat_params, net.flat_params.itemsize
+    base = flat.__array_interface__["data"][0]
+
+    def offset(a: np.ndarray) -> int | None:
+        """Where ``a`` starts in the flat vector, if it is a contiguous view of it."""
+        start = a.__array_interface__["data"][0] - base
+        if a.base is None or not a.flags.c_contiguous or start % itemsize or a.dtype != flat.dtype:
+            return None
+        if start < 0 or start // itemsize + a.size > flat.size:
+            return None
+        return start // itemsize
+
+    out, width, dense = [], n_features, False
+    for layer in net.layers:
+        kind = type(layer)
+        if kind is Dense:
+            w, b = offset(layer.W), offset(layer.b)
+            if w is None or b is None or layer.in_features != width:
+                return None
+            out.append(("dense", w, b, layer.in_features, layer.out_features))
+            width, dense = layer.out_features, True
+        elif kind in _ACTIVATIONS:
+            out.append((_ACTIVATIONS[kind],))
+        elif kind is LeakyReLU:
+            out.append(("leaky_relu", layer.negative_slope))
+        elif kind is Identity or (kind is Dropout and layer.rate == 0.0):
+            continue  # the identity: forward and backward pass the array through
+        elif kind is Dropout and layer.rng is not None:
+            out.append(("dropout", layer.rate, layer))  # the layer: its generator draws the masks
+        else:
+            return None  # the loop runs (and raises where the layer is misused)
+        if not dense and kind is not Dropout:
+            return None  # an activation below the first Dense: leave it to the loop
+    return out if dense and width == net.n_outputs else None
+
+
+def _targets(net, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None] | None:
+    """``(labels, targets)`` as the kernel takes them for this loss, or ``None`` (the loop checks and raises)."""
+    k = net.n_outputs
+    if type(net.loss) is SoftmaxCrossEntropy:
+        if net.loss.label_smoothing or y.ndim != 1 or y.dtype.kind not in "iu" or y.size == 0:
+            return None
+        if y.min() < 0 or y.max() >= k:
+            return None
+        return np.ascontiguousarray(y, dtype=np.intp), None
+    if y.dtype != net.dtype or not np.all(np.isfinite(y)):
+        return None
+    t = y.reshape(-1, 1) if y.ndim == 1 and k == 1 else y
+    if t.ndim != 2 or t.shape[1] != k:
+        return None
+    return None, np.ascontiguousarray(t)
+
+
+def covers(trainer) -> bool:
+    """Whether the trainer's fit is one the compiled epoch takes (the parts that do not depend on the data)."""
+    schedule = trainer.schedule
+    constant = type(schedule).on_batch_end is Schedule.on_batch_end
+    return (
+        fast.epochs_enabled()
+        and trainer._parallel is None
+        and trainer.augment is None
+        and type(trainer.optimizer) in (SGD, Adam, AdamW)
+        and type(trainer.net.loss) in _LOSSES
+        and (constant or type(schedule) in _BATCH_SCHEDULES)
+        and not any(_hooks_batches(cb) for cb in trainer.callbacks)
+    )
+
+
+def _rates(trainer, counts: np.ndarray, take: np.ndarray) -> list[float]:
+    """The optimizer's rate at each batch, as the loop would set it from the schedule."""
+    schedule = trainer.schedule
+    if type(schedule).on_batch_end is Schedule.on_batch_end:
+        return [schedule.lr] * len(counts)
+    ahead, rates = copy.deepcopy(schedule), []
+    for count, taken in zip(counts.tolist(), take.tolist(), strict=True):
+        rates.append(ahead.lr)
+        if taken:
+            ahead.on_batch_end(count)
+    return rates
+
+
+def _steps(optimizer, rates: list[float], take: np.ndarray, dtype):
+    """Per batch: the rate (SGD) or step scale (Adam), Adam's epsilon / c and the weight decay, as
+    ``Optimizer.update`` and ``Adam._update`` compute them from the step count ``t``."""
+    n = len(rates)
+    a, b, decay = np.zeros(n, dtype=dtype), np.zeros(n, dtype=dtype), np.zeros(n, dtype=dtype)
+    t = optimizer.t
+    adam = isinstance(optimizer, Adam)
+    for i, (lr, taken) in enumerate(zip(rates, take.tolist(), strict=True)):
+        if not taken:
+            continue
+        t += 1
+        if optimizer.weight_decay:
+            decay[i] = lr * optimizer.weight_decay
+        if adam:
+            b1, b2 = optimizer.beta_1, optimizer.beta_2
+            c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+            a[i] = lr * (1.0 - b1) / ((1.0 - b1**t) * c)
+            b[i] = optimizer.epsilon / c
+        else:
+            a[i] = lr
+    return a, b, decay
+
+
+def _optimizer(optimizer, params: np.ndarray) -> tuple:
+    if isinstance(optimizer, Adam):
+        M, V = optimizer._buffer("_m", params), optimizer._buffer("_v", params)
+        return ("adam", optimizer.beta_1, optimizer.beta_2, M, V)
+    if optimizer.momentum:
+        return ("momentum", optimizer.momentum, optimizer.nesterov, optimizer._buffer("_velocity", params))
+    return ("sgd",)
+
+
+def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights: np.ndarray):
+    """The epoch of ``Trainer._run_epoch`` as one compiled call when it covers the fit: returns ``(total,
+    weight)``, the batch losses summed with their weights, after the loop's termination checks (which may
+    raise :class:`~glassnet.exceptions.TrainingDivergedError`); ``None`` when the loop must run instead."""
+    if not covers(trainer) or not isinstance(data.X, np.ndarray):
+        return None
+    net, n = trainer.net, data.n_rows
+    X = data.X
+    if X.dtype != net.dtype or X.ndim != 2:
+        return None
+    layers = _layers(net, X.shape[1])
+    targets = None if layers is None else _targets(net, np.asarray(data.y))
+    if targets is None:
+        return None
+    X = np.ascontiguousarray(X)
+    starts = np.arange(0, n, batch, dtype=np.intp)
+    counts = np.minimum(batch, n - starts)
+    rows = [
+        slice(s, s + c) if order is None else order[s : s + c] for s, c in zip(starts, counts, strict=True)
+    ]
+    if data.sample_weight is None:
+        weights = counts.astype(np.float64)
+    else:
+        weights = np.array([data.size_of(r)[1] for r in rows])  # as the loop sums them
+    take = weights != 0
+    rates = _rates(trainer, counts, take)
+    step_a, step_b, decay = _steps(trainer.optimizer, rates, take, net.dtype)
+    optimizer = _optimizer(trainer.optimizer, net.flat_params)
+    dropouts = [(i, spec[2]) for i, spec in enumerate(layers) if spec[0] == "dropout"]
+    drop_widths = [_width_at(layers, i, X.shape[1]) for i, _ in dropouts]
+    # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms (one part without dropout)
+    per_row = sum(drop_widths)
+    part = len(starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
+    losses = np.zeros(len(starts))
+    divergence, total, weight, done = trainer.divergence, 0.0, 0.0, 0
+    for lo in range(0, len(starts), part):
+        hi = min(lo + part, len(starts))
+        spec, uniforms, row0 = list(layers), None, int(starts[lo])
+        if dropouts:
+            span = int(starts[hi - 1] + counts[hi - 1]) - row0
+            uniforms = np.empty(span * per_row, dtype=net.dtype)
+            u_offsets = np.cumsum([0, *[span * w for w in drop_widths]])[:-1]
+            for (i, layer), u in zip(dropouts, u_offsets, strict=True):
+                spec[i] = ("dropout", layer.rate, int(u))
+            for b in range(lo, hi):  # the loop's draws: batch by batch, each dropout layer in forward order
+                if take[b]:
+                    s, m = int(starts[b]) - row0, int(counts[b])
+                    for ((_, layer), u), w in zip(
+                        zip(dropouts, u_offsets, strict=True), drop_widths, strict=True
+                    ):
+                        layer.rng.random(
+                            dtype=net.dtype, out=uniforms[u + s * w : u + (s + m) * w].reshape(m, w)
+                        )
+        ran = fast.train_epoch(
+            X, order, starts, counts, take, layers=spec, loss=_LOSSES[type(net.loss)],
+            labels=targets[0], targets=targets[1], sample_weight=data.sample_weight,
+            params=net.flat_params, grads=net.flat_grads, weight_mask=net.weight_mask,
+            l2=(trainer.alpha / data.weight_total, 0.5 * trainer.alpha / data.weight_total),
+            optimizer=optimizer, step_a=step_a, step_b=step_b, decay=decay, losses=losses,
+            batches=(lo, hi), uniforms=uniforms, first_row=row0,
+        )  # fmt: skip
+        if ran is None:
+            if lo == 0:
+                return None  # nothing has run: the loop takes the whole epoch
+            raise RuntimeError("the compiled epoch stopped being available in the middle of an epoch")
+        done, steps = ran
+        trainer.optimizer.t += steps
+        # the loop's bookkeeping and termination checks, batch by batch, on the losses of this part
+        for b in range(lo, done):
+            if not take[b]:
+                continue
+            loss, count = float(losses[b]), int(counts[b])
+            trainer.optimizer.lr = rates[b]
+            if divergence.reference is None:
+                divergence.first_loss(loss, net, data.y)
+            if divergence.batch_diverged(loss, rows[b], start_weights):
+                trainer._diverged(loss)
+            batch_weight = float(weights[b])
+            total, weight = total + loss * batch_weight, weight + batch_weight
+            trainer.schedule.on_batch_end(count)
+    return total, weight
+
+
+def _width_at(layers: list[tuple], index: int, n_features: int) -> int:
+    """The width of the array that layer ``index`` sees (that of the last Dense below it, or the input's)."""
+    width = n_features
+    for spec in layers[:index]:
+        if spec[0] == "dense":
+            width = spec[4]
+    return width
