@@ -25,6 +25,9 @@ from glassnet.network import build_mlp
 from glassnet.optim import Adam
 from glassnet.training import Trainer
 
+# written by glassnet at commit 14252a4, before the one container: model format 2 (network-v2.npz,
+# estimator-v2.npz; expected.npz holds their outputs on inputs.npy) and checkpoint format 1 (a Trainer's with
+# dropout and Adam, an MLPClassifier's; expected_resume.json holds what resuming them gave then)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
