@@ -56,9 +56,11 @@ class MLPConfig:
     activation: str = "relu"
     dropout: float | tuple[float, ...] = 0.0
     batch_norm: bool = False
-    loss: Any = (
-        "squared_error"  # the regressor's loss: a registered name or a Loss (the classifier's is log-loss)
-    )
+    # the regressor's loss: a registered name or a Loss (the classifier's is always the log-loss), and the
+    # parameter of its 'quantile' loss (None: the median) or 'huber' loss (None: a threshold of 1.0)
+    loss: Any = "squared_error"
+    quantile: float | None = None
+    huber_delta: float | None = None
     # the solver and its step
     solver: str = "adam"
     learning_rate: str = "constant"
