@@ -518,6 +518,49 @@ def test_a_link_with_a_bad_value_keeps_the_rest():
     assert salvage_config({"layers": "1e400:relu"})[0] == {}  # was an OverflowError
 
 
+def test_a_lesson_is_one_html_file_with_the_run_and_the_note(server, tmp_path):
+    import base64
+    import zlib
+
+    status, state = request(server, "POST", "/api/session", {"config": SMALL})
+    sid = state["id"]
+    session = server.sessions.get(sid)
+    session.step(trace=True)
+    for _ in range(40):
+        session.step(trace=False)
+    note = "Watch the <b>boundary</b> & the loss."
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", f"/api/session/{sid}/lesson?note=" + __import__("urllib.parse").parse.quote(note))
+    response = conn.getresponse()
+    page = response.read()
+    conn.close()
+    assert response.status == 200 and response.getheader("Content-Type").startswith("text/html")
+    assert "attachment" in response.getheader("Content-Disposition")
+    assert b"Watch the &lt;b&gt;boundary&lt;/b&gt; &amp; the loss." in page
+    assert b"http://" not in page and b"https://" not in page and b"<script src" not in page  # self-contained
+    assert len(page) < 300_000
+    packed = page.split(b'id="lesson-data">')[1].split(b"<")[0]
+    data = json.loads(zlib.decompress(base64.b64decode(packed)))
+    assert data["frames"][-1]["step"] == 41 and data["frames"][0]["step"] <= 1
+    assert len(data["traces"]) == 1 and data["traces"][0]["labels"] and data["config"]["batch_size"] == 10
+    status, reply = request(server, "GET", f"/api/session/{sid}/lesson?note=" + "x" * 5000)
+    assert status == 400 and "note" in reply["error"]
+
+
+def test_the_lesson_film_is_bounded_and_spans_the_run():
+    from glassnet.playground.lesson import MAX_FRAMES, LessonRecorder
+
+    recorder = LessonRecorder()
+    frame = {"epoch": 0, "lr": 0.1, "train_loss": 1, "test_loss": 1, "train_acc": 0, "test_acc": 0,
+             "grid": {"n": 2, "cls": "AAAA", "conf": "AAAA"}, "neurons": None, "weights": None, "biases": None}  # fmt: skip
+    for step in range(5 * MAX_FRAMES):
+        recorder.record({**frame, "step": step})
+    steps = [f["step"] for f in recorder.frames]
+    assert MAX_FRAMES // 2 <= len(steps) <= MAX_FRAMES and steps[0] == 0 and steps[-1] > 4 * MAX_FRAMES
+    assert len(set(np.diff(steps))) == 1  # evenly spaced
+    assert recorder.film()[-1]["step"] == 5 * MAX_FRAMES - 1  # and ending where the run is
+
+
 def test_events_stream_frames(server):
     status, state = request(server, "POST", "/api/session", {"config": SMALL})
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

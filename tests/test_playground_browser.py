@@ -332,3 +332,26 @@ def test_a_step_can_be_followed_by_hand(browser, server):
     browser.find_element(By.ID, "btn-flow").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card.backward.flow"), 5)
     shot(browser, "by-hand")
+
+
+def test_a_lesson_replays_from_a_file_with_nothing_else(browser, server, tmp_path):
+    sid = open_page(browser, server, f"dataset=xor&{FAST}")
+    session = server.sessions.get(sid)
+    session.step(trace=True)
+    for _ in range(30):
+        session.step(trace=False)
+    path = tmp_path / "lesson.html"
+    path.write_text(session.lesson_html("Look at the corners."), encoding="utf-8")
+    browser.get(path.as_uri())  # file://, no server
+    wait(browser, lambda d: d.execute_script("return window.__lesson && window.__lesson.ready"), 20)
+    frames = browser.execute_script("return window.__lesson.frames.length")
+    assert frames >= 2 and browser.execute_script("return window.__lesson.shown") == frames - 1
+    assert "Look at the corners." in browser.find_element(By.ID, "note").text
+    browser.execute_script(
+        "const s = document.getElementById('scrub'); s.value = 0; s.dispatchEvent(new Event('input'))"
+    )
+    assert browser.execute_script("return window.__lesson.shown") == 0
+    step = browser.find_element(By.CSS_SELECTOR, "#stats strong").text
+    assert step == str(browser.execute_script("return window.__lesson.frames[0].step"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#traces .trace table")  # the traced step's batch
+    shot(browser, "lesson")

@@ -36,6 +36,7 @@ __all__ = ["PlaygroundServer"]
 
 MAX_BODY = 8 * 1024 * 1024  # bytes: a CSV of 5,000 rows or a model file
 MAX_CONNECTIONS = 64  # open connections (one thread each): 16 tabs with an event stream and a few requests
+MAX_NOTE = 4000  # characters of a teacher's note in a lesson
 SOCKET_TIMEOUT = 30.0  # seconds a connection may stall (or idle between requests) before it is closed
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}  # fmt: skip
@@ -249,6 +250,14 @@ class _Handler(BaseHTTPRequestHandler):
                     name = "glassnet_playground.py"
                     return self._send(200, session.python().encode(), "text/x-python; charset=utf-8",
                                       {"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
+                if action == "lesson":
+                    note = (query.get("note") or [""])[0]
+                    if len(note) > MAX_NOTE:
+                        raise ValueError(
+                            f"The teacher's note has {len(note):,} characters; a lesson takes {MAX_NOTE:,}."
+                        )
+                    return self._send(200, session.lesson_html(note).encode(), "text/html; charset=utf-8",
+                                      {"Content-Disposition": 'attachment; filename="glassnet-lesson.html"'})  # fmt: skip
                 if action == "model":
                     return self._send(200, session.model_bytes(), "application/octet-stream",
                                       {"Content-Disposition": 'attachment; filename="playground-model.npz"'})  # fmt: skip

@@ -40,6 +40,7 @@ from glassnet.playground.frames import (
     grid_points,
     warp_lines,
 )
+from glassnet.playground.lesson import LessonRecorder, lesson_html
 from glassnet.playground.rundata import load_run_data
 from glassnet.playground.stepping import ENDLESS, PausePoints
 from glassnet.trace import trace_step
@@ -110,6 +111,7 @@ class Session:
         self.thread: threading.Thread | None = None
         self._stop, self._budget, self._trace_next, self._twin = False, 0, False, None
         self._taken, self._next_frame, self._frame_cost = 0, 0.0, 0.0
+        self.lesson = LessonRecorder()  # the film of the run, for the lesson file
         self.max_fps = 30.0
         self.steps_per_frame: int | None = None  # None: as many as fit in a frame interval
         self.last_seen = time.monotonic()
@@ -187,6 +189,7 @@ class Session:
             self.message, self.last_batch, self.diverged = None, None, False
             self.phases: list[tuple[dict, int]] = [(cfg, 0)]  # (settings, the step they applied from)
             self.marks: list[dict] = []  # the changes while training, for the curves
+            self.lesson.clear()
             self._publish()
 
     # --- training: one Trainer.fit in a thread, held at pause points (glassnet.playground.stepping) ----------
@@ -321,7 +324,11 @@ class Session:
             self._publish()
             if result is None:
                 return None
-            return trace_to_json(result, self.net, self.last_batch, self.steps, self.y_train[self.last_batch])
+            traced = trace_to_json(
+                result, self.net, self.last_batch, self.steps, self.y_train[self.last_batch]
+            )
+            self.lesson.record_trace(traced)
+            return traced
 
     def gradcheck(self) -> dict:
         """``glassnet.gradcheck.gradcheck_network`` on the last batch (or the next one) at the current weights."""
@@ -346,7 +353,9 @@ class Session:
         """Draw a frame of the current state and hand it to the readers (under ``self.lock``)."""
         was_training = self.net.training  # a frame drawn mid-epoch must not leave the fit in eval mode
         try:
-            text = json.dumps(draw_frame(self), separators=(",", ":"), allow_nan=False)
+            frame = draw_frame(self)
+            text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
+            self.lesson.record(frame)
         finally:
             self.net.train(was_training)
         with self._frame_ready:
@@ -381,6 +390,11 @@ class Session:
             ends = [start for _, start in self.phases[1:]] + [self.steps]
             phases = [(cfg, end - start) for (cfg, start), end in zip(self.phases, ends, strict=True)]
             return python_script(phases, self.n_classes)
+
+    def lesson_html(self, note: str = "") -> str:
+        """The run so far as a lesson: one HTML file that replays it (:mod:`glassnet.playground.lesson`)."""
+        with self.lock:
+            return lesson_html(self, note)
 
     def model_bytes(self) -> bytes:
         """The current network as a glassnet model file (``glassnet.io.save_model``)."""

@@ -9,7 +9,7 @@
     "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
   const HIDEABLE = ["dataset", "csv", "classes", "noise", "train_fraction", "n_samples", "data_seed", "optimizer", "lr",
     "momentum", "weight_decay", "schedule", "batch_size", "alpha", "seed", "layers", "activation", "dropout",
-    "batch_norm", "init", "warp", "step_view", "digits", "python", "model", "share"];
+    "batch_norm", "init", "warp", "step_view", "digits", "python", "model", "share", "lesson"];
   const UPDATE_RULE = {
     sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
     adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
@@ -1001,6 +1001,14 @@
   $("btn-model").addEventListener("click", (e) => {
     if (S.view === "digits" && S.digitsState !== "ready") { e.preventDefault(); message("No digits model yet: train one (or load a model file) first."); }
   });
+  $("btn-lesson").onclick = () => { // the run so far as one HTML file, with the teacher's note
+    const note = window.prompt("A note for your students (shown at the top of the lesson):", "");
+    if (note === null) return;
+    const a = document.createElement("a");
+    a.href = `/api/session/${S.id}/lesson?note=${encodeURIComponent(note)}`;
+    a.download = "glassnet-lesson.html";
+    document.body.appendChild(a); a.click(); a.remove();
+  };
   $("btn-python").onclick = async () => {
     try {
       if (S.view === "digits") {
