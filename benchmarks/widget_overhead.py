@@ -4,10 +4,11 @@ The fits run inside an IPython kernel (started with jupyter_client, as a noteboo
 serialised and sent over the kernel's sockets as in JupyterLab; no frontend draws them, which costs the
 kernel nothing more. Each run is a pair (without then with, or with then without, alternately); the overhead is the
 median of the pairs' ratios. On a busy machine that ratio is noisy (other work lands in one run of a pair
-and not the other), so the time spent inside LiveFit's hooks is measured too, as a share of the watched fit:
-what the widget itself costs, whatever else the machine does.
+and not the other), so two more are measured: the kernel's CPU time (all its threads, the one that sends
+the updates included), with over without, and the time spent inside LiveFit's hooks as a share of the
+watched fit: what the widget itself costs, whatever else the machine does.
 
-    python benchmarks/widget_overhead.py            # three cases, 5 runs each
+    python benchmarks/widget_overhead.py > benchmarks/results/widget-overhead.json   # three cases, 5 runs each
     python benchmarks/widget_overhead.py --runs 9 --no-kernel   # in this process (updates go nowhere)
 
 Cases: (a) a Trainer on 2-D moons, 500 epochs (decision map every update), (b) MLPClassifier on scikit-learn's 8 x 8
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 
@@ -66,7 +68,7 @@ CASES_SIMPLE = textwrap.dedent(
     def timed(live):
         # wrap the LiveFit's hooks with a clock; the list's one item sums their time
         spent = [0.0]
-        for hook in ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end"):
+        for hook in ("on_train_begin", "on_epoch_end", "on_train_end"):  # the hooks LiveFit has
             def wrapper(*args, _method=getattr(live, hook)):
                 start = time.perf_counter()
                 _method(*args)
@@ -78,25 +80,28 @@ CASES_SIMPLE = textwrap.dedent(
         results = {}
         for name, case in (("a_moons_trainer", moons), ("b_digits_estimator", digits), ("c_images_784", images)):
             case([])  # warm up (imports, first allocations)
-            plain, watched, ratios, updates, inside = [], [], [], [], []
+            plain, watched, ratios, cpu_ratios, updates, inside = [], [], [], [], [], []
             for run in range(runs):
-                times = {}
+                times, cpu = {}, {}
                 for watch in (False, True) if run % 2 == 0 else (True, False):  # alternate the order
                     live = widget_for(name.split("_")[1]) if watch else None
                     spent = timed(live) if watch else None
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     case([live] if watch else [])
                     times[watch] = time.perf_counter() - start
+                    cpu[watch] = time.process_time() - start_cpu  # every thread of the kernel: sending too
                     if watch:
                         updates.append(live.updates)
                         inside.append(spent[0] / times[True])
                 plain.append(times[False])
                 watched.append(times[True])
                 ratios.append(times[True] / times[False])  # each pair ran back to back: less drift
+                cpu_ratios.append(cpu[True] / cpu[False])
             results[name] = {
                 "without_s": round(statistics.median(plain), 4),
                 "with_s": round(statistics.median(watched), 4),
                 "overhead_pct": round(100 * (statistics.median(ratios) - 1), 2),
+                "cpu_overhead_pct": round(100 * (statistics.median(cpu_ratios) - 1), 2),
                 "in_callback_pct": round(100 * statistics.median(inside), 2),
                 "updates": statistics.median(updates),
                 "runs": runs,
@@ -140,12 +145,15 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each fit, with and without (default 5)")
     parser.add_argument("--no-kernel", action="store_true", help="run in this process, not in a kernel")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]  # how busy the machine was: the wall-clock ratios are only as good
     results = in_process(args.runs) if args.no_kernel else in_kernel(args.runs)
-    print(json.dumps({"mode": "process" if args.no_kernel else "kernel", "results": results}, indent=2))
-    print(f"{'case':<22}{'without s':>11}{'with s':>9}{'overhead':>10}{'in LiveFit':>12}{'updates':>9}",
+    machine = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0]}
+    mode = "process" if args.no_kernel else "kernel"
+    print(json.dumps({"mode": mode, "machine": machine, "results": results}, indent=2))
+    print(f"{'case':<22}{'without s':>11}{'with s':>9}{'wall':>8}{'cpu':>8}{'in LiveFit':>12}{'updates':>9}",
           file=sys.stderr)  # fmt: skip
     for name, r in results.items():
-        print(f"{name:<22}{r['without_s']:>11.3f}{r['with_s']:>9.3f}{r['overhead_pct']:>9.1f}%"
+        print(f"{name:<22}{r['without_s']:>11.3f}{r['with_s']:>9.3f}{r['overhead_pct']:>7.1f}%{r['cpu_overhead_pct']:>7.1f}%"
               f"{r['in_callback_pct']:>11.2f}%{r['updates']:>9}", file=sys.stderr)  # fmt: skip
     return 0
 

@@ -152,7 +152,7 @@ def test_two_feature_fit_sends_curves_epoch_and_a_decision_map_but_no_weights():
     live = LiveFit(data=(X, y), map_resolution=12, **EVERY)
     fit(build_mlp([2, 8, 2], seed=0), X, y, [live], epochs=4, validation_data=(X, y))
     w = live.widget
-    assert (w.status, w.epoch, w.batch, w.title) == ("done", 4, 0, "network 2-8-2, softmax_cross_entropy")
+    assert (w.status, w.epoch, w.title) == ("done", 4, "network 2-8-2, softmax_cross_entropy")
     assert set(w.curves) == {"loss", "val_loss", "val_score"} and w.curves["loss"]["x"] == [1, 2, 3, 4]
     assert w.curves["loss"]["y"] == pytest.approx(live.records["loss"])
     assert w.map_size == 12 and len(w.map_rgb) == 12 * 12 * 3 and len(w.map_points) == len(X)
@@ -246,7 +246,7 @@ def test_statuses_after_early_stop_and_interruption():
 
     live = LiveFit(**EVERY)
     fit(build_mlp([2, 4, 2], seed=0), X, y, [live, CtrlC()], epochs=5)
-    assert live.widget.status == "interrupted" and live.widget.epoch == 0 and live.widget.batch == 1
+    assert live.widget.status == "interrupted" and live.widget.epoch == 0
 
 
 def test_the_final_status_travels_with_the_final_numbers():
@@ -263,11 +263,22 @@ def test_the_final_status_travels_with_the_final_numbers():
 # --- throttling ---------------------------------------------------------------------------------------------
 
 
-def test_unthrottled_it_sends_at_every_hook():
+def test_unthrottled_it_sends_after_every_epoch_and_never_hooks_a_batch():
     X, y = moons(120)
     live = LiveFit(**EVERY)
     fit(build_mlp([2, 4, 2], seed=0), X, y, [live], epochs=3, batch_size=40)  # 3 batches an epoch
-    assert live.updates == 1 + 3 * 3 + 3 + 1  # begin, every batch, every epoch, end
+    assert live.updates == 1 + 3 + 1  # begin, every epoch, end
+
+
+def test_watching_keeps_the_compiled_epoch():
+    """A callback with on_batch_end sends the Trainer back to its Python loop (3x slower for small networks)."""
+    from glassnet.training import compiled
+
+    X, y = moons()
+    plain = Trainer(build_mlp([2, 8, 2], seed=0), Adam(0.01), batch_size=40, seed=0)
+    watched = Trainer(build_mlp([2, 8, 2], seed=0), Adam(0.01), batch_size=40, seed=0, callbacks=[LiveFit()])
+    assert compiled.covers(watched) == compiled.covers(plain)
+    assert not hasattr(LiveFit, "on_batch_end") or LiveFit.on_batch_end is Callback.on_batch_end
 
 
 def test_throttled_it_sends_only_the_first_and_last_state_of_a_short_fit():

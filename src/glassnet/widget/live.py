@@ -3,9 +3,13 @@ r"""``LiveFit``: a callback that shows a fit live in a notebook cell (JupyterLab
 It draws what a student wants to watch while a network learns: the epoch, the loss and score curves, the
 decision map when the inputs are 2-D, and the first layer's weights as pictures when the inputs are images.
 
-Throttling. The Trainer calls ``on_batch_end`` after every batch; the callback returns at once (one clock
-read) unless an update is due. An update costs time :math:`c` (the map is one forward pass over ``R * R``
-grid points; sending is a few kilobytes), and the next one is due after
+Epochs, not batches. LiveFit has no ``on_batch_end``: a callback that hooks batches makes the Trainer run its
+Python loop instead of the compiled epoch (:mod:`glassnet.training.compiled`), which for a small network is
+about three times slower; watching must not change how the fit runs.
+
+Throttling. After each epoch the callback returns at once (one clock read) unless an update is due. An update
+costs time :math:`c` (the map is one forward pass over ``R * R`` grid points; sending is a few kilobytes),
+and the next one is due after
 
 .. math:: \Delta t = \max\left(\frac{1}{\text{max_rate}}, \frac{c}{\text{budget}}\right),
 
@@ -51,7 +55,7 @@ class LiveFit(Callback):
         When the first layer's weights are drawn as pictures: ``'auto'``, for square inputs of 8 x 8 or more
         (scikit-learn's digits, MNIST); a shape, for those images; ``None``, never.
     max_rate : float
-        Updates a second at most (> 0; ``math.inf``: at every batch and epoch, for tests).
+        Updates a second at most (> 0; ``math.inf``: after every epoch, for tests).
     budget : float
         The fraction of the fit's time that updates may take, in (0, 1] (see the module docstring).
     map_resolution : int
@@ -99,8 +103,7 @@ class LiveFit(Callback):
         self._shown = False
         self._map: DecisionMap | None = None
         self._image: tuple[int, int] | None = None
-        self._epoch = self._batch = 0
-        self._batch_loss: float | None = None
+        self._epoch = 0
         self._next = 0.0  # perf_counter() time when the next update is due
 
     # --- the hooks the Trainer calls -----------------------------------------------------------------------
@@ -131,17 +134,12 @@ class LiveFit(Callback):
         self._show()
         self._send(trainer)
 
-    def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
-        self._batch, self._batch_loss = batch + 1, logs.get("loss")
-        if time.perf_counter() >= self._next:  # the usual case is not: one clock read a batch
-            self._send(trainer)
-
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        self._epoch, self._batch = self._epoch + 1, 0  # batch 0: between epochs
+        self._epoch += 1
         for key, value in logs.items():
             if key not in _NOT_CURVES and isinstance(value, (int, float, np.floating, np.integer)):
                 self.records.setdefault(key, []).append(float(value))
-        if time.perf_counter() >= self._next:
+        if time.perf_counter() >= self._next:  # often not: one clock read an epoch
             self._send(trainer)
 
     def on_train_end(self, trainer, history) -> None:
@@ -162,8 +160,6 @@ class LiveFit(Callback):
             if status is not None:
                 widget.status = status  # with the final numbers: the page never shows "done" before them
             widget.epoch = self._epoch
-            widget.batch = self._batch
-            widget.batch_loss = _finite(self._batch_loss)
             widget.curves = {name: curve(values) for name, values in self.records.items() if values}
             if self._map is not None:
                 widget.map_rgb = self._map.render(net)
@@ -225,13 +221,6 @@ def _in_notebook() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _finite(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _check_number(name: str, value, low: float, high: float, high_ok: bool) -> None:

@@ -27,10 +27,8 @@ class FitWidget(anywidget.AnyWidget):
     ------
     title, status : str
         A heading (the model) and the state of the fit (``"training"``, ``"done"``, ``"stopped early"``, ...).
-    epoch, batch : int
-        Epochs completed, and the batch of the epoch under way last reported (0 between epochs).
-    batch_loss : float
-        The loss of that batch (None before the first, or when it is not finite).
+    epoch : int
+        Epochs completed.
     curves : dict
         ``{name: {"x": epochs, "y": values}}``: the History's curves (``loss``, ``val_loss``, ``val_score``, ...).
     map_rgb, map_size, map_extent, map_points : bytes, int, list, list
@@ -50,8 +48,6 @@ class FitWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("glassnet").tag(sync=True)
     status = traitlets.Unicode("waiting for fit").tag(sync=True)
     epoch = traitlets.Int(0).tag(sync=True)
-    batch = traitlets.Int(0).tag(sync=True)
-    batch_loss = traitlets.Float(None, allow_none=True).tag(sync=True)
     curves = traitlets.Dict().tag(sync=True)
     map_rgb = traitlets.Bytes(b"").tag(sync=True)
     map_size = traitlets.Int(0).tag(sync=True)

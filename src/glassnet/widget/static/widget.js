@@ -4,7 +4,7 @@
 // the playground's class colours (playground/static/app.js); class k is COLORS[k % 10]
 const COLORS = ["#2f74c0", "#e07b39", "#3a9d5d", "#8e5cc2", "#d1495b", "#b8860b", "#1f9e9e", "#c2185b", "#6d6d6d", "#7f5539"];
 const CHART_W = 250, CHART_H = 130, MAP_SIDE = 232, TILE = 52;
-const TRAITS = ["title", "status", "epoch", "batch", "batch_loss", "curves", "map_rgb", "map_size", "map_extent",
+const TRAITS = ["title", "status", "epoch", "curves", "map_rgb", "map_size", "map_extent",
   "map_points", "weights", "weights_shape", "note", "updates"];
 
 function bytesOf(value) {
@@ -184,13 +184,13 @@ function render({ model, el }) {
     title.textContent = model.get("title");
     status.textContent = model.get("status");
     status.dataset.status = model.get("status");
-    const epoch = model.get("epoch"), batch = model.get("batch"), loss = model.get("batch_loss");
-    // `epoch` counts completed epochs; `batch` > 0 is a batch of the epoch under way
-    const where = batch ? `epoch ${epoch + 1} · batch ${batch}` : `${epoch} epoch${epoch === 1 ? "" : "s"}`;
-    stats.textContent = where + (loss !== null ? ` · batch loss ${fmt(loss)}` : "");
+    const epoch = model.get("epoch"), curves = model.get("curves") || {};
+    const last = (name) => (curves[name] ? curves[name].y[curves[name].y.length - 1] : null);
+    stats.textContent = [`${epoch} epoch${epoch === 1 ? "" : "s"}`,
+      ...["loss", "val_loss", "val_score"].filter((n) => last(n) !== null && last(n) !== undefined)
+        .map((n) => `${n} ${fmt(last(n))}`)].join(" · ");
     el.dataset.epoch = String(epoch);
     el.dataset.updates = String(model.get("updates"));
-    const curves = model.get("curves") || {};
     const names = Object.keys(curves);
     const losses = names.filter((n) => n.includes("loss")), scores = names.filter((n) => !n.includes("loss"));
     const logLoss = drawChart(lossChart, curves, losses, ink, true);
