@@ -9,9 +9,9 @@ declared fitted attributes (:data:`glassnet.files.schema.FITTED_JSON`, ``FITTED_
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def _storable_params(estimator) -> tuple[dict, list[str], list[str], dict | None
                 f"{name}'s parameter {key}={value!r} cannot be stored in a model file; the loaded estimator "
                 f"will have {key}={default!r}",
                 UserWarning,
-                stacklevel=3,  # the caller of save_estimator
+                stacklevel=4,  # the caller of save_estimator
             )
             continue
         params[key] = value
@@ -134,6 +134,11 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
     and its declared fitted attributes (``classes_``, ``loss_curve_``, ``n_iter_``, ...). A parameter that
     cannot be stored is named in a ``UserWarning`` and comes back as its default.
     """
+    return write_model_file(Path(path), *_estimator_file(estimator, preprocessing, info))
+
+
+def _estimator_file(estimator, preprocessing: dict | None, info: dict | None) -> tuple[dict, dict]:
+    """The arrays and metadata of an estimator's model file."""
     name = type(estimator).__name__
     if name not in schema.ESTIMATORS or not hasattr(estimator, "network_"):
         raise TypeError(f"save_estimator takes a fitted glassnet MLPClassifier or MLPRegressor, got {name}")
@@ -161,16 +166,16 @@ def save_estimator(path: str | os.PathLike, estimator, *, preprocessing: dict | 
         class_names=[str(c) for c in classes] if classes is not None else None,
         info=info or {},
     )
-    return write_model_file(Path(path), arrays, metadata)
+    return arrays, metadata
 
 
 def estimator_checkpoint_state(est) -> tuple[dict, dict[str, np.ndarray]]:
     """The estimator as a model file's bytes (:func:`save_estimator`) plus its training records: what a
     checkpoint written during its ``fit`` keeps of it (the ``TrainingOwner.checkpoint_state`` answer)."""
-    with tempfile.TemporaryDirectory(prefix="glassnet-checkpoint-") as tmp:
-        path = Path(tmp) / "estimator.npz"
-        save_estimator(path, est)
-        blob = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    # the model file, in memory (no temporary file): the checkpoint holding it is what is written atomically
+    buffer = io.BytesIO()
+    write_model_file(buffer, *_estimator_file(est, None, None))
+    blob = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
     arrays = {"estimator/model": blob}
     state = {}
     for name in ESTIMATOR_STATE:

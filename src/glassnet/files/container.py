@@ -148,16 +148,21 @@ def _json_default(value):
 
 
 def write_container(
-    path: str | os.PathLike, layout: Layout, arrays: dict[str, np.ndarray], metadata: dict
-) -> Path:
+    path: str | os.PathLike | BinaryIO, layout: Layout, arrays: dict[str, np.ndarray], metadata: dict
+) -> Path | None:
     """Write ``arrays`` and ``metadata`` (JSON; its digest is added at ``layout.digest_at``), atomically.
 
     The metadata must already list the arrays' checksums (:func:`sha256`) where the format keeps them; it
-    is stored exactly as a reader will parse it, so that its digest matches."""
+    is stored exactly as a reader will parse it, so that its digest matches. ``path`` may also be a binary
+    file object (a container held inside another, such as an estimator inside a checkpoint); nothing is
+    returned then."""
     metadata = json.loads(json.dumps(metadata, default=_json_default))
     _set(metadata, layout.digest_at, metadata_digest(metadata, layout.digest_at))
     text = json.dumps(metadata, sort_keys=True)
     payload = {layout.meta_key: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
+    if hasattr(path, "write"):
+        np.savez(path, **payload)
+        return None
     return write_atomic(path, lambda f: np.savez(f, **payload))
 
 

@@ -140,8 +140,9 @@ def _metadata_digest(metadata: dict) -> str:
     return container.metadata_digest(metadata, _DIGEST_AT)
 
 
-def write_model_file(path: Path, arrays: dict[str, np.ndarray], metadata: dict) -> Path:
-    """Write a model file: ``arrays`` by name, their checksums and the metadata (:mod:`.container`)."""
+def write_model_file(path, arrays: dict[str, np.ndarray], metadata: dict) -> Path | None:
+    """Write a model file: ``arrays`` by name, their checksums and the metadata (:mod:`.container`);
+    ``path`` may be a binary file object."""
     metadata = dict(metadata)
     metadata["checksums"] = {name: _sha256(a) for name, a in arrays.items()}
     return container.write_container(path, LAYOUT, arrays, metadata)
