@@ -355,3 +355,23 @@ def test_a_lesson_replays_from_a_file_with_nothing_else(browser, server, tmp_pat
     assert step == str(browser.execute_script("return window.__lesson.frames[0].step"))
     assert browser.find_elements(By.CSS_SELECTOR, "#traces .trace table")  # the traced step's batch
     shot(browser, "lesson")
+
+
+def test_the_teachers_page_builds_a_link_that_hides_what_was_ticked(browser, server):
+    browser.get("about:blank")
+    browser.get(f"{server.url}teacher")
+    wait(browser, lambda d: d.execute_script("return window.__teacher && window.__teacher.ready"))
+    browser.find_element(By.ID, "from").send_keys(f"{server.url}#dataset=moons&lr=0.1&lr_hide=true")
+    for name in ("optimizer", "layers"):
+        browser.find_element(By.CSS_SELECTOR, f'#hide input[value="{name}"]').click()
+    browser.find_element(By.ID, "challenge").send_keys("0.9")
+    link = browser.find_element(By.ID, "link").get_attribute("value")
+    query = link.split("#", 1)[1]
+    assert "dataset=moons" in query and "lr=0.1" in query and "challenge=0.9" in query
+    assert "optimizer_hide=true" in query and "layers_hide=true" in query and "lr_hide" not in query
+    shot(browser, "teacher")
+    sid = open_page(browser, server, query)
+    assert server.sessions.get(sid).config["lr"] == 0.1
+    assert not browser.find_element(By.ID, "optimizer").is_displayed()
+    assert browser.find_element(By.ID, "lr").is_displayed()
+    assert "Challenge" in browser.find_element(By.ID, "challenge").text

@@ -202,6 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, self.server.static["favicon.svg"], _TYPES[".svg"])
             if method == "GET" and (not parts or parts == ["index.html"]):
                 return self._send(200, self.server.static["index.html"], _TYPES[".html"])
+            if method == "GET" and parts == ["teacher"]:  # a page of checkboxes that builds a class's link
+                return self._send(200, self.server.static["teacher.html"], _TYPES[".html"])
             if method == "GET" and len(parts) == 2 and parts[0] == "static":
                 return self._static(parts[1])
             if parts[:1] == ["api"]:

@@ -7,9 +7,8 @@
   const ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "gelu"];
   const NUMERIC = ["n_samples", "noise", "train_fraction", "classes", "data_seed", "lr", "momentum", "weight_decay",
     "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
-  const HIDEABLE = ["dataset", "csv", "classes", "noise", "train_fraction", "n_samples", "data_seed", "optimizer", "lr",
-    "momentum", "weight_decay", "schedule", "batch_size", "alpha", "seed", "layers", "activation", "dropout",
-    "batch_norm", "init", "warp", "step_view", "digits", "python", "model", "share", "lesson"];
+  // the controls a link may hide (name_hide=true): one list, in the page, which the teacher's page reads too
+  const HIDEABLE = document.querySelector('meta[name="glassnet-hideable"]').content.split(" ");
   const UPDATE_RULE = {
     sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
     adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
@@ -1025,7 +1024,7 @@
     const csv = S.config.dataset === "csv"
       ? ` Your CSV's rows are not in it (a link would grow to the size of the file): whoever opens it sees the default data set and is told so; send the CSV along.`
       : "";
-    modal("Share link", `The settings, network and seeds are in this link.${csv} Add flags such as dataset_hide=true or layers_hide=true to hide controls from students.`, location.href);
+    modal("Share link", `The settings, network and seeds are in this link.${csv} To hide controls from students or set a challenge, build the link on the teacher's page: ${location.origin}/teacher`, location.href);
   };
 
   // ---------------------------------------------------------------- digits
