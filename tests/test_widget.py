@@ -156,8 +156,15 @@ def test_two_feature_fit_sends_curves_epoch_and_a_decision_map_but_no_weights():
     assert set(w.curves) == {"loss", "val_loss", "val_score"} and w.curves["loss"]["x"] == [1, 2, 3, 4]
     assert w.curves["loss"]["y"] == pytest.approx(live.records["loss"])
     assert w.map_size == 12 and len(w.map_rgb) == 12 * 12 * 3 and len(w.map_points) == len(X)
-    assert w.weights == b"" and w.weights_shape == [0, 0, 0] and w.note == ""
+    assert (
+        w.weights == b"" and w.weights_shape == [0, 0, 0] and w.note == "" and w.map_title == "decision map"
+    )
     assert w.updates == live.updates
+    regression = LiveFit(data=(X, X[:, :1]), **EVERY)
+    fit(build_mlp([2, 8, 1], loss="squared_error", seed=0), X, X[:, :1], [regression], epochs=1)
+    assert (
+        regression.widget.map_title == "output (blue low, orange high)" and regression.widget.map_size == 40
+    )
 
 
 def test_image_fit_sends_the_first_layers_weights_as_pictures_and_no_map():

@@ -125,6 +125,9 @@ class LiveFit(Callback):
             widget.title = _title(trainer)
             widget.status = "training"
             widget.note = note
+            widget.map_title = (
+                "output (blue low, orange high)" if net.loss.task == "regression" else "decision map"
+            )
             widget.map_size = self.map_resolution if self._map is not None else 0
             widget.map_extent = self._map.extent if self._map is not None else [0.0, 1.0, 0.0, 1.0]
             widget.map_points = self._map.points if self._map is not None else []

@@ -31,6 +31,8 @@ class FitWidget(anywidget.AnyWidget):
         Epochs completed.
     curves : dict
         ``{name: {"x": epochs, "y": values}}``: the History's curves (``loss``, ``val_loss``, ``val_score``, ...).
+    map_title : str
+        The map's caption: ``"decision map"``, or for a regression, what its colours mean.
     map_rgb, map_size, map_extent, map_points : bytes, int, list, list
         The decision map (``map_size ** 2`` RGB cells, top row first), the input range it covers
         ``[x_min, x_max, y_min, y_max]`` and the data points ``[[u, v, colour], ...]`` (``u, v`` in [0, 1]).
@@ -49,6 +51,7 @@ class FitWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("waiting for fit").tag(sync=True)
     epoch = traitlets.Int(0).tag(sync=True)
     curves = traitlets.Dict().tag(sync=True)
+    map_title = traitlets.Unicode("decision map").tag(sync=True)
     map_rgb = traitlets.Bytes(b"").tag(sync=True)
     map_size = traitlets.Int(0).tag(sync=True)
     map_extent = traitlets.List([0.0, 1.0, 0.0, 1.0]).tag(sync=True)

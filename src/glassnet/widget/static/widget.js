@@ -4,7 +4,7 @@
 // the playground's class colours (playground/static/app.js); class k is COLORS[k % 10]
 const COLORS = ["#2f74c0", "#e07b39", "#3a9d5d", "#8e5cc2", "#d1495b", "#b8860b", "#1f9e9e", "#c2185b", "#6d6d6d", "#7f5539"];
 const CHART_W = 250, CHART_H = 130, MAP_SIDE = 232, TILE = 52;
-const TRAITS = ["title", "status", "epoch", "curves", "map_rgb", "map_size", "map_extent",
+const TRAITS = ["title", "status", "epoch", "curves", "map_title", "map_rgb", "map_size", "map_extent",
   "map_points", "weights", "weights_shape", "note", "updates"];
 
 function bytesOf(value) {
@@ -201,6 +201,7 @@ function render({ model, el }) {
     scoreFig.hidden = scores.length === 0;
     mapFig.hidden = !model.get("map_size");
     if (!mapFig.hidden) {
+      mapFig.firstChild.textContent = model.get("map_title");
       drawMap(map, model);
       const [x0, x1, y0, y1] = model.get("map_extent");
       axes.textContent = `x₀ ${fmt(x0)} … ${fmt(x1)}   x₁ ${fmt(y0)} … ${fmt(y1)}`;
