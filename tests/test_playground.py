@@ -247,6 +247,27 @@ def test_settings_change_while_it_trains_and_copy_as_python_follows():
     session.close()
 
 
+def test_a_weight_set_by_hand_trains_on_and_the_script_repeats_it():
+    session = Session("w", {**SMALL, "layers": "5:tanh,3:relu"})
+    for _ in range(7):
+        session.step(trace=False)
+    said = session.set_weight(1, 2, 4, -1.25)  # the second Dense layer: W is 3x5
+    assert "set to -1.25" in said and session.net.layers[2].params["W"][2, 4] == -1.25
+    assert session.marks[-1]["step"] == 7
+    for _ in range(9):
+        session.step(trace=False)
+    code = session.python()
+    assert 'net.layers[2].params["W"][2, 4] = -1.25' in code
+    namespace = {"__name__": "playground_script"}
+    exec(compile(code, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    for args, match in [((5, 0, 0, 1.0), "Dense layer"), ((0, 9, 0, 1.0), "5x2"), ((0, 0, 0, float("nan")), "number"),
+                        ((0, 0, 0, 1e9), "number"), ((0, 0, 0, True), "number")]:  # fmt: skip
+        with pytest.raises(SessionError, match=match):
+            session.set_weight(*args)
+    session.close()
+
+
 def test_frames_are_throttled_and_idle_sessions_are_freed():
     manager = SessionManager(max_sessions=2, idle_timeout=1.0)
     session = manager.create(SMALL)

@@ -375,3 +375,22 @@ def test_the_teachers_page_builds_a_link_that_hides_what_was_ticked(browser, ser
     assert not browser.find_element(By.ID, "optimizer").is_displayed()
     assert browser.find_element(By.ID, "lr").is_displayed()
     assert "Challenge" in browser.find_element(By.ID, "challenge").text
+
+
+def test_click_an_edge_to_set_its_weight(browser, server):
+    sid = open_page(browser, server, f"dataset=xor&{FAST}&layers=3:tanh:0")
+    session = server.sessions.get(sid)
+    browser.execute_script("window.prompt = () => '2.5'")  # the page asks for the value
+    # the middle of the line from input 2 to hidden unit 3 (W[2, 1] of the first Dense layer)
+    point = browser.execute_script(
+        "const p = window.__playground.positions, a = p[0][1], b = p[1][2];"
+        "const r = document.getElementById('net-columns').getBoundingClientRect();"
+        "return [r.left + (a.r + b.l) / 2, r.top + (a.y + b.y) / 2];"
+    )
+    browser.execute_script(
+        "document.getElementById('net-wrap').dispatchEvent(new MouseEvent('click', {bubbles: true,"
+        " clientX: arguments[0], clientY: arguments[1]}))",
+        *point,
+    )
+    wait(browser, lambda d: session.net.layers[0].params["W"][2, 1] == 2.5, 10)
+    wait(browser, lambda d: "set to 2.5" in d.find_element(By.ID, "message-text").text, 10)

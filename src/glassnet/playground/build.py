@@ -244,8 +244,14 @@ def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
         ")",
     ]
     previous = config
-    for i, (config, steps) in enumerate(phases):
-        if i:
+    for i, (config, steps, *edit) in enumerate(phases):
+        if edit:  # a weight set by hand on the page: (index in net.layers, row, column, value)
+            index, row, col, value = edit[0]
+            lines += [
+                "",
+                f'net.layers[{index}].params["W"][{row}, {col}] = {value!r}  # set by hand on the page',
+            ]
+        elif i:
             lines += ["", *_change_code(config, live_changes(previous, config) or [])]
         if steps or len(phases) == 1:
             lines.append(
@@ -260,11 +266,11 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     configuration and takes the same training steps as the playground (same batches, same weights): each
     phase ``(config, steps)`` is a fit of ``steps`` steps, after the settings changed while it trained."""
     config = phases[0][0]
-    steps = sum(n for _, n in phases)
+    steps = sum(phase[1] for phase in phases)
     layer_lines, layer_names = _layers_code(config, n_classes)
     opt_name, opt_code = _optimizer_code(config)
     sched_name, sched_code = _schedule_code(config)
-    sched_names = sorted({_schedule_code(c)[0] for c, _ in phases})
+    sched_names = sorted({_schedule_code(phase[0])[0] for phase in phases})
     widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
     data_imports, data_body = _data_code(config, csv_name)
     imports = [

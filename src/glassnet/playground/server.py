@@ -284,6 +284,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if action == "warp":
                     session.set_warp(body.get("layer"), body.get("units"))
                     return self._json(200, {"layer": session.warp_layer, "units": list(session.warp_units)})
+                if action == "weight":
+                    said = session.set_weight(
+                        body.get("layer"), body.get("row"), body.get("col"), body.get("value")
+                    )
+                    return self._json(200, {"change": said})
                 if action == "gradcheck":
                     return self._json(200, session.gradcheck())
                 if action == "close":

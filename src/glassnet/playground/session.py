@@ -387,9 +387,39 @@ class Session:
 
     def python(self) -> str:
         with self.lock:
-            ends = [start for _, start in self.phases[1:]] + [self.steps]
-            phases = [(cfg, end - start) for (cfg, start), end in zip(self.phases, ends, strict=True)]
+            ends = [phase[1] for phase in self.phases[1:]] + [self.steps]
+            phases = [
+                (cfg, end - start, *edit) for (cfg, start, *edit), end in zip(self.phases, ends, strict=True)
+            ]
             return python_script(phases, self.n_classes)
+
+    def set_weight(self, layer, row, col, value) -> str:
+        """Set one weight by hand (the page's click on an edge): ``W[row, col]`` of the ``layer``-th Dense
+        layer (0-based). Training goes on from it; the curves mark it and copy-as-Python repeats it."""
+        dense = [i for i, lay in enumerate(self.net.layers) if type(lay).__name__ == "Dense"]
+        if not (isinstance(layer, int) and 0 <= layer < len(dense)):
+            raise SessionError(f"layer must be a Dense layer's number, 0 to {len(dense) - 1}; got {layer!r}.")
+        W = self.net.layers[dense[layer]].params["W"]
+        if not (
+            isinstance(row, int) and isinstance(col, int) and 0 <= row < W.shape[0] and 0 <= col < W.shape[1]
+        ):
+            raise SessionError(
+                f"That layer's W is {W.shape[0]}x{W.shape[1]}; got row {row!r}, column {col!r}."
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= 100:
+            raise SessionError(f"A weight must be a number in [-100, 100]; got {value!r}.")
+        was_playing = self.playing
+        self._end_fit()  # the next fit starts from the new weight, as the script's next fit_steps does
+        with self.lock:
+            W[row, col] = value
+            self.phases.append((self.config, self.steps, (dense[layer], row, col, float(value))))
+            text = f"W[{row}, {col}] of layers.{dense[layer]} set to {float(value):g}"
+            self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
+            self.diverged = False
+            self._publish()
+        if was_playing:
+            self.play(self.steps_per_frame)
+        return f"{text} at step {self.steps}: training goes on from it."
 
     def lesson_html(self, note: str = "") -> str:
         """The run so far as a lesson: one HTML file that replays it (:mod:`glassnet.playground.lesson`)."""

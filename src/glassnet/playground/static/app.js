@@ -484,6 +484,37 @@
       return { l: r.left - base.left, r: r.right - base.left, y: r.top - base.top + r.height / 2 };
     }));
   }
+  // click an edge to set its weight by hand (TensorFlow Playground's habit): the nearest line within 6 px
+  function edgeAt(e) {
+    const f = S.frame, cols = $("net-columns");
+    if (!f || !f.weights || !S.positions) return null;
+    const base = cols.getBoundingClientRect(), x = e.clientX - base.left, y = e.clientY - base.top;
+    let best = null;
+    f.weights.forEach((W, l) => {
+      const from = S.positions[l], to = S.positions[l + 1];
+      if (!from || !to) return;
+      for (let i = 0; i < W.length && i < to.length; i++) for (let j = 0; j < W[i].length && j < from.length; j++) {
+        const ax = from[j].r, ay = from[j].y, bx = to[i].l, by = to[i].y, dx = bx - ax, dy = by - ay;
+        const t = Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy || 1)));
+        const d = Math.hypot(x - ax - t * dx, y - ay - t * dy);
+        if (d < 6 && (!best || d < best.d)) best = { d, l, i, j, w: W[i][j] };
+      }
+    });
+    return best;
+  }
+  $("net-wrap").addEventListener("click", async (e) => {
+    if (e.target.closest(".neuron, button, select, input")) return;
+    const edge = edgeAt(e);
+    if (!edge) return;
+    const names = S.info.layout.map((_, k) => (k === 0 ? "input" : k === S.info.layout.length - 1 ? "output" : `hidden ${k}`));
+    const text = window.prompt(`The weight from ${names[edge.l]} unit ${edge.j + 1} to ${names[edge.l + 1]} unit ${edge.i + 1} is ${fmt(edge.w, 4)}. New value:`, fmt(edge.w, 4));
+    if (text === null || text.trim() === "") return;
+    try {
+      const r = await api("POST", `/api/session/${S.id}/weight`, { layer: edge.l, row: edge.i, col: edge.j, value: Number(text) });
+      message(r.change, "info");
+    } catch (err) { message(err.message); }
+  });
+  $("net-wrap").addEventListener("mousemove", (e) => { $("net-wrap").style.cursor = edgeAt(e) ? "pointer" : ""; });
   function drawEdges(f) {
     const canvas = $("edges"), ctx = canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
