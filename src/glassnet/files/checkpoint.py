@@ -52,6 +52,7 @@ checkpoint's, since the continuation would then not be the same run.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -484,19 +485,16 @@ def _restore_attributes(ckpt: Checkpoint, obj, part: str) -> None:
         setattr(obj, key, value)
 
 
+@contextlib.contextmanager
 def _restoring(obj):
     """Undo every attribute change of ``obj`` if the block fails (resume changes nothing then)."""
-
-    class Undo:
-        def __enter__(self):
-            self.saved = dict(vars(obj))
-
-        def __exit__(self, kind, exc, tb):
-            if kind is not None:
-                vars(obj).clear()
-                vars(obj).update(self.saved)
-
-    return Undo()
+    saved = dict(vars(obj))
+    try:
+        yield
+    except BaseException:
+        vars(obj).clear()
+        vars(obj).update(saved)
+        raise
 
 
 def restore_optimizer(ckpt: Checkpoint, opt, n_params: int, dtype) -> None:
