@@ -11,7 +11,6 @@ from glassnet.config import MLPConfig
 from glassnet.config.build import build_network, dropout_rates, hidden_sizes, make_loss, output_activation
 from glassnet.config.params import validate_params
 from glassnet.estimators._callbacks import IterationCallbacks
-from glassnet.estimators._data import Split, check_sample_weight
 from glassnet.estimators._docs import DocumentationLinkMixin
 from glassnet.estimators._lbfgs import LbfgsSolverMixin
 from glassnet.estimators._stochastic import StochasticSolverMixin
@@ -19,7 +18,7 @@ from glassnet.estimators._validation import ValidationMixin
 from glassnet.nn.initializers import as_generator
 from glassnet.nn.layers import Dense
 from glassnet.nn.optim import OPTIMIZERS
-from glassnet.training.data import logits
+from glassnet.training.data import Dataset, check_weights, logits
 
 
 class LiveWeights(list):
@@ -110,7 +109,7 @@ class BaseMultilayerPerceptron(
         X, y = self._validate_xy(X, y, reset=first_pass)
         train = self._make_split(X, y, sample_weight, first_pass, incremental, classes)
         if first_pass:
-            self._initialize(X.shape[1], train.Y, X.dtype)
+            self._initialize(X.shape[1], train.y, X.dtype)
         else:
             self._check_same_architecture()
             self._init_bookkeeping(reset=False)
@@ -173,12 +172,13 @@ class BaseMultilayerPerceptron(
             X = X.astype(self.network_.dtype, copy=False)  # warm start keeps the network's dtype
         return X, y
 
-    def _make_split(self, X, y, sample_weight, first_pass, incremental, classes) -> Split:
-        """Encode the targets and combine ``sample_weight`` with any class weights."""
+    def _make_split(self, X, y, sample_weight, first_pass, incremental, classes) -> Dataset:
+        """The training rows: targets encoded for the loss (the user's kept as ``labels``), and
+        ``sample_weight`` checked and combined with any class weights."""
         y, Y = self._validate_targets(y, X.dtype, first_pass, incremental, classes)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = check_weights(sample_weight, X.shape[0], X.dtype, words="scikit-learn")
         sample_weight = self._apply_class_weight(y, Y, sample_weight, incremental, X.dtype)
-        return Split(X, Y, y, sample_weight)
+        return Dataset(X, Y, sample_weight, labels=y)
 
     def _apply_class_weight(self, y, Y, sample_weight, incremental, dtype):
         return sample_weight  # the classifier overrides this
@@ -253,18 +253,18 @@ class BaseMultilayerPerceptron(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
 
-    def _evaluate_split(self, split: Split) -> tuple[float, float]:
+    def _evaluate_split(self, split: Dataset) -> tuple[float, float]:
         """``(score, loss)`` on a validation split: the score of :meth:`_score_split` and the loss without
         the L2 term, from one forward pass."""
         z = self._logits(split.X, validate=False)
-        return self._score_split(split, z), float(self.network_.loss.forward(z, split.Y, split.sample_weight))
+        return self._score_split(split, z), float(self.network_.loss.forward(z, split.y, split.sample_weight))
 
-    def _score_split(self, split: Split, z=None) -> float:
+    def _score_split(self, split: Dataset, z=None) -> float:
         """Accuracy (classifier) or R^2 (regressor) on a split; NaN if the predictions are not finite."""
         prediction = self._predict_from_logits(self._logits(split.X, validate=False) if z is None else z)
         if np.issubdtype(prediction.dtype, np.floating) and not np.all(np.isfinite(prediction)):
             return np.nan
-        return float(self._score_function(split.y, prediction, sample_weight=split.sample_weight))
+        return float(self._score_function(split.labels, prediction, sample_weight=split.sample_weight))
 
     def __sklearn_tags__(self):
         # every setting takes sparse input (the first layer multiplies it); NaN is refused (allow_nan=False)

@@ -32,7 +32,7 @@ class LbfgsSolverMixin:
         def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
             net.flat_params[...] = theta
             loss = net.loss_and_grad(
-                X, train.Y, train.sample_weight, alpha=self.alpha, n_samples=n_total, check=False
+                X, train.y, train.sample_weight, alpha=self.alpha, n_samples=n_total, check=False
             )
             return loss, net.flat_grads.astype(np.float64)
 

@@ -46,7 +46,7 @@ class ScikitLearnRules(Callback):
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         est = self.est
         est.n_iter_ += 1
-        est.t_ += self.data.train.n_samples
+        est.t_ += self.data.train.n_rows
         est.loss_ = float(logs["loss"])
         est.loss_curve_.append(est.loss_)
         if est.verbose:
@@ -75,7 +75,7 @@ class ScikitLearnRules(Callback):
 
     def validation_rows(self):
         val = self.data.val
-        return None if val is None else (val.X, val.y, val.Y)
+        return None if val is None else (val.X, val.labels, val.y)
 
     def scorer(self, name: str, X, y):
         try:
@@ -129,7 +129,7 @@ class StochasticSolverMixin:
             )
             return
         train, config = data.train, self._config()
-        batch = self._batch_size(train.n_samples)
+        batch = self._batch_size(train.n_rows)
         if self.augment_shift or self.augment_rotation or self.augment_scale or self.augment_flip:
             infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
         resumed = self.__dict__.pop(
@@ -137,18 +137,18 @@ class StochasticSolverMixin:
         )  # glassnet.estimators.persistence.resume_estimator
         if (not incremental and not resumed) or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(config)
-            self._schedule = make_schedule(config, -(-train.n_samples // batch), samples_seen=self.t_)
+            self._schedule = make_schedule(config, -(-train.n_rows // batch), samples_seen=self.t_)
         self.n_iter_ = 0
         val = data.val
         rules = ScikitLearnRules(self, data, iterations, incremental)
         trainer = make_trainer(
             config,
             self.network_,
-            train.n_samples,
+            train.n_rows,
             self._rng,
             optimizer=self._optimizer,
             schedule=self._schedule,
-            validation_data=None if val is None else (val.X, val.Y, val.sample_weight),
+            validation_data=None if val is None else (val.X, val.y, val.sample_weight),
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
             callbacks=[rules, *callbacks],
             owner=rules,
@@ -157,7 +157,7 @@ class StochasticSolverMixin:
         # follow trainer.epoch, so a resumed fit draws the masks the uninterrupted one would have
         trainer.epoch = len(self.loss_curve_)
         self.history_ = trainer.fit(
-            train.X, train.Y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
+            train.X, train.y, epochs=1 if incremental else self.max_iter, sample_weight=train.sample_weight
         )
         # a cosine schedule is complete at max_iter epochs by design: nothing to warn about
         if not rules.converged and not incremental and self.learning_rate != "cosine":

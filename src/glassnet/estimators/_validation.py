@@ -18,14 +18,24 @@ import hashlib
 import numpy as np
 import scipy.sparse as sp
 
-from glassnet.estimators._data import Split, TrainingData, check_sample_weight
+from dataclasses import dataclass
+
 from glassnet.nn.optim import OPTIMIZERS
+from glassnet.training.data import Dataset, check_weights
+
+
+@dataclass
+class TrainingData:
+    """The training rows and, when there are any, the validation rows (``eval_set`` or early stopping)."""
+
+    train: Dataset
+    val: Dataset | None = None
 
 
 class ValidationMixin:
     """Validation data for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
 
-    def _training_data(self, train: Split, validation) -> TrainingData:
+    def _training_data(self, train: Dataset, validation) -> TrainingData:
         """The validation split: the caller's (``validation``, a dict from :func:`validation_arguments`) if
         given, else a held-out fraction for early stopping."""
         if validation is not None:
@@ -35,16 +45,16 @@ class ValidationMixin:
         # stratified for single-label classification (scikit-learn stratifies the binary case only)
         single_label = getattr(self, "target_type_", None) in ("binary", "multiclass")
         seed = int(self._rng.integers(2**31 - 1))
-        keys = row_keys(train.X, train.Y, seed)
-        weights = np.ones(train.n_samples) if train.sample_weight is None else train.sample_weight
-        val = held_out_rows(keys, train.y if single_label else None, weights, self.validation_fraction)
+        keys = row_keys(train.X, train.y, seed)
+        weights = np.ones(train.n_rows) if train.sample_weight is None else train.sample_weight
+        val = held_out_rows(keys, train.labels if single_label else None, weights, self.validation_fraction)
         if len(np.unique(keys[val])) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
             )
         return TrainingData(train.subset(~val), train.subset(val))
 
-    def _eval_split(self, validation: dict, dtype) -> Split:
+    def _eval_split(self, validation: dict, dtype) -> Dataset:
         """Check the caller's validation set against the training data and encode it as the training set."""
         X_val = self._validate_x_val(validation["X_val"]).astype(dtype, copy=False)
         y_val, Y_val = self._validate_targets(
@@ -61,10 +71,10 @@ class ValidationMixin:
             )
         weights = validation["sample_weight_val"]
         try:
-            sample_weight = check_sample_weight(weights, X_val.shape[0], dtype)
+            sample_weight = check_weights(weights, X_val.shape[0], dtype, words="scikit-learn")
         except ValueError as exc:
             raise ValueError(f"sample_weight_val: {exc}") from None
-        return Split(X_val, Y_val, y_val, sample_weight)
+        return Dataset(X_val, Y_val, sample_weight, labels=y_val)
 
     def _validate_x_val(self, X_val):
         """``X_val`` with the training data's features, or an error saying so (and how to get them)."""

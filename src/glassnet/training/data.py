@@ -1,5 +1,9 @@
 """Training data as the loop sees it: inputs, targets prepared for the loss, sample weights, validated once.
 
+One container, :class:`Dataset`, for every caller: the Trainer's own data, and the estimators' training and
+validation sets (which also keep the user's labels, for scores and callbacks). One sample-weight check,
+:func:`check_weights`, for every caller too.
+
 ``X`` is a NumPy array or a SciPy sparse matrix (recognised by its ``toarray`` method, so that the engine
 needs only NumPy); sparse rows are densified one batch at a time, so a sparse data set is never held dense.
 """
@@ -37,11 +41,14 @@ def logits(net, X) -> np.ndarray:
 
 @dataclass
 class Dataset:
-    """Validated rows: inputs ``X`` (in the network's dtype), targets ``y`` as the loss takes them, weights."""
+    """Validated rows: inputs ``X`` (in the network's dtype), targets ``y`` as the loss takes them, weights,
+    and optionally ``labels``, the same targets in the caller's own terms (an estimator's class labels, for
+    scores and scikit-learn's scorers; ``None`` for the Trainer's own data)."""
 
-    X: object
-    y: np.ndarray
-    sample_weight: np.ndarray | None = None
+    X: object  # ndarray or scipy.sparse matrix, (N, D)
+    y: np.ndarray  # integer class indices (N,) or float targets (N, K)
+    sample_weight: np.ndarray | None = None  # (N,) or None
+    labels: np.ndarray | None = None  # (N,) or (N, K) in the caller's terms, or None
 
     @property
     def n_rows(self) -> int:
@@ -70,12 +77,12 @@ class Dataset:
         return Xb, self.y[rows], wb
 
     def subset(self, idx) -> Dataset:
-        """The rows ``idx`` (indices or a boolean mask)."""
-        y = self.y[idx]
-        if self.sample_weight is None:
-            return Dataset(self.X[idx], y)
-        weights = self.sample_weight[idx]
-        return Dataset(self.X[idx], y, check_weights(weights, len(y), weights.dtype))
+        """The rows ``idx`` (indices or a boolean mask); their weights must still have a positive sum."""
+        labels = None if self.labels is None else self.labels[idx]
+        weights = None
+        if self.sample_weight is not None:
+            weights = check_weights(self.sample_weight[idx], len(self.y[idx]), self.sample_weight.dtype)
+        return Dataset(self.X[idx], self.y[idx], weights, labels)
 
 
 def prepare(net, X, y, sample_weight=None, what: str = "") -> Dataset:
@@ -93,28 +100,54 @@ def prepare(net, X, y, sample_weight=None, what: str = "") -> Dataset:
     return Dataset(X, y, check_weights(sample_weight, X.shape[0], net.dtype, what))
 
 
-def check_weights(sample_weight, n: int, dtype, what: str = "") -> np.ndarray | None:
-    """``n`` finite, non-negative weights with a positive sum (the same rule for one process and several)."""
+#: the words of :func:`check_weights`, by whose rules they are written: glassnet's (the Trainer's) and
+#: scikit-learn's (the estimators', which its own estimator checks and its users match on)
+_WEIGHT_WORDS = {
+    "glassnet": {
+        "shape": "{what}sample_weight must have shape ({n},); got {shape}.",
+        "negative": "{what}sample_weight must be non-negative; got a minimum of {low}.",
+        "zero": "{what}sample_weight is zero everywhere: at least one row must have a positive weight.",
+    },
+    "scikit-learn": {
+        "shape": "{what}sample_weight.shape == {shape}, expected ({n},) for {n} samples.",
+        "negative": "Negative values in {what}sample_weight are not allowed (got a minimum of {low}).",
+        "zero": "Sample weights must contain at least one non-zero number ({what}sample_weight is zero "
+        "everywhere).",
+    },
+}
+
+
+def check_weights(sample_weight, n: int, dtype, what: str = "", words: str = "glassnet") -> np.ndarray | None:
+    """``n`` finite, non-negative weights with a positive sum, as an array of ``dtype`` (the same rule for one
+    process and several, for the Trainer and the estimators).
+
+    ``sample_weight`` is ``None`` (no weights), a number (the same weight for every row) or ``n`` numbers.
+    ``what`` names the data set in messages (``"validation "``); ``words`` picks the wording of the shape, sign
+    and all-zero messages: ``"glassnet"`` or ``"scikit-learn"`` (the estimators'). Every message explains a
+    negative weight the same way.
+    """
     if sample_weight is None:
         return None
+    table = _WEIGHT_WORDS[words]
     w = np.asarray(sample_weight)
+    if w.ndim == 0:  # scikit-learn's fit(..., sample_weight=2.0): every row the same weight
+        w = np.full(n, w)
     if w.shape != (n,):
-        raise ValueError(f"{what}sample_weight must have shape ({n},); got {w.shape}.")
+        raise ValueError(table["shape"].format(what=what, n=n, shape=w.shape))
     if not np.issubdtype(w.dtype, np.number) or np.issubdtype(w.dtype, np.complexfloating):
         raise ValueError(f"{what}sample_weight must be real numbers; got dtype {w.dtype}.")
     w = w.astype(dtype, copy=False)
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{what}sample_weight contains NaN or infinite values.")
     if np.any(w < 0):
+        low = np.format_float_positional(w.min(), unique=True, trim="0")
         raise ValueError(
-            f"{what}sample_weight must be non-negative; got a minimum of {w.min()}. A negative weight rewards a "
-            "larger loss on its row, so the weighted loss has no lower bound and training would run away; "
-            "glassnet refuses it where scikit-learn accepts it. Drop those rows, or give them weight 0."
+            table["negative"].format(what=what, low=low) + " A negative weight rewards a larger loss on its row, "
+            "so the weighted loss has no lower bound and training would run away; glassnet refuses it where "
+            "scikit-learn accepts it. Drop those rows, or give them weight 0."
         )
     if not np.sum(w, dtype=np.float64) > 0:
-        raise ValueError(
-            f"{what}sample_weight is zero everywhere: at least one row must have a positive weight."
-        )
+        raise ValueError(table["zero"].format(what=what))
     return w
 
 
