@@ -268,6 +268,31 @@ def test_a_weight_set_by_hand_trains_on_and_the_script_repeats_it():
     session.close()
 
 
+def test_a_point_added_by_a_click_trains_on_and_the_script_adds_it_too(server):
+    status, state = request(server, "POST", "/api/session", {"config": {**SMALL, "layers": "4:tanh"}})
+    sid = state["id"]
+    session = server.sessions.get(sid)
+    for _ in range(5):
+        session.step(trace=False)
+    weights, n = session.net.flat_params.copy(), len(session.X_train)
+    status, reply = request(server, "POST", f"/api/session/{sid}/point", {"x": 0.3, "y": -0.7, "label": 1})
+    assert status == 200 and "added" in reply["change"] and len(reply["train"]["y"]) == n + 1
+    np.testing.assert_array_equal(session.net.flat_params, weights)  # no reset
+    for _ in range(8):
+        session.step(trace=False)
+    assert session.hooks.batches == len(range(0, n + 1, 10))  # the Trainer's epochs cover the new point
+    code = session.python()
+    namespace = {"__name__": "playground_script"}
+    exec(compile(code, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    for body, match in [
+        ({"x": 9.0, "y": 0, "label": 0}, "x must be"),
+        ({"x": 0, "y": 0, "label": 2}, "label"),
+    ]:
+        status, reply = request(server, "POST", f"/api/session/{sid}/point", body)
+        assert status == 400 and match in reply["error"]
+
+
 def test_frames_are_throttled_and_idle_sessions_are_freed():
     manager = SessionManager(max_sessions=2, idle_timeout=1.0)
     session = manager.create(SMALL)

@@ -394,3 +394,25 @@ def test_click_an_edge_to_set_its_weight(browser, server):
     )
     wait(browser, lambda d: session.net.layers[0].params["W"][2, 1] == 2.5, 10)
     wait(browser, lambda d: "set to 2.5" in d.find_element(By.ID, "message-text").text, 10)
+
+
+def test_click_the_plane_to_add_a_point(browser, server):
+    sid = open_page(browser, server, f"dataset=circles&{FAST}")
+    session = server.sessions.get(sid)
+    n = len(session.X_train)
+    heatmap = browser.find_element(By.ID, "heatmap")
+    for shift in (False, True):
+        box = heatmap.rect  # the upper-left quarter's centre: (-d/2, +d/2) on the plane (a message may move it)
+        browser.execute_script(
+            "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: arguments[1],"
+            " clientY: arguments[2], shiftKey: arguments[3]}))",
+            heatmap,
+            box["x"] + box["width"] / 4,
+            box["y"] + box["height"] / 4,
+            shift,
+        )
+        wait(browser, lambda d, shift=shift: len(session.X_train) == n + 1 + shift, 10)
+    d = session.domain
+    np.testing.assert_allclose(session.X_train[-2:], [[-d / 2, d / 2]] * 2, atol=0.02 * d)
+    assert session.y_train[-2:].tolist() == [0, 1]  # the chosen class, then (shift) the next
+    wait(browser, lambda d: "added" in d.find_element(By.ID, "message-text").text, 10)

@@ -245,11 +245,18 @@ def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
     ]
     previous = config
     for i, (config, steps, *edit) in enumerate(phases):
-        if edit:  # a weight set by hand on the page: (index in net.layers, row, column, value)
-            index, row, col, value = edit[0]
+        if edit and edit[0][0] == "weight":  # a weight set by hand on the page
+            _, index, row, col, value = edit[0]
             lines += [
                 "",
                 f'net.layers[{index}].params["W"][{row}, {col}] = {value!r}  # set by hand on the page',
+            ]
+        elif edit and edit[0][0] == "point":  # a training point added by a click on the plane
+            _, x, y, label = edit[0]
+            lines += [
+                "",
+                f"X_train = np.vstack([X_train, np.array([[{x!r}, {y!r}]], dtype=np.float32)])  # a point added",
+                f"y_train = np.append(y_train, {label})",
             ]
         elif i:
             lines += ["", *_change_code(config, live_changes(previous, config) or [])]

@@ -289,6 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
                         body.get("layer"), body.get("row"), body.get("col"), body.get("value")
                     )
                     return self._json(200, {"change": said})
+                if action == "point":
+                    said = session.add_point(body.get("x"), body.get("y"), body.get("label"))
+                    return self._json(200, {**session.state(), "change": said})
                 if action == "gradcheck":
                     return self._json(200, session.gradcheck())
                 if action == "close":

@@ -47,6 +47,7 @@ from glassnet.trace import trace_step
 
 __all__ = ["Session", "SessionManager", "SessionError"]
 
+MAX_ADDED = 1000  # training points a session may add by clicks
 GRADCHECK_PARAMS = 5_000  # central differences take 2 forward passes per parameter
 
 
@@ -190,6 +191,7 @@ class Session:
             self.phases: list[tuple[dict, int]] = [(cfg, 0)]  # (settings, the step they applied from)
             self.marks: list[dict] = []  # the changes while training, for the curves
             self.lesson.clear()
+            self.added = 0  # training points added by clicks since the data was made
             self._publish()
 
     # --- training: one Trainer.fit in a thread, held at pause points (glassnet.playground.stepping) ----------
@@ -412,7 +414,7 @@ class Session:
         self._end_fit()  # the next fit starts from the new weight, as the script's next fit_steps does
         with self.lock:
             W[row, col] = value
-            self.phases.append((self.config, self.steps, (dense[layer], row, col, float(value))))
+            self.phases.append((self.config, self.steps, ("weight", dense[layer], row, col, float(value))))
             text = f"W[{row}, {col}] of layers.{dense[layer]} set to {float(value):g}"
             self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
             self.diverged = False
@@ -420,6 +422,41 @@ class Session:
         if was_playing:
             self.play(self.steps_per_frame)
         return f"{text} at step {self.steps}: training goes on from it."
+
+    def add_point(self, x, y, label) -> str:
+        """Add a training point (the page's click on the plane), weights kept: the next fit trains on it; the
+        curves mark it and copy-as-Python adds it too. A reset makes the data anew, without it."""
+        for name, value in (("x", x), ("y", y)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not abs(value) <= self.domain
+            ):
+                raise SessionError(
+                    f"{name} must be a number in [-{self.domain}, {self.domain}]; got {value!r}."
+                )
+        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
+            raise SessionError(f"label must be a class number, 0 to {self.n_classes - 1}; got {label!r}.")
+        if self.added >= MAX_ADDED:
+            raise SessionError(
+                f"{MAX_ADDED} points added already: the limit. Reset to start from the data set again."
+            )
+        was_playing = self.playing
+        self._end_fit()  # the next fit draws its batches from the data with the point
+        with self.lock:
+            point = np.array([[x, y]], dtype=self.X_train.dtype)
+            self.X_train = np.vstack([self.X_train, point])  # (n, 2) + (1, 2) -> (n + 1, 2)
+            self.y_train = np.append(self.y_train, np.asarray(label, dtype=self.y_train.dtype))
+            self.hooks.n_rows, self.added = len(self.X_train), self.added + 1
+            x32, y32 = (float(v) for v in point[0])
+            self.phases.append((self.config, self.steps, ("point", x32, y32, int(label))))
+            text = f"a point of class {self.class_names[label]} added at ({x32:.3g}, {y32:.3g})"
+            self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
+            self.diverged = False
+            self._publish()
+        if was_playing:
+            self.play(self.steps_per_frame)
+        return f"{text.capitalize()} at step {self.steps}; the network trains on from its weights."
 
     def lesson_html(self, note: str = "") -> str:
         """The run so far as a lesson: one HTML file that replays it (:mod:`glassnet.playground.lesson`)."""

@@ -547,13 +547,28 @@
   function legend() {
     const box = $("legend");
     box.textContent = "";
+    if (!(S.addClass < S.info.n_classes)) S.addClass = 0;
     S.info.class_names.forEach((name, k) => {
-      const s = el("span"), dot = el("i");
+      const s = el("span", k === S.addClass ? "chosen" : null), dot = el("i");
       dot.style.background = COLORS[k % COLORS.length];
       s.append(dot, document.createTextNode(`class ${name}`));
+      s.title = "a click on the plane adds a point of this class (shift-click: of the next class)";
+      s.onclick = () => { S.addClass = k; legend(); };
       box.appendChild(s);
     });
   }
+  // click the plane to add a training point of the chosen class (shift: the next class), weights kept
+  $("heatmap").addEventListener("click", async (e) => {
+    const r = e.target.getBoundingClientRect(), d = S.info.domain, k = S.info.n_classes;
+    const u = (e.clientX - r.left) / r.width, v = (e.clientY - r.top) / r.height;
+    const label = e.shiftKey ? (S.addClass + 1) % k : S.addClass;
+    try {
+      const info = await api("POST", `/api/session/${S.id}/point`, { x: -d + 2 * d * u, y: d - 2 * d * v, label });
+      S.info.train = info.train;
+      if (S.frame) drawHeatmap(S.frame);
+      message(info.change, "info");
+    } catch (err) { message(err.message); }
+  });
   function drawHeatmap(f) {
     const canvas = $("heatmap"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
     const n = f.grid.n, cls = b64bytes(f.grid.cls), conf = b64bytes(f.grid.conf);
