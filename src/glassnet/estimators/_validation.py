@@ -8,20 +8,18 @@ rows of weight 0 stay in training, where they count for nothing. Each distinct r
 bytes keyed by the fit's seed: ordered by key, the rows come in a random order that depends only on their
 content, not on their position or their number of copies. The validation set takes the first rows of each
 class in that order until it holds ``validation_fraction`` of the class's weight (and at least two distinct
-rows: a score needs two).
+rows: a score needs two). The rule is the Trainer's too, with other parameters: :mod:`glassnet.training.split`.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-
-from dataclasses import dataclass
 
 from glassnet.nn.optim import OPTIMIZERS
 from glassnet.training.data import Dataset, check_weights
+from glassnet.training.split import held_out_rows, row_keys
 
 
 @dataclass
@@ -133,54 +131,3 @@ def validation_arguments(X_val, y_val, sample_weight_val, eval_set) -> dict | No
     if X_val is None:
         raise ValueError("y_val is given, but X_val is not; pass both (or neither).")
     return {"X_val": X_val, "y_val": y_val, "sample_weight_val": sample_weight_val}
-
-
-def row_keys(X, Y: np.ndarray, seed: int) -> np.ndarray:
-    """A 64-bit key per row: the BLAKE2b hash of the row's input and target bytes, keyed by ``seed``.
-
-    Identical rows get the same key; ordered by key, distinct rows come in a random order fixed by ``seed``.
-    ``X`` is a dense array or a sparse matrix (hashed as its sorted CSR entries); ``Y`` the encoded targets.
-    """
-    n = X.shape[0]
-    key = int(seed).to_bytes(8, "little")
-    Y = np.ascontiguousarray(Y).reshape(n, -1)  # (N,) class indices or (N, K) values -> (N, K)
-    digests = []
-    if sp.issparse(X):
-        X = X.tocsr()
-        X = X if X.has_sorted_indices else X.sorted_indices()
-        indptr, indices, data = X.indptr, X.indices, X.data
-        for i in range(n):
-            start, stop = indptr[i], indptr[i + 1]
-            h = hashlib.blake2b(indices[start:stop].tobytes(), digest_size=8, key=key)
-            h.update(data[start:stop].tobytes())
-            h.update(Y[i].tobytes())
-            digests.append(h.digest())
-    else:
-        for i in range(n):
-            h = hashlib.blake2b(X[i].tobytes(), digest_size=8, key=key)
-            h.update(Y[i].tobytes())
-            digests.append(h.digest())
-    return np.frombuffer(b"".join(digests), dtype=">u8")
-
-
-def held_out_rows(keys: np.ndarray, strata, weights: np.ndarray, fraction: float) -> np.ndarray:
-    """A boolean mask of the validation rows (see the module docstring).
-
-    Within each stratum (each class of ``strata``, or all rows when ``strata`` is ``None``), the distinct rows
-    of positive weight are taken in the order of their ``keys`` until their weight reaches ``fraction`` of the
-    stratum's, and at least two distinct rows in all (a score needs two); one distinct row of each stratum
-    always stays in training.
-    """
-    val = np.zeros(len(keys), dtype=bool)
-    candidates = weights > 0
-    strata = np.zeros(len(keys), dtype=np.intp) if strata is None else np.asarray(strata)
-    labels = np.unique(strata[candidates])
-    at_least = 2 if len(labels) == 1 else 1
-    for stratum in labels:
-        rows = np.flatnonzero(candidates & (strata == stratum))
-        _, group = np.unique(keys[rows], return_inverse=True)  # distinct rows, numbered in key order
-        group_weight = np.cumsum(np.bincount(group, weights=weights[rows]))
-        first_reaching = int(np.searchsorted(group_weight, fraction * group_weight[-1])) + 1
-        n_val = max(first_reaching, at_least) if fraction > 0 else 0
-        val[rows[group < min(n_val, len(group_weight) - 1)]] = True
-    return val
