@@ -293,6 +293,32 @@ def test_a_point_added_by_a_click_trains_on_and_the_script_adds_it_too(server):
         assert status == 400 and match in reply["error"]
 
 
+def test_engineered_inputs_feed_the_network_and_the_script():
+    from glassnet.playground.datasets import add_features
+
+    session = Session("f", {**SMALL, "dataset": "circles", "features": "x1x2,x1sq", "layers": "3:tanh"})
+    assert session.config["features"] == ["x1sq", "x1x2"]  # the table's order
+    assert session.net.layers[0].params["W"].shape == (3, 4) and session.X_train.shape[1] == 4
+    x1, x2 = session.points_train[:, 0], session.points_train[:, 1]
+    np.testing.assert_allclose(session.X_train[:, 2:], np.column_stack([x1 * x1, x1 * x2]), rtol=1e-6)
+    assert add_features(session.points_train, []) is session.points_train
+    for _ in range(9):
+        session.step(trace=False)
+    session.add_point(0.5, -0.5, 0)
+    for _ in range(4):
+        session.step(trace=False)
+    code = session.python()
+    assert "add_features(X_train, features)" in code
+    namespace = {"__name__": "playground_script"}
+    exec(compile(code, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    state = session.state()
+    assert state["layout"][0]["names"] == ["x₁", "x₂", "x₁²", "x₁x₂"] and len(state["train"]["x"][0]) == 2
+    with pytest.raises(ConfigError, match="features must be names"):
+        validate_config({"features": "x3sq"})
+    session.close()
+
+
 def test_frames_are_throttled_and_idle_sessions_are_freed():
     manager = SessionManager(max_sessions=2, idle_timeout=1.0)
     session = manager.create(SMALL)

@@ -402,7 +402,9 @@ def test_click_the_plane_to_add_a_point(browser, server):
     n = len(session.X_train)
     heatmap = browser.find_element(By.ID, "heatmap")
     for shift in (False, True):
-        box = heatmap.rect  # the upper-left quarter's centre: (-d/2, +d/2) on the plane (a message may move it)
+        box = (
+            heatmap.rect
+        )  # the upper-left quarter's centre: (-d/2, +d/2) on the plane (a message may move it)
         browser.execute_script(
             "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: arguments[1],"
             " clientY: arguments[2], shiftKey: arguments[3]}))",
@@ -416,3 +418,13 @@ def test_click_the_plane_to_add_a_point(browser, server):
     np.testing.assert_allclose(session.X_train[-2:], [[-d / 2, d / 2]] * 2, atol=0.02 * d)
     assert session.y_train[-2:].tolist() == [0, 1]  # the chosen class, then (shift) the next
     wait(browser, lambda d: "added" in d.find_element(By.ID, "message-text").text, 10)
+
+
+def test_engineered_inputs_are_toggles(browser, server):
+    sid = open_page(browser, server, f"dataset=circles&{FAST}")
+    browser.find_element(By.CSS_SELECTOR, '#features input[value="x1sq"]').click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, '.neuron[data-layer="0"]')) == 3, 10)
+    session = server.sessions.get(sid)
+    assert session.config["features"] == ["x1sq"] and session.X_train.shape[1] == 3
+    assert "features=x1sq" in browser.current_url  # and the link keeps them
+    shot(browser, "features")

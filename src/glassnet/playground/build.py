@@ -36,7 +36,7 @@ def build_network(config: dict, n_classes: int) -> Sequential:
     """``Dense [-> BatchNorm] -> activation [-> Dropout]`` per hidden layer, then ``Dense`` to the classes,
     softmax cross-entropy; weights and dropout masks drawn from ``default_rng(config['seed'])``."""
     rng = np.random.default_rng(config["seed"])
-    layers, fan_in, activation = [], 2, "identity"
+    layers, fan_in, activation = [], 2 + len(config["features"]), "identity"
     for spec in config["layers"]:
         activation = spec["activation"]
         layers.append(Dense(fan_in, spec["units"], rng=rng, init=init_for(activation, config["init"])))
@@ -163,7 +163,7 @@ def _change_code(new: dict, changed: list[str]) -> list[str]:
 
 
 def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[str]]:
-    lines, names, fan_in, activation = [], {"Dense"}, 2, "identity"
+    lines, names, fan_in, activation = [], {"Dense"}, 2 + len(config["features"]), "identity"
     for spec in config["layers"]:
         activation = spec["activation"]
         cls = ACTIVATION_LAYERS[activation].__name__
@@ -233,6 +233,17 @@ def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
     return ["from glassnet.playground.datasets import make_dataset"], body
 
 
+def _features_code(config: dict) -> tuple[list[str], list[str]]:
+    """The script's engineered inputs (none: no lines)."""
+    if not config["features"]:
+        return [], []
+    names = config["features"]
+    return ["from glassnet.playground.datasets import add_features"], [
+        f"features = {names!r}  # engineered inputs after x1, x2",
+        "X_train, X_test = add_features(X_train, features), add_features(X_test, features)",
+    ]
+
+
 def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
     """The script's training: the playground's Trainer, stopped after as many steps as the playground took,
     with the settings changed while it trained between the fits."""
@@ -255,7 +266,8 @@ def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
             _, x, y, label = edit[0]
             lines += [
                 "",
-                f"X_train = np.vstack([X_train, np.array([[{x!r}, {y!r}]], dtype=np.float32)])  # a point added",
+                f"point = np.array([[{x!r}, {y!r}]], dtype=np.float32)  # a point added",
+                "X_train = np.vstack([X_train, add_features(point, features) if features else point])",
                 f"y_train = np.append(y_train, {label})",
             ]
         elif i:
@@ -280,6 +292,9 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     sched_names = sorted({_schedule_code(phase[0])[0] for phase in phases})
     widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
     data_imports, data_body = _data_code(config, csv_name)
+    feature_imports, feature_body = _features_code(config)
+    if not config["features"] and any(len(phase) > 2 and phase[2][0] == "point" for phase in phases):
+        feature_body = ["features = []  # no engineered inputs"]
     imports = [
         "import numpy as np",
         "",
@@ -288,6 +303,7 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
         "from glassnet.network import Sequential",
         f"from glassnet.optim import {opt_name}",
         *data_imports,
+        *feature_imports,
         "from glassnet.playground.stepping import fit_steps",
         f"from glassnet.schedules import {', '.join(sched_names)}",
         "from glassnet.training import Trainer",
@@ -295,6 +311,7 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     body = [
         "",
         *data_body,
+        *feature_body,
         "",
         f"rng = np.random.default_rng({config['seed']})  # initial weights, then dropout masks",
         "net = Sequential(",

@@ -53,6 +53,7 @@ DEFAULTS = {
     "alpha": 0.0,
     "init": "auto",
     "seed": 0,
+    "features": [],
 }
 
 DATASET_NAMES = ("circles", "moons", "xor", "spirals", "blobs", "csv")
@@ -126,6 +127,17 @@ def _layers(value) -> list[dict]:
     return layers
 
 
+def _features(value) -> list[str]:
+    """Engineered inputs: a list of names, or the URL form ``"x1sq,x1x2"``; kept in the table's order."""
+    from glassnet.playground.datasets import FEATURES
+
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or any(name not in FEATURES for name in value):
+        raise ConfigError(f"features must be names among {', '.join(FEATURES)}; got {value!r}.")
+    return [name for name in FEATURES if name in value]
+
+
 def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
     """A clean copy of ``config`` with defaults filled in; raises :class:`ConfigError` on any bad value.
 
@@ -153,6 +165,7 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
     out["alpha"] = _number(config, "alpha", 0.0, 100.0)
     out["init"] = _choice(config, "init", ("auto", *INITIALIZERS))
     out["seed"] = _number(config, "seed", 0, 2**31 - 1, integer=True)
+    out["features"] = _features(config.get("features", []))
     n = n_csv_rows if out["dataset"] == "csv" and n_csv_rows else out["n_samples"]
     n_train = min(max(int(round(out["train_fraction"] * n)), 1), n - 1)
     if n_train < 2:
@@ -163,7 +176,7 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
         )
     if out["batch_norm"] and out["batch_size"] < 2:
         raise ConfigError("Batch normalisation needs batches of at least 2 points; raise batch_size.")
-    widths = [2] + [spec["units"] for spec in out["layers"]] + [out["classes"]]
+    widths = [2 + len(out["features"])] + [spec["units"] for spec in out["layers"]] + [out["classes"]]
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=False))
     if n_params > LIMITS["total_params"]:
         raise ConfigError(

@@ -11,7 +11,35 @@ import csv
 
 import numpy as np
 
-__all__ = ["DATASETS", "make_dataset", "parse_csv", "read_csv", "split", "standardization"]
+__all__ = [
+    "DATASETS",
+    "FEATURES",
+    "add_features",
+    "make_dataset",
+    "parse_csv",
+    "read_csv",
+    "split",
+    "standardization",
+]
+
+#: TensorFlow Playground's engineered inputs: name -> (label, function of the columns x1 and x2)
+FEATURES = {
+    "x1sq": ("x₁²", lambda x1, x2: x1 * x1),
+    "x2sq": ("x₂²", lambda x1, x2: x2 * x2),
+    "x1x2": ("x₁x₂", lambda x1, x2: x1 * x2),
+    "sinx1": ("sin x₁", lambda x1, x2: np.sin(x1)),
+    "sinx2": ("sin x₂", lambda x1, x2: np.sin(x2)),
+}
+
+
+def add_features(X: np.ndarray, features: list[str]) -> np.ndarray:
+    """The points ``X`` of shape (N, 2) with the engineered columns ``features`` (names of :data:`FEATURES`,
+    in that table's order) after x1 and x2: shape (N, 2 + len(features)); ``X`` itself without any."""
+    if not features:
+        return X
+    x1, x2 = X[:, 0], X[:, 1]
+    extra = [FEATURES[name][1](x1, x2) for name in FEATURES if name in features]
+    return np.column_stack([X, *extra]).astype(X.dtype)  # (N, 2) + k x (N,) -> (N, 2 + k)
 
 
 def _circles(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:

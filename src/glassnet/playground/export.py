@@ -21,7 +21,10 @@ def _points(X: np.ndarray, y: np.ndarray) -> dict:
 
 def session_state(session: Session) -> dict:
     """The page's view of ``session`` besides frames, JSON-ready (call under ``session.lock``)."""
-    layout = [{"units": 2, "kind": "input"}]
+    from glassnet.playground.datasets import FEATURES
+
+    names = ["x₁", "x₂", *(FEATURES[name][0] for name in session.config["features"])]
+    layout = [{"units": len(names), "kind": "input", "names": names}]
     layout += [
         {"units": s["units"], "kind": "hidden", "activation": s["activation"]}
         for s in session.config["layers"]
@@ -33,8 +36,8 @@ def session_state(session: Session) -> dict:
         "n_classes": session.n_classes,
         "class_names": session.class_names,
         "domain": session.domain,
-        "train": _points(session.X_train, session.y_train),
-        "test": _points(session.X_test, session.y_test),
+        "train": _points(session.points_train, session.y_train),
+        "test": _points(session.points_test, session.y_test),
         "layout": layout,
         "layers": [type(layer).__name__ for layer in session.net.layers],
         "n_params": int(session.net.n_params),
@@ -56,7 +59,8 @@ def model_file(session: Session) -> bytes:
     try:
         save_model(
             name, session.net, classes=list(range(session.n_classes)), class_names=session.class_names,
-            info={"source": "glassnet playground", "config": session.config, "steps": session.steps},
+            info={"source": "glassnet playground", "config": session.config, "steps": session.steps,
+                  "inputs": ["x1", "x2", *session.config["features"]]},  # engineered inputs: add_features
             # a CSV's rows are standardised for the network: the file keeps how, for its raw rows
             preprocessing={"standardize": session.standardize} if session.standardize else None,
         )  # fmt: skip

@@ -30,6 +30,7 @@ from glassnet.playground.build import (
     live_changes,
     python_script,
 )
+from glassnet.playground.datasets import add_features
 from glassnet.playground.export import model_file, session_state
 from glassnet.playground.frames import (
     GRID,
@@ -147,13 +148,16 @@ class Session:
                 self.config = run.config
                 if run.csv_text is not None:
                     self.csv_text = run.csv_text
-                self.X_train, self.y_train = run.X_train, run.y_train
-                self.X_test, self.y_test = run.X_test, run.y_test
+                # the points as drawn; the network's inputs add the engineered features (if any)
+                self.points_train, self.points_test = run.X_train, run.X_test
+                features = run.config["features"]
+                self.X_train, self.y_train = add_features(run.X_train, features), run.y_train
+                self.X_test, self.y_test = add_features(run.X_test, features), run.y_test
                 self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
                 self.standardize = run.standardize
-                self.grid = grid_points(self.domain, GRID)
-                self.neuron_grid = grid_points(self.domain, NEURON_GRID)
-                self.warp_lines = warp_lines(self.domain)
+                self.grid = add_features(grid_points(self.domain, GRID), features)
+                self.neuron_grid = add_features(grid_points(self.domain, NEURON_GRID), features)
+                self.warp_lines = add_features(warp_lines(self.domain), features)
                 self.reset()
         if was_playing:
             self.play(self.steps_per_frame)  # at the speed it had
@@ -445,7 +449,8 @@ class Session:
         self._end_fit()  # the next fit draws its batches from the data with the point
         with self.lock:
             point = np.array([[x, y]], dtype=self.X_train.dtype)
-            self.X_train = np.vstack([self.X_train, point])  # (n, 2) + (1, 2) -> (n + 1, 2)
+            self.points_train = np.vstack([self.points_train, point])  # (n, 2) + (1, 2) -> (n + 1, 2)
+            self.X_train = np.vstack([self.X_train, add_features(point, self.config["features"])])
             self.y_train = np.append(self.y_train, np.asarray(label, dtype=self.y_train.dtype))
             self.hooks.n_rows, self.added = len(self.X_train), self.added + 1
             x32, y32 = (float(v) for v in point[0])

@@ -119,6 +119,9 @@
     window.addEventListener("pagehide", () => fetch(`/api/session/${S.id}/close`, {
       method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => {}));
   }
+  document.querySelectorAll("#features input").forEach((box) => {
+    box.onchange = () => changeConfig({ features: [...document.querySelectorAll("#features input:checked")].map((b) => b.value) });
+  });
   function setInfo(info) {
     S.info = info; S.id = info.id; S.config = info.config;
     fillControls();
@@ -172,6 +175,7 @@
   }
   function fillControls() {
     const c = S.config;
+    document.querySelectorAll("#features input").forEach((box) => { box.checked = (c.features || []).includes(box.value); });
     document.querySelectorAll("#datasets button").forEach((b) => b.classList.toggle("active", b.dataset.dataset === c.dataset));
     const multi = c.dataset === "spirals" || c.dataset === "blobs";
     $("field-classes").hidden = !multi;
@@ -296,7 +300,7 @@
       const ctl = el("div", "layer-ctl");
       if (layer.kind === "input") {
         ctl.appendChild(el("div", "title", "input"));
-        ctl.appendChild(el("div", "muted", "x₁, x₂"));
+        ctl.appendChild(el("div", "muted", (layer.names || ["x₁", "x₂"]).join(", ")));
       } else if (layer.kind === "output") {
         ctl.appendChild(el("div", "title", "output"));
         ctl.appendChild(el("div", "muted", `softmax, ${layer.units} classes`));
@@ -337,7 +341,7 @@
         if (size < 10) c.style.borderRadius = "2px";
         c.dataset.layer = String(li); c.dataset.unit = String(j);
         if (layer.kind === "output") { c.style.borderColor = COLORS[j % COLORS.length]; c.title = `class ${S.info.class_names[j]}`; }
-        else if (layer.kind === "input") c.title = j ? "x₂" : "x₁";
+        else if (layer.kind === "input") c.title = (layer.names || ["x₁", "x₂"])[j];
         else c.title = `hidden ${li}, unit ${j + 1}`;
         if (layer.kind !== "input") c.onclick = () => selectNeuron(li, j);
         box.appendChild(c);
@@ -419,7 +423,7 @@
     box.hidden = false;
     const name = out ? `output · class ${S.info.class_names[sel.unit]}` : `hidden ${sel.layer} · unit ${sel.unit + 1} (${layer.activation})`;
     box.appendChild(el("div", "title", name));
-    const inputs = sel.layer === 1 ? "x₁, x₂" : `the ${S.info.layout[sel.layer - 1].units} outputs of the layer before`;
+    const inputs = sel.layer === 1 ? (S.info.layout[0].names || ["x₁", "x₂"]).join(", ") : `the ${S.info.layout[sel.layer - 1].units} outputs of the layer before`;
     const act = out ? "p = softmax(z) over the classes" : FORMULA[layer.activation];
     const bn = S.config.batch_norm && !out ? ", then batch norm" : "";
     box.appendChild(el("div", "formula", `z = Σᵢ wᵢ xᵢ + b   (xᵢ: ${inputs})${bn};   ${act}`));
@@ -456,14 +460,16 @@
     }
     ctx.putImageData(img, 0, 0);
   }
+  // an input's value over the plane: x1, x2 or an engineered feature of them (scaled to its largest value)
+  const FEATURE_OF = { "x₁": (a) => a, "x₂": (a, b) => b, "x₁²": (a) => a * a, "x₂²": (a, b) => b * b,
+    "x₁x₂": (a, b) => a * b, "sin x₁": (a) => Math.sin(a), "sin x₂": (a, b) => Math.sin(b) };
   function drawInputMaps() {
-    const n = 20;
+    const n = 20, d = S.info.domain, names = S.info.layout[0].names || ["x₁", "x₂"];
     document.querySelectorAll('.neuron[data-layer="0"]').forEach((c) => {
-      const j = Number(c.dataset.unit), v = new Uint8Array(n * n);
-      for (let r = 0; r < n; r++) for (let k = 0; k < n; k++) {
-        const t = j === 0 ? (k + 0.5) / n * 2 - 1 : 1 - (r + 0.5) / n * 2;
-        v[r * n + k] = Math.round(t * 127.5 + 128);
-      }
+      const f = FEATURE_OF[names[Number(c.dataset.unit)]] || FEATURE_OF["x₁"], values = [];
+      for (let r = 0; r < n; r++) for (let k = 0; k < n; k++) values.push(f(d * ((k + 0.5) / n * 2 - 1), d * (1 - (r + 0.5) / n * 2)));
+      const max = Math.max(1e-9, ...values.map(Math.abs)), v = new Uint8Array(n * n);
+      values.forEach((t, i) => { v[i] = Math.round((t / max) * 127.5 + 128); });
       paintMap(c, n, v);
     });
     const last = S.info.layout.length - 1;

@@ -57,6 +57,14 @@
       });
     }
   }
+  const FEATURE_OF = { "x₁": (a) => a, "x₂": (a, b) => b, "x₁²": (a) => a * a, "x₂²": (a, b) => b * b,
+    "x₁x₂": (a, b) => a * b, "sin x₁": (a) => Math.sin(a), "sin x₂": (a, b) => Math.sin(b) };
+  function inputTile(name) { // an input's value over the plane, scaled to its largest
+    const f = FEATURE_OF[name] || FEATURE_OF["x₁"], d = L.domain, values = [];
+    for (let i = 0; i < 400; i++) values.push(f(d * (((i % 20) + 0.5) / 10 - 1), d * (1 - (Math.floor(i / 20) + 0.5) / 10)));
+    const max = Math.max(1e-9, ...values.map(Math.abs));
+    return image(20, (i) => diverging(Math.round(128 + 127 * values[i] / max)));
+  }
   function drawNet(f) {
     const c = $("net"), ctx = c.getContext("2d"), W = c.width, H = c.height;
     ctx.clearRect(0, 0, W, H);
@@ -75,7 +83,7 @@
     }
     pos.forEach((column, l) => column.forEach(([x, y], j) => {
       let tile = null;
-      if (l === 0) tile = image(20, (i) => diverging(Math.round(128 + 127 * (j === 0 ? ((i % 20) + 0.5) / 10 - 1 : 1 - (Math.floor(i / 20) + 0.5) / 10))));
+      if (l === 0) tile = inputTile((L.layout[0].names || ["x₁", "x₂"])[j]);
       else if (l < cols - 1 && f.neurons) tile = image(f.neurons.n, ((m) => (i) => diverging(m[i]))(bytes(f.neurons.maps[l - 1][j])));
       if (tile) ctx.drawImage(tile, x, y, size, size);
       else { ctx.fillStyle = `rgb(${mix(WHITE, hex(COLORS[j % COLORS.length]), 0.55).join(",")})`; ctx.fillRect(x, y, size, size); }
