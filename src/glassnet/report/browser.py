@@ -157,16 +157,7 @@ def check_report(
         layout = _LAYOUT.search(_dump(chromium, layout_page, report, tmp / "layout", timeout).stdout)
         shot = None
         if screenshot is not None:
-            shot = Path(screenshot).resolve()
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            _run(
-                chromium,
-                [f"--screenshot={shot}", f"--window-size={width},{height}", report.as_uri()],
-                tmp / "profile-shot",
-                timeout,
-            )
-            if not shot.is_file():
-                raise RuntimeError(f"Chromium wrote no screenshot of {report}")
+            shot = _screenshot(chromium, report, Path(screenshot).resolve(), window_size, tmp, timeout)
     page, viewport, overflow, scale = (
         (int(layout.group(1)), int(layout.group(2)), int(layout.group(3)), float(layout.group(4)))
         if layout
@@ -182,6 +173,23 @@ def check_report(
         overflow,
         scale,
     )
+
+
+def _screenshot(
+    chromium: str, report: Path, shot: Path, window_size: tuple[int, int], tmp: Path, timeout: float
+) -> Path:
+    """Have Chromium take a ``window_size`` screenshot of ``report`` into ``shot``; raises if it wrote none."""
+    width, height = window_size
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        chromium,
+        [f"--screenshot={shot}", f"--window-size={width},{height}", report.as_uri()],
+        tmp / "profile-shot",
+        timeout,
+    )
+    if not shot.is_file():
+        raise RuntimeError(f"Chromium wrote no screenshot of {report}")
+    return shot
 
 
 def _dump(

@@ -84,24 +84,44 @@ def plot_loss_curves(
     lab's 5,000 epochs would otherwise squeeze the other models' few into the left edge).
     """
     plt = _pyplot()
-    from matplotlib.ticker import MaxNLocator
-
     validation_loss = {k: v for k, v in (validation_loss or {}).items() if len(v)}
     validation_accuracy = {k: v for k, v in (validation_accuracy or {}).items() if len(v)}
     test_accuracy = {k: v for k, v in (test_accuracy or {}).items() if len(v)}
     accuracy, which = (validation_accuracy, "Validation") if validation_accuracy else (test_accuracy, "Test")
-    panels = 2 if accuracy else 1
-    legends = []
-    if narrow:  # one above the other, each panel's legend in a strip of its own below it
-        fig, grid = plt.subplots(2 * panels, 1, figsize=(4.4, 4.6 * panels), squeeze=False,
-                                 gridspec_kw={"height_ratios": [3, 1.3] * panels})  # fmt: skip
-        axes, legends = grid[0::2].T, list(grid[1::2, 0])
-        for strip in legends:
-            strip.axis("off")
-    else:
-        fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 1 else 12, 4.2), squeeze=False)
+    fig, axes, legends = _loss_figure(plt, 2 if accuracy else 1, narrow)
     ax = axes[0, 0]
-    longest = max([len(c) for c in curves.values()] + [1])
+    colours = _draw_losses(ax, curves, validation_loss, floors or {})
+    log_x = max([len(c) for c in curves.values()] + [1]) > 200
+    _format_loss_axis(ax, xlabel, log_x)
+    ax.set_title(title if not validation_loss else f"{title} (solid) and validation loss (dashed)")
+    if ax.lines:
+        _legend(ax, legends[0] if legends else None)
+    if accuracy:
+        _plot_accuracy(axes[0, 1], accuracy, colours, xlabel, which, log_x=log_x,
+                       strip=legends[1] if legends else None)  # fmt: skip
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _loss_figure(plt, panels: int, narrow: bool):
+    """The figure and its ``(1, panels)`` grid of axes, side by side; or (``narrow``, a phone's width) one
+    above the other, each with a strip of its own below it for its legend. Returns ``(fig, axes, strips)``."""
+    if not narrow:
+        fig, axes = plt.subplots(1, panels, figsize=(9 if panels == 1 else 12, 4.2), squeeze=False)
+        return fig, axes, []
+    fig, grid = plt.subplots(2 * panels, 1, figsize=(4.4, 4.6 * panels), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1.3] * panels})  # fmt: skip
+    strips = list(grid[1::2, 0])
+    for strip in strips:
+        strip.axis("off")
+    return fig, grid[0::2].T, strips
+
+
+def _draw_losses(
+    ax, curves: Mapping[str, Sequence[float]], validation_loss: Mapping, floors: Mapping[str, float]
+) -> dict:
+    """Each model's training loss (solid), validation loss (dashed) and loss floor (dotted) in one colour;
+    returns the colour of each model drawn, for the accuracy panel."""
     colours = {}
     alone = sum(1 for c in curves.values() if len(c)) == 1  # one model: name the lines by what they show
     for name, losses in curves.items():
@@ -115,27 +135,25 @@ def plot_loss_curves(
             val = np.asarray(validation_loss[name], dtype=float)
             label = "validation loss" if alone else f"{name}, validation"
             ax.plot(np.arange(1, val.size + 1), val, "--", color=line.get_color(), label=label)
-        floor = (floors or {}).get(name)
+        floor = floors.get(name)
         if floor is not None and floor > 0:
             ax.axhline(floor, linestyle=":", linewidth=1.5, color=line.get_color(),
                        label=f"{'its' if alone else name} floor: {floor:.3f} (label smoothing)")  # fmt: skip
+    return colours
+
+
+def _format_loss_axis(ax, xlabel: str, log_x: bool) -> None:
+    """Logarithmic loss axis; the epochs in whole numbers, or on a log scale for a long run (``log_x``)."""
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_yscale("log")
-    log_x = longest > 200
     if log_x:
         ax.set_xscale("log")
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"{xlabel} (log scale)" if log_x else xlabel)
     ax.set_ylabel("loss (log scale)")
-    ax.set_title(title if not validation_loss else f"{title} (solid) and validation loss (dashed)")
     ax.grid(True, which="both", alpha=0.3)
-    if ax.lines:
-        _legend(ax, legends[0] if legends else None)
-    if accuracy:
-        _plot_accuracy(axes[0, 1], accuracy, colours, xlabel, which, log_x=log_x,
-                       strip=legends[1] if legends else None)  # fmt: skip
-    fig.tight_layout()
-    return _save(fig, path)
 
 
 def _legend(ax, strip=None) -> None:
@@ -206,30 +224,10 @@ def plot_confusion_matrix(
     k = cm.shape[0]
     size = max(4.0, 0.42 * k + 1.8) if size is None else float(size)
     fig, ax = plt.subplots(figsize=(size, size))
-    rgba = np.ones((k, k, 4))  # white
-    totals = np.maximum(cm.sum(axis=1), 1)
-    off = cm * (1 - np.eye(k, dtype=int))
-    worst = max(int(off.max()), 1)
-    blue, red = np.array([0.16, 0.42, 0.72]), np.array([0.84, 0.19, 0.15])
-    for i in range(k):
-        for j in range(k):
-            if cm[i, j] == 0:
-                continue
-            if i == j:
-                strength = 0.15 + 0.75 * cm[i, i] / totals[i]
-                rgba[i, j, :3] = 1 - strength * (1 - blue)
-            else:
-                strength = 0.25 + 0.75 * cm[i, j] / worst
-                rgba[i, j, :3] = 1 - strength * (1 - red)
+    rgba = _confusion_colours(cm)
     ax.imshow(rgba, interpolation="nearest")
     if k <= 30:
-        for i in range(k):
-            for j in range(k):
-                if cm[i, j] == 0:
-                    continue  # a blank cell: nothing to see there
-                dark = (rgba[i, j, :3].mean()) < 0.55
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if dark else "black", fontweight="normal" if i == j else "bold")  # fmt: skip
+        _write_counts(ax, cm, rgba)
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xticks(np.arange(-0.5, k), minor=True)
@@ -242,10 +240,43 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     n = int(cm.sum())
-    wrong = int(off.sum())
+    wrong = int((cm * (1 - np.eye(k, dtype=int))).sum())  # off the diagonal
     accuracy = np.trace(cm) / n if n else float("nan")
     ax.set_title(f"{title}\naccuracy {accuracy:.4f}: {wrong} of {n} wrong", fontsize=10)
     return _save(fig, path)
+
+
+def _confusion_colours(cm: np.ndarray) -> np.ndarray:
+    """The ``(K, K, 4)`` RGBA picture of ``cm``: a hit shaded blue by the fraction of its class found, an
+    error red by its count relative to the largest error, a zero white."""
+    k = cm.shape[0]
+    rgba = np.ones((k, k, 4))  # white
+    totals = np.maximum(cm.sum(axis=1), 1)
+    worst = max(int((cm * (1 - np.eye(k, dtype=int))).max()), 1)
+    blue, red = np.array([0.16, 0.42, 0.72]), np.array([0.84, 0.19, 0.15])
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j] == 0:
+                continue
+            if i == j:
+                strength = 0.15 + 0.75 * cm[i, i] / totals[i]
+                rgba[i, j, :3] = 1 - strength * (1 - blue)
+            else:
+                strength = 0.25 + 0.75 * cm[i, j] / worst
+                rgba[i, j, :3] = 1 - strength * (1 - red)
+    return rgba
+
+
+def _write_counts(ax, cm: np.ndarray, rgba: np.ndarray) -> None:
+    """Each non-zero count in its cell, white on a dark cell; the errors in bold."""
+    k = cm.shape[0]
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j] == 0:
+                continue  # a blank cell: nothing to see there
+            dark = (rgba[i, j, :3].mean()) < 0.55
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black", fontweight="normal" if i == j else "bold")  # fmt: skip
 
 
 def _show(ax, image: np.ndarray) -> None:
