@@ -270,24 +270,7 @@ def to_onnx(
     outputs = output_names(head)
     emit_head(emitter, head, labels, z, dtype, outputs)
 
-    n_out = _n_outputs(network)
-    elem = onnx_type(dtype)
-    n_in = n_features(network)
-    # the input as onnxruntime takes it, for whoever reads the graph
-    x_doc = f"{dtype.name} rows of {n_in} features"
-    if input_scale:
-        x_doc += f" in the data's raw units (divided by {input_scale} inside the graph)"
-    x_info = helper.make_tensor_value_info("X", elem, [None, n_in], doc_string=x_doc)
-    if head in ("identity", "exp"):
-        out_info = [helper.make_tensor_value_info("variable", elem, [None, n_out])]
-    else:
-        n_proba = 2 if head == "binary" else n_out
-        label_elem = onnx_type(np.int64) if labels is None else onnx_type(labels.dtype)
-        label_shape = [None, n_out] if head == "multilabel" else [None]
-        out_info = [
-            helper.make_tensor_value_info("label", label_elem, label_shape),
-            helper.make_tensor_value_info("probabilities", elem, [None, n_proba]),
-        ]
+    x_info, out_info = _graph_io(network, head, labels, dtype, input_scale)
     graph = helper.make_graph(
         emitter.nodes, name or f"glassnet_{type(model).__name__}", [x_info], out_info, emitter.initializers
     )
@@ -301,6 +284,30 @@ def to_onnx(
         helper.set_model_props(onx, {"classes": ", ".join(str(c) for c in labels)})
     onnx.checker.check_model(onx)
     return onx
+
+
+def _graph_io(network, head: str, labels, dtype: np.dtype, input_scale: float | None) -> tuple:
+    """The graph's typed input ``X`` (its ``doc_string`` says what to feed it) and its outputs: ``variable``
+    for regression, ``label`` and ``probabilities`` for classifiers; returns ``(x_info, [out_info, ...])``."""
+    from onnx import helper
+
+    n_out = _n_outputs(network)
+    elem = onnx_type(dtype)
+    n_in = n_features(network)
+    # the input as onnxruntime takes it, for whoever reads the graph
+    x_doc = f"{dtype.name} rows of {n_in} features"
+    if input_scale:
+        x_doc += f" in the data's raw units (divided by {input_scale} inside the graph)"
+    x_info = helper.make_tensor_value_info("X", elem, [None, n_in], doc_string=x_doc)
+    if head in ("identity", "exp"):
+        return x_info, [helper.make_tensor_value_info("variable", elem, [None, n_out])]
+    n_proba = 2 if head == "binary" else n_out
+    label_elem = onnx_type(np.int64) if labels is None else onnx_type(labels.dtype)
+    label_shape = [None, n_out] if head == "multilabel" else [None]
+    return x_info, [
+        helper.make_tensor_value_info("label", label_elem, label_shape),
+        helper.make_tensor_value_info("probabilities", elem, [None, n_proba]),
+    ]
 
 
 def save_onnx(onx, path: str | os.PathLike) -> Path:
