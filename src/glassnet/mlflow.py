@@ -235,7 +235,12 @@ def save_model(
         mlflow_model.signature = signature
     if metadata is not None:
         mlflow_model.metadata = metadata
+    _write_mlmodel(mlflow_model, path, kind, pyfunc_predict_fn)
+    _write_environment(path, kind, conda_env, pip_requirements, extra_pip_requirements)
 
+
+def _write_mlmodel(mlflow_model: Model, path: str, kind: str, pyfunc_predict_fn: str) -> None:
+    """The ``MLmodel`` file: the pyfunc flavour (loaded by this module) and the glassnet flavour."""
     file_kind = "estimator" if kind == "estimator" else "network"
     pyfunc.add_to_model(
         mlflow_model,
@@ -248,7 +253,10 @@ def save_model(
     mlflow_model.add_flavor(FLAVOR_NAME, glassnet_version=__version__, model_file=_MODEL_FILE, kind=file_kind)
     mlflow_model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
-    # the environment, as mlflow.sklearn writes it (the requirements are known: nothing to infer)
+
+def _write_environment(path: str, kind: str, conda_env, pip_requirements, extra_pip_requirements) -> None:
+    """The model's environment, as mlflow.sklearn writes it (the requirements are known: nothing to infer):
+    ``conda.yaml``, ``requirements.txt``, ``python_env.yaml`` and, if any, ``constraints.txt``."""
     if conda_env is None:
         default = None if pip_requirements is not None else get_default_pip_requirements(kind == "estimator")
         conda_env, pip_requirements, pip_constraints = _process_pip_requirements(
