@@ -178,15 +178,7 @@ class Sequential:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Load parameters (and buffers) by dotted name; names and shapes must match exactly (dtype is cast)."""
-        own = {**self.parameters(), **self.buffers()}
-        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise ValueError(f"State does not match the network: missing {missing}, unexpected {unexpected}.")
-        for name, view in own.items():
-            value = np.asarray(state[name])
-            if value.shape != view.shape:
-                raise ValueError(f"{name}: expected shape {view.shape}, got {value.shape}.")
-            view[...] = value.astype(view.dtype, copy=False)  # buffers keep their own (float64) dtype
+        _load_state({**self.parameters(), **self.buffers()}, state)
 
     @property
     def n_params(self) -> int:
@@ -294,11 +286,7 @@ class Sequential:
 
     def get_config(self) -> dict:
         """A JSON-serialisable description that :meth:`from_config` turns back into the same architecture."""
-        return {
-            "dtype": np.dtype(self.dtype).name,
-            "loss": {"name": self.loss.name, **self.loss.get_config()},
-            "layers": [{"type": type(layer).__name__, **layer.get_config()} for layer in self.layers],
-        }
+        return _network_config(self)
 
     @classmethod
     def from_config(cls, config: dict, rng=None) -> Sequential:
@@ -306,12 +294,7 @@ class Sequential:
 
         Each layer is rebuilt by its class's ``Layer.from_config``; layers that declare ``needs_rng`` get
         ``rng`` (a seed or a ``numpy.random.Generator``; ``None`` leaves them without one)."""
-        try:
-            dtype = config.get("dtype", "float32")
-            layers = [_layer_from_spec(spec, _as_dtype(dtype), rng) for spec in config["layers"]]
-            return cls(layers, _loss_from_spec(config["loss"]), dtype=dtype)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"Invalid network configuration: {exc!r}") from exc
+        return _network_from_config(cls, config, rng)
 
     def astype(self, dtype) -> Sequential:
         """A deep copy computing in another dtype (for example float64 for gradient checks)."""
@@ -328,6 +311,42 @@ class Sequential:
     def __repr__(self) -> str:
         body = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential(\n{body}\n  loss={self.loss!r}, dtype={np.dtype(self.dtype).name}\n)"
+
+
+# --- (de)serialisation: the state dict and the configuration, for Sequential's methods of those names -----------
+
+
+def _load_state(own: dict[str, np.ndarray], state: dict[str, np.ndarray]) -> None:
+    """Copy ``state`` into the network's live arrays ``own`` (both by dotted name), casting to their dtype;
+    raises unless the names and the shapes match exactly."""
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise ValueError(f"State does not match the network: missing {missing}, unexpected {unexpected}.")
+    for name, view in own.items():
+        value = np.asarray(state[name])
+        if value.shape != view.shape:
+            raise ValueError(f"{name}: expected shape {view.shape}, got {value.shape}.")
+        view[...] = value.astype(view.dtype, copy=False)  # buffers keep their own (float64) dtype
+
+
+def _network_config(net: Sequential) -> dict:
+    """``net.get_config()``: its dtype's name, its loss and its layers, each as its declared config."""
+    return {
+        "dtype": np.dtype(net.dtype).name,
+        "loss": {"name": net.loss.name, **net.loss.get_config()},
+        "layers": [{"type": type(layer).__name__, **layer.get_config()} for layer in net.layers],
+    }
+
+
+def _network_from_config(cls: type[Sequential], config: dict, rng) -> Sequential:
+    """``cls.from_config(config, rng)``; a configuration missing an entry or of the wrong type raises
+    ``ValueError``."""
+    try:
+        dtype = config.get("dtype", "float32")
+        layers = [_layer_from_spec(spec, _as_dtype(dtype), rng) for spec in config["layers"]]
+        return cls(layers, _loss_from_spec(config["loss"]), dtype=dtype)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"Invalid network configuration: {exc!r}") from exc
 
 
 def _layer_from_spec(spec: dict, dtype, rng) -> Layer:
