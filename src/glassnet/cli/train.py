@@ -139,6 +139,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="BLAS threads per process (default: chosen for the work: 1 for small networks, whose matrix "
         "products gain nothing from threads and stall on a busy machine)",
     )  # fmt: skip
+    _add_data_options(p)
+    _add_output_options(p)
+    return p
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    """How the training rows are split off, cut down and scaled, and the compute type."""
     # options left unset (None) unless given, so that --resume can tell a changed setting from an omitted one;
     # their defaults are _resume.DATA_OPTIONS
     p.add_argument(
@@ -160,6 +167,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--dtype", choices=("float32", "float64"), default=None, help="compute type (default float32)"
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """What the run writes (model file, report, progress bar, checkpoints) and ``--resume``."""
     p.add_argument(
         "-o", "--output", default="glassnet-model.npz", help="model file (default glassnet-model.npz)"
     )
@@ -178,46 +189,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "options; --lr and --epochs may change (applied from there on and recorded in the model file), other "
         "changed options are refused (--epochs counts all epochs, those done included)",
     )  # fmt: skip
-    return p
 
 
 def run(args) -> int:
     from glassnet._files import check_writable
-    from glassnet.data import load_dataset
     from glassnet.exceptions import TrainingDivergedError
     from glassnet.files.model import save_model
 
     check_writable(args.output)  # a read-only, full or non-file target is reported now, not after training
     resumed = _resume.load(args, RESUMABLE) if args.resume else None
-    recipe_rows = args.recipe and args.validation_split is None  # a recipe trains on every training row
-    if recipe_rows:
-        args.validation_split = 0.0
-    for dest, default in _resume.DATA_OPTIONS.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
+    recipe_rows = _fill_unset_options(args)
     config = build_config(args)
     options = effective_options(args)
-    data = load_dataset(
-        args.dataset, data_dir=args.data_dir, test_size=args.test_size, seed=args.seed,
-        label_column=args.label_column, scale=args.scale,
-    )  # fmt: skip
-    if args.limit_train:
-        data = data.subsample(n_train=args.limit_train, seed=args.seed)
-    eprint(
-        f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows, "
-        f"{data.n_features} features, {len(data.classes)} classes"
-    )
-    if recipe_rows:
-        eprint(
-            f"recipe {args.recipe}: training on all {len(data.X_train)} training rows, as the recipe's estimator "
-            "and `glassnet compare` do (--validation-split 0.1 holds some out for validation curves)"
-        )
-    preprocessing = data.preprocessing
-    if args.standardize:
-        preprocessing["standardize"] = _model.fit_standardization(data.X_train)
-    hint = "" if args.standardize or data.image_shape else _model.scale_hint(data.X_train)
-    if hint:  # pictures are scaled alike pixel by pixel; other features may differ by orders of magnitude
-        eprint(f"hint: {hint}")
+    data = _load_data(args, recipe_rows)
+    preprocessing = _preprocessing(args, data)
     try:
         net, history, seconds = train_network(config, data, args, resumed, options, preprocessing)
     except TrainingDivergedError as exc:
@@ -239,6 +224,12 @@ def run(args) -> int:
         seconds, history.epochs, float(history["loss"][-1]) if history.epochs else float("nan"),
         list(history["loss"]), y_pred, proba, net.parameters()["layers.0.W"].copy(), notes, history=history,
     )  # fmt: skip
+    _show(result, notes, path, args, data, info)
+    return 130 if history.interrupted else 0
+
+
+def _show(result: ModelResult, notes: list[str], path, args, data, info: dict) -> None:
+    """The result's table row, its notes and the model file's path on stdout; the report unless ``--no-report``."""
     print(format_table([result.row()]))
     for note in notes:
         print(f"  {note}")
@@ -252,7 +243,54 @@ def run(args) -> int:
             seed=args.seed,
         )  # fmt: skip
         print(f"report: {report}")
-    return 130 if history.interrupted else 0
+
+
+def _fill_unset_options(args) -> bool:
+    """Give the data options left unset their defaults (:data:`_resume.DATA_OPTIONS`), once ``--resume`` has
+    compared them; with ``--recipe`` and no ``--validation-split``, no validation rows: a recipe trains on
+    every training row. Returns whether that recipe rule applied."""
+    recipe_rows = bool(args.recipe and args.validation_split is None)
+    if recipe_rows:
+        args.validation_split = 0.0
+    for dest, default in _resume.DATA_OPTIONS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    return recipe_rows
+
+
+def _load_data(args, recipe_rows: bool):
+    """The data set split into training and test rows (``--limit-train`` of the training rows), announced on
+    stderr."""
+    from glassnet.data import load_dataset
+
+    data = load_dataset(
+        args.dataset, data_dir=args.data_dir, test_size=args.test_size, seed=args.seed,
+        label_column=args.label_column, scale=args.scale,
+    )  # fmt: skip
+    if args.limit_train:
+        data = data.subsample(n_train=args.limit_train, seed=args.seed)
+    eprint(
+        f"{data.name}: {len(data.X_train)} training and {len(data.X_test)} test rows, "
+        f"{data.n_features} features, {len(data.classes)} classes"
+    )
+    if recipe_rows:
+        eprint(
+            f"recipe {args.recipe}: training on all {len(data.X_train)} training rows, as the recipe's estimator "
+            "and `glassnet compare` do (--validation-split 0.1 holds some out for validation curves)"
+        )
+    return data
+
+
+def _preprocessing(args, data) -> dict:
+    """The data set's preprocessing, with ``--standardize``'s statistics of the training rows; hints on stderr
+    when features that are not pictures differ widely in scale and nothing standardises them."""
+    preprocessing = data.preprocessing
+    if args.standardize:
+        preprocessing["standardize"] = _model.fit_standardization(data.X_train)
+    hint = "" if args.standardize or data.image_shape else _model.scale_hint(data.X_train)
+    if hint:  # pictures are scaled alike pixel by pixel; other features may differ by orders of magnitude
+        eprint(f"hint: {hint}")
+    return preprocessing
 
 
 def train_network(config: MLPConfig, data, args, resumed=None, options=None, preprocessing=None):
