@@ -202,8 +202,27 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
             f"{ckpt.path}: estimator/_best_params has shape {best.shape}, not ({net.n_params},)"
         )
     est._best_params = None if best is None else best.astype(net.dtype)
-    # the optimizer and schedule the estimator's settings make, then in the saved state (same classes only)
-    config = est._config()
+    _restore_training_state(ckpt, est)
+    rng = restore_generators(ckpt, net)
+    est._rng = rng if rng is not None else np.random.default_rng()
+    est.history_ = est._checkpoint_history = ckpt.history  # a ModelCheckpoint in the next fit continues it
+    est.set_params(warm_start=True)
+    if est.early_stopping:
+        warnings.warn(
+            "The checkpointed estimator has early_stopping=True: the resumed fit draws its validation split "
+            "again from the generator, so it will not continue the saved run exactly (pass X_val=..., "
+            "y_val=... to fit instead of early_stopping's split for an exact continuation).",
+            UserWarning,
+            stacklevel=2,
+        )
+    est._resumed_from_checkpoint = True  # the next fit keeps _optimizer and _schedule (see _stochastic.py)
+    return est
+
+
+def _restore_training_state(ckpt: Checkpoint, est) -> None:
+    """The optimizer and schedule the estimator's settings make, then put in the checkpoint's state (of the
+    same classes only)."""
+    net, config = est.network_, est._config()
     est._optimizer, est._schedule = make_optimizer(config), make_schedule(config, 1)
     for what, obj in (("optimizer", est._optimizer), ("schedule", est._schedule)):
         if type(obj).__name__ != ckpt.metadata[what]["class"]:
@@ -213,20 +232,6 @@ def resume_estimator(source: str | os.PathLike | Checkpoint):
             )
     restore_optimizer(ckpt, est._optimizer, net.n_params, net.dtype)
     restore_schedule(ckpt, est._schedule)
-    rng = restore_generators(ckpt, net)
-    est._rng = rng if rng is not None else np.random.default_rng()
-    est.history_ = est._checkpoint_history = ckpt.history  # a ModelCheckpoint in the next fit continues it
-    est.set_params(warm_start=True)
-    if est.early_stopping:
-        warnings.warn(
-            "The checkpointed estimator has early_stopping=True: the resumed fit draws its validation split "
-            "again from the generator, so it will not continue the saved run exactly (pass eval_set=(X_val, "
-            "y_val) to fit instead of early_stopping's split for an exact continuation).",
-            UserWarning,
-            stacklevel=2,
-        )
-    est._resumed_from_checkpoint = True  # the next fit keeps _optimizer and _schedule (see _stochastic.py)
-    return est
 
 
 def _is_number(v) -> bool:

@@ -293,17 +293,17 @@ def _random_state(where: str, v) -> None:
         _int(f"{where}.state.uinteger", state.get("uinteger"), 0, 2**32 - 1)
 
 
-def _estimator(spec, param_names=None) -> None:
-    """Check an estimator's stored parameters and fitted attributes; ``param_names``, when given, are the
-    estimator class's parameters (:func:`glassnet.estimators.persistence.load_estimator` checks them itself)."""
+_ESTIMATOR_FIELDS = {"class", "params", "fitted", "tuples", "pairs", "skipped_params", "skipped_attributes",
+                     "random_state"}  # fmt: skip
+
+
+def _estimator(spec) -> None:
+    """Check an estimator's stored parameters and fitted attributes (the parameters' names are the estimator
+    class's business: :func:`glassnet.estimators.persistence.load_estimator` checks them)."""
     spec = _dict("estimator", spec)
     _str("estimator.class", spec.get("class"), choices=ESTIMATORS)
     params = _dict("estimator.params", spec.get("params", {}))
     for key, value in params.items():
-        if param_names is not None and key not in param_names:
-            raise SchemaError(
-                f"estimator.params has an unknown parameter {key!r}; known: {sorted(param_names)}"
-            )
         check_json(f"estimator.params.{key}", value, 1)
     fitted = _dict("estimator.fitted", spec.get("fitted", {}))
     for key, value in fitted.items():
@@ -313,6 +313,17 @@ def _estimator(spec, param_names=None) -> None:
                 f"not {key!r}"
             )
         FITTED_JSON[key](f"estimator.fitted.{key}", value)
+    _estimator_name_lists(spec, params, fitted)
+    if spec.get("random_state") is not None:
+        _random_state("estimator.random_state", spec["random_state"])
+    unknown = sorted(set(spec) - _ESTIMATOR_FIELDS)
+    if unknown:
+        raise SchemaError(f"estimator has unknown fields {unknown}")
+
+
+def _estimator_name_lists(spec: dict, params: dict, fitted: dict) -> None:
+    """The lists of names that say how JSON values come back: ``tuples`` (a list read back as a tuple) and
+    ``pairs`` (a list of ``[key, value]`` read back as a dict with keys of any JSON type)."""
     for field in ("tuples", "pairs", "skipped_params", "skipped_attributes"):
         names = _list(f"estimator.{field}", spec.get(field, []), 1000)
         for k, name in enumerate(names):
@@ -329,23 +340,6 @@ def _estimator(spec, param_names=None) -> None:
                 raise _fail(f"{where}[{k}]", "a [key, value] pair", pair)
             _scalar(f"{where}[{k}][0]", pair[0])
             check_json(f"{where}[{k}][1]", pair[1], 3)
-    if spec.get("random_state") is not None:
-        if param_names is not None and "random_state" not in param_names:
-            raise SchemaError("estimator.random_state is stored but the estimator has no random_state")
-        _random_state("estimator.random_state", spec["random_state"])
-    known = {
-        "class",
-        "params",
-        "fitted",
-        "tuples",
-        "pairs",
-        "skipped_params",
-        "skipped_attributes",
-        "random_state",
-    }
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise SchemaError(f"estimator has unknown fields {unknown}")
 
 
 # --- the whole file -------------------------------------------------------------------------------------------
