@@ -101,8 +101,9 @@ def test_the_numpy_path_row_shows_what_the_kernels_gain(tiny, tmp_path):
     out = tmp_path / "s.json"
     argv = ["--quick", "--only", "a", "--frameworks", "glassnet", "--threads", "1"]
     assert speed.main([*argv, "--json", str(out)]) == 0
-    assert set(json.loads(out.read_text())["a"]["ms_per_epoch"]) == {"glassnet", fw.NUMPY_PATH}
-    assert fast.enabled()  # switched back on after the NumPy-path row
+    rows = {"glassnet", fw.STEP_LOOP, fw.NUMPY_PATH}  # and the compiled epoch off, the per-step kernels on
+    assert set(json.loads(out.read_text())["a"]["ms_per_epoch"]) == rows
+    assert fast.enabled() and fast.epochs_enabled()  # switched back on after the rows
 
 
 def _results(c_share=0.9, busy=False, other=0.0):
@@ -191,6 +192,16 @@ def test_estimator_cases_run_through_the_default_estimators(tiny):
         assert set(case["s_per_fit"]) == {fw.ESTIMATOR, "glassnet", "sklearn"}
         assert all(t > 0 for t in case["s_per_fit"].values())
     assert "batch_size='auto'" in out["small"]["task"]
+
+
+def test_estimator_cases_show_the_per_step_loop_beside_the_compiled_epoch(tiny, monkeypatch):
+    if not fast.enabled():
+        pytest.skip("numba is not installed or GLASSNET_FAST=0: no compiled epoch to compare")
+    monkeypatch.setattr(speed, "SPEC_E_WIDE", dataclasses.replace(speed.SPEC_E_WIDE, sizes=(784, 16, 10)))
+    out = speed.bench_estimators(["glassnet"], dict(tiny, numpy_path=True), [])
+    rows = {fw.ESTIMATOR, fw.ESTIMATOR_STEP_LOOP, "glassnet", fw.STEP_LOOP}
+    assert all(set(case["s_per_fit"]) == rows == set(case["cpu_s_per_fit"]) for case in out.values())
+    assert fast.epochs_enabled()
 
 
 def test_default_estimator_fit_leaves_n_jobs_unset():

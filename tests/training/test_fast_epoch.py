@@ -4,6 +4,10 @@ termination checks; and the loop wherever the compiled epoch does not cover the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -304,3 +308,36 @@ def test_a_non_finite_loss_restores_the_weights_of_that_epochs_start(monkeypatch
         fast.set_epochs_enabled(previous)
     assert (spy.calls > 0) == compiled
     np.testing.assert_array_equal(net.flat_params, seen["start"])
+
+
+_THREADS_SCRIPT = """
+import numpy as np
+from threadpoolctl import threadpool_info
+from glassnet.nn.network import build_mlp
+from glassnet.nn.optim import Adam
+from glassnet.training.callbacks import Callback
+from glassnet.training.trainer import Trainer
+
+def scipy_blas():
+    return [lib["num_threads"] for lib in threadpool_info() if "scipy.libs" in lib["filepath"]]
+
+class During(Callback):
+    def on_epoch_end(self, trainer, epoch, logs):
+        print("during", scipy_blas())
+
+X, y = np.random.default_rng(0).normal(size=(100, 4)), np.arange(100) % 3
+Trainer(build_mlp([4, 8, 3], seed=0), Adam(), batch_size=20, threads=1, callbacks=[During()]).fit(X, y, 1)
+print("after", scipy_blas())
+"""
+
+
+def test_the_first_compiled_fit_limits_the_blas_of_scipy_too(tmp_path):
+    """numba's products run on SciPy's BLAS, loaded by the first compiled epoch inside the fit's thread limits:
+    it gets them too (one thread here), and its own setting back afterwards."""
+    pytest.importorskip("threadpoolctl")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "GLASSNET_FAST": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _THREADS_SCRIPT], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["during [1]", "after [2]"]

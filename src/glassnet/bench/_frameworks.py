@@ -119,6 +119,19 @@ def glassnet_numpy_fit(spec: MLPSpec, X: np.ndarray, y: np.ndarray, epochs: int)
         fast.set_enabled(previous)
 
 
+def glassnet_step_loop(fit, *args, **kwargs):
+    """``fit(*args, **kwargs)`` with the compiled epoch (:func:`glassnet.fast.train_epoch`) switched off: the
+    Trainer's loop in Python around each step, the per-step kernels on. Beside the default rows, it shows
+    what running the whole epoch compiled gains."""
+    from glassnet import fast
+
+    previous = fast.set_epochs_enabled(False)
+    try:
+        return fit(*args, **kwargs)
+    finally:
+        fast.set_epochs_enabled(previous)
+
+
 #: (shards, processes) of each fit of :func:`glassnet_default_estimator_fit`, as ``n_jobs=None`` chose them
 PLANS: list[tuple[int, int]] = []
 
@@ -378,6 +391,9 @@ PREDICT = {
 ONE_PROCESS = "glassnet, 1 process"
 #: glassnet with the compiled kernels switched off (shown when numba is installed)
 NUMPY_PATH = "glassnet, NumPy path"
+#: glassnet and its MLPClassifier with the compiled epoch off (the loop around each step; shown with numba)
+STEP_LOOP = "glassnet, per-step loop"
+ESTIMATOR_STEP_LOOP = "glassnet.MLPClassifier, per-step loop"
 #: JAX with one jitted step per batch, beside "jax" (one jitted program per epoch)
 JAX_STEP = "jax, jit step"
 #: glassnet.MLPClassifier with default n_jobs

@@ -225,8 +225,10 @@ def _busy_line(res: dict) -> str:
 REPORT_ORDER = (
     "glassnet",
     fw.ONE_PROCESS,
+    fw.STEP_LOOP,
     fw.NUMPY_PATH,
     fw.ESTIMATOR,
+    fw.ESTIMATOR_STEP_LOOP,
     "torch",
     "jax",
     fw.JAX_STEP,
@@ -329,6 +331,10 @@ def _print_estimators(cases: dict, p: Printer) -> None:
         p(f"\n(e) {r['task']}, {r['rows']} rows, {r['epochs']} epoch(s): s per fit")
         for name, value, ratio in _ratios(r["s_per_fit"], base=fw.ESTIMATOR, label="MLPClassifier"):
             p(f"  {name:24s} {_fmt(value):>10s} s{ratio}")
+        if r.get("cpu_s_per_fit"):  # other work on the machine changes these least
+            p("  CPU time of this process, s per fit:")
+            for name, value, ratio in _ratios(r["cpu_s_per_fit"], base=fw.ESTIMATOR, label="MLPClassifier"):
+                p(f"  {name:24s} {_fmt(value):>10s} s{ratio}")
         _print_plans(r, p)
         _print_busy(r, p)
 

@@ -96,7 +96,7 @@ def median(values) -> float:
 def runners(frameworks, jobs: int, numpy_path: bool = False) -> dict:
     """The training callables by row name: glassnet with ``jobs`` data-parallel processes (and, when
     ``jobs > 1``, glassnet in one process beside it, its BLAS using the threads; with ``numpy_path``, glassnet
-    with its compiled kernels off), JAX with a compiled epoch and with a compiled step, and the others."""
+    with its compiled epoch off and with every compiled kernel off), JAX with a compiled epoch and with a compiled step, and the others."""
     out = {}
     for name in frameworks:
         if name == "glassnet":
@@ -105,7 +105,10 @@ def runners(frameworks, jobs: int, numpy_path: bool = False) -> dict:
             )
             if jobs > 1:
                 out[fw.ONE_PROCESS] = fw.glassnet_one_process_fit
-            if numpy_path:
+            if numpy_path:  # numba is on: the per-step loop and the NumPy path beside the compiled epoch
+                out[fw.STEP_LOOP] = lambda spec, X, y, epochs: fw.glassnet_step_loop(
+                    fw.glassnet_fit, dataclasses.replace(spec, n_jobs=jobs), X, y, epochs
+                )
                 out[fw.NUMPY_PATH] = lambda spec, X, y, epochs: fw.glassnet_numpy_fit(
                     dataclasses.replace(spec, n_jobs=jobs), X, y, epochs
                 )

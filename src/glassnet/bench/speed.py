@@ -18,7 +18,9 @@ the report says so next to the figures when they cannot be trusted.
 =====  ==============================================================================================
 
 Rows: ``glassnet`` (its ``Trainer``, ``--jobs`` data-parallel processes), ``glassnet, 1 process``,
-``glassnet, NumPy path`` (the compiled kernels of :mod:`glassnet.fast` switched off: what they gain),
+``glassnet, per-step loop`` (the compiled epoch of :func:`glassnet.fast.train_epoch` switched off: the Trainer's
+Python loop around each step; in (e) for ``MLPClassifier`` too), ``glassnet, NumPy path`` (every compiled
+kernel of :mod:`glassnet.fast` switched off: what they gain),
 ``jax`` (each epoch one XLA program, ``jax.jit`` of a ``lax.scan`` over the steps) and ``jax, jit step``
 (one jitted step per batch), ``torch`` and ``sklearn``.
 
@@ -254,12 +256,20 @@ def bench_predict(frameworks, cfg, notes) -> dict:
     return {"task": "predict, 784-256-128-10 ReLU", "samples_per_s": out, "machine_load": loads}
 
 
-def _estimator_case_fits(frameworks, jobs: int, overrides: dict) -> dict:
-    """The fit functions of one case of (e): the estimators get ``overrides``; PyTorch and JAX the network."""
+def _estimator_case_fits(frameworks, jobs: int, overrides: dict, step_loop: bool = False) -> dict:
+    """The fit functions of one case of (e): the estimators get ``overrides``; PyTorch and JAX the network.
+    ``step_loop`` adds glassnet's rows with the compiled epoch off (the loop around each step)."""
     fits = {}
     if "glassnet" in frameworks:
         fits[fw.ESTIMATOR] = lambda s, X, y, e: fw.glassnet_default_estimator_fit(s, X, y, e, **overrides)
         fits["glassnet"] = lambda s, X, y, e: fw.glassnet_fit(dataclasses.replace(s, n_jobs=jobs), X, y, e)
+        if step_loop:
+            fits[fw.ESTIMATOR_STEP_LOOP] = lambda s, X, y, e: fw.glassnet_step_loop(
+                fw.glassnet_default_estimator_fit, s, X, y, e, **overrides
+            )
+            fits[fw.STEP_LOOP] = lambda s, X, y, e: fw.glassnet_step_loop(
+                fw.glassnet_fit, dataclasses.replace(s, n_jobs=jobs), X, y, e
+            )
     if "sklearn" in frameworks:
         fits["sklearn"] = lambda s, X, y, e: fw.sklearn_fit(s, X, y, e, **overrides)
     if "torch" in frameworks:
@@ -293,7 +303,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
     ]  # fmt: skip
     out = {}
     for key, title, spec, X, y, epochs, overrides in cases:
-        fits = _estimator_case_fits(frameworks, cfg["jobs"], overrides)
+        fits = _estimator_case_fits(frameworks, cfg["jobs"], overrides, cfg.get("numpy_path", False))
         _warm_up(fits, spec, X, y, slice(0, min(len(X), 256)))
         fw.PLANS.clear()
         cpu_s: dict = {}

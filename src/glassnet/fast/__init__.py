@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 
 import numpy as np
 
@@ -58,6 +59,7 @@ __all__ = [
     "sigmoid_forward",
     "softmax_cross_entropy",
     "epochs_enabled",
+    "load_epochs",
     "set_epochs_enabled",
     "tanh_backward",
     "train_epoch",
@@ -155,6 +157,13 @@ def _e():
             return None
         _epoch_kernel = _epoch
     return _epoch_kernel
+
+
+def load_epochs() -> bool:
+    """Load the compiled epoch's module (numba, and SciPy's BLAS, which its matrix products call) now;
+    ``False`` when it is off or cannot be loaded. The Trainer calls it before its first compiled epoch, so
+    that the BLAS limits of the fit can take in SciPy's library too."""
+    return ENABLED and EPOCHS and _e() is not None
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -354,25 +363,14 @@ def train_epoch(
     t = dtype.type
     b_lo, b_hi = (0, len(starts)) if batches is None else batches
     batch = int(counts.max()) if len(counts) else 0
-    widths = [X.shape[1]]
-    rows_of = np.zeros((len(layers), 7), dtype=np.int64)
-    opf, opf2 = np.zeros(len(layers)), np.zeros(len(layers))
-    codes = {"dense": k.DENSE, "relu": k.RELU, "leaky_relu": k.LEAKY_RELU, "tanh": k.TANH,
-             "logistic": k.SIGMOID, "dropout": k.DROPOUT}  # fmt: skip
-    offset = batch * X.shape[1]  # the gathered input comes first in the work buffer
-    for i, (kind, *args) in enumerate(layers):
-        width = widths[-1]
-        if kind == "dense":
-            w_offset, b_offset, width_in, width = args
-            rows_of[i, 3:6] = w_offset, b_offset, width_in
-        elif kind == "leaky_relu":
-            opf[i] = args[0]
-        elif kind == "dropout":
-            opf[i], opf2[i], rows_of[i, 6] = args[0], t(1.0 / (1.0 - args[0])), args[1]
-        rows_of[i, :3] = codes[kind], width, offset
-        offset += batch * width
-        widths.append(width)
-    grad_size = batch * max(widths)
+    key = (tuple(layers), X.shape[1], batch, dtype)
+    plans = _epoch_plans.__dict__.setdefault("plans", {})  # this thread's: the buffers are written
+    plan = plans.get(key)
+    if plan is None:
+        if len(plans) >= 8:
+            plans.clear()
+        plan = plans[key] = _epoch_plan(k, layers, X.shape[1], batch, dtype)
+    rows_of, opf, opf2, work, g1, g2, rows_buf, lab_buf, wn = plan
     velocity_or_m = V = np.empty(0, dtype=dtype)
     b1 = b2 = mu = t(0.0)
     nesterov = False
@@ -404,7 +402,43 @@ def train_epoch(
         rows_of, opf, opf2, empty_f if uniforms is None else uniforms,
         params, grads, weight_mask, t(l2[0]), float(l2[1]),
         opt_kind, step_a, step_b, decay, b1, b2, mu, nesterov, velocity_or_m, V,
-        np.empty(offset, dtype=dtype), np.empty(grad_size, dtype=dtype), np.empty(grad_size, dtype=dtype),
-        np.empty(batch, dtype=np.intp), np.empty(batch, dtype=np.intp), np.empty(batch, dtype=dtype), losses,
+        work, g1, g2, rows_buf, lab_buf, wn, losses,
     )  # fmt: skip
     return int(done), int(steps)
+
+
+_epoch_plans = threading.local()
+
+
+def _epoch_plan(k, layers, n_features: int, batch: int, dtype) -> tuple:
+    """The description of :func:`train_epoch` as the kernel's arrays (one row of ``ops`` per layer; see
+    :mod:`glassnet.fast._epoch`) and its work buffers: every layer's output for a batch, two gradients."""
+    ops = np.zeros((len(layers), 7), dtype=np.int64)
+    opf, opf2 = np.zeros(len(layers)), np.zeros(len(layers))
+    codes = {"dense": k.DENSE, "relu": k.RELU, "leaky_relu": k.LEAKY_RELU, "tanh": k.TANH,
+             "logistic": k.SIGMOID, "dropout": k.DROPOUT}  # fmt: skip
+    widths = [n_features]
+    offset = batch * n_features  # the gathered input comes first in the work buffer
+    for i, (kind, *args) in enumerate(layers):
+        width = widths[-1]
+        if kind == "dense":
+            w_offset, b_offset, width_in, width = args
+            ops[i, 3:6] = w_offset, b_offset, width_in
+        elif kind == "leaky_relu":
+            opf[i] = args[0]
+        elif kind == "dropout":
+            opf[i], opf2[i], ops[i, 6] = args[0], dtype.type(1.0 / (1.0 - args[0])), args[1]
+        ops[i, :3] = codes[kind], width, offset
+        offset += batch * width
+        widths.append(width)
+    grad_size = batch * max(widths)
+    buffers = [np.empty(offset, dtype), np.empty(grad_size, dtype), np.empty(grad_size, dtype)]
+    return (
+        ops,
+        opf,
+        opf2,
+        *buffers,
+        np.empty(batch, np.intp),
+        np.empty(batch, np.intp),
+        np.empty(batch, dtype),
+    )

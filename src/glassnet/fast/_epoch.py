@@ -34,6 +34,10 @@ import math
 
 import numpy as np
 
+# numba's np.dot calls the BLAS of SciPy: loaded here, at import, so that the caller can limit its threads
+# before the first product (glassnet.training.threads.cover_new_libraries)
+import scipy.linalg.cython_blas  # noqa: F401
+
 from glassnet.fast._numba import (
     _jit,
     adam,
@@ -127,6 +131,143 @@ def _squared_error(z, t, wn, dz):  # pragma: no cover - compiled
 
 
 @_jit
+def _forward(x0, m, ops, opf, opf2, uniforms, u_row, params, work):  # pragma: no cover - compiled
+    """Every layer's output for the batch ``x0`` (m, D), each at its place in ``work``; returns the last."""
+    one, zero = params.dtype.type(1.0), params.dtype.type(0.0)
+    x = x0
+    for li in range(ops.shape[0]):
+        kind, width, o = ops[li, 0], ops[li, 1], ops[li, 2]
+        out = work[o : o + m * width].reshape((m, width))
+        if kind == DENSE:
+            w_in = ops[li, 5]
+            W = params[ops[li, 3] : ops[li, 3] + width * w_in].reshape((width, w_in))
+            bias = params[ops[li, 4] : ops[li, 4] + width]
+            np.dot(x, W.T, out)  # (m, in) @ (in, out) -> (m, out)
+            for i in range(m):
+                for j in range(width):
+                    out[i, j] += bias[j]
+        elif kind == SIGMOID:
+            sigmoid_forward(x.reshape(-1), out.reshape(-1), one)  # the per-step kernel's pass
+        else:
+            xf, of = x.reshape(-1), out.reshape(-1)
+            if kind == RELU:
+                for i in range(m * width):
+                    v = xf[i]
+                    of[i] = zero if v < zero else v  # max(x, 0), NaN kept
+            elif kind == LEAKY_RELU:
+                s = params.dtype.type(opf[li])
+                for i in range(m * width):
+                    v = xf[i]
+                    of[i] = v if v > zero else v * s
+            elif kind == TANH:
+                for i in range(m * width):
+                    of[i] = np.tanh(xf[i])
+            else:  # DROPOUT: x [u >= p] / (1 - p), u drawn beforehand in the loop's order
+                rate, scale = params.dtype.type(opf[li]), params.dtype.type(opf2[li])
+                u = uniforms[ops[li, 6] + u_row * width : ops[li, 6] + (u_row + m) * width]
+                for i in range(m * width):
+                    of[i] = xf[i] * (scale if u[i] >= rate else zero)
+        x = out
+    return x
+
+
+@_jit
+def _loss(z, m, loss_kind, labels, targets, sw, rows, lab_buf, wn, t_buf, dz):  # pragma: no cover - compiled
+    """The batch loss of the logits ``z`` (m, K) and dL/dz into ``dz``, for the targets of ``rows``."""
+    k = z.shape[1]
+    if loss_kind == SOFTMAX_CE:
+        for i in range(m):
+            lab_buf[i] = labels[rows[i]]
+        if sw.size == 0:  # the per-step kernel of SoftmaxCrossEntropy on integer labels
+            return softmax_cross_entropy(z.reshape(-1), lab_buf[:m], dz.reshape(-1), k)
+    _normalised_weights(sw, rows, wn, m, wn.dtype.type(1.0 / m))
+    if loss_kind == SOFTMAX_CE:
+        return _softmax_ce_weighted(z, lab_buf, wn, dz)
+    t = t_buf[0 : m * k].reshape((m, k))
+    for i in range(m):
+        for j in range(k):
+            t[i, j] = targets[rows[i], j]
+    if loss_kind == SIGMOID_BCE:
+        return _sigmoid_bce(z, t, wn, dz)
+    return _squared_error(z, t, wn, dz)
+
+
+@_jit
+def _backward(x0, m, first, ops, opf, opf2, uniforms, u_row, params, grads, work, g1, g2):  # pragma: no cover
+    """From dL/dz in ``g1`` down to the first Dense: every weight's gradient into ``grads``."""
+    one, zero = params.dtype.type(1.0), params.dtype.type(0.0)
+    dy, spare = g1, g2
+    for li in range(ops.shape[0] - 1, first - 1, -1):
+        kind, width = ops[li, 0], ops[li, 1]
+        if kind == DENSE:
+            w_in = ops[li, 5]
+            if li > 0:  # the layer's input: the output of the layer below, or the batch
+                x_in = work[ops[li - 1, 2] : ops[li - 1, 2] + m * w_in].reshape((m, w_in))
+            else:
+                x_in = x0
+            delta = dy[0 : m * width].reshape((m, width))
+            W = params[ops[li, 3] : ops[li, 3] + width * w_in].reshape((width, w_in))
+            dW = grads[ops[li, 3] : ops[li, 3] + width * w_in].reshape((width, w_in))
+            db = grads[ops[li, 4] : ops[li, 4] + width]
+            np.dot(delta.T, x_in, dW)  # (out, m) @ (m, in) -> (out, in)
+            for j in range(width):
+                db[j] = zero
+            for i in range(m):
+                for j in range(width):
+                    db[j] += delta[i, j]  # sum over the rows
+            if li > first:
+                dx = spare[0 : m * w_in].reshape((m, w_in))
+                np.dot(delta, W, dx)  # (m, out) @ (out, in) -> (m, in)
+                dy, spare = spare, dy
+        else:  # element-wise, in place: dL/dx = dL/da f'(a), or dL/dy m for dropout
+            a = work[ops[li, 2] : ops[li, 2] + m * width]
+            g = dy[0 : m * width]
+            if kind == RELU:
+                relu_backward(g, a, g, one)
+            elif kind == SIGMOID:
+                sigmoid_backward(g, a, g, one)
+            elif kind == TANH:
+                tanh_backward(g, a, g, one)
+            elif kind == LEAKY_RELU:
+                s = params.dtype.type(opf[li])
+                for i in range(m * width):
+                    g[i] = g[i] * (one if a[i] > zero else s)
+            else:  # DROPOUT
+                rate, scale = params.dtype.type(opf[li]), params.dtype.type(opf2[li])
+                u = uniforms[ops[li, 6] + u_row * width : ops[li, 6] + (u_row + m) * width]
+                for i in range(m * width):
+                    g[i] = g[i] * (scale if u[i] >= rate else zero)
+
+
+@_jit
+def _l2(ops, params, grads, l2_scale):  # pragma: no cover - compiled
+    """dW += (alpha / n) W for every weight matrix; returns sum ||W||^2 (each a BLAS dot, as np.vdot)."""
+    sq = 0.0
+    for li in range(ops.shape[0]):
+        if ops[li, 0] == DENSE:
+            lo, hi = ops[li, 3], ops[li, 3] + ops[li, 1] * ops[li, 5]
+            Wf, dWf = params[lo:hi], grads[lo:hi]
+            for i in range(hi - lo):
+                dWf[i] += l2_scale * Wf[i]
+            sq += float(np.dot(Wf, Wf))
+    return sq
+
+
+@_jit
+def _step(params, grads, wmask, decay, opt_kind, a, b, b1, b2, mu, nesterov, M, V):  # pragma: no cover
+    """The optimizer's step (Optimizer.update): decoupled weight decay, then the per-step kernel's update."""
+    if decay != 0.0:
+        for i in range(params.size):
+            params[i] = params[i] - (decay * wmask[i]) * params[i]
+    if opt_kind == ADAM:
+        adam(params, grads, M, V, b1, b2, b, a)
+    elif opt_kind == MOMENTUM_SGD:
+        sgd_momentum(params, grads, M, a, mu, nesterov)
+    else:
+        sgd(params, grads, a)
+
+
+@_jit
 def run(
     X, order, shuffled, starts, counts, take, b_lo, b_hi, row0,
     labels, targets, sw, loss_kind,
@@ -138,150 +279,35 @@ def run(
     """Batches ``b_lo`` to ``b_hi`` (those with ``take[b]``); returns the batches done and the steps taken."""
     d = X.shape[1]
     Xf = X.reshape(-1)
-    n_ops = ops.shape[0]
     first = 0  # the first Dense: no backward below it, and it needs no input gradient
     while ops[first, 0] != DENSE:
         first += 1
-    one = params.dtype.type(1.0)
-    zero = params.dtype.type(0.0)
     steps = 0
     for b in range(b_lo, b_hi):
         if not take[b]:
-            continue  # only zero-weight rows: the reference takes no step
+            continue  # only zero-weight rows: the loop takes no step
         m, s0 = counts[b], starts[b]
         for i in range(m):
             rows_buf[i] = order[s0 + i] if shuffled else s0 + i
-        # --- forward: the batch's rows, then layer by layer -----------------------------------------------
+        # the batch's rows, gathered in the loop's order, or in place as the loop's slice
         if shuffled:
             x0 = work[0 : m * d].reshape((m, d))
             for i in range(m):
-                r = rows_buf[i]
                 for j in range(d):
-                    x0[i, j] = X[r, j]
+                    x0[i, j] = X[rows_buf[i], j]
         else:
-            x0 = Xf[s0 * d : (s0 + m) * d].reshape((m, d))  # the rows in place, as the reference's slice
-        x = x0
-        for li in range(n_ops):
-            kind, width, o = ops[li, 0], ops[li, 1], ops[li, 2]
-            out = work[o : o + m * width].reshape((m, width))
-            if kind == DENSE:
-                W = params[ops[li, 3] : ops[li, 3] + width * ops[li, 5]].reshape((width, ops[li, 5]))
-                bias = params[ops[li, 4] : ops[li, 4] + width]
-                np.dot(x, W.T, out)  # (m, in) @ (in, out) -> (m, out)
-                for i in range(m):
-                    for j in range(width):
-                        out[i, j] += bias[j]
-            elif kind == SIGMOID:
-                sigmoid_forward(x.reshape(-1), out.reshape(-1), one)
-            else:
-                xf, of = x.reshape(-1), out.reshape(-1)
-                if kind == RELU:
-                    for i in range(m * width):
-                        v = xf[i]
-                        of[i] = zero if v < zero else v  # max(x, 0), NaN kept
-                elif kind == LEAKY_RELU:
-                    s = params.dtype.type(opf[li])
-                    for i in range(m * width):
-                        v = xf[i]
-                        of[i] = v if v > zero else v * s
-                elif kind == TANH:
-                    for i in range(m * width):
-                        of[i] = np.tanh(xf[i])
-                else:  # DROPOUT: x * [u >= p] / (1 - p), u drawn beforehand in the reference's order
-                    rate, scale = params.dtype.type(opf[li]), params.dtype.type(opf2[li])
-                    u = uniforms[ops[li, 6] + (s0 - row0) * width : ops[li, 6] + (s0 - row0 + m) * width]
-                    for i in range(m * width):
-                        of[i] = xf[i] * (scale if u[i] >= rate else zero)
-            x = out
-        # --- loss and dL/dz ------------------------------------------------------------------------------
-        k = ops[n_ops - 1, 1]
-        z = x
-        dz = g1[0 : m * k].reshape((m, k))
-        if loss_kind == SOFTMAX_CE and sw.size == 0:
-            for i in range(m):
-                lab_buf[i] = labels[rows_buf[i]]
-            loss = softmax_cross_entropy(z.reshape(-1), lab_buf[:m], dz.reshape(-1), k)
-        else:
-            _normalised_weights(sw, rows_buf, wn, m, params.dtype.type(1.0 / m))
-            if loss_kind == SOFTMAX_CE:
-                for i in range(m):
-                    lab_buf[i] = labels[rows_buf[i]]
-                loss = _softmax_ce_weighted(z, lab_buf, wn, dz)
-            else:
-                t = g2[0 : m * k].reshape((m, k))
-                for i in range(m):
-                    for j in range(k):
-                        t[i, j] = targets[rows_buf[i], j]
-                if loss_kind == SIGMOID_BCE:
-                    loss = _sigmoid_bce(z, t, wn, dz)
-                else:
-                    loss = _squared_error(z, t, wn, dz)
-        # --- backward, layer by layer, from the loss down to the first Dense ----------------------------
-        dy, spare = g1, g2
-        for li in range(n_ops - 1, first - 1, -1):
-            kind, width = ops[li, 0], ops[li, 1]
-            if li > 0:
-                pw, po = ops[li - 1, 1], ops[li - 1, 2]
-                x_in = work[po : po + m * pw].reshape((m, pw))
-            else:
-                x_in = x0
-            if kind == DENSE:
-                w_in = ops[li, 5]
-                delta = dy[0 : m * width].reshape((m, width))
-                W = params[ops[li, 3] : ops[li, 3] + width * w_in].reshape((width, w_in))
-                dW = grads[ops[li, 3] : ops[li, 3] + width * w_in].reshape((width, w_in))
-                db = grads[ops[li, 4] : ops[li, 4] + width]
-                np.dot(delta.T, x_in, dW)  # (out, m) @ (m, in) -> (out, in)
-                for j in range(width):
-                    db[j] = zero
-                for i in range(m):
-                    for j in range(width):
-                        db[j] += delta[i, j]
-                if li > first:
-                    dx = spare[0 : m * w_in].reshape((m, w_in))
-                    np.dot(delta, W, dx)  # (m, out) @ (out, in) -> (m, in)
-                    dy, spare = spare, dy
-            else:
-                a = work[ops[li, 2] : ops[li, 2] + m * width]
-                g = dy[0 : m * width]
-                if kind == RELU:
-                    relu_backward(g, a, g, one)
-                elif kind == SIGMOID:
-                    sigmoid_backward(g, a, g, one)
-                elif kind == TANH:
-                    tanh_backward(g, a, g, one)
-                elif kind == LEAKY_RELU:
-                    s = params.dtype.type(opf[li])
-                    for i in range(m * width):
-                        g[i] = g[i] * (one if a[i] > zero else s)
-                else:  # DROPOUT
-                    rate, scale = params.dtype.type(opf[li]), params.dtype.type(opf2[li])
-                    u = uniforms[ops[li, 6] + (s0 - row0) * width : ops[li, 6] + (s0 - row0 + m) * width]
-                    for i in range(m * width):
-                        g[i] = g[i] * (scale if u[i] >= rate else zero)
-        # --- L2 on the weights: dW += (alpha / n) W, L += alpha / (2n) sum ||W||^2 --------------------------
+            x0 = Xf[s0 * d : (s0 + m) * d].reshape((m, d))
+        # forward, loss, backward and update
+        z = _forward(x0, m, ops, opf, opf2, uniforms, s0 - row0, params, work)
+        k = z.shape[1]
+        loss = _loss(
+            z, m, loss_kind, labels, targets, sw, rows_buf, lab_buf, wn, g2, g1[0 : m * k].reshape((m, k))
+        )
+        _backward(x0, m, first, ops, opf, opf2, uniforms, s0 - row0, params, grads, work, g1, g2)
         if l2_coef != 0.0:
-            sq = 0.0
-            for li in range(n_ops):
-                if ops[li, 0] == DENSE:
-                    lo, hi = ops[li, 3], ops[li, 3] + ops[li, 1] * ops[li, 5]
-                    Wf, dWf = params[lo:hi], grads[lo:hi]
-                    for i in range(hi - lo):
-                        dWf[i] += l2_scale * Wf[i]
-                    sq += float(np.dot(Wf, Wf))
-            loss += l2_coef * sq
+            loss += l2_coef * _l2(ops, params, grads, l2_scale)
         losses[b] = loss
-        # --- the optimizer's step: decoupled weight decay, then the update ------------------------------
-        if decay[b] != 0.0:
-            dec = decay[b]
-            for i in range(params.size):
-                params[i] = params[i] - (dec * wmask[i]) * params[i]
-        if opt_kind == ADAM:
-            adam(params, grads, M, V, b1, b2, step_b[b], step_a[b])
-        elif opt_kind == MOMENTUM_SGD:
-            sgd_momentum(params, grads, M, step_a[b], mu, nesterov)
-        else:
-            sgd(params, grads, step_a[b])
+        _step(params, grads, wmask, decay[b], opt_kind, step_a[b], step_b[b], b1, b2, mu, nesterov, M, V)
         steps += 1
         if not math.isfinite(loss):
             return b + 1, steps  # the Trainer ends the fit here

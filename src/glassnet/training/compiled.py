@@ -37,6 +37,7 @@ from glassnet.nn.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoi
 from glassnet.nn.losses import SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from glassnet.nn.optim import SGD, Adam, AdamW
 from glassnet.nn.schedules import CosineLR, InvScalingLR, Schedule
+from glassnet.training import threads
 from glassnet.training.callbacks import Callback
 
 __all__ = ["covers", "run_epoch"]
@@ -52,6 +53,8 @@ _LOSSES = {
 _BATCH_SCHEDULES = (InvScalingLR, CosineLR)
 #: the uniforms drawn for dropout at a time (floats): the epoch runs in parts when it needs more
 _UNIFORMS_PER_PART = 1 << 20
+#: the compiled epoch's module has been loaded (see run_epoch)
+_loaded = False
 
 
 def _hooks_batches(callback) -> bool:
@@ -186,8 +189,13 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     raise :class:`~glassnet.exceptions.TrainingDivergedError`); ``None`` when the loop must run instead."""
     if not covers(trainer) or not isinstance(data.X, np.ndarray):
         return None
-    net, n = trainer.net, data.n_rows
-    X = data.X
+    global _loaded
+    if not _loaded:  # numba and SciPy's BLAS load now, inside the fit's BLAS limits: SciPy's gets them too
+        if not fast.load_epochs():
+            return None
+        threads.cover_new_libraries()
+        _loaded = True
+    net, n, X = trainer.net, data.n_rows, data.X
     if X.dtype != net.dtype or X.ndim != 2:
         return None
     layers = _layers(net, X.shape[1])
@@ -195,51 +203,33 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     if targets is None:
         return None
     X = np.ascontiguousarray(X)
+    # the batches as the loop cuts them: rows starts[b] to starts[b] + counts[b] of the order
     starts = np.arange(0, n, batch, dtype=np.intp)
     counts = np.minimum(batch, n - starts)
-    rows = [
-        slice(s, s + c) if order is None else order[s : s + c] for s, c in zip(starts, counts, strict=True)
-    ]
     if data.sample_weight is None:
         weights = counts.astype(np.float64)
-    else:
-        weights = np.array([data.size_of(r)[1] for r in rows])  # as the loop sums them
-    take = weights != 0
+    else:  # summed as the loop sums them
+        weights = np.array([data.size_of(_rows(order, s, c))[1] for s, c in zip(starts, counts, strict=True)])
+    take = weights != 0  # a batch of zero-weight rows takes no step
     rates = _rates(trainer, counts, take)
     step_a, step_b, decay = _steps(trainer.optimizer, rates, take, net.dtype)
     optimizer = _optimizer(trainer.optimizer, net.flat_params)
-    dropouts = [(i, spec[2]) for i, spec in enumerate(layers) if spec[0] == "dropout"]
-    drop_widths = [_width_at(layers, i, X.shape[1]) for i, _ in dropouts]
+    dropouts = [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
+    per_row = sum(_width_at(layers, i, X.shape[1]) for i in dropouts)
     # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms (one part without dropout)
-    per_row = sum(drop_widths)
     part = len(starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
     losses = np.zeros(len(starts))
-    divergence, total, weight, done = trainer.divergence, 0.0, 0.0, 0
+    done = 0
     for lo in range(0, len(starts), part):
         hi = min(lo + part, len(starts))
-        spec, uniforms, row0 = list(layers), None, int(starts[lo])
-        if dropouts:
-            span = int(starts[hi - 1] + counts[hi - 1]) - row0
-            uniforms = np.empty(span * per_row, dtype=net.dtype)
-            u_offsets = np.cumsum([0, *[span * w for w in drop_widths]])[:-1]
-            for (i, layer), u in zip(dropouts, u_offsets, strict=True):
-                spec[i] = ("dropout", layer.rate, int(u))
-            for b in range(lo, hi):  # the loop's draws: batch by batch, each dropout layer in forward order
-                if take[b]:
-                    s, m = int(starts[b]) - row0, int(counts[b])
-                    for ((_, layer), u), w in zip(
-                        zip(dropouts, u_offsets, strict=True), drop_widths, strict=True
-                    ):
-                        layer.rng.random(
-                            dtype=net.dtype, out=uniforms[u + s * w : u + (s + m) * w].reshape(m, w)
-                        )
+        spec, uniforms = _draw_uniforms(layers, dropouts, X.shape[1], starts, counts, take, lo, hi, net.dtype)
         ran = fast.train_epoch(
             X, order, starts, counts, take, layers=spec, loss=_LOSSES[type(net.loss)],
             labels=targets[0], targets=targets[1], sample_weight=data.sample_weight,
             params=net.flat_params, grads=net.flat_grads, weight_mask=net.weight_mask,
             l2=(trainer.alpha / data.weight_total, 0.5 * trainer.alpha / data.weight_total),
             optimizer=optimizer, step_a=step_a, step_b=step_b, decay=decay, losses=losses,
-            batches=(lo, hi), uniforms=uniforms, first_row=row0,
+            batches=(lo, hi), uniforms=uniforms, first_row=int(starts[lo]),
         )  # fmt: skip
         if ran is None:
             if lo == 0:
@@ -247,19 +237,65 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
             raise RuntimeError("the compiled epoch stopped being available in the middle of an epoch")
         done, steps = ran
         trainer.optimizer.t += steps
-        # the loop's bookkeeping and termination checks, batch by batch, on the losses of this part
-        for b in range(lo, done):
-            if not take[b]:
-                continue
-            loss, count = float(losses[b]), int(counts[b])
+        if done < hi:
+            break  # a non-finite loss: the checks below end the fit
+    return _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights)
+
+
+def _rows(order: np.ndarray | None, start: int, count: int):
+    """The rows of a batch as the loop takes them: a slice, or a part of the order."""
+    return slice(start, start + count) if order is None else order[start : start + count]
+
+
+def _draw_uniforms(layers, dropouts, n_features, starts, counts, take, lo, hi, dtype):
+    """The layer description for batches ``lo`` to ``hi`` and the uniforms of their dropout masks, drawn as the
+    loop draws them: batch by batch, each dropout layer in forward order, from the layer's own generator."""
+    if not dropouts:
+        return layers, None
+    row0 = int(starts[lo])
+    span = int(starts[hi - 1] + counts[hi - 1]) - row0
+    widths = [_width_at(layers, i, n_features) for i in dropouts]
+    offsets = np.cumsum([0, *[span * w for w in widths]])[:-1].tolist()
+    spec = list(layers)
+    uniforms = np.empty(span * sum(widths), dtype=dtype)
+    for i, u in zip(dropouts, offsets, strict=True):
+        spec[i] = ("dropout", layers[i][1], u)
+    for b in range(lo, hi):
+        if take[b]:
+            s, m = int(starts[b]) - row0, int(counts[b])
+            for i, u, w in zip(dropouts, offsets, widths, strict=True):
+                out = uniforms[u + s * w : u + (s + m) * w].reshape(m, w)
+                layers[i][2].rng.random(dtype=dtype, out=out)  # the layer's generator, as Dropout.forward
+    return spec, uniforms
+
+
+def _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights):
+    """The loop's bookkeeping and termination checks on the batch losses of the first ``done`` batches: the
+    divergence reference from the fit's first loss, a non-finite loss ends the fit, the schedule and the
+    optimizer's rate follow every batch; returns the weighted sum of the losses and of the weights."""
+    divergence, net = trainer.divergence, trainer.net
+    batch_hook = type(trainer.schedule).on_batch_end is not Schedule.on_batch_end  # else: nothing to tell
+    total = weight = 0.0
+    last = None
+    for b in range(done):
+        if not take[b]:
+            continue
+        loss = float(losses[b])
+        if divergence.reference is None:
+            divergence.first_loss(loss, net, data.y)
+        if not math.isfinite(loss):  # the kernel stopped right after this batch
             trainer.optimizer.lr = rates[b]
-            if divergence.reference is None:
-                divergence.first_loss(loss, net, data.y)
-            if divergence.batch_diverged(loss, rows[b], start_weights):
-                trainer._diverged(loss)
-            batch_weight = float(weights[b])
-            total, weight = total + loss * batch_weight, weight + batch_weight
-            trainer.schedule.on_batch_end(count)
+            divergence.batch_diverged(loss, _rows(order, int(starts[b]), int(counts[b])), start_weights)
+            trainer._diverged(loss)
+        total, weight = total + loss * float(weights[b]), weight + float(weights[b])
+        if batch_hook:
+            trainer.schedule.on_batch_end(int(counts[b]))
+        last = b
+    if last is not None:  # what the loop leaves: the last batch for the final check, and its rate
+        trainer.optimizer.lr = rates[last]
+        divergence.batch_diverged(
+            float(losses[last]), _rows(order, int(starts[last]), int(counts[last])), None
+        )
     return total, weight
 
 
