@@ -72,10 +72,9 @@ def _query(config: dict) -> str:
     return "&".join(f"{k}={v}" for k, v in config.items())
 
 
-def frames_on_the_page(seconds: float, configs: list[dict], speed: str = "") -> list[tuple] | None:
-    """Frames per second the page draws in headless Chromium, for each configuration; None without a browser."""
+def _chromium(profile: str):
+    """A headless Chromium driven by Selenium, or None when either is missing."""
     import shutil
-    import tempfile
 
     try:
         from selenium import webdriver
@@ -87,45 +86,56 @@ def frames_on_the_page(seconds: float, configs: list[dict], speed: str = "") -> 
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
         return None
-    profile = tempfile.mkdtemp(prefix="glassnet-bench-")
     options = Options()
     options.binary_location = chromium
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  f"--user-data-dir={profile}", "--window-size=1400,1000"):  # fmt: skip
         options.add_argument(flag)
-    rates = []
-    with PlaygroundServer(port=0) as server:
-        driver = webdriver.Chrome(options=options, service=Service(driver_path))
-        try:
-            for config in configs:
-                driver.get("about:blank")
-                driver.get(f"{server.url}#{_query(config)}")
-                deadline = time.perf_counter() + 30
-                while not driver.execute_script(
-                    "return window.__playground && window.__playground.frames > 0"
-                ):
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError("the page drew no frame in 30 s")
-                    time.sleep(0.05)
-                if speed:  # the speed menu's value: steps per frame, "0" as fast as it goes; "": the default
-                    driver.execute_script(f"document.getElementById('speed').value = '{speed}'")
-                driver.find_element("id", "btn-play").click()
-                time.sleep(1.0)  # the first second: the page and the session warm up
-                count = "return [window.__playground.frames, window.__playground.received, window.__playground.drawMs]"
-                first = driver.execute_script(count)
-                start = time.perf_counter()
-                time.sleep(seconds)
-                last = driver.execute_script(count)
-                elapsed = time.perf_counter() - start
-                drawn = last[0] - first[0]
-                rates.append(
-                    (drawn / elapsed, (last[1] - first[1]) / elapsed, (last[2] - first[2]) / max(drawn, 1))
-                )
-                driver.find_element("id", "btn-play").click()
-        finally:
-            driver.quit()
-            shutil.rmtree(profile, ignore_errors=True)
-    return rates
+    return webdriver.Chrome(options=options, service=Service(driver_path))
+
+
+_COUNTERS = "return [window.__playground.frames, window.__playground.received, window.__playground.drawMs]"
+
+
+def _measure(driver, url: str, seconds: float, speed: str) -> tuple[float, float, float]:
+    """(frames drawn a second, frames received a second, milliseconds of script a frame) of one page."""
+    driver.get("about:blank")
+    driver.get(url)
+    deadline = time.perf_counter() + 30
+    while not driver.execute_script("return window.__playground && window.__playground.frames > 0"):
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the page drew no frame in 30 s")
+        time.sleep(0.05)
+    if speed:  # the speed menu's value: steps per frame, "0" as fast as it goes; "": the page's default
+        driver.execute_script(f"document.getElementById('speed').value = '{speed}'")
+    driver.find_element("id", "btn-play").click()
+    time.sleep(1.0)  # the first second: the page and the session warm up
+    first = driver.execute_script(_COUNTERS)
+    start = time.perf_counter()
+    time.sleep(seconds)
+    last = driver.execute_script(_COUNTERS)
+    elapsed = time.perf_counter() - start
+    driver.find_element("id", "btn-play").click()
+    drawn = last[0] - first[0]
+    return drawn / elapsed, (last[1] - first[1]) / elapsed, (last[2] - first[2]) / max(drawn, 1)
+
+
+def frames_on_the_page(seconds: float, configs: list[dict], speed: str = "") -> list[tuple] | None:
+    """Frames per second the page draws in headless Chromium, for each configuration; None without a browser."""
+    import shutil
+    import tempfile
+
+    profile = tempfile.mkdtemp(prefix="glassnet-bench-")
+    driver = _chromium(profile)
+    if driver is None:
+        shutil.rmtree(profile, ignore_errors=True)
+        return None
+    try:
+        with PlaygroundServer(port=0) as server:
+            return [_measure(driver, f"{server.url}#{_query(config)}", seconds, speed) for config in configs]
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

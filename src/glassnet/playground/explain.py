@@ -104,6 +104,33 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _layer_json(entry, layer) -> dict:
+    """One layer's part of the step: its formula, source, and what passed through it."""
+    doc = layer_doc(type(layer))
+    return {
+        "index": entry.index,
+        "name": entry.name,
+        "kind": entry.kind,
+        "formula": {
+            "summary": doc["summary"],
+            "math": doc["math"],
+            "doc": doc["formula"],
+            "summary_html": doc["summary_html"],
+            "math_html": doc["math_html"],
+            "doc_html": doc["formula_html"],
+        },  # fmt: skip
+        "source_forward": doc["forward"],
+        "source_backward": doc["backward"],
+        "input": _array(entry.input),
+        "output": _array(entry.output),
+        "grad_output": _array(entry.grad_output),
+        "grad_input": _array(entry.grad_input),
+        "params_before": {k: _array(v, None) for k, v in entry.params_before.items()},
+        "params_after": {k: _array(v, None) for k, v in entry.params_after.items()},
+        "grads": {k: _array(v, None) for k, v in entry.grads.items()},
+    }
+
+
 def trace_to_json(
     trace: StepTrace, net, rows: np.ndarray | None, step: int, labels: np.ndarray | None = None
 ) -> dict:
@@ -111,33 +138,7 @@ def trace_to_json(
 
     With the batch's ``labels`` (class indices) and a softmax head, also each row's probabilities
     ``p = softmax(z)``, so that the page can show :math:`\partial L/\partial z = (p - y)/N` with its numbers."""
-    layers = []
-    for entry, layer in zip(trace.layers, net.layers, strict=True):
-        doc = layer_doc(type(layer))
-        layers.append(
-            {
-                "index": entry.index,
-                "name": entry.name,
-                "kind": entry.kind,
-                "formula": {
-                    "summary": doc["summary"],
-                    "math": doc["math"],
-                    "doc": doc["formula"],
-                    "summary_html": doc["summary_html"],
-                    "math_html": doc["math_html"],
-                    "doc_html": doc["formula_html"],
-                },  # fmt: skip
-                "source_forward": doc["forward"],
-                "source_backward": doc["backward"],
-                "input": _array(entry.input),
-                "output": _array(entry.output),
-                "grad_output": _array(entry.grad_output),
-                "grad_input": _array(entry.grad_input),
-                "params_before": {k: _array(v, None) for k, v in entry.params_before.items()},
-                "params_after": {k: _array(v, None) for k, v in entry.params_after.items()},
-                "grads": {k: _array(v, None) for k, v in entry.grads.items()},
-            }
-        )
+    layers = [_layer_json(entry, layer) for entry, layer in zip(trace.layers, net.layers, strict=True)]
     loss_text = (inspect.getdoc(type(net.loss)) or "").split("\n\n")[0]
     loss_doc = _pretty(loss_text)
     softmax_head = type(net.loss).__name__ == "SoftmaxCrossEntropy" and labels is not None

@@ -3,14 +3,9 @@ points, the network's layout) and the current network as a glassnet model file."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from glassnet.playground.config import LIMITS
-
-if TYPE_CHECKING:
-    from glassnet.playground.session import Session
 
 __all__ = ["model_file", "session_state"]
 
@@ -19,7 +14,7 @@ def _points(X: np.ndarray, y: np.ndarray) -> dict:
     return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": y.tolist()}
 
 
-def session_state(session: Session) -> dict:
+def session_state(session) -> dict:
     """The page's view of ``session`` besides frames, JSON-ready (call under ``session.lock``)."""
     from glassnet.playground.datasets import FEATURES
 
@@ -46,7 +41,7 @@ def session_state(session: Session) -> dict:
     }
 
 
-def model_file(session: Session) -> bytes:
+def model_file(session) -> bytes:
     """The session's network as the bytes of a glassnet model file (``glassnet.io.save_model``), with the
     playground settings and step count in its info (call under ``session.lock``)."""
     import os

@@ -11,14 +11,10 @@ from __future__ import annotations
 import base64
 import math
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from glassnet.trace import hidden_activations
-
-if TYPE_CHECKING:
-    from glassnet.playground.session import Session
 
 __all__ = ["draw_frame", "check_warp", "fractional_epoch", "grid_points", "stall_hint", "warp_lines"]
 
@@ -65,7 +61,7 @@ def _scores(net, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return loss, float(np.mean(np.argmax(z, axis=1) == y))
 
 
-def _steps_per_second(session: Session) -> float:
+def _steps_per_second(session) -> float:
     """Training steps per second over the last second (0 while paused); updates ``session.rate_marks``."""
     now = time.perf_counter()
     session.rate_marks = [(t, s) for t, s in session.rate_marks if now - t < 1.0] + [(now, session.steps)]
@@ -73,7 +69,7 @@ def _steps_per_second(session: Session) -> float:
     return (session.steps - s0) / (now - t0) if now - t0 > 0.05 and session.playing else 0.0
 
 
-def fractional_epoch(session: Session) -> float:
+def fractional_epoch(session) -> float:
     """Epochs done, with the current epoch's share of the training points taken so far."""
     if session.order is None:
         return session.epoch
@@ -142,11 +138,11 @@ def _decision_grid(net, grid: np.ndarray, n_classes: int) -> dict:
     }
 
 
-def _hidden_widths(session: Session) -> list[int]:
+def _hidden_widths(session) -> list[int]:
     return [spec["units"] for spec in session.config["layers"]]
 
 
-def _neuron_maps(session: Session) -> dict | None:
+def _neuron_maps(session) -> dict | None:
     """Each hidden unit's output on the small grid, scaled per unit to bytes; ``None`` for wide networks."""
     widths = _hidden_widths(session)
     if not widths or sum(widths) > MAX_NEURON_MAPS:
@@ -172,7 +168,7 @@ def check_warp(widths: list[int], layer, units) -> str | None:
     return None
 
 
-def _warp(session: Session) -> dict | None:
+def _warp(session) -> dict | None:
     """The plane as one hidden layer sees it: a grid of lines and the training points, mapped through
     the network to two of that layer's units (ConvNetJS's hidden-space view)."""
     widths = _hidden_widths(session)
@@ -202,7 +198,7 @@ def _weights(net, name: str) -> list | None:
     return out
 
 
-def draw_frame(session: Session) -> dict:
+def draw_frame(session) -> dict:
     """The frame of the session's current state as a JSON-ready dict (call under ``session.lock``).
 
     Puts the network in eval mode, adds a point to ``session.curves`` when the epoch moved on, and

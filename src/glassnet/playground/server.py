@@ -243,60 +243,15 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) >= 2 and parts[0] == "session":
             session = manager.get(parts[1])
             action = parts[2] if len(parts) > 2 else "state"
-            if method == "GET":
-                if action == "events":
-                    return self._events(session)
-                if action == "state":
-                    return self._json(200, session.state())
-                if action == "python":
-                    name = "glassnet_playground.py"
-                    return self._send(200, session.python().encode(), "text/x-python; charset=utf-8",
-                                      {"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
-                if action == "lesson":
-                    note = (query.get("note") or [""])[0]
-                    if len(note) > MAX_NOTE:
-                        raise ValueError(
-                            f"The teacher's note has {len(note):,} characters; a lesson takes {MAX_NOTE:,}."
-                        )
-                    return self._send(200, session.lesson_html(note).encode(), "text/html; charset=utf-8",
-                                      {"Content-Disposition": 'attachment; filename="glassnet-lesson.html"'})  # fmt: skip
-                if action == "model":
-                    return self._send(200, session.model_bytes(), "application/octet-stream",
-                                      {"Content-Disposition": 'attachment; filename="playground-model.npz"'})  # fmt: skip
-            if method == "POST":
-                body = self._json_body()
-                if action == "config":
-                    change = session.configure(body.get("config") or {}, body.get("csv"))
-                    return self._json(200, {**session.state(), "change": change})
-                if action == "play":
-                    speed = body.get("steps_per_frame")
-                    session.play(int(speed) if isinstance(speed, (int, float)) and speed >= 1 else None)
-                    return self._json(200, {"playing": session.playing})
-                if action == "pause":
-                    session.pause()
-                    return self._json(200, {"playing": False})
-                if action == "reset":
-                    session.pause()
-                    session.reset()
-                    return self._json(200, {"playing": False})
-                if action == "step":
-                    return self._json(200, {"trace": session.step(trace=bool(body.get("trace", True)))})
-                if action == "warp":
-                    session.set_warp(body.get("layer"), body.get("units"))
-                    return self._json(200, {"layer": session.warp_layer, "units": list(session.warp_units)})
-                if action == "weight":
-                    said = session.set_weight(
-                        body.get("layer"), body.get("row"), body.get("col"), body.get("value")
-                    )
-                    return self._json(200, {"change": said})
-                if action == "point":
-                    said = session.add_point(body.get("x"), body.get("y"), body.get("label"))
-                    return self._json(200, {**session.state(), "change": said})
-                if action == "gradcheck":
-                    return self._json(200, session.gradcheck())
-                if action == "close":
-                    manager.close(session.id)
-                    return self._json(200, {"closed": True})
+            if method == "GET" and action == "events":
+                return self._events(session)
+            if method == "GET" and action in _DOWNLOADS:
+                return self._send(200, *_DOWNLOADS[action](session, query))
+            if method == "POST" and action == "close":
+                manager.close(session.id)
+                return self._json(200, {"closed": True})
+            if method == "POST" and action in _COMMANDS:
+                return self._json(200, _COMMANDS[action](session, self._json_body()))
         if parts[:1] == ["digits"]:
             return self.server.digits.handle(self, method, parts[1:])
         return self._error(404, f"Unknown API call {method} /api/{'/'.join(parts)}.")
@@ -325,6 +280,62 @@ class _Handler(BaseHTTPRequestHandler):
                 chunk = b"data: " + frame.encode() + b"\n\n"
             self.wfile.write(chunk)
             self.wfile.flush()
+
+
+def _lesson(session, query: dict) -> tuple:
+    note = (query.get("note") or [""])[0]
+    if len(note) > MAX_NOTE:
+        raise ValueError(f"The teacher's note has {len(note):,} characters; a lesson takes {MAX_NOTE:,}.")
+    return (session.lesson_html(note).encode(), "text/html; charset=utf-8",
+            {"Content-Disposition": 'attachment; filename="glassnet-lesson.html"'})  # fmt: skip
+
+
+#: GET /api/session/ID/<action>: (body, content type, headers) of the session's state, script, lesson, model
+_DOWNLOADS = {
+    "state": lambda session, query: (json.dumps(session.state(), allow_nan=False).encode(), "application/json", {}),
+    "python": lambda session, query: (session.python().encode(), "text/x-python; charset=utf-8",
+                                      {"Content-Disposition": 'inline; filename="glassnet_playground.py"'}),
+    "lesson": _lesson,
+    "model": lambda session, query: (session.model_bytes(), "application/octet-stream",
+                                     {"Content-Disposition": 'attachment; filename="playground-model.npz"'}),
+}  # fmt: skip
+
+
+def _play(session, body: dict) -> dict:
+    speed = body.get("steps_per_frame")
+    session.play(int(speed) if isinstance(speed, (int, float)) and speed >= 1 else None)
+    return {"playing": session.playing}
+
+
+def _pause(session, body: dict) -> dict:
+    session.pause()
+    return {"playing": False}
+
+
+def _reset(session, body: dict) -> dict:
+    session.pause()
+    session.reset()
+    return {"playing": False}
+
+
+def _warp(session, body: dict) -> dict:
+    session.set_warp(body.get("layer"), body.get("units"))
+    return {"layer": session.warp_layer, "units": list(session.warp_units)}
+
+
+#: POST /api/session/ID/<action> with a JSON body: what the session does and the reply
+_COMMANDS = {
+    "config": lambda s, body: {"change": s.configure(body.get("config") or {}, body.get("csv")), **s.state()},
+    "play": _play,
+    "pause": _pause,
+    "reset": _reset,
+    "step": lambda s, body: {"trace": s.step(trace=bool(body.get("trace", True)))},
+    "warp": _warp,
+    "weight": lambda s, body: {"change": s.set_weight(body.get("layer"), body.get("row"), body.get("col"),
+                                                      body.get("value"))},
+    "point": lambda s, body: {"change": s.add_point(body.get("x"), body.get("y"), body.get("label")), **s.state()},
+    "gradcheck": lambda s, body: s.gradcheck(),
+}  # fmt: skip
 
 
 class _TooLarge(Exception):

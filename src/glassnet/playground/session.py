@@ -12,7 +12,6 @@ it waits, so a request (step, reset, new settings) and a training step never int
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 import threading
@@ -20,7 +19,6 @@ import time
 
 import numpy as np
 
-from glassnet.exceptions import TrainingDivergedError
 from glassnet.playground.build import (
     apply_changes,
     build_network,
@@ -31,6 +29,7 @@ from glassnet.playground.build import (
     python_script,
 )
 from glassnet.playground.datasets import add_features
+from glassnet.playground.driving import FitHooks, FitThread, SessionError
 from glassnet.playground.export import model_file, session_state
 from glassnet.playground.frames import (
     GRID,
@@ -41,19 +40,13 @@ from glassnet.playground.frames import (
     grid_points,
     warp_lines,
 )
+from glassnet.playground.handedits import HandEdits
 from glassnet.playground.lesson import LessonRecorder, lesson_html
 from glassnet.playground.rundata import load_run_data
-from glassnet.playground.stepping import ENDLESS, PausePoints
-from glassnet.trace import trace_step
 
 __all__ = ["Session", "SessionManager", "SessionError"]
 
-MAX_ADDED = 1000  # training points a session may add by clicks
 GRADCHECK_PARAMS = 5_000  # central differences take 2 forward passes per parameter
-
-
-class SessionError(ValueError):
-    """A request this session cannot serve (the message says why)."""
 
 
 def _describe(key: str, old: dict, new: dict) -> str:
@@ -82,25 +75,7 @@ def _reset_reason(old: dict, new: dict, same_data: bool) -> str:
     )
 
 
-class _Stopped(Exception):
-    """Raised at a pause point to end the session's fit (a reset, new settings, the tab closed)."""
-
-
-class _SessionHooks(PausePoints):
-    """The session's callback on its Trainer: after each step the counters, before each the wait."""
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(len(session.X_train))
-        self.session = session
-
-    def after_step(self, trainer, logs: dict) -> None:
-        self.session._after_step(logs)
-
-    def pause_point(self, trainer) -> None:
-        self.session._pause_point()
-
-
-class Session:
+class Session(FitThread, HandEdits):
     """A playground run. Create through :class:`SessionManager`; every public method is thread-safe."""
 
     def __init__(self, session_id: str, config: dict | None = None, csv_text: str | None = None) -> None:
@@ -186,7 +161,7 @@ class Session:
             self.net = build_network(cfg, self.n_classes)
             self.optimizer = build_optimizer(cfg)
             self.schedule = build_schedule(cfg, len(self.X_train))
-            self.hooks = _SessionHooks(self)
+            self.hooks = FitHooks(self)
             self.trainer = build_trainer(cfg, self.net, self.optimizer, self.schedule, [self.hooks])
             self.steps, self.epoch, self.order, self.position = 0, 0, None, 0
             self.curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_acc", "test_acc", "lr")}
@@ -197,144 +172,6 @@ class Session:
             self.lesson.clear()
             self.added = 0  # training points added by clicks since the data was made
             self._publish()
-
-    # --- training: one Trainer.fit in a thread, held at pause points (glassnet.playground.stepping) ----------
-
-    def _start_fit(self) -> None:
-        """Start the fit thread if none runs (under ``self.lock``); it takes no step until allowed."""
-        if self.fitting:
-            return
-        self.fitting, self._stop, self._budget = True, False, 0
-        self.thread = threading.Thread(target=self._fit, name=f"playground-{self.id[:6]}", daemon=True)
-        self.thread.start()
-
-    def _fit(self) -> None:
-        """The fit thread: ``Trainer.fit`` until a reset, a close, divergence or the schedule's end."""
-        with self.lock:
-            try:
-                self.trainer.fit(self.X_train, self.y_train, epochs=ENDLESS)
-                if self.schedule.done:
-                    self.message = (
-                        "The adaptive schedule reached its smallest learning rate: training stopped."
-                    )
-            except _Stopped:
-                pass
-            except TrainingDivergedError as exc:
-                self.diverged = True
-                self.message = (
-                    f"{exc} Lower the learning rate and play on, or press reset. (Training diverged at step "
-                    f"{self.steps}.)"
-                )
-            except Exception as exc:  # shown on the page; the server and the session keep running
-                self.message = f"Training stopped: {type(exc).__name__}: {exc}"
-            finally:
-                self.fitting = self.playing = False
-                self._twin = None
-                if not self.closed:
-                    self._publish()
-                self._wake.notify_all()
-
-    def _end_fit(self) -> None:
-        """End the fit thread (at its pause point) and wait for it; call without holding ``self.lock``."""
-        with self.lock:
-            thread, self._stop = self.thread, True
-            self.playing = False
-            self._wake.notify_all()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-        with self.lock:
-            self.thread, self._stop = None, False
-
-    def _pause_point(self) -> None:
-        """In the fit thread, before each step (holding ``self.lock``): draw a frame when one is due, then wait
-        until the page plays or asks for a step. Waiting releases the lock, so requests run meanwhile."""
-        if self.playing and self._frame_due():
-            started = time.perf_counter()
-            self._publish()
-            self._frame_cost = 0.5 * self._frame_cost + 0.5 * (time.perf_counter() - started)
-            interval = 1.0 / self.max_fps
-            # the slow speeds sleep out the frame's interval; full speed only lets waiting requests in
-            self._wake.wait(max(interval - self._frame_cost, 0.0005) if self.steps_per_frame else 0.0005)
-            self._taken = 0
-            self._next_frame = time.perf_counter() + max(interval - self._frame_cost, self._frame_cost)
-        while not (self.playing or self._budget > 0 or self._stop):
-            self._wake.wait()
-        if self._stop:
-            raise _Stopped
-        if not self.playing:
-            self._budget -= 1
-            if self._trace_next:  # the step-through: the same step on a copy, recorded layer by layer
-                self._trace_next = False
-                twin_net, twin_opt = copy.deepcopy(self.net).train(), copy.deepcopy(self.optimizer)
-                twin_opt.lr = self.schedule.lr  # what the Trainer sets just before the step
-                rows = self.hooks.rows()
-                with np.errstate(over="ignore", invalid="ignore"):
-                    self._twin = trace_step(
-                        twin_net, self.X_train[rows], self.y_train[rows], twin_opt,
-                        alpha=self.config["alpha"], n_samples=len(self.X_train),
-                    )  # fmt: skip
-
-    def _frame_due(self) -> bool:
-        """Train until the next frame is due: ``steps_per_frame`` steps, or the frame interval less the time a
-        frame takes to draw (a frame that costs more than half the interval gets as much training time as it
-        takes itself, so training never stalls behind the drawing)."""
-        self._taken += 1
-        if self.steps_per_frame:
-            return self._taken >= self.steps_per_frame
-        return time.perf_counter() >= self._next_frame
-
-    def _after_step(self, logs: dict) -> None:
-        """In the fit thread, after each step: the counters the frames show."""
-        n, hooks = len(self.X_train), self.hooks
-        self.last_batch = hooks.rows()
-        self.order, self.position = hooks.order, min((hooks.batch + 1) * hooks.batch_rows, n)
-        self.steps += 1
-        if self.position >= n:  # the epoch's last batch: the Trainer closes the epoch before the next pause
-            self.epoch, self.order = self.epoch + 1, None
-        self._wake.notify_all()
-
-    def play(self, steps_per_frame: int | None = None) -> None:
-        with self.lock:
-            self.steps_per_frame = steps_per_frame
-            if self.playing or self.closed or self.diverged:
-                return
-            self.playing, self.message = True, None
-            self._taken, self._next_frame = 0, time.perf_counter() + 1.0 / self.max_fps
-            self._start_fit()
-            self._wake.notify_all()
-
-    def pause(self) -> None:
-        """Stop at the next pause point (at most a frame's interval away) and draw the state."""
-        with self.lock:
-            self.playing = False
-            if not self.closed and hasattr(self, "net"):
-                self._publish()
-
-    def step(self, trace: bool = True) -> dict | None:
-        """One step while paused; with ``trace`` the step's numbers as JSON for the "one batch" view."""
-        from glassnet.playground.explain import trace_to_json
-
-        with self.lock:
-            self.playing = False
-            if self.diverged:
-                raise SessionError(self.message)
-            self._start_fit()
-            target = self.steps + 1
-            self._budget, self._trace_next, self._twin = 1, trace, None
-            self._wake.notify_all()
-            while self.steps < target and self.fitting:
-                self._wake.wait()
-            if self.steps < target:
-                raise SessionError(self.message or "Training has ended; press reset.")
-            result, self._twin = self._twin, None
-            self._publish()
-            if result is None:
-                return None
-            traced = trace_to_json(
-                result, self.net, self.last_batch, self.steps, self.y_train[self.last_batch]
-            )
-            self.lesson.record_trace(traced)
-            return traced
 
     def gradcheck(self) -> dict:
         """``glassnet.gradcheck.gradcheck_network`` on the last batch (or the next one) at the current weights."""
@@ -398,70 +235,6 @@ class Session:
                 (cfg, end - start, *edit) for (cfg, start, *edit), end in zip(self.phases, ends, strict=True)
             ]
             return python_script(phases, self.n_classes)
-
-    def set_weight(self, layer, row, col, value) -> str:
-        """Set one weight by hand (the page's click on an edge): ``W[row, col]`` of the ``layer``-th Dense
-        layer (0-based). Training goes on from it; the curves mark it and copy-as-Python repeats it."""
-        dense = [i for i, lay in enumerate(self.net.layers) if type(lay).__name__ == "Dense"]
-        if not (isinstance(layer, int) and 0 <= layer < len(dense)):
-            raise SessionError(f"layer must be a Dense layer's number, 0 to {len(dense) - 1}; got {layer!r}.")
-        W = self.net.layers[dense[layer]].params["W"]
-        if not (
-            isinstance(row, int) and isinstance(col, int) and 0 <= row < W.shape[0] and 0 <= col < W.shape[1]
-        ):
-            raise SessionError(
-                f"That layer's W is {W.shape[0]}x{W.shape[1]}; got row {row!r}, column {col!r}."
-            )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= 100:
-            raise SessionError(f"A weight must be a number in [-100, 100]; got {value!r}.")
-        was_playing = self.playing
-        self._end_fit()  # the next fit starts from the new weight, as the script's next fit_steps does
-        with self.lock:
-            W[row, col] = value
-            self.phases.append((self.config, self.steps, ("weight", dense[layer], row, col, float(value))))
-            text = f"W[{row}, {col}] of layers.{dense[layer]} set to {float(value):g}"
-            self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
-            self.diverged = False
-            self._publish()
-        if was_playing:
-            self.play(self.steps_per_frame)
-        return f"{text} at step {self.steps}: training goes on from it."
-
-    def add_point(self, x, y, label) -> str:
-        """Add a training point (the page's click on the plane), weights kept: the next fit trains on it; the
-        curves mark it and copy-as-Python adds it too. A reset makes the data anew, without it."""
-        for name, value in (("x", x), ("y", y)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not abs(value) <= self.domain
-            ):
-                raise SessionError(
-                    f"{name} must be a number in [-{self.domain}, {self.domain}]; got {value!r}."
-                )
-        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
-            raise SessionError(f"label must be a class number, 0 to {self.n_classes - 1}; got {label!r}.")
-        if self.added >= MAX_ADDED:
-            raise SessionError(
-                f"{MAX_ADDED} points added already: the limit. Reset to start from the data set again."
-            )
-        was_playing = self.playing
-        self._end_fit()  # the next fit draws its batches from the data with the point
-        with self.lock:
-            point = np.array([[x, y]], dtype=self.X_train.dtype)
-            self.points_train = np.vstack([self.points_train, point])  # (n, 2) + (1, 2) -> (n + 1, 2)
-            self.X_train = np.vstack([self.X_train, add_features(point, self.config["features"])])
-            self.y_train = np.append(self.y_train, np.asarray(label, dtype=self.y_train.dtype))
-            self.hooks.n_rows, self.added = len(self.X_train), self.added + 1
-            x32, y32 = (float(v) for v in point[0])
-            self.phases.append((self.config, self.steps, ("point", x32, y32, int(label))))
-            text = f"a point of class {self.class_names[label]} added at ({x32:.3g}, {y32:.3g})"
-            self.marks.append({"epoch": round(fractional_epoch(self), 4), "step": self.steps, "text": text})
-            self.diverged = False
-            self._publish()
-        if was_playing:
-            self.play(self.steps_per_frame)
-        return f"{text.capitalize()} at step {self.steps}; the network trains on from its weights."
 
     def lesson_html(self, note: str = "") -> str:
         """The run so far as a lesson: one HTML file that replays it (:mod:`glassnet.playground.lesson`)."""
