@@ -352,45 +352,17 @@ def train_epoch(
       :math:`\epsilon / c`) and ``decay`` (the decoupled weight decay :math:`\eta \lambda`, 0 for none);
     - ``losses`` (n_batches,) float64 receives each batch's loss; ``batches`` = ``(first, stop)`` of a part.
     """
+    dtype = params.dtype
     if not (ENABLED and EPOCHS) or not _fits(params, grads, weight_mask) or params.ndim != 1:
         return None
-    dtype = params.dtype
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != dtype or not X.flags.c_contiguous:
         return None
     k = _e()
     if k is None:
         return None
-    t = dtype.type
     b_lo, b_hi = (0, len(starts)) if batches is None else batches
-    batch = int(counts.max()) if len(counts) else 0
-    key = (tuple(layers), X.shape[1], batch, dtype)
-    plans = _epoch_plans.__dict__.setdefault("plans", {})  # this thread's: the buffers are written
-    plan = plans.get(key)
-    if plan is None:
-        if len(plans) >= 8:
-            plans.clear()
-        plan = plans[key] = _epoch_plan(k, layers, X.shape[1], batch, dtype)
-    rows_of, opf, opf2, work, g1, g2, rows_buf, lab_buf, wn = plan
-    velocity_or_m = V = np.empty(0, dtype=dtype)
-    b1 = b2 = mu = t(0.0)
-    nesterov = False
-    if optimizer[0] == "adam":
-        opt_kind, b1, b2, velocity_or_m, V = (
-            k.ADAM,
-            t(optimizer[1]),
-            t(optimizer[2]),
-            optimizer[3],
-            optimizer[4],
-        )
-    elif optimizer[0] == "momentum":
-        opt_kind, mu, nesterov, velocity_or_m = (
-            k.MOMENTUM_SGD,
-            t(optimizer[1]),
-            bool(optimizer[2]),
-            optimizer[3],
-        )
-    else:
-        opt_kind = k.PLAIN_SGD
+    ops, opf, opf2, work, g1, g2, rows_buf, lab_buf, wn = _epoch_plan(k, layers, X.shape[1], counts, dtype)
+    opt_kind, b1, b2, mu, nesterov, state_1, state_2 = k.optimizer_arguments(optimizer, dtype)
     empty_f = np.empty(0, dtype=dtype)
     done, steps = k.run(
         X, np.empty(0, dtype=np.intp) if order is None else order, order is not None, starts, counts, take,
@@ -399,9 +371,9 @@ def train_epoch(
         np.empty((0, 1), dtype=dtype) if targets is None else targets,
         empty_f if sample_weight is None else sample_weight,
         EPOCH_LOSSES.index(loss),
-        rows_of, opf, opf2, empty_f if uniforms is None else uniforms,
-        params, grads, weight_mask, t(l2[0]), float(l2[1]),
-        opt_kind, step_a, step_b, decay, b1, b2, mu, nesterov, velocity_or_m, V,
+        ops, opf, opf2, empty_f if uniforms is None else uniforms,
+        params, grads, weight_mask, dtype.type(l2[0]), float(l2[1]),
+        opt_kind, step_a, step_b, decay, b1, b2, mu, nesterov, state_1, state_2,
         work, g1, g2, rows_buf, lab_buf, wn, losses,
     )  # fmt: skip
     return int(done), int(steps)
@@ -410,35 +382,14 @@ def train_epoch(
 _epoch_plans = threading.local()
 
 
-def _epoch_plan(k, layers, n_features: int, batch: int, dtype) -> tuple:
-    """The description of :func:`train_epoch` as the kernel's arrays (one row of ``ops`` per layer; see
-    :mod:`glassnet.fast._epoch`) and its work buffers: every layer's output for a batch, two gradients."""
-    ops = np.zeros((len(layers), 7), dtype=np.int64)
-    opf, opf2 = np.zeros(len(layers)), np.zeros(len(layers))
-    codes = {"dense": k.DENSE, "relu": k.RELU, "leaky_relu": k.LEAKY_RELU, "tanh": k.TANH,
-             "logistic": k.SIGMOID, "dropout": k.DROPOUT}  # fmt: skip
-    widths = [n_features]
-    offset = batch * n_features  # the gathered input comes first in the work buffer
-    for i, (kind, *args) in enumerate(layers):
-        width = widths[-1]
-        if kind == "dense":
-            w_offset, b_offset, width_in, width = args
-            ops[i, 3:6] = w_offset, b_offset, width_in
-        elif kind == "leaky_relu":
-            opf[i] = args[0]
-        elif kind == "dropout":
-            opf[i], opf2[i], ops[i, 6] = args[0], dtype.type(1.0 / (1.0 - args[0])), args[1]
-        ops[i, :3] = codes[kind], width, offset
-        offset += batch * width
-        widths.append(width)
-    grad_size = batch * max(widths)
-    buffers = [np.empty(offset, dtype), np.empty(grad_size, dtype), np.empty(grad_size, dtype)]
-    return (
-        ops,
-        opf,
-        opf2,
-        *buffers,
-        np.empty(batch, np.intp),
-        np.empty(batch, np.intp),
-        np.empty(batch, dtype),
-    )
+def _epoch_plan(k, layers: list[tuple], n_features: int, counts: np.ndarray, dtype) -> tuple:
+    """The kernel's arrays for ``layers`` and its work buffers, kept for the next epoch (in this thread's
+    cache: the buffers are written)."""
+    batch = int(counts.max()) if len(counts) else 0
+    key = (tuple(layers), n_features, batch, dtype)
+    plans = _epoch_plans.__dict__.setdefault("plans", {})
+    if key not in plans:
+        if len(plans) >= 8:
+            plans.clear()
+        plans[key] = k.plan(layers, n_features, batch, dtype)
+    return plans[key]

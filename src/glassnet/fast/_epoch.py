@@ -50,12 +50,58 @@ from glassnet.fast._numba import (
     tanh_backward,
 )
 
-# layer kinds (ops[:, 0]); the Python side (glassnet.fast.train_epoch) uses the same numbers
+# layer kinds (ops[:, 0]), by the names of glassnet.fast.train_epoch's description
 DENSE, RELU, LEAKY_RELU, TANH, SIGMOID, DROPOUT = 0, 1, 2, 3, 4, 5
+_KINDS = {"dense": DENSE, "relu": RELU, "leaky_relu": LEAKY_RELU, "tanh": TANH, "logistic": SIGMOID,
+          "dropout": DROPOUT}  # fmt: skip
 # loss kinds
 SOFTMAX_CE, SIGMOID_BCE, SQUARED_ERROR = 0, 1, 2
 # optimizer kinds
 PLAIN_SGD, MOMENTUM_SGD, ADAM = 0, 1, 2
+
+
+def plan(layers: list[tuple], n_features: int, batch: int, dtype) -> tuple:
+    """The description of :func:`glassnet.fast.train_epoch` as :func:`run` takes it (``ops``, ``opf``,
+    ``opf2``: see the module docstring) and its work buffers: the input and every layer's output for a batch,
+    two gradients, the batch's rows, labels and normalised weights."""
+    ops = np.zeros((len(layers), 7), dtype=np.int64)
+    opf, opf2 = np.zeros(len(layers)), np.zeros(len(layers))
+    widths = [n_features]
+    offset = batch * n_features  # the gathered input comes first in the work buffer
+    for i, (kind, *args) in enumerate(layers):
+        width = widths[-1]
+        if kind == "dense":
+            w_offset, b_offset, width_in, width = args
+            ops[i, 3:6] = w_offset, b_offset, width_in
+        elif kind == "leaky_relu":
+            opf[i] = args[0]
+        elif kind == "dropout":
+            opf[i], opf2[i], ops[i, 6] = args[0], dtype.type(1.0 / (1.0 - args[0])), args[1]
+        ops[i, :3] = _KINDS[kind], width, offset
+        offset += batch * width
+        widths.append(width)
+    grad_size = batch * max(widths)
+    buffers = [np.empty(offset, dtype), np.empty(grad_size, dtype), np.empty(grad_size, dtype)]
+    return (
+        ops,
+        opf,
+        opf2,
+        *buffers,
+        np.empty(batch, np.intp),
+        np.empty(batch, np.intp),
+        np.empty(batch, dtype),
+    )
+
+
+def optimizer_arguments(optimizer: tuple, dtype) -> tuple:
+    """``(kind, beta_1, beta_2, momentum, nesterov, state_1, state_2)`` of :func:`run` for the optimizer's
+    description, constants in the parameters' dtype (as the per-step kernels take them)."""
+    t, empty = dtype.type, np.empty(0, dtype=dtype)
+    if optimizer[0] == "adam":  # ("adam", beta_1, beta_2, M, V)
+        return ADAM, t(optimizer[1]), t(optimizer[2]), t(0.0), False, optimizer[3], optimizer[4]
+    if optimizer[0] == "momentum":  # ("momentum", mu, nesterov, velocity)
+        return MOMENTUM_SGD, t(0.0), t(0.0), t(optimizer[1]), bool(optimizer[2]), optimizer[3], empty
+    return PLAIN_SGD, t(0.0), t(0.0), t(0.0), False, empty, empty
 
 
 @_jit

@@ -187,22 +187,11 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     """The epoch of ``Trainer._run_epoch`` as one compiled call when it covers the fit: returns ``(total,
     weight)``, the batch losses summed with their weights, after the loop's termination checks (which may
     raise :class:`~glassnet.exceptions.TrainingDivergedError`); ``None`` when the loop must run instead."""
-    if not covers(trainer) or not isinstance(data.X, np.ndarray):
+    described = _describe(trainer, data)
+    if described is None:
         return None
-    global _loaded
-    if not _loaded:  # numba and SciPy's BLAS load now, inside the fit's BLAS limits: SciPy's gets them too
-        if not fast.load_epochs():
-            return None
-        threads.cover_new_libraries()
-        _loaded = True
-    net, n, X = trainer.net, data.n_rows, data.X
-    if X.dtype != net.dtype or X.ndim != 2:
-        return None
-    layers = _layers(net, X.shape[1])
-    targets = None if layers is None else _targets(net, np.asarray(data.y))
-    if targets is None:
-        return None
-    X = np.ascontiguousarray(X)
+    X, layers, targets = described
+    net, n = trainer.net, data.n_rows
     # the batches as the loop cuts them: rows starts[b] to starts[b] + counts[b] of the order
     starts = np.arange(0, n, batch, dtype=np.intp)
     counts = np.minimum(batch, n - starts)
@@ -240,6 +229,24 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
         if done < hi:
             break  # a non-finite loss: the checks below end the fit
     return _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights)
+
+
+def _describe(trainer, data) -> tuple | None:
+    """``(X, layers, (labels, targets))`` as the kernel takes them, or ``None`` when it does not cover the fit."""
+    if not covers(trainer) or not isinstance(data.X, np.ndarray):
+        return None
+    global _loaded
+    if not _loaded:  # numba and SciPy's BLAS load now, inside the fit's BLAS limits: SciPy's gets them too
+        if not fast.load_epochs():
+            return None
+        threads.cover_new_libraries()
+        _loaded = True
+    net, X = trainer.net, data.X
+    if X.dtype != net.dtype or X.ndim != 2:
+        return None
+    layers = _layers(net, X.shape[1])
+    targets = None if layers is None else _targets(net, np.asarray(data.y))
+    return None if targets is None else (np.ascontiguousarray(X), layers, targets)
 
 
 def _rows(order: np.ndarray | None, start: int, count: int):
