@@ -32,7 +32,9 @@ def stand_ins(monkeypatch):
     members = [_Fixed("member", 0.98), _Fixed("member", 0.99)]
     monkeypatch.setattr(
         "glassnet.recipes.make_estimator",
-        lambda name, random_state=None, **kw: _Fixed("glassnet", 0.99 if random_state % 2 else 0.985, members),
+        lambda name, random_state=None, **kw: _Fixed(
+            "glassnet", 0.99 if random_state % 2 else 0.985, members
+        ),
     )
     monkeypatch.setattr(
         accuracy_cv, "_digits_peer", lambda name, seed: _Fixed(name, 0.988 if name == "svc" else 0.97)

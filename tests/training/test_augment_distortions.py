@@ -74,7 +74,12 @@ def test_affine_rejects_bad_input():
 
 @pytest.mark.parametrize(
     "augment",
-    [RandomAffine(10, 0.1), RandomFlip(), GaussianNoise(0.1), Compose([RandomAffine(5), GaussianNoise(0.05)])],
+    [
+        RandomAffine(10, 0.1),
+        RandomFlip(),
+        GaussianNoise(0.1),
+        Compose([RandomAffine(5), GaussianNoise(0.05)]),
+    ],
 )
 def test_augmentations_are_seeded_fresh_per_call_and_keep_shape_and_dtype(augment):
     X = _images(16)

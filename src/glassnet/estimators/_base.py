@@ -44,6 +44,13 @@ class LiveWeights(list):
             self[i] = value
 
 
+#: settings that act on mini-batches or optimizer steps, which L-BFGS does not take
+_PER_BATCH = (
+    "batch_norm", "augment_shift", "augment_rotation", "augment_scale", "augment_flip", "augment_noise",
+    "weight_averaging",
+)  # fmt: skip
+
+
 class BaseMultilayerPerceptron(
     DocumentationLinkMixin,
     CallbackSupportMixin,
@@ -139,17 +146,11 @@ class BaseMultilayerPerceptron(
                 "dropout > 0 needs a stochastic solver: L-BFGS requires a deterministic objective. "
                 "Use solver='adam' or solver='sgd', or dropout=0."
             )
-        if self.solver == "lbfgs" and (self.batch_norm or self.augment_shift):
-            raise ValueError(
-                "batch_norm and augment_shift need a stochastic solver (they work on mini-batches); "
-                "use solver='adam' or solver='sgd'."
-            )
-        per_batch = ("augment_rotation", "augment_scale", "augment_flip", "augment_noise", "weight_averaging")
-        used = [name for name in per_batch if getattr(self, name, None)]
+        used = [name for name in _PER_BATCH if getattr(self, name, None)]
         if self.solver == "lbfgs" and used:
             raise ValueError(
-                f"{', '.join(used)} need(s) a stochastic solver (they act on mini-batches or optimizer steps); "
-                "use solver='adam' or solver='sgd'."
+                f"{' and '.join(used)} need a stochastic solver (they work on mini-batches); use solver='adam' "
+                "or solver='sgd'."
             )
 
     def _n_subtasks(self, incremental: bool) -> int:

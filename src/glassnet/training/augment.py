@@ -227,7 +227,9 @@ def affine_images(
     def at(yy, xx):
         return np.take_along_axis(flat, yy * (w + 2) + xx, axis=1)  # (N, h*w)
 
-    out = (1 - fy) * ((1 - fx) * at(ya, xa) + fx * at(ya, xb)) + fy * ((1 - fx) * at(yb, xa) + fx * at(yb, xb))
+    top = (1 - fx) * at(ya, xa) + fx * at(ya, xb)  # (N, h*w): along x on the upper row
+    bottom = (1 - fx) * at(yb, xa) + fx * at(yb, xb)  # and on the lower row
+    out = (1 - fy) * top + fy * bottom  # then along y
     return out.astype(X.dtype, copy=False)
 
 
@@ -255,10 +257,13 @@ class RandomAffine:
     (4, 64)
     """
 
-    def __init__(self, rotation: float = 10.0, scale: float = 0.0, image_shape=None, fill: float = 0.0) -> None:
+    def __init__(
+        self, rotation: float = 10.0, scale: float = 0.0, image_shape=None, fill: float = 0.0
+    ) -> None:
         _check_float("rotation", rotation, 0.0, 180.0)
         _check_float("scale", scale, 0.0, 1.0, right_open=True)
-        self.rotation, self.scale, self.image_shape, self.fill = float(rotation), float(scale), image_shape, float(fill)
+        self.rotation, self.scale = float(rotation), float(scale)
+        self.image_shape, self.fill = image_shape, float(fill)
 
     def __call__(self, X: np.ndarray, rng) -> np.ndarray:
         X = np.asarray(X)

@@ -73,7 +73,11 @@ class WeightAveraging(Callback):
     def __init__(self, method: str = "ema", decay: float = 0.999, start: int = 0) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
-        if isinstance(decay, bool) or not isinstance(decay, (int, float, np.number)) or not 0.0 <= decay < 1.0:
+        if (
+            isinstance(decay, bool)
+            or not isinstance(decay, (int, float, np.number))
+            or not 0.0 <= decay < 1.0
+        ):
             raise ValueError(f"decay must be a float in [0, 1); got {decay!r}.")
         if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
             raise ValueError(f"start must be a non-negative int (an epoch); got {start!r}.")
