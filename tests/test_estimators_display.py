@@ -39,7 +39,7 @@ def test_html_display_links_to_the_estimators_page(cls):
 def test_documentation_pages_are_written_from_the_docstrings(cls):
     path = DOCS / f"{cls.__name__}.md"
     assert path.read_text(encoding="utf-8") == estimator_page(cls), (
-        f"{path} is out of date: run python -c 'from glassnet.estimators._docs import write_pages; write_pages()'"
+        f"{path} is out of date: run python -c 'from glassnet.estimators.pages import write_pages; write_pages()'"
     )
     for name in cls().get_params(deep=False):
         assert f"\n### {name}\n" in estimator_page(cls)

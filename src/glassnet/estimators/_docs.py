@@ -154,20 +154,5 @@ def estimator_page(cls) -> str:
         page += ["## Notes", "", text(doc["Notes"]), ""]
     if doc["Examples"]:
         page += ["## Examples", "", "```pycon", "\n".join(doc["Examples"]).strip(), "```", ""]
-    page.append("*Written from the docstring by `glassnet.estimators._docs.write_pages()`; do not edit.*")
+    page.append("*Written from the docstring by `glassnet.estimators.pages.write_pages()`; do not edit.*")
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in "\n".join(page).splitlines())) + "\n"
-
-
-def write_pages(folder="docs/estimators") -> list:
-    """Write ``<folder>/<Name>.md`` for each estimator (:func:`estimator_page`); returns the paths."""
-    from pathlib import Path
-
-    from glassnet.estimators import EnsembleClassifier, MLPClassifier, MLPRegressor
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for estimator in (MLPClassifier, MLPRegressor, EnsembleClassifier):
-        paths.append(folder / f"{estimator.__name__}.md")
-        paths[-1].write_text(estimator_page(estimator), encoding="utf-8")
-    return paths
