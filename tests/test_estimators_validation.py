@@ -10,8 +10,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from glassnet import MLPClassifier, MLPRegressor
-from glassnet.estimators._stochastic import improves
 from glassnet.estimators._validation import held_out_rows, row_keys
+from glassnet.training.callbacks import Improvement
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -174,6 +174,11 @@ def test_held_out_rows_are_stratified_by_weight():
 
 
 def test_improves_breaks_score_ties_with_the_validation_loss():
+    def improves(scores, losses, epoch, best, tol):  # epoch ``epoch`` against a best epoch ``best``
+        rule = Improvement(1.0, tol, tiebreak=True)
+        rule.step(scores[best], losses[best])
+        return rule.step(scores[epoch], losses[epoch])[0]
+
     scores, losses = [0.9, 0.9, 0.95, 0.95, 0.9499], [0.5, 0.4, 0.45, 0.45, 0.3]
     assert improves(scores, losses, 1, 0, tol=1e-4)  # same score, lower loss
     assert improves(scores, losses, 2, 1, tol=1e-4)  # higher score, whatever the loss

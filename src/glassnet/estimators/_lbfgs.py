@@ -64,13 +64,22 @@ class LbfgsSolverMixin:
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {intermediate_result.fun:.8f}")
             if data.val is not None:
-                self._record_validation(*self._evaluate_split(data.val))
+                self._judge_validation(data.val)
             stop = iterations.end()
             iterations.begin()
             if stop:
                 raise StopIteration
 
         return callback
+
+    def _judge_validation(self, val) -> None:
+        """Score the validation rows, judge the iteration by the validation rule and record it (keeping the
+        best weights with early stopping, as the stochastic solvers do)."""
+        score, loss = self._evaluate_split(val)
+        _, best = self._validation_rule().step(score, loss)
+        if best and self.early_stopping:
+            self._best_params = self.network_.flat_params.copy()
+        self._record_validation(score, loss, best)
 
     def _finish_lbfgs(self, result) -> None:
         self.network_.flat_params[...] = result.x

@@ -2,17 +2,23 @@
 scikit-learn's rules.
 
 The Trainer runs the epochs and the mini-batches (shuffling, the steps, sample weights, divergence, data
-parallelism, augmentation, Ctrl-C). :class:`ScikitLearnRules`, one of its callbacks, keeps scikit-learn's records
-and applies its stopping rules after each epoch, as scikit-learn's ``_fit_stochastic`` does:
+parallelism, augmentation, Ctrl-C). scikit-learn's stopping and adaptive-rate rules are settings of the
+engine's own callbacks (:func:`stopping_callbacks`), as scikit-learn's ``_fit_stochastic`` applies them after
+each epoch:
 
-- ``n_iter_`` grows by one and ``t_`` by the number of samples; the epoch loss is appended to ``loss_curve_``;
-- with a validation set, its score and loss are recorded (``validation_scores_``,
-  ``validation_loss_curve_``) and, with early stopping, the best weights are kept;
 - the no-improvement counter grows when the training loss (or, with early stopping, the validation score)
-  did not improve by ``tol`` on the best so far;
-- past ``n_iter_no_change`` such epochs training stops, or with ``learning_rate='adaptive'`` the learning
-  rate is divided by 5 (stopping once it is at most 1e-6);
-- scikit-learn's callbacks (``sklearn.callback``) see each epoch as a sub-task and may ask to stop.
+  did not improve by ``tol`` on the best so far; past ``n_iter_no_change`` such epochs training stops:
+  :class:`~glassnet.training.callbacks.EarlyStopping` with ``patience=n_iter_no_change + 1``, keeping the
+  best validation weights;
+- with ``learning_rate='adaptive'`` (sgd) the same counter divides the rate by 5 instead, and stops once it
+  is at most 1e-6: :class:`~glassnet.training.callbacks.ReduceLROnPlateau` with ``factor=0.2`` and
+  ``stop_lr=1e-6``.
+
+:class:`ScikitLearnRules`, another callback, keeps scikit-learn's records (``n_iter_``, ``t_``,
+``loss_curve_``, ``validation_scores_``, ``best_validation_score_``, ``best_loss_``,
+``_no_improvement_count``, the verbose lines), lets scikit-learn's callbacks (``sklearn.callback``) see each
+epoch as a sub-task and ask to stop, and answers the loop's questions about the estimator. The counters live
+in the estimator's records between fits, so ``warm_start`` fits and ``partial_fit`` streams continue them.
 """
 
 from __future__ import annotations
@@ -26,18 +32,61 @@ from sklearn.metrics import get_scorer
 from glassnet.config.build import batch_size, make_optimizer, make_schedule, make_trainer
 from glassnet.estimators._saving import estimator_checkpoint_state
 from glassnet.training.augment import infer_image_shape
-from glassnet.training.callbacks import Callback
+from glassnet.training.callbacks import Callback, EarlyStopping, Improvement, ReduceLROnPlateau
+
+
+def stopping_callbacks(est, has_validation: bool, incremental: bool) -> tuple[list, object, object]:
+    """scikit-learn's stopping and adaptive-rate rules as the engine's callbacks, in the state the estimator's
+    records hold: ``(callbacks, counter, tracker)``.
+
+    ``counter`` is the callback whose ``wait`` is scikit-learn's ``_no_improvement_count``; ``tracker`` (with a
+    validation set) judges the validation epochs, keeps the best weights for early stopping and shares its
+    rule with the estimator's ``best_validation_score_``.
+    """
+    n, tol = est.n_iter_no_change, est.tol
+    adaptive = est.learning_rate == "adaptive" and est.solver == "sgd"
+    tracker = None
+    if has_validation:
+        restore = ("on_stop" if incremental else True) if est.early_stopping else False
+        stops = est.early_stopping and not adaptive
+        tracker = EarlyStopping(
+            "val_score", n + 1 if stops else None, tol, restore, tiebreak="val_loss", restart=False
+        )
+        tracker.rule = est._validation_rule()
+        tracker.best_params = est._best_params
+    if est.early_stopping:  # the validation score, ties decided by the validation loss
+        best, best_tiebreak = tracker.rule.best, tracker.rule.best_tiebreak
+        settings = {"monitor": "val_score", "tiebreak": "val_loss"}
+    else:  # the training loss, compared as scikit-learn compares it
+        best_loss = np.inf if est.best_loss_ is None else est.best_loss_  # None: early stopping until now
+        best, best_tiebreak = -best_loss, np.inf
+        settings = {"monitor": "loss", "inclusive": True}
+    if adaptive:
+        counter = ReduceLROnPlateau(
+            factor=0.2, patience=n + 1, min_delta=tol, min_lr=0.0, stop_lr=1e-6, **settings
+        )
+    elif est.early_stopping:
+        counter = tracker
+    else:
+        counter = EarlyStopping(patience=n + 1, tol=tol, restore_best=False, restart=False, **settings)
+    counter.rule.load_state_dict(
+        {"best": best, "best_tiebreak": best_tiebreak, "wait": est._no_improvement_count}
+    )
+    callbacks = [cb for cb in (tracker, counter) if cb is not None]
+    return list(dict.fromkeys(callbacks)), counter, tracker
 
 
 class ScikitLearnRules(Callback):
-    """scikit-learn's per-epoch records and stopping rules, as a :class:`~glassnet.training.Trainer` callback.
+    """scikit-learn's per-epoch records, as a :class:`~glassnet.training.Trainer` callback placed after the
+    rules of :func:`stopping_callbacks` (whose decisions it records and prints).
 
     It is also the Trainer's ``owner``: it answers the loop's questions about the estimator through
     :class:`glassnet.training.owner.TrainingOwner` (rows to score, epochs so far, checkpoint state).
     """
 
-    def __init__(self, estimator, data, iterations, incremental: bool) -> None:
+    def __init__(self, estimator, data, iterations, incremental: bool, counter, tracker) -> None:
         self.est, self.data, self.iterations, self.incremental = estimator, data, iterations, incremental
+        self.counter, self.tracker = counter, tracker
         self.converged = False  # set at the end of training: stopped by a rule, a callback or Ctrl-C
 
     def on_epoch_begin(self, trainer, epoch: int) -> None:
@@ -52,23 +101,41 @@ class ScikitLearnRules(Callback):
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         if "val_score" in logs:
-            est._record_validation(logs["val_score"], logs["val_loss"])
-        est._update_no_improvement_count()
-        if est._no_improvement_count > est.n_iter_no_change and est._trigger_stopping(trainer.schedule):
-            trainer.stop_training = True
+            est._record_validation(logs["val_score"], logs["val_loss"], self.tracker.best_epoch == epoch)
+        est._no_improvement_count = self.counter.wait
+        if self.tracker is not None and est.early_stopping:
+            est._best_params = self.tracker.best_params  # a checkpoint of this epoch saves them
+        if not est.early_stopping:
+            est.best_loss_ = -self.counter.best
+        stopped = self.counter.stopped_epoch == epoch
+        if est.verbose:
+            self._say(trainer, epoch, stopped)
+        if stopped:
             est._stopped_early = self.incremental and est.early_stopping  # the stream has converged
         if self.iterations.end() or self.incremental:
             trainer.stop_training = True
 
-    def on_train_end(self, trainer, history) -> None:
+    def _say(self, trainer, epoch: int, stopped: bool) -> None:
+        """scikit-learn's verbose line when its counter ran out: stopping, or a lower learning rate."""
+        reductions = getattr(self.counter, "reductions", [])
+        reduced = bool(reductions) and reductions[-1][0] == epoch
+        if not (stopped or reduced):
+            return
         est = self.est
+        what = "Validation score" if est.early_stopping else "Training loss"
+        n, tol = est.n_iter_no_change, est.tol
+        msg = f"{what} did not improve more than tol={tol:f} for {n} consecutive epochs."
+        if reduced:
+            print(msg + f" Setting learning rate to {trainer.schedule.lr:f}")
+        elif isinstance(self.counter, ReduceLROnPlateau):
+            print(msg + " Learning rate too small. Stopping.")
+        else:
+            print(msg + " Stopping.")
+
+    def on_train_end(self, trainer, history) -> None:
         if history.interrupted:
             self.iterations.close_unused()
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=6)
-        # restore the best validation weights at the end of a fit, or when a stream of partial_fit stops early
-        restore = not self.incremental or est._stopped_early
-        if est.early_stopping and restore and est._best_params is not None:
-            trainer.net.flat_params[...] = est._best_params
         self.converged = trainer.stop_training or history.interrupted
 
     # --- the estimator's answers to the loop (glassnet.training.owner.TrainingOwner) --------------------
@@ -99,22 +166,6 @@ class ScikitLearnRules(Callback):
         return self.est
 
 
-def improves(scores, losses, epoch: int, best: int, tol: float) -> bool:
-    """Whether validation ``epoch`` improves on the ``best`` one: early stopping's rule.
-
-    Its score (accuracy or R^2) is higher by more than ``tol``, or, the score no lower than the best's by
-    more than ``tol``, its loss is lower by more than ``tol``. The loss decides between epochs of the same
-    score: accuracy on a small validation set takes few values and stops rising long before the model stops
-    improving (with class weights such as ``{0: 1000, 1: 1e-4}`` it reaches 0.9999999 within a few epochs,
-    while the weighted loss keeps falling for hundreds). scikit-learn compares the scores only.
-    """
-    if not np.isfinite(scores[epoch]):
-        return False
-    if not np.isfinite(scores[best]) or scores[epoch] > scores[best] + tol:
-        return True
-    return scores[epoch] >= scores[best] - tol and losses[epoch] < losses[best] - tol
-
-
 class StochasticSolverMixin:
     """Mini-batch training for :class:`~glassnet.estimators._base.BaseMultilayerPerceptron`."""
 
@@ -140,7 +191,8 @@ class StochasticSolverMixin:
             self._schedule = make_schedule(config, -(-train.n_rows // batch), samples_seen=self.t_)
         self.n_iter_ = 0
         val = data.val
-        rules = ScikitLearnRules(self, data, iterations, incremental)
+        rule_callbacks, counter, tracker = stopping_callbacks(self, val is not None, incremental)
+        rules = ScikitLearnRules(self, data, iterations, incremental, counter, tracker)
         trainer = make_trainer(
             config,
             self.network_,
@@ -150,7 +202,7 @@ class StochasticSolverMixin:
             schedule=self._schedule,
             validation_data=None if val is None else (val.X, val.y, val.sample_weight),
             scorer=None if val is None else (lambda net, X, y: self._score_split(val)),
-            callbacks=[rules, *callbacks],
+            callbacks=[*rule_callbacks, rules, *callbacks],
             owner=rules,
         )
         # epochs count across fits (warm start, resume_estimator): the data-parallel workers' random streams
@@ -178,59 +230,41 @@ class StochasticSolverMixin:
             )
         return batch_size(self._config(), n_samples)
 
-    def _update_no_improvement_count(self) -> None:
-        if self.early_stopping:
-            improved = self._best_validation_epoch() == len(self.validation_scores_) - 1
-        else:
-            improved = not self.loss_curve_[-1] > self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-
-    def _record_validation(self, score: float, loss: float) -> None:
-        """Record the validation score and loss; keep the best epoch's weights for early stopping."""
+    def _record_validation(self, score: float, loss: float, best: bool) -> None:
+        """Record the validation score and loss; ``best``: this epoch is the best so far (by the rule of
+        :meth:`_validation_rule`)."""
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(loss)
         if self.verbose:
             print(f"Validation score: {score:f}")
         self._best_score_before_epoch = self.best_validation_score_
-        if self._best_validation_epoch() == len(self.validation_scores_) - 1:
+        judge = self._validation_judge
+        judge[1] = len(self.validation_scores_)
+        if best:
             self.best_validation_score_ = score
-            if self.early_stopping:
-                self._best_params = self.network_.flat_params.copy()
+            judge[2] = judge[1] - 1
+
+    def _validation_rule(self) -> Improvement:
+        """The rule that judges the validation epochs (early stopping's, and ``best_validation_score_``'s): a
+        higher score by more than ``tol``, or a score within ``tol`` of the best's and a validation loss lower
+        by more than ``tol`` (accuracy on a small validation set takes few values and stops rising long
+        before the model stops improving; scikit-learn compares the scores only).
+
+        Kept across fits as ``_validation_judge = [rule, epochs judged, best epoch]``; rebuilt by judging the
+        records from the start when they come from elsewhere (a model file, a checkpoint) or were replaced.
+        """
+        scores = self.validation_scores_ or []
+        judge = self.__dict__.get("_validation_judge")
+        if judge is None or judge[1] != len(scores):
+            rule, best = Improvement(1.0, self.tol, tiebreak=True), 0
+            for epoch, (score, loss) in enumerate(zip(scores, self.validation_loss_curve_, strict=True)):
+                if rule.step(score, loss)[1]:
+                    best = epoch
+            judge = self._validation_judge = [rule, len(scores), best]
+        judge[0].tol = float(self.tol)  # set_params between fits: new epochs are judged with the new tol
+        return judge[0]
 
     def _best_validation_epoch(self) -> int:
-        """The index of the best epoch in ``validation_scores_``, by :func:`improves` from the first on.
-
-        The epochs already judged are cached as ``(best, n_judged)``; without the cache (a model from a file,
-        a resumed checkpoint) the records are judged from the start.
-        """
-        scores, losses = self.validation_scores_, self.validation_loss_curve_
-        best, judged = self.__dict__.get("_best_validation_cache", (0, 1))
-        if judged > max(len(scores), 1):  # the records were replaced by shorter ones
-            best, judged = 0, 1
-        for epoch in range(judged, len(scores)):
-            if improves(scores, losses, epoch, best, self.tol):
-                best = epoch
-        self._best_validation_cache = (best, max(len(scores), 1))
-        return best
-
-    def _trigger_stopping(self, schedule) -> bool:
-        """Stop, or (``learning_rate='adaptive'`` with sgd) divide the learning rate by 5 and go on."""
-        what = "Validation score" if self.early_stopping else "Training loss"
-        msg = (
-            f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
-            "consecutive epochs."
-        )
-        if not (self.learning_rate == "adaptive" and self.solver == "sgd"):
-            if self.verbose:
-                print(msg + " Stopping.")
-            return True
-        if schedule.lr <= 1e-6:
-            if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        schedule.lr /= 5.0
-        self._no_improvement_count = 0
-        if self.verbose:
-            print(msg + f" Setting learning rate to {schedule.lr:f}")
-        return False
+        """The index of the best epoch in ``validation_scores_`` (see :meth:`_validation_rule`)."""
+        self._validation_rule()
+        return self._validation_judge[2]

@@ -100,7 +100,7 @@ class ValidationMixin:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
             self.best_validation_score_ = -np.inf
-            self._best_validation_cache = (0, 1)
+            self._validation_judge = None  # a new record: judged from its start
         self._best_score_before_epoch = self.best_validation_score_
 
 

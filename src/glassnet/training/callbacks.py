@@ -108,59 +108,149 @@ class History(Mapping):
         return f"History(epochs={self.epochs}, last={last})"
 
 
+class Improvement:
+    r"""Whether an epoch's monitored value improves on the best so far: the one rule that
+    :class:`EarlyStopping`, :class:`ReduceLROnPlateau` and the estimators' records share.
+
+    Values are compared as :math:`v = s \cdot x` with :math:`s = +1` when higher is better (a score) and
+    :math:`-1` when lower is (a loss), so larger :math:`v` is always better. With the best so far :math:`b`:
+
+    - an epoch **improves** when :math:`v > b + \mathrm{tol}` (``inclusive``: :math:`v \ge b + \mathrm{tol}`,
+      scikit-learn's comparison);
+    - with a ``tiebreak`` value :math:`t` (lower is better, e.g. the validation loss), an epoch also improves
+      when :math:`v \ge b - \mathrm{tol}` and :math:`t < t_b - \mathrm{tol}`, :math:`t_b` the best epoch's;
+      an improving epoch is then the new best (the best and the count move together);
+    - without one, the best is the highest :math:`v` seen, improving by ``tol`` or not.
+
+    A non-finite value never improves. ``wait`` counts the epochs since the last improvement.
+    """
+
+    def __init__(self, sign: float, tol: float, inclusive: bool = False, tiebreak: bool = False) -> None:
+        if not tol >= 0:
+            raise ValueError(f"tol must be >= 0; got {tol!r}.")
+        self.sign, self.tol, self.inclusive, self.tiebreak = float(sign), float(tol), inclusive, tiebreak
+        self.reset()
+
+    def reset(self) -> None:
+        self.best, self.best_tiebreak, self.wait = -math.inf, math.inf, 0
+
+    def step(self, value: float, tiebreak: float | None = None) -> tuple[bool, bool]:
+        """Judge one epoch: ``(improved, new best)``; updates ``best`` and ``wait``."""
+        v = self.sign * float(value)
+        if not np.isfinite(v):
+            self.wait += 1
+            return False, False
+        improved = v >= self.best + self.tol if self.inclusive else v > self.best + self.tol
+        if self.tiebreak and not improved:
+            improved = v >= self.best - self.tol and float(tiebreak) < self.best_tiebreak - self.tol
+        better = improved if self.tiebreak else v > self.best
+        if better:
+            self.best = v
+            self.best_tiebreak = math.inf if tiebreak is None else float(tiebreak)
+        self.wait = 0 if improved else self.wait + 1
+        return improved, better
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_tiebreak": self.best_tiebreak, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
+        self.best_tiebreak = float(state.get("best_tiebreak", math.inf))
+
+
 class EarlyStopping(Callback):
     """Stop when the monitored value has not improved by ``tol`` for ``patience`` epochs, and restore the
-    weights of the best epoch.
+    weights of the best epoch (the rule: :class:`Improvement`).
 
     Parameters
     ----------
     monitor : str
         ``"val_score"`` (higher is better), ``"val_loss"`` or ``"loss"`` (lower is better).
-    patience : int
-        Epochs without improvement before stopping.
+    patience : int or None
+        Epochs without improvement before stopping; ``None`` never stops (it only keeps the best weights).
     tol : float
         Minimum improvement that counts.
-    restore_best : bool
-        Copy the best epoch's parameters back at the end.
+    restore_best : bool or 'on_stop'
+        Copy the best epoch's parameters back at the end of ``fit``; ``'on_stop'``: only at the end of a fit
+        that a rule stopped (``history.stopped_early``), as a ``partial_fit`` stream keeps training otherwise.
+    inclusive : bool
+        An improvement of exactly ``tol`` counts (scikit-learn's comparison).
+    tiebreak : str or None
+        A recorded value, lower is better (``"val_loss"``), that decides between epochs whose monitored
+        values are within ``tol`` (see :class:`Improvement`).
+    restart : bool
+        Start afresh at every ``fit`` (Keras' rule); ``False`` continues the count and the best from the
+        previous fit with the same object, or from :meth:`load_state_dict` (a ``partial_fit`` stream).
+
+    scikit-learn's early stopping is ``EarlyStopping("val_score", patience=n_iter_no_change + 1, tol=tol,
+    inclusive=True)`` (it stops when its counter *exceeds* ``n_iter_no_change``); glassnet's estimators
+    use ``tiebreak="val_loss"`` in place of ``inclusive``, and without early stopping
+    ``EarlyStopping("loss", n_iter_no_change + 1, tol, restore_best=False, inclusive=True)``.
     """
 
     def __init__(
-        self, monitor: str = "val_score", patience: int = 10, tol: float = 1e-4, restore_best: bool = True
+        self,
+        monitor: str = "val_score",
+        patience: int | None = 10,
+        tol: float = 1e-4,
+        restore_best: bool | str = True,
+        *,
+        inclusive: bool = False,
+        tiebreak: str | None = None,
+        restart: bool = True,
     ) -> None:
         if monitor not in ("val_score", "val_loss", "loss"):
             raise ValueError(f"monitor must be 'val_score', 'val_loss' or 'loss'; got {monitor!r}.")
-        self.monitor, self.patience, self.tol, self.restore_best = (
-            monitor,
-            int(patience),
-            float(tol),
-            restore_best,
-        )
+        if restore_best not in (True, False, "on_stop"):
+            raise ValueError(f"restore_best must be True, False or 'on_stop'; got {restore_best!r}.")
+        self.monitor, self.tol, self.restore_best = monitor, float(tol), restore_best
+        self.patience = _patience(patience, allow_none=True)
         self.sign = 1.0 if monitor == "val_score" else -1.0  # maximise sign * value
+        self.tiebreak, self.restart = tiebreak, restart
+        self.rule = Improvement(self.sign, self.tol, inclusive, tiebreak is not None)
+        self.best_epoch, self.best_params, self.stopped_epoch = None, None, None
+
+    @property
+    def best(self) -> float:
+        """The best ``sign * value`` so far (``-inf`` before the first epoch)."""
+        return self.rule.best
+
+    @property
+    def wait(self) -> int:
+        """Epochs since the last improvement."""
+        return self.rule.wait
+
+    def state_dict(self) -> dict:
+        return {**self.rule.state_dict(), "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rule.load_state_dict(state)
+        self.best_epoch = None if state.get("best_epoch") is None else int(state["best_epoch"])
 
     def on_train_begin(self, trainer) -> None:
-        self.best = -math.inf
-        self.best_epoch = None
-        self.best_params = None
-        self.wait = 0
+        self.stopped_epoch = None
+        if self.restart:
+            self.rule.reset()
+            self.best_epoch, self.best_params = None, None
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         value = logs.get(self.monitor)
-        if value is None or not np.isfinite(value):
+        if value is None:
             return
-        if self.sign * value > self.best + self.tol:
-            self.wait = 0
-        else:
-            self.wait += 1
-        if self.sign * value > self.best:
-            self.best, self.best_epoch = self.sign * value, epoch
+        tiebreak = None if self.tiebreak is None else _monitored("EarlyStopping", self.tiebreak, logs)
+        _, better = self.rule.step(value, tiebreak)
+        if better:
+            self.best_epoch = epoch
             if self.restore_best:
                 self.best_params = trainer.net.flat_params.copy()
-        if self.wait >= self.patience:
+        if self.patience is not None and self.rule.wait >= self.patience:
             trainer.stop_training = True
             trainer.history.stopped_early = True
+            self.stopped_epoch = epoch
 
     def on_train_end(self, trainer, history) -> None:
-        if self.restore_best and self.best_params is not None:
+        restore = self.restore_best is True or (self.restore_best == "on_stop" and history.stopped_early)
+        if restore and self.best_params is not None:
             trainer.net.flat_params[...] = self.best_params
             history.best_epoch = self.best_epoch
 
@@ -195,6 +285,18 @@ def _monitored(owner: str, monitor: str, logs: dict) -> float:
     return float(logs[monitor])
 
 
+def _patience(value, allow_none: bool = False):
+    """A number of epochs to wait: a non-negative integer, or ``math.inf`` (never; scikit-learn's
+    ``n_iter_no_change=np.inf``), or ``None`` where allowed."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (float, np.floating)) and value == math.inf:
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"patience must be a non-negative integer or math.inf; got {value!r}.")
+    return int(value)
+
+
 def _check_positive_int(name: str, value, allow_none: bool = False):
     if value is None and allow_none:
         return None
@@ -216,8 +318,10 @@ class ReduceLROnPlateau(Callback):
 
     The rate changed is the schedule's (``trainer.schedule.lr``, which the Trainer copies into the optimizer
     at every step); a schedule that computes its rate from ``lr0`` (step, cosine, inverse scaling) has
-    ``lr0`` scaled by the same factor, so the reduction lasts. Its state (best value, epochs waited,
-    cooldown) carries over from one ``fit`` to the next with the same object and is saved in checkpoints.
+    ``lr0`` scaled by the same factor, so the reduction lasts. The new rate is computed as
+    ``lr / (1 / factor)``, so that ``factor=0.2`` divides by 5 exactly as scikit-learn does. Its state (best
+    value, epochs waited, cooldown) carries over from one ``fit`` to the next with the same object and is
+    saved in checkpoints. Improvement is judged by :class:`Improvement`.
 
     Parameters
     ----------
@@ -238,6 +342,15 @@ class ReduceLROnPlateau(Callback):
         Whether lower or higher ``monitor`` is better; ``'auto'``: higher for scores and accuracies.
     verbose : bool
         Print each reduction.
+    stop_lr : float or None
+        When a reduction is due and the rate is already at most ``stop_lr``, stop training instead (the rate
+        has nowhere useful to go).
+    inclusive, tiebreak
+        As for :class:`EarlyStopping`.
+
+    scikit-learn's ``learning_rate='adaptive'`` is ``ReduceLROnPlateau("loss", factor=0.2,
+    patience=n_iter_no_change + 1, min_delta=tol, stop_lr=1e-6, inclusive=True)`` (``"val_score"`` with
+    early stopping).
     """
 
     def __init__(
@@ -250,48 +363,69 @@ class ReduceLROnPlateau(Callback):
         min_lr: float = 0.0,
         mode: str = "auto",
         verbose: bool = False,
+        *,
+        stop_lr: float | None = None,
+        inclusive: bool = False,
+        tiebreak: str | None = None,
     ) -> None:
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
             raise ValueError(f"factor must be a float in (0, 1); got {factor!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"patience must be a non-negative integer; got {patience!r}.")
+        patience = _patience(patience)
         if isinstance(cooldown, bool) or not isinstance(cooldown, (int, np.integer)) or cooldown < 0:
             raise ValueError(f"cooldown must be a non-negative integer; got {cooldown!r}.")
         if not min_lr >= 0 or not min_delta >= 0:
             raise ValueError(f"min_lr and min_delta must be >= 0; got {min_lr!r} and {min_delta!r}.")
-        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
+        if stop_lr is not None and not stop_lr >= 0:
+            raise ValueError(f"stop_lr must be None or >= 0; got {stop_lr!r}.")
+        self.monitor, self.factor, self.patience = monitor, float(factor), patience
         self.min_delta, self.cooldown, self.min_lr = float(min_delta), int(cooldown), float(min_lr)
         self.sign, self.verbose = _sign(monitor, mode), verbose
-        self.best, self.wait, self.cooldown_counter = -math.inf, 0, 0
+        self.stop_lr, self.tiebreak = stop_lr, tiebreak
+        self.rule = Improvement(self.sign, self.min_delta, inclusive, tiebreak is not None)
+        self.cooldown_counter = 0
         self.reductions: list[tuple[int, float]] = []  # (epoch, new rate)
+        self.stopped_epoch = None
+
+    @property
+    def best(self) -> float:
+        return self.rule.best
+
+    @property
+    def wait(self) -> int:
+        return self.rule.wait
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+        return {**self.rule.state_dict(), "cooldown_counter": self.cooldown_counter}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.wait = float(state["best"]), int(state["wait"])
+        self.rule.load_state_dict(state)
         self.cooldown_counter = int(state["cooldown_counter"])
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         value = _monitored("ReduceLROnPlateau", self.monitor, logs)
         if not np.isfinite(value):
             return  # the Trainer's divergence rule deals with it
+        tiebreak = None if self.tiebreak is None else _monitored("ReduceLROnPlateau", self.tiebreak, logs)
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
-            self.wait = 0
-        if self.sign * value > self.best + self.min_delta:
-            self.best, self.wait = self.sign * value, 0
+            self.rule.wait = 0
+        improved, _ = self.rule.step(value, tiebreak)
+        if improved:
             return
-        self.best = max(self.best, self.sign * value)
         if self.cooldown_counter > 0:
+            self.rule.wait = 0  # no count during a cooldown
             return
-        self.wait += 1
-        if self.wait < self.patience:
+        if self.rule.wait < self.patience:
             return
         schedule = trainer.schedule
         old = schedule.lr
-        new = max(old * self.factor, self.min_lr)
-        self.wait = 0
+        if self.stop_lr is not None and old <= self.stop_lr:
+            trainer.stop_training = True
+            trainer.history.stopped_early = True
+            self.stopped_epoch = epoch
+            return
+        new = max(old / (1.0 / self.factor), self.min_lr)
+        self.rule.wait = 0
         if new < old:
             schedule.lr = new
             if hasattr(schedule, "lr0"):
