@@ -27,8 +27,10 @@ It covers (anything else returns ``None`` and the loop runs):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 
 import numpy as np
 
@@ -37,7 +39,6 @@ from glassnet.nn.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoi
 from glassnet.nn.losses import SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from glassnet.nn.optim import SGD, Adam, AdamW
 from glassnet.nn.schedules import CosineLR, InvScalingLR, Schedule
-from glassnet.training import threads
 from glassnet.training.callbacks import Callback
 
 __all__ = ["covers", "run_epoch"]
@@ -53,8 +54,9 @@ _LOSSES = {
 _BATCH_SCHEDULES = (InvScalingLR, CosineLR)
 #: the uniforms drawn for dropout at a time (floats): the epoch runs in parts when it needs more
 _UNIFORMS_PER_PART = 1 << 20
-#: the compiled epoch's module has been loaded (see run_epoch)
-_loaded = False
+#: (NumPy's BLAS, SciPy's BLAS) as threadpoolctl controllers, once the compiled epoch has loaded (see
+#: _same_blas_threads); ``()`` where they are one library or threadpoolctl is absent
+_blas: tuple | None = None
 
 
 def _hooks_batches(callback) -> bool:
@@ -115,7 +117,7 @@ def _targets(net, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None] 
         if y.min() < 0 or y.max() >= k:
             return None
         return np.ascontiguousarray(y, dtype=np.intp), None
-    if y.dtype != net.dtype or not np.all(np.isfinite(y)):
+    if y.dtype != net.dtype:  # prepare() has cast them and checked that they are finite
         return None
     t = y.reshape(-1, 1) if y.ndim == 1 and k == 1 else y
     if t.ndim != 2 or t.shape[1] != k:
@@ -208,6 +210,21 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms (one part without dropout)
     part = len(starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
     losses = np.zeros(len(starts))
+    with _same_blas_threads():  # the products on SciPy's BLAS run on as many threads as NumPy's would
+        done = _run_parts(trainer, data, order, starts, counts, take, X, layers, targets, optimizer, losses,
+                          (step_a, step_b, decay), part)  # fmt: skip
+    if done is None:
+        return None
+    return _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights)
+
+
+def _run_parts(
+    trainer, data, order, starts, counts, take, X, layers, targets, optimizer, losses, steps, part
+):
+    """The kernel on batches ``part`` at a time, their dropout uniforms drawn before each; the batches done
+    (fewer after a non-finite loss), or ``None`` when the kernel took nothing."""
+    net, (step_a, step_b, decay) = trainer.net, steps
+    dropouts = [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
     done = 0
     for lo in range(0, len(starts), part):
         hi = min(lo + part, len(starts))
@@ -224,23 +241,53 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
             if lo == 0:
                 return None  # nothing has run: the loop takes the whole epoch
             raise RuntimeError("the compiled epoch stopped being available in the middle of an epoch")
-        done, steps = ran
-        trainer.optimizer.t += steps
+        done, taken = ran
+        trainer.optimizer.t += taken
         if done < hi:
-            break  # a non-finite loss: the checks below end the fit
-    return _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights)
+            break  # a non-finite loss: the checks end the fit
+    return done
+
+
+def _numpy_and_scipy_blas() -> tuple:
+    """NumPy's and SciPy's BLAS libraries (threadpoolctl controllers) when they are two (the wheels bundle one
+    each; numba's matrix products call SciPy's), else ``()``."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return ()
+    libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    numpy_blas = [lib for lib in libs if f"{os.sep}numpy" in lib.filepath]
+    scipy_blas = [lib for lib in libs if f"{os.sep}scipy" in lib.filepath]
+    return (numpy_blas[0], scipy_blas[0]) if numpy_blas and scipy_blas else ()
+
+
+@contextlib.contextmanager
+def _same_blas_threads():
+    """SciPy's BLAS on NumPy's number of threads inside the block (the fit's limits, :mod:`threads`, or the
+    caller's), its own setting back after it. Two library calls each way: a few microseconds an epoch."""
+    if not _blas:
+        yield
+        return
+    numpy_blas, scipy_blas = _blas
+    want, own = numpy_blas.num_threads, scipy_blas.num_threads
+    if want != own:
+        scipy_blas.set_num_threads(want)
+    try:
+        yield
+    finally:
+        if want != own:
+            scipy_blas.set_num_threads(own)
 
 
 def _describe(trainer, data) -> tuple | None:
     """``(X, layers, (labels, targets))`` as the kernel takes them, or ``None`` when it does not cover the fit."""
     if not covers(trainer) or not isinstance(data.X, np.ndarray):
         return None
-    global _loaded
-    if not _loaded:  # numba and SciPy's BLAS load now, inside the fit's BLAS limits: SciPy's gets them too
+    global _blas
+    if _blas is None:  # numba, and SciPy's BLAS that its products call, load now
         if not fast.load_epochs():
             return None
-        threads.cover_new_libraries()
-        _loaded = True
+        _blas = _numpy_and_scipy_blas()
     net, X = trainer.net, data.X
     if X.dtype != net.dtype or X.ndim != 2:
         return None

@@ -22,7 +22,6 @@ __all__ = [
     "blas_threads",
     "callers_blas_threads",
     "choose_threads",
-    "cover_new_libraries",
     "largest_product_flops",
 ]
 
@@ -72,7 +71,6 @@ def blas_threads(n: int | None):
         if _active["depth"] == 0:
             _active["saved"] = [(lib, lib.num_threads) for lib in controller.lib_controllers]
         _active["depth"] += 1
-        _active["limit"] = n
         controller.limit(limits=n, user_api="blas")
     try:
         yield
@@ -83,24 +81,6 @@ def blas_threads(n: int | None):
                 for lib, threads in _active["saved"]:
                     lib.set_num_threads(threads)
                 _active["saved"] = None
-
-
-def cover_new_libraries() -> None:
-    """Inside a :func:`blas_threads` block, give the BLAS libraries loaded since it began (SciPy's, which the
-    compiled epoch of :mod:`glassnet.fast` loads on first use) the block's limit; their own limits come back
-    when the block ends, as the others' do. Nothing outside a block or without threadpoolctl."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return
-    with _lock:
-        if _active["depth"] == 0:
-            return
-        known = {lib.filepath for lib, _ in _active["saved"]}
-        for lib in ThreadpoolController().lib_controllers:
-            if lib.user_api == "blas" and lib.filepath not in known:
-                _active["saved"].append((lib, lib.num_threads))
-                lib.set_num_threads(_active["limit"])
 
 
 def callers_blas_threads() -> int | None:
