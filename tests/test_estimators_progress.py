@@ -65,3 +65,19 @@ def test_lbfgs_counts_iterations():
     MLPClassifier(solver="lbfgs", max_iter=3, random_state=0).set_callbacks(EpochProgressBar(out)).fit(X, Y)
     (line,) = last_lines(out)
     assert "iteration" in line and "4/4" in line  # scipy's callback opens one extra, empty iteration
+
+
+def test_the_bar_draws_on_a_bar_its_caller_owns():
+    """glassnet compare's one bar per model: the estimator's bar advances it, and leaves it open."""
+    from tqdm import tqdm
+
+    out = io.StringIO()
+    outer = tqdm(total=10, desc="model", file=out)
+    bar = EpochProgressBar(bar=outer, score_name="val_acc")
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, early_stopping=True, random_state=0)
+    clf.set_callbacks(bar).fit(X, Y)
+    assert outer.n == 3 and not outer.disable and bar._fits == {}  # advanced, and not closed (close disables)
+    outer.close()
+    (line,) = last_lines(out)
+    assert line.startswith("model:") and f"val_acc={clf.validation_scores_[-1]:.4f}" in line
+    assert pickle.loads(pickle.dumps(bar)).bar is None  # a copy draws its own bars

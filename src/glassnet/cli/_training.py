@@ -1,7 +1,8 @@
 """Training with progress on stderr: one tqdm bar of epochs per model, with the time left.
 
-The engine's :class:`~glassnet.training.Trainer` draws it from a callback, glassnet's estimators from
-scikit-learn's callback API, scikit-learn's ``MLPClassifier`` from its growing ``loss_curve_``.
+The engine's :class:`~glassnet.training.Trainer` draws it from a callback, glassnet's estimators with their
+own :class:`~glassnet.estimators.EpochProgressBar` (scikit-learn's callback API) drawing on it, scikit-learn's
+``MLPClassifier`` from its growing ``loss_curve_``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.estimators._callbacks import EpochProgressBar, epoch_postfix
 from glassnet.training.threads import blas_threads
 
 __all__ = [
     "ModelResult",
     "EpochBar",
     "TqdmProgress",
-    "EstimatorEpochs",
     "watch_epochs",
     "fit_engine",
     "fit_estimator",
@@ -159,43 +160,6 @@ class TqdmProgress:
             self.bar = None
 
 
-class EstimatorEpochs:
-    """scikit-learn callback hooks (``sklearn.callback``) that advance an :class:`EpochBar` once per epoch.
-
-    For glassnet's estimators, which open one callback sub-task per epoch. The hooks ask for no
-    ``fitted_estimator``, so the estimator copies nothing for them, and they never ask it to stop: the
-    fit and its results are the same with or without the bar.
-    """
-
-    def __init__(self, bar: EpochBar) -> None:
-        self.bar = bar
-
-    def setup(self, estimator, context) -> None:
-        pass
-
-    def teardown(self, estimator, context) -> None:
-        pass
-
-    def on_fit_task_begin(self, estimator, context) -> None:
-        pass
-
-    def on_fit_task_end(self, estimator, context) -> bool:
-        if context.parent is not None:  # an epoch's sub-task, not the whole fit
-            self.bar.advance_to(self.bar.n + 1, _estimator_postfix(estimator))
-        return False
-
-
-def _estimator_postfix(estimator) -> dict:
-    postfix = {}
-    curve = estimator.__dict__.get("loss_curve_")
-    if curve:
-        postfix["loss"] = f"{curve[-1]:.4g}"
-    scores = estimator.__dict__.get("validation_scores_")
-    if scores:
-        postfix["val_acc"] = f"{scores[-1]:.4f}"
-    return postfix
-
-
 @contextlib.contextmanager
 def watch_epochs(estimator, bar: EpochBar, every: float = 0.2):
     """Advance ``bar`` while ``estimator.fit`` runs in the block by reading its ``loss_curve_``.
@@ -262,7 +226,7 @@ def fit_estimator(
     setting). One by default: the command line fits small networks, whose matrix products gain nothing from
     threads, and a BLAS thread pool stalls when another process has a core (scikit-learn included).
 
-    glassnet's estimators advance the bar through scikit-learn's callback API, scikit-learn's
+    glassnet's estimators advance the bar through their EpochProgressBar (scikit-learn's callback API), scikit-learn's
     ``MLPClassifier`` through :func:`watch_epochs`. The bar's total is ``max_iter``; a fit that stops
     sooner closes its bar saying so. Convergence warnings are caught and returned as notes (the table says
     "stopped at max_iter" instead of a warning in the middle of the progress bars). ``callbacks``: engine
@@ -273,8 +237,8 @@ def fit_estimator(
     bar = EpochBar(desc, max_iter, enabled=progress)
     fit_kwargs = {"callbacks": list(callbacks)} if callbacks else {}
     callbacks = hasattr(estimator, "set_callbacks") and type(estimator).__module__.startswith("glassnet")
-    if callbacks:
-        estimator.set_callbacks(EstimatorEpochs(bar))
+    if callbacks:  # the estimator's own bar, drawing on this one (nothing when progress is off)
+        estimator.set_callbacks(*([EpochProgressBar(bar=bar.bar, score_name="val_acc")] if bar.bar else []))
         watching = contextlib.nullcontext()
     else:
         watching = watch_epochs(estimator, bar)
@@ -291,7 +255,7 @@ def fit_estimator(
             estimator.set_callbacks()  # the estimator keeps no reference to the bar
     seconds = time.perf_counter() - start
     n_iter = int(getattr(estimator, "n_iter_", bar.n) or 0)
-    bar.advance_to(n_iter, _estimator_postfix(estimator))
+    bar.advance_to(n_iter, epoch_postfix(estimator, "val_acc"))
     bar.finish(_how_it_ended(estimator, n_iter, max_iter))
     for w in caught:
         if "Converge" in type(w.message).__name__ or "converge" in str(w.message).lower():

@@ -91,17 +91,25 @@ class EpochProgressBar:
     ----------
     file : file object, default sys.stderr
         Where tqdm draws (a pickled copy draws on ``sys.stderr``).
+    bar : tqdm bar or None
+        Draw on this bar, which the caller opens and closes (``glassnet compare`` draws one bar per model,
+        whether glassnet's or scikit-learn's estimator fits it), instead of one of its own per fit.
+    score_name : str
+        The label of the validation score after the loss (``val_score``).
     """
 
-    def __init__(self, file=None) -> None:
-        self.file = file
+    def __init__(self, file=None, *, bar=None, score_name: str = "val_score") -> None:
+        self.file, self.bar, self.score_name = file, bar, score_name
         self._fits: dict = {}  # id(estimator) -> (root context, tqdm bar), during that estimator's fit
 
     def __getstate__(self) -> dict:
-        # bars stay in their process (joblib pickles estimators); a copy draws on stderr (streams don't pickle)
-        return {"file": None, "_fits": {}}
+        # bars stay in their process (joblib pickles estimators); a copy draws its own bars on stderr
+        return {"file": None, "bar": None, "score_name": self.score_name, "_fits": {}}
 
     def setup(self, estimator, context) -> None:
+        if self.bar is not None:
+            self._fits[id(estimator)] = (context, self.bar)
+            return
         try:
             from tqdm.auto import tqdm
         except ImportError as exc:
@@ -118,22 +126,27 @@ class EpochProgressBar:
         root, bar = self._fits.get(id(estimator), (None, None))
         if bar is None or context is root:
             return False
-        postfix = {}
-        curve = estimator.__dict__.get("loss_curve_")
-        if curve:
-            postfix["loss"] = f"{curve[-1]:.4g}"
-        scores = estimator.__dict__.get("validation_scores_")
-        if scores:
-            postfix["val_score"] = f"{scores[-1]:.4f}"
         # tqdm limits its redraws: thousands of tiny epochs stay cheap
-        bar.set_postfix(postfix, refresh=False)
+        bar.set_postfix(epoch_postfix(estimator, self.score_name), refresh=False)
         bar.update(1)
         return False
 
     def teardown(self, estimator, context) -> None:
         _, bar = self._fits.pop(id(estimator), (None, None))
-        if bar is not None:
+        if bar is not None and bar is not self.bar:
             bar.close()
+
+
+def epoch_postfix(estimator, score_name: str = "val_score") -> dict:
+    """What a bar shows after an epoch: the last training loss and validation score, when there are any."""
+    postfix = {}
+    curve = estimator.__dict__.get("loss_curve_")
+    if curve:
+        postfix["loss"] = f"{curve[-1]:.4g}"
+    scores = estimator.__dict__.get("validation_scores_")
+    if scores:
+        postfix[score_name] = f"{scores[-1]:.4f}"
+    return postfix
 
 
 def _place(estimator, context) -> str:
