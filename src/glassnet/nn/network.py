@@ -87,7 +87,9 @@ class Sequential:
         )
         self.dtype = _as_dtype(dtype)
         self.training = False
-        self._bind_flat_parameters()
+        self._bind_flat_parameters(
+            copy_grads=False
+        )  # a new network's gradients are zero until a backward pass
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         # layers before the first trainable one need no backward; that one needs no input gradient
         self._first_trainable = trainable[0] if trainable else len(self.layers)
@@ -109,9 +111,13 @@ class Sequential:
         copy_params = flat_params is None or flat_params is not getattr(self, "flat_params", None)
         self.flat_params = np.empty(n, dtype=self.dtype) if flat_params is None else flat_params
         self.flat_grads = np.zeros(n, dtype=self.dtype) if flat_grads is None else flat_grads
-        mask = getattr(self, "weight_mask", None)
-        if mask is None or mask.shape != (n,) or mask.dtype != self.dtype:  # kept when only storage moves
-            self.weight_mask = np.zeros(n, dtype=self.dtype)  # 1 where the layer declares decay, else 0
+        mask = self.__dict__.get("_weight_mask")
+        if mask is not None and (
+            mask.shape != (n,) or mask.dtype != self.dtype
+        ):  # kept when only storage moves
+            self._weight_mask = None
+        self._weight_mask = self.__dict__.get("_weight_mask")  # built when first needed (weight_mask)
+        self._decaying: list[tuple[int, int]] = []  # (offset, size) of each parameter that decays
         self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs that decay
         offset = 0
         for (i, k, p), size in zip(entries, sizes, strict=True):
@@ -124,9 +130,21 @@ class Sequential:
                 grad[...] = layer.grads[k]
             layer.params[k], layer.grads[k] = view, grad
             if k in layer.decay:
-                self.weight_mask[offset : offset + size] = 1
+                self._decaying.append((offset, size))
                 self._weights.append((view, grad))
             offset += size
+
+    @property
+    def weight_mask(self) -> np.ndarray:
+        """1 where a parameter decays (its layer declares it in ``decay``), else 0: the optimizers' L2 and weight
+        decay apply where it is 1. Built when first needed, so a network loaded only to predict does not hold
+        a third vector of its size."""
+        if self._weight_mask is None:
+            mask = np.zeros(self.flat_params.size, dtype=self.dtype)
+            for offset, size in self._decaying:
+                mask[offset : offset + size] = 1
+            self._weight_mask = mask
+        return self._weight_mask
 
     def _gradient_views(self, flat_grads: np.ndarray) -> tuple[list, list]:
         """Every gradient as a view into ``flat_grads`` (laid out as :attr:`flat_grads` is), and the (W, dW)
@@ -154,8 +172,8 @@ class Sequential:
         again: pickle copies each view on its own, and an optimizer stepping ``flat_params`` would then leave
         the layers' weights as they were (a ``partial_fit`` in a Dask worker that learned nothing)."""
         # joblib may hand back read-only memory maps: the network must stay trainable, so copy those
-        for name in ("flat_params", "flat_grads", "weight_mask"):
-            if name in state and not state[name].flags.writeable:
+        for name in ("flat_params", "flat_grads", "_weight_mask"):
+            if state.get(name) is not None and not state[name].flags.writeable:
                 state[name] = state[name].copy()
         self.__dict__.update(state)
         self._bind_flat_parameters(self.flat_params, self.flat_grads)

@@ -79,7 +79,7 @@ class BatchNorm(Layer):
             raise ValueError(f"eps must be a float in the range (0, inf); got {eps!r}.")
         self.num_features, self.momentum, self.eps = int(num_features), float(momentum), float(eps)
         self.params = {"gamma": np.ones(self.num_features, dtype), "beta": np.zeros(self.num_features, dtype)}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
         self.buffers = {
             "running_mean": np.zeros(self.num_features, np.float64),
             "running_var": np.ones(self.num_features, np.float64),

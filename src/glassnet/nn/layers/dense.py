@@ -50,7 +50,10 @@ class Dense(Layer):
         rng = None if init == "zeros" else as_generator(rng) if rng is not None else None
         W, b = initialize(init, self.in_features, self.out_features, rng, dtype)
         self.params = {"W": W, "b": b}
-        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.grads = {
+            "W": np.zeros(W.shape, W.dtype),
+            "b": np.zeros(b.shape, b.dtype),
+        }  # untouched until used
         self._x = None
         self._ones_cache: np.ndarray | None = None
 
