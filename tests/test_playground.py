@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 
 from glassnet.io import load_model
+from glassnet.nn import functional as F
+from glassnet.nn import register_activation
+from glassnet.nn.layers import ActivationLayer, hidden_activations, unregister_activation
 from glassnet.playground.config import ConfigError, validate_config
 from glassnet.playground.datasets import DATASETS, make_dataset, parse_csv
 from glassnet.playground.server import PlaygroundServer
@@ -802,3 +805,77 @@ def test_an_error_in_the_training_thread_stops_training_with_a_message(monkeypat
     session.thread.join(timeout=10)
     assert not session.playing and "something broke" in session.message
     assert json.loads(session.frame)["message"] == session.message
+
+
+# --- menus from glassnet's registries -------------------------------------------------------------------------
+
+
+class Softplus(ActivationLayer):
+    r""":math:`a = \log(1 + e^x)`, :math:`\partial L/\partial x = \partial L/\partial a \odot \sigma(x)`."""
+
+    name, formula = "softplus", "log(1 + exp(x))"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return np.logaddexp(x.dtype.type(0), x)  # log(e^0 + e^x), without overflow
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy * F.sigmoid(self._saved("_x", dy))
+
+
+@pytest.fixture
+def softplus():
+    register_activation(Softplus)
+    yield Softplus
+    unregister_activation("softplus")
+
+
+def test_the_menus_are_the_registries_and_show_the_fields_each_choice_takes(server):
+    status, menus = request(server, "GET", "/api/menus")
+    assert status == 200
+    assert [e["name"] for e in menus["activations"]] == list(hidden_activations())
+    relu = next(e for e in menus["activations"] if e["name"] == "relu")
+    assert relu["formula"] == "max(0, x)" and relu["init"] == "he_uniform"
+    fields = {e["name"]: e["fields"] for e in menus["optimizers"] + menus["schedules"]}
+    assert fields["sgd"] == ["lr", "momentum", "weight_decay"] and fields["adam"] == ["lr", "weight_decay"]
+    assert fields["step"] == ["step_size", "gamma"] and fields["cosine"] == ["total_epochs"]
+    assert fields["constant"] == []
+    adamw = next(e for e in menus["optimizers"] if e["name"] == "adamw")
+    assert adamw["parameters"]["weight_decay"] == 0.01 and adamw["formula"]
+
+
+def test_a_registered_activation_is_offered_trains_and_its_script_repeats_it(server, softplus):
+    status, menus = request(server, "GET", "/api/menus")
+    entry = next(e for e in menus["activations"] if e["name"] == "softplus")
+    assert entry["formula"] == "log(1 + exp(x))" and entry["class"] == "Softplus"
+    status, state = request(server, "POST", "/api/session", {"config": {**SMALL, "layers": "6:softplus"}})
+    assert status == 200 and state["layers"] == ["Dense", "Softplus", "Dense"], state
+    session = server.sessions.get(state["id"])
+    for _ in range(30):  # five epochs
+        session.step(trace=False)
+    losses = session.curves["train_loss"]
+    assert isinstance(session.net.layers[1], Softplus) and losses[-1] < losses[0]
+    script = session.python()
+    assert f"from {Softplus.__module__} import Softplus" in script and "Softplus()," in script
+    namespace = {"__name__": "playground_script"}
+    exec(compile(script, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+
+
+def test_settings_are_checked_against_the_registries_when_they_are_read(softplus):
+    assert validate_config({**SMALL, "layers": "3:softplus"})["layers"][0]["activation"] == "softplus"
+    unregister_activation("softplus")
+    with pytest.raises(ConfigError, match="unknown activation 'softplus'"):
+        validate_config({**SMALL, "layers": "3:softplus"})
+    register_activation(Softplus)  # for the fixture's clean-up
+
+
+def test_each_optimizer_gets_the_settings_its_constructor_takes():
+    from glassnet.playground.build import build_optimizer
+
+    config = validate_config({**SMALL, "optimizer": "adam", "weight_decay": 0.1, "momentum": 0.5})
+    adam = build_optimizer(config)
+    assert adam.weight_decay == 0.1 and not hasattr(adam, "momentum")
+    sgd = build_optimizer({**config, "optimizer": "sgd"})
+    assert (sgd.momentum, sgd.weight_decay) == (0.5, 0.1)
+    assert validate_config(SMALL)["weight_decay"] == 0.0  # the default optimizer (Adam) keeps plain Adam

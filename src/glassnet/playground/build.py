@@ -8,28 +8,27 @@ compares the weights). Both train with :class:`glassnet.training.Trainer`.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from glassnet.layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
-from glassnet.losses import SoftmaxCrossEntropy
-from glassnet.network import Sequential
-from glassnet.optim import SGD, Adam, AdamW
-from glassnet.schedules import AdaptiveLR, ConstantLR, CosineLR, InvScalingLR, StepLR
+from glassnet.nn.layers import BatchNorm, Dense, Dropout, default_init, make_activation
+from glassnet.nn.losses import SoftmaxCrossEntropy
+from glassnet.nn.network import Sequential
+from glassnet.nn.optim import optimizer_class
+from glassnet.nn.registries import registry_menus
+from glassnet.nn.schedules import schedule_class
 from glassnet.training import Trainer
 
 __all__ = [
-    "build_network", "build_optimizer", "build_schedule", "build_trainer", "steps_per_epoch", "python_script"
+    "build_network", "build_optimizer", "menus", "build_schedule", "build_trainer", "steps_per_epoch", "python_script"
 ]  # fmt: skip
 
 
 def init_for(activation: str, init: str = "auto") -> str:
-    """``init`` unless ``'auto'``; then ``build_mlp``'s rule: He for ReLU-like units, scikit-learn's Glorot
-    otherwise (factor 2 for logistic)."""
-    if init != "auto":
-        return init
-    if activation in ("relu", "leaky_relu", "gelu"):
-        return "he_uniform"
-    return "glorot_logistic" if activation == "logistic" else "glorot_uniform"
+    """``init`` unless ``'auto'``; then the initializer the activation declares in its registry entry
+    (``build_mlp``'s rule: He for ReLU-like units, scikit-learn's Glorot otherwise, factor 2 for logistic)."""
+    return default_init(activation) if init == "auto" else init
 
 
 def build_network(config: dict, n_classes: int) -> Sequential:
@@ -42,7 +41,7 @@ def build_network(config: dict, n_classes: int) -> Sequential:
         layers.append(Dense(fan_in, spec["units"], rng=rng, init=init_for(activation, config["init"])))
         if config["batch_norm"]:
             layers.append(BatchNorm(spec["units"]))
-        layers.append(ACTIVATION_LAYERS[activation]())
+        layers.append(make_activation(activation))
         if spec["dropout"] > 0:
             layers.append(Dropout(spec["dropout"], rng=rng))
         fan_in = spec["units"]
@@ -50,14 +49,38 @@ def build_network(config: dict, n_classes: int) -> Sequential:
     return Sequential(layers, SoftmaxCrossEntropy())
 
 
+def _accepted(settings: dict, cls: type) -> dict:
+    """The entries of ``settings`` that ``cls``'s constructor takes by name (the page shows those fields)."""
+    names = inspect.signature(cls).parameters
+    return {name: value for name, value in settings.items() if name in names}
+
+
+def _optimizer_settings(config: dict) -> tuple[type, dict]:
+    """The optimizer class ``config['optimizer']`` names in the registry and the settings it takes."""
+    cls = optimizer_class(config["optimizer"])
+    settings = {"lr": config["lr"], "momentum": config["momentum"], "weight_decay": config["weight_decay"]}
+    return cls, _accepted(settings, cls)
+
+
+def menus() -> dict:
+    """:func:`glassnet.nn.registries.registry_menus` (what the page's menus offer), each optimizer and schedule
+    with ``fields``: the settings of the page its constructor takes (the page shows only those). Read at each
+    call, so that a class registered while the server runs is offered too."""
+    out = registry_menus()
+    probe = {"lr": 0.0, "momentum": 0.0, "weight_decay": 0.0, "step_size": 1, "gamma": 1.0, "total_epochs": 1}
+    for entry in out["optimizers"]:
+        entry["fields"] = list(_optimizer_settings({**probe, "optimizer": entry["name"]})[1])
+    for entry in out["schedules"]:
+        taken = _schedule_settings({**probe, "schedule": entry["name"]}, 1)[1]
+        entry["fields"] = ["total_epochs" if name == "total_steps" else name for name in taken]
+    return out
+
+
 def build_optimizer(config: dict):
-    """The configured optimizer: ``SGD`` (with momentum), ``Adam`` or ``AdamW`` (with weight decay)."""
-    name = config["optimizer"]
-    if name == "sgd":
-        return SGD(lr=config["lr"], momentum=config["momentum"])
-    if name == "adamw":
-        return AdamW(lr=config["lr"], weight_decay=config["weight_decay"])
-    return Adam(lr=config["lr"])
+    """The registered optimizer ``config['optimizer']`` with the playground's settings it takes (``lr``, and
+    ``momentum`` and ``weight_decay`` where its constructor has them)."""
+    cls, settings = _optimizer_settings(config)
+    return cls(**settings)
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -65,20 +88,20 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return len(range(0, n_train, batch_size))
 
 
+def _schedule_settings(config: dict, total_steps) -> tuple[type, dict]:
+    """The schedule class ``config['schedule']`` names in the registry and the settings it takes besides ``lr``
+    (``step_size``, ``gamma``, and ``total_steps``: ``total_epochs`` epochs of batches)."""
+    cls = schedule_class(config["schedule"])
+    settings = {"step_size": config["step_size"], "gamma": config["gamma"], "total_steps": total_steps}
+    return cls, _accepted(settings, cls)
+
+
 def build_schedule(config: dict, n_train: int):
-    """The configured learning-rate schedule; cosine decays over ``total_epochs`` epochs of ``n_train`` points."""
-    name, lr = config["schedule"], config["lr"]
-    if name == "invscaling":
-        return InvScalingLR(lr)
-    if name == "adaptive":
-        return AdaptiveLR(lr)
-    if name == "step":
-        return StepLR(lr, step_size=config["step_size"], gamma=config["gamma"])
-    if name == "cosine":
-        return CosineLR(
-            lr, total_steps=config["total_epochs"] * steps_per_epoch(n_train, config["batch_size"])
-        )
-    return ConstantLR(lr)
+    """The registered learning-rate schedule ``config['schedule']``; one that decays over a number of steps
+    (cosine) spans ``total_epochs`` epochs of ``n_train`` points."""
+    total = config["total_epochs"] * steps_per_epoch(n_train, config["batch_size"])
+    cls, settings = _schedule_settings(config, total)
+    return cls(config["lr"], **settings)
 
 
 def build_trainer(config: dict, net: Sequential, optimizer, schedule, callbacks=()) -> Trainer:
@@ -133,10 +156,9 @@ def apply_changes(trainer: Trainer, config: dict, changed: list[str], n_train: i
     if any(k in changed for k in _SCHEDULE_SETTINGS):
         trainer.schedule = build_schedule(config, n_train)
     trainer.alpha, trainer.batch_size = config["alpha"], config["batch_size"]
-    if "momentum" in changed and config["optimizer"] == "sgd":
-        trainer.optimizer.momentum = config["momentum"]
-    if "weight_decay" in changed and config["optimizer"] == "adamw":
-        trainer.optimizer.weight_decay = config["weight_decay"]
+    for name, value in _optimizer_settings(config)[1].items():
+        if name in changed and name != "lr":  # a new lr goes through the schedule
+            setattr(trainer.optimizer, name, value)
     for index, rate in dropout_layers(config):
         trainer.net.layers[index].rate = rate
 
@@ -150,10 +172,9 @@ def _change_code(new: dict, changed: list[str]) -> list[str]:
         lines.append(f"trainer.alpha = {new['alpha']!r}")
     if "batch_size" in changed:
         lines.append(f"trainer.batch_size = {new['batch_size']}")
-    if "momentum" in changed and new["optimizer"] == "sgd":
-        lines.append(f"optimizer.momentum = {new['momentum']!r}")
-    if "weight_decay" in changed and new["optimizer"] == "adamw":
-        lines.append(f"optimizer.weight_decay = {new['weight_decay']!r}")
+    for name, value in _optimizer_settings(new)[1].items():
+        if name in changed and name != "lr":
+            lines.append(f"optimizer.{name} = {value!r}")
     if "dropout" in changed:
         lines += [f"net.layers[{index}].rate = {rate!r}" for index, rate in dropout_layers(new)]
     return lines
@@ -162,50 +183,59 @@ def _change_code(new: dict, changed: list[str]) -> list[str]:
 # --- the script ------------------------------------------------------------------------------------------------
 
 
-def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[str]]:
-    lines, names, fan_in, activation = [], {"Dense"}, 2 + len(config["features"]), "identity"
+def _layers_code(config: dict, n_classes: int) -> tuple[list[str], set[type]]:
+    lines, classes, fan_in, activation = [], {Dense}, 2 + len(config["features"]), "identity"
     for spec in config["layers"]:
         activation = spec["activation"]
-        cls = ACTIVATION_LAYERS[activation].__name__
-        names.add(cls)
+        cls = type(make_activation(activation))
+        classes.add(cls)
         lines.append(
             f'Dense({fan_in}, {spec["units"]}, rng=rng, init="{init_for(activation, config["init"])}"),'
         )
         if config["batch_norm"]:
-            names.add("BatchNorm")
+            classes.add(BatchNorm)
             lines.append(f"BatchNorm({spec['units']}),")
-        lines.append(f"{cls}(),")
+        lines.append(f"{cls.__name__}(),")
         if spec["dropout"] > 0:
-            names.add("Dropout")
+            classes.add(Dropout)
             lines.append(f"Dropout({spec['dropout']!r}, rng=rng),")
         fan_in = spec["units"]
     lines.append(f'Dense({fan_in}, {n_classes}, rng=rng, init="{init_for(activation, config["init"])}"),')
-    return lines, names
+    return lines, classes
 
 
-def _optimizer_code(config: dict) -> tuple[str, str]:
-    name = config["optimizer"]
-    if name == "sgd":
-        return "SGD", f"SGD(lr={config['lr']!r}, momentum={config['momentum']!r})"
-    if name == "adamw":
-        return "AdamW", f"AdamW(lr={config['lr']!r}, weight_decay={config['weight_decay']!r})"
-    return "Adam", f"Adam(lr={config['lr']!r})"
+def _call_code(cls: type, args: list[str], settings: dict) -> str:
+    """``Name(arg, key=value, ...)`` with the values written as Python literals."""
+    return f"{cls.__name__}({', '.join([*args, *(f'{k}={v!r}' for k, v in settings.items())])})"
 
 
-def _schedule_code(config: dict) -> tuple[str, str]:
-    name, lr = config["schedule"], repr(config["lr"])
-    if name == "invscaling":
-        return "InvScalingLR", f"InvScalingLR({lr})"
-    if name == "adaptive":
-        return "AdaptiveLR", f"AdaptiveLR({lr})"
-    if name == "step":
-        return "StepLR", f"StepLR({lr}, step_size={config['step_size']}, gamma={config['gamma']!r})"
-    if name == "cosine":
-        return "CosineLR", (
-            f"CosineLR({lr}, total_steps={config['total_epochs']} * len(range(0, len(X_train), "
-            f"{config['batch_size']})))"
-        )
-    return "ConstantLR", f"ConstantLR({lr})"
+def _optimizer_code(config: dict) -> tuple[type, str]:
+    cls, settings = _optimizer_settings(config)
+    return cls, _call_code(cls, [], settings)
+
+
+def _schedule_code(config: dict) -> tuple[type, str]:
+    total = f"{config['total_epochs']} * len(range(0, len(X_train), {config['batch_size']}))"
+    cls, settings = _schedule_settings(config, total)
+    code = _call_code(cls, [repr(config["lr"])], settings)
+    return cls, code.replace(repr(total), total)  # total_steps as the expression, not a string
+
+
+#: where a script imports glassnet's classes from: the public names (a class registered from elsewhere is
+#: imported from its own module)
+_PUBLIC = ("glassnet.layers", "glassnet.optim", "glassnet.schedules")
+
+
+def _import_lines(classes) -> list[str]:
+    """``from module import A, B`` lines for ``classes``: glassnet's under its public module names."""
+    by_module: dict[str, set[str]] = {}
+    for cls in classes:
+        module = cls.__module__
+        for public in _PUBLIC:
+            if module.startswith("glassnet.nn." + public.split(".")[1]):
+                module = public
+        by_module.setdefault(module, set()).add(cls.__name__)
+    return [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(by_module.items())]
 
 
 def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
@@ -286,10 +316,10 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     phase ``(config, steps)`` is a fit of ``steps`` steps, after the settings changed while it trained."""
     config = phases[0][0]
     steps = sum(phase[1] for phase in phases)
-    layer_lines, layer_names = _layers_code(config, n_classes)
-    opt_name, opt_code = _optimizer_code(config)
-    sched_name, sched_code = _schedule_code(config)
-    sched_names = sorted({_schedule_code(phase[0])[0] for phase in phases})
+    layer_lines, layer_classes = _layers_code(config, n_classes)
+    opt_cls, opt_code = _optimizer_code(config)
+    sched_code = _schedule_code(config)[1]
+    sched_classes = {_schedule_code(phase[0])[0] for phase in phases}
     widths = "-".join(str(w) for w in [2, *(s["units"] for s in config["layers"]), n_classes])
     data_imports, data_body = _data_code(config, csv_name)
     feature_imports, feature_body = _features_code(config)
@@ -298,14 +328,12 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     imports = [
         "import numpy as np",
         "",
-        f"from glassnet.layers import {', '.join(sorted(layer_names))}",
+        *_import_lines({*layer_classes, opt_cls, *sched_classes}),
         "from glassnet.losses import SoftmaxCrossEntropy",
         "from glassnet.network import Sequential",
-        f"from glassnet.optim import {opt_name}",
         *data_imports,
         *feature_imports,
         "from glassnet.playground.stepping import fit_steps",
-        f"from glassnet.schedules import {', '.join(sched_names)}",
         "from glassnet.training import Trainer",
     ]
     body = [
@@ -326,7 +354,7 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
         *_training_code(phases),
     ]
     header = [
-        f'"""A glassnet playground run: {config["dataset"]}, a {widths} network, {opt_name} '
+        f'"""A glassnet playground run: {config["dataset"]}, a {widths} network, {opt_cls.__name__} '
         f'(lr {config["lr"]:g}), {steps} steps."""',
         "",
     ]

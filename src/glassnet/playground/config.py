@@ -1,5 +1,7 @@
 """A playground run's settings: defaults, limits, and validation with messages a student can act on.
 
+The choices (activations, optimizers, schedules, losses) are read from glassnet's registries when a
+configuration is validated, so a class registered after import is accepted as the page's menus offer it.
 A configuration is a flat JSON object (the page keeps it in the URL's hash). :func:`validate_config` fills in
 defaults, checks every value against :data:`LIMITS` and returns a clean copy, or raises :class:`ConfigError`
 naming the setting, what it got and what it takes.
@@ -9,15 +11,12 @@ from __future__ import annotations
 
 import math
 
-from glassnet.initializers import INITIALIZERS
-from glassnet.layers import ACTIVATION_LAYERS
-from glassnet.optim import OPTIMIZERS
-from glassnet.schedules import SCHEDULES
+from glassnet.nn.initializers import INITIALIZERS
+from glassnet.nn.layers import hidden_activations
+from glassnet.nn.optim import OPTIMIZERS
+from glassnet.nn.schedules import SCHEDULES
 
-__all__ = ["ACTIVATIONS", "DEFAULTS", "LIMITS", "ConfigError", "salvage_config", "validate_config"]
-
-#: the hidden activations offered (softmax is the loss head's, not a hidden layer's)
-ACTIVATIONS = tuple(name for name in ACTIVATION_LAYERS if name not in ("sigmoid", "softmax"))
+__all__ = ["DEFAULTS", "LIMITS", "ConfigError", "salvage_config", "validate_config"]
 
 #: the sizes one browser tab may ask for, so that one tab cannot take the machine
 LIMITS = {
@@ -44,7 +43,7 @@ DEFAULTS = {
     "optimizer": "adam",
     "lr": 0.03,
     "momentum": 0.9,
-    "weight_decay": 0.01,
+    "weight_decay": 0.0,  # the optimizer's own default when the page switches to it (AdamW: 0.01)
     "schedule": "constant",
     "step_size": 50,
     "gamma": 0.5,
@@ -118,9 +117,10 @@ def _layers(value) -> list[dict]:
                 f"Hidden layer {i} has {units} units, more than the playground's limit of {LIMITS['units']}."
             )
         activation = spec.get("activation", "relu")
-        if activation not in ACTIVATIONS:
+        offered = hidden_activations()  # read now: an activation registered after import is offered too
+        if activation not in offered:
             raise ConfigError(
-                f"Hidden layer {i}: unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}."
+                f"Hidden layer {i}: unknown activation {activation!r}; expected one of {', '.join(offered)}."
             )
         dropout = _number({"dropout": spec.get("dropout", 0.0)}, "dropout", 0.0, 0.9)
         layers.append({"units": units, "activation": activation, "dropout": dropout})

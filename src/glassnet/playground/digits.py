@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from glassnet.callbacks import Callback
-from glassnet.trace import hidden_activations
+from glassnet.nn.trace import hidden_activations
+from glassnet.training.callbacks import Callback
 
 __all__ = ["DigitsLab", "RECIPES", "build_recipe", "recipe_script"]
 
@@ -40,14 +40,14 @@ def build_recipe(recipe: str, epochs: int, n_train: int, callbacks=()):
 
     if recipe == "lab":
         from glassnet.lab import LAB_LR, lab_network
-        from glassnet.optim import SGD
+        from glassnet.nn.optim import SGD
 
         net = lab_network(0)
         return net, Trainer(net, SGD(lr=LAB_LR), batch_size=None, seed=0, n_jobs=1, callbacks=callbacks)
-    from glassnet.losses import SoftmaxCrossEntropy
-    from glassnet.network import build_mlp
-    from glassnet.optim import Adam
-    from glassnet.schedules import CosineLR
+    from glassnet.nn.losses import SoftmaxCrossEntropy
+    from glassnet.nn.network import build_mlp
+    from glassnet.nn.optim import Adam
+    from glassnet.nn.schedules import CosineLR
 
     net = build_mlp(
         [64, 256, 256, 10], activation="relu", seed=0, loss=SoftmaxCrossEntropy(label_smoothing=0.1)
@@ -170,7 +170,7 @@ class DigitsLab:
 
     def load(self, content: bytes) -> None:
         """A model file written by ``glassnet train`` (or the playground's download) on 8x8 digit images."""
-        from glassnet.io import ModelFileError, load_model
+        from glassnet.files.model import ModelFileError, load_model
 
         handle, name = tempfile.mkstemp(suffix=".npz")
         try:
@@ -197,7 +197,7 @@ class DigitsLab:
 
     def model_bytes(self) -> bytes:
         """The digits network as a glassnet model file, with the 8x8 preprocessing ``glassnet predict`` uses."""
-        from glassnet.io import save_model
+        from glassnet.files.model import save_model
 
         with self.lock:
             net, pre, names, recipe = self.net, self.preprocessing, self.class_names, self.recipe

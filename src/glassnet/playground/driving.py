@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from glassnet.exceptions import TrainingDivergedError
+from glassnet.nn.trace import trace_step
 from glassnet.playground.stepping import ENDLESS, PausePoints
-from glassnet.trace import trace_step
 
 __all__ = ["FitHooks", "FitThread", "SessionError"]
 

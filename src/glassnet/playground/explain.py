@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
+from glassnet.nn.trace import StepTrace
 from glassnet.playground.mathml import rst_to_html
-from glassnet.trace import StepTrace
 
 __all__ = ["gradcheck_json", "layer_doc", "trace_to_json"]
 
@@ -182,7 +182,7 @@ def _source(cls: type, name: str) -> dict:
 def gradcheck_json(net, X: np.ndarray, y: np.ndarray, alpha: float, n_samples: int) -> dict:
     """``glassnet.gradcheck.gradcheck_network`` of ``net`` on the batch ``(X, y)`` as the page's JSON: the
     relative error per parameter, the batch's rows and the seconds it took."""
-    from glassnet.gradcheck import gradcheck_network
+    from glassnet.nn.gradcheck import gradcheck_network
 
     start = time.perf_counter()
     errors = gradcheck_network(net, X, y, alpha=alpha, n_samples=n_samples, raise_on_error=False)

@@ -47,7 +47,7 @@ def model_file(session) -> bytes:
     import os
     import tempfile
 
-    from glassnet.io import save_model
+    from glassnet.files.model import save_model
 
     handle, name = tempfile.mkstemp(suffix=".npz")
     os.close(handle)

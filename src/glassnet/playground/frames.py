@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from glassnet.trace import hidden_activations
+from glassnet.nn.trace import hidden_activations
 
 __all__ = ["draw_frame", "check_warp", "fractional_epoch", "grid_points", "stall_hint", "warp_lines"]
 

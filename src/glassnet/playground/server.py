@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
+from glassnet.playground.build import menus
 from glassnet.playground.config import ConfigError, salvage_config
 from glassnet.playground.session import SessionError, SessionManager
 
@@ -233,6 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, parts: list[str], query: dict) -> None:
         manager = self.server.sessions
+        if method == "GET" and parts == ["menus"]:  # the registries' choices, read at each call
+            return self._json(200, menus())
         if method == "POST" and parts == ["session"]:
             body = self._json_body()
             config, dropped = body.get("config") or {}, []

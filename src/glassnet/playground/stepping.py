@@ -20,7 +20,7 @@ import copy
 
 import numpy as np
 
-from glassnet.callbacks import Callback
+from glassnet.training.callbacks import Callback
 
 __all__ = ["PausePoints", "StepLimit", "StepLimitReached", "fit_steps"]
 

@@ -4,16 +4,10 @@
   const $ = (id) => document.getElementById(id);
   const COLORS = ["#2f74c0", "#e07b39", "#3a9d5d", "#8e5cc2", "#d1495b", "#b8860b", "#1f9e9e", "#c2185b", "#6d6d6d", "#7f5539"];
   const POS = [47, 116, 192], NEG = [224, 123, 57], WHITE = [255, 255, 255];
-  const ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "gelu"];
   const NUMERIC = ["n_samples", "noise", "train_fraction", "classes", "data_seed", "lr", "momentum", "weight_decay",
     "step_size", "gamma", "total_epochs", "batch_size", "alpha", "seed"];
   // the controls a link may hide (name_hide=true): one list, in the page, which the teacher's page reads too
   const HIDEABLE = document.querySelector('meta[name="glassnet-hideable"]').content.split(" ");
-  const UPDATE_RULE = {
-    sgd: "SGD: v ← μ v − η g;  θ ← θ + v   (μ = 0: θ ← θ − η g)",
-    adam: "Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)",
-    adamw: "AdamW: θ ← θ(1 − ηλ) on weights, then the Adam step",
-  };
   const S = { id: null, info: null, config: null, hide: {}, csv: null, es: null, pending: null, raf: 0, frame: null,
     playing: false, view: "train", positions: null, frames: 0 };
   window.__playground = S; // for the tests and the curious
@@ -65,6 +59,25 @@
   }
   $("message-close").onclick = () => message(null);
 
+  // ---------------------------------------------------------------- menus (from glassnet's registries)
+  // S.menus: GET /api/menus, what the registries offer (activations, losses, optimizers, schedules), each entry
+  // with its name, class, formula, summary, constructor defaults and, for optimizers and schedules, "fields":
+  // the settings of this page its constructor takes (only those are shown)
+  function entry(kind, name) { return (S.menus[kind] || []).find((e) => e.name === name) || null; }
+  function fillMenu(select, entries, label) {
+    select.textContent = "";
+    for (const e of entries) {
+      const o = el("option", null, label ? label(e) : e.name);
+      o.value = e.name; o.title = [e.formula, e.summary].filter(Boolean).join(" — ");
+      select.appendChild(o);
+    }
+  }
+  function activationFormula(name) {
+    const e = entry("activations", name);
+    return e ? `a = f(z), f(x) = ${e.formula}` : `a = ${name}(z)`;
+  }
+  function showFormula(id, e) { $(id).textContent = e ? e.formula : ""; $(id).title = e ? e.summary : ""; }
+
   // ---------------------------------------------------------------- URL state
   function readHash() {
     const params = new URLSearchParams(location.hash.slice(1));
@@ -100,6 +113,9 @@
   // ---------------------------------------------------------------- session
   async function start() {
     const { config, hide } = readHash();
+    S.menus = await api("GET", "/api/menus");
+    fillMenu($("optimizer"), S.menus.optimizers, (e) => e.class);
+    fillMenu($("schedule"), S.menus.schedules);
     S.hide = hide;
     applyHide();
     let info;
@@ -193,10 +209,11 @@
     $("schedule").value = c.schedule;
     $("init").value = c.init;
     for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha"]) setSelect(k, c[k]);
-    $("field-momentum").hidden = c.optimizer !== "sgd";
-    $("field-weight_decay").hidden = c.optimizer !== "adamw";
-    $("field-step_size").hidden = $("field-gamma").hidden = c.schedule !== "step";
-    $("field-total_epochs").hidden = c.schedule !== "cosine";
+    const opt = entry("optimizers", c.optimizer), sched = entry("schedules", c.schedule);
+    for (const k of ["momentum", "weight_decay"]) $(`field-${k}`).hidden = !(opt && opt.fields.includes(k));
+    for (const k of ["step_size", "gamma", "total_epochs"]) $(`field-${k}`).hidden = !(sched && sched.fields.includes(k));
+    showFormula("optimizer-formula", opt);
+    showFormula("schedule-formula", sched);
     $("batch_norm").checked = !!c.batch_norm;
   }
   document.querySelectorAll("#datasets button").forEach((b) => {
@@ -218,7 +235,12 @@
   for (const k of ["lr", "momentum", "weight_decay", "gamma", "batch_size", "alpha", "data_seed", "seed", "step_size", "total_epochs"]) {
     $(k).onchange = () => changeConfig({ [k]: Number($(k).value) });
   }
-  for (const k of ["optimizer", "schedule", "init"]) $(k).onchange = () => changeConfig({ [k]: $(k).value });
+  for (const k of ["schedule", "init"]) $(k).onchange = () => changeConfig({ [k]: $(k).value });
+  $("optimizer").onchange = () => {
+    // weight decay starts from the new optimizer's own default (AdamW's 0.01; the others' 0)
+    const e = entry("optimizers", $("optimizer").value), wd = e && e.parameters.weight_decay;
+    changeConfig({ optimizer: $("optimizer").value, ...(wd === undefined ? {} : { weight_decay: wd }) });
+  };
   $("batch_norm").onchange = () => changeConfig({ batch_norm: $("batch_norm").checked });
   $("btn-new-data").onclick = () => changeConfig({ data_seed: (S.config.data_seed + 1) % 2147483647 });
   $("btn-new-seed").onclick = () => changeConfig({ seed: (S.config.seed + 1) % 2147483647 });
@@ -318,7 +340,7 @@
         const act = el("select");
         act.dataset.hide = "activation";
         act.className = "activation";
-        for (const a of ACTIVATIONS) { const o = el("option", null, a); o.value = a; act.appendChild(o); }
+        fillMenu(act, S.menus.activations);
         act.value = spec.activation;
         act.onchange = () => setLayer(i, { activation: act.value });
         ctl.appendChild(act);
@@ -404,16 +426,16 @@
     ctx.fillText(`unit ${w.units[0] + 1} →`, W - pad - 110, H - 4);
     ctx.save(); ctx.translate(16, pad + 100); ctx.rotate(-Math.PI / 2); ctx.fillText(`unit ${w.units[1] + 1} →`, 0, 0); ctx.restore();
   }
-  const FORMULA = {
-    identity: "a = z", logistic: "a = σ(z) = 1 / (1 + e^−z)", tanh: "a = tanh z", relu: "a = max(z, 0)",
-    leaky_relu: "a = max(z, 0.01 z)", gelu: "a = z Φ(z)  (tanh approximation)",
-  };
   function selectNeuron(li, j) {
     const same = S.selected && S.selected.layer === li && S.selected.unit === j;
     S.selected = same ? null : { layer: li, unit: j };
     document.querySelectorAll(".neuron.selected").forEach((c) => c.classList.remove("selected"));
     if (S.selected) document.querySelector(`.neuron[data-layer="${li}"][data-unit="${j}"]`).classList.add("selected");
     neuronInfo();
+  }
+  function updateRule() {
+    const e = entry("optimizers", S.config.optimizer);
+    return e ? `${e.class}: ${e.formula}` : S.config.optimizer;
   }
   function neuronInfo() {
     const box = $("neuron-info"), sel = S.selected, f = S.frame;
@@ -424,7 +446,7 @@
     const name = out ? `output · class ${S.info.class_names[sel.unit]}` : `hidden ${sel.layer} · unit ${sel.unit + 1} (${layer.activation})`;
     box.appendChild(el("div", "title", name));
     const inputs = sel.layer === 1 ? (S.info.layout[0].names || ["x₁", "x₂"]).join(", ") : `the ${S.info.layout[sel.layer - 1].units} outputs of the layer before`;
-    const act = out ? "p = softmax(z) over the classes" : FORMULA[layer.activation];
+    const act = out ? "p = softmax(z) over the classes" : activationFormula(layer.activation);
     const bn = S.config.batch_norm && !out ? ", then batch norm" : "";
     box.appendChild(el("div", "formula", `z = Σᵢ wᵢ xᵢ + b   (xᵢ: ${inputs})${bn};   ${act}`));
     if (!f || !f.weights) { box.appendChild(el("div", "muted", "this network is too large to send its weights to the page")); return; }
@@ -855,7 +877,7 @@
       bcard.classList.add("backward");
       box.appendChild(bcard);
     });
-    box.appendChild(stage(4, "Update", UPDATE_RULE[S.config.optimizer] + (S.config.alpha ? `; the gradient includes L2: + (α/n) W` : "")));
+    box.appendChild(stage(4, "Update", updateRule() + (S.config.alpha ? `; the gradient includes L2: + (α/n) W` : "")));
     t.layers.forEach((L) => {
       Object.keys(L.params_before).forEach((k) => {
         box.appendChild(card(`${L.name}.${k}`, `η = ${fmt(t.lr, 3)}`, null, null, null, [
