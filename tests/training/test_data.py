@@ -56,3 +56,15 @@ def test_a_number_weighs_every_row_in_the_trainer_as_in_the_estimators():
         Trainer(net, SGD(0.1), batch_size=10, seed=0, n_jobs=1).fit(X, y, epochs=2, sample_weight=weight)
         fits.append(net.flat_params.copy())
     np.testing.assert_array_equal(fits[0], fits[1])
+
+
+def test_the_losses_check_their_weights_by_the_same_rule():
+    from glassnet.nn.losses import get_loss
+
+    loss = get_loss("softmax_cross_entropy")
+    z, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="non-negative; got a minimum of -1.0. A negative weight rewards"):
+        loss.forward(z, y, -np.ones(4))
+    with pytest.raises(ValueError, match="zero everywhere"):
+        loss.forward(z, y, np.zeros(4))
+    assert loss.forward(z, y, 2.0) == loss.forward(z, y, np.ones(4))  # a number weighs every row alike

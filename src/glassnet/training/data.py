@@ -2,7 +2,8 @@
 
 One container, :class:`Dataset`, for every caller: the Trainer's own data, and the estimators' training and
 validation sets (which also keep the user's labels, for scores and callbacks). One sample-weight check,
-:func:`check_weights`, for every caller too.
+:func:`~glassnet.nn.sample_weights.check_weights`, for every caller too (the losses included, hence its place
+in :mod:`glassnet.nn`).
 
 ``X`` is a NumPy array or a SciPy sparse matrix (recognised by its ``toarray`` method, so that the engine
 needs only NumPy); sparse rows are densified one batch at a time, so a sparse data set is never held dense.
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from glassnet.nn.sample_weights import check_weights
 
 #: rows per forward pass when scoring or predicting a whole data set, to bound memory
 CHUNK_ROWS = 4096
@@ -98,57 +101,6 @@ def prepare(net, X, y, sample_weight=None, what: str = "") -> Dataset:
         raise ValueError(f"{what}y contains NaN or infinite values.")
     y = net.loss.prepare_targets(y, net.dtype)
     return Dataset(X, y, check_weights(sample_weight, X.shape[0], net.dtype, what))
-
-
-#: the words of :func:`check_weights`, by whose rules they are written: glassnet's (the Trainer's) and
-#: scikit-learn's (the estimators', which its own estimator checks and its users match on)
-_WEIGHT_WORDS = {
-    "glassnet": {
-        "shape": "{what}sample_weight must have shape ({n},); got {shape}.",
-        "negative": "{what}sample_weight must be non-negative; got a minimum of {low}.",
-        "zero": "{what}sample_weight is zero everywhere: at least one row must have a positive weight.",
-    },
-    "scikit-learn": {
-        "shape": "{what}sample_weight.shape == {shape}, expected ({n},) for {n} samples.",
-        "negative": "Negative values in {what}sample_weight are not allowed (got a minimum of {low}).",
-        "zero": "Sample weights must contain at least one non-zero number ({what}sample_weight is zero "
-        "everywhere).",
-    },
-}
-
-
-def check_weights(sample_weight, n: int, dtype, what: str = "", words: str = "glassnet") -> np.ndarray | None:
-    """``n`` finite, non-negative weights with a positive sum, as an array of ``dtype`` (the same rule for one
-    process and several, for the Trainer and the estimators).
-
-    ``sample_weight`` is ``None`` (no weights), a number (the same weight for every row) or ``n`` numbers.
-    ``what`` names the data set in messages (``"validation "``); ``words`` picks the wording of the shape, sign
-    and all-zero messages: ``"glassnet"`` or ``"scikit-learn"`` (the estimators'). Every message explains a
-    negative weight the same way.
-    """
-    if sample_weight is None:
-        return None
-    table = _WEIGHT_WORDS[words]
-    w = np.asarray(sample_weight)
-    if w.ndim == 0:  # scikit-learn's fit(..., sample_weight=2.0): every row the same weight
-        w = np.full(n, w)
-    if w.shape != (n,):
-        raise ValueError(table["shape"].format(what=what, n=n, shape=w.shape))
-    if not np.issubdtype(w.dtype, np.number) or np.issubdtype(w.dtype, np.complexfloating):
-        raise ValueError(f"{what}sample_weight must be real numbers; got dtype {w.dtype}.")
-    w = w.astype(dtype, copy=False)
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{what}sample_weight contains NaN or infinite values.")
-    if np.any(w < 0):
-        low = np.format_float_positional(w.min(), unique=True, trim="0")
-        raise ValueError(
-            table["negative"].format(what=what, low=low) + " A negative weight rewards a larger loss on its row, "
-            "so the weighted loss has no lower bound and training would run away; glassnet refuses it where "
-            "scikit-learn accepts it. Drop those rows, or give them weight 0."
-        )
-    if not np.sum(w, dtype=np.float64) > 0:
-        raise ValueError(table["zero"].format(what=what))
-    return w
 
 
 def _check_sparse(net, X):

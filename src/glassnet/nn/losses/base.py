@@ -34,6 +34,7 @@ import copy
 import numpy as np
 
 from glassnet.nn.functional import log_sigmoid, log_softmax
+from glassnet.nn.sample_weights import check_weights
 
 #: the tasks a loss may declare
 TASKS = ("multiclass", "multilabel", "regression")
@@ -58,12 +59,7 @@ def normalized_weights(sample_weight, n: int, dtype) -> np.ndarray:
     r"""Normalised weights :math:`w_n / \sum w` of shape ``(N, 1)`` (``1/N`` each when none are given)."""
     if sample_weight is None:
         return np.full((n, 1), 1.0 / n, dtype=dtype)
-    w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},); got {np.shape(sample_weight)}.")
-    check_finite("sample_weight", w)
-    if np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("sample_weight must be non-negative with a positive sum.")
+    w = check_weights(sample_weight, n, dtype)  # (N,): finite, non-negative, a positive sum
     return (w / w.sum()).reshape(n, 1)
 
 
