@@ -879,3 +879,100 @@ def test_each_optimizer_gets_the_settings_its_constructor_takes():
     sgd = build_optimizer({**config, "optimizer": "sgd"})
     assert (sgd.momentum, sgd.weight_decay) == (0.5, 0.1)
     assert validate_config(SMALL)["weight_decay"] == 0.0  # the default optimizer (Adam) keeps plain Adam
+
+
+# --- regression problems --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["surface", "plane"])
+def test_regression_data_sets_are_seeded_surfaces_with_noisy_values(name):
+    X_train, y_train, X_test, y_test = make_dataset(name, n_samples=90, noise=0.0, train_fraction=0.6)
+    assert X_train.shape == (54, 2) and y_train.shape == (54,) and y_train.dtype == np.float32
+    clean = make_dataset(name, n_samples=90, noise=0.0, train_fraction=0.6)
+    np.testing.assert_array_equal(clean[1], y_train)
+    noisy = make_dataset(name, n_samples=90, noise=0.2, train_fraction=0.6)
+    assert np.array_equal(noisy[0], X_train) and not np.array_equal(noisy[1], y_train)  # the noise: on y
+    assert len(np.unique(y_train)) == len(y_train)  # values, not classes
+
+
+def _train(session, steps):
+    for _ in range(steps):
+        session.step(trace=False)
+
+
+@pytest.mark.parametrize(
+    ("config", "loss_name"),
+    [({"dataset": "surface", "layers": "8:tanh,8:tanh"}, "SquaredError"),
+     ({"dataset": "plane", "noise": 0.2, "layers": "", "loss": "huber"}, "HuberLoss")],
+)  # fmt: skip
+def test_a_regression_session_fits_the_surface_and_its_script_takes_the_same_steps(config, loss_name):
+    session = Session("r", {"n_samples": 300, "batch_size": 10, "lr": 0.03, **config})
+    assert session.task == "regression" and session.n_classes == 1
+    assert type(session.net.loss).__name__ == loss_name and session.net.layers[-1].params["W"].shape[0] == 1
+    _train(session, 300)  # 20 epochs of 150 points
+    assert session.curves["test_acc"][-1] > 0.85, session.curves["test_acc"]  # R²
+    frame = json.loads(session.frame)
+    assert "value" in frame["grid"] and frame["grid"]["low"] < frame["grid"]["high"]
+    script = session.python()
+    assert f"{loss_name}()," in script and "test R^2" in script
+    namespace = {"__name__": "playground_script"}
+    exec(compile(script, "playground_script.py", "exec"), namespace)
+    np.testing.assert_array_equal(namespace["net"].flat_params, session.net.flat_params)
+    state = session.state()
+    assert state["task"] == "regression" and isinstance(state["train"]["y"][0], float)
+    assert "a surface" in session.lesson_html("a surface")
+    session.close()
+
+
+def test_a_regression_csv_trains_runs_as_a_script_and_downloads_a_model(tmp_path):
+    rows = "".join(
+        f"{a:.3f},{b:.3f},{3 * a - b + 10:.4f}\n" for a, b in np.random.default_rng(0).uniform(-2, 2, (60, 2))
+    )
+    text = "size,age,price\n" + rows
+    X, y, names = parse_csv(text, target="value")
+    assert names == ["price"] and y.dtype == np.float32 and y.min() > 0
+    session = Session("c", {**SMALL, "dataset": "csv", "target": "value", "layers": "4:relu"}, csv_text=text)
+    assert session.task == "regression"
+    _train(session, 7)
+    (tmp_path / "data.csv").write_text(session.csv_text)
+    script = tmp_path / "run.py"
+    script.write_text(session.python() + "np.save('weights.npy', net.flat_params)\n")
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "test R^2" in done.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), session.net.flat_params)
+    (tmp_path / "m.npz").write_bytes(session.model_bytes())
+    loaded = load_model(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.network.flat_params, session.net.flat_params)
+    with pytest.raises(SessionError, match="classification problems"):
+        session.add_point(0.1, 0.2, 0)
+    session.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"dataset": "surface", "loss": "softmax_cross_entropy"}, "does not fit this data set's task"),
+        ({"dataset": "circles", "loss": "huber"}, "does not fit this data set's task"),
+        ({"dataset": "surface", "loss": "cosh"}, "Unknown loss"),
+        ({"target": "number"}, "Unknown target"),
+    ],
+)
+def test_a_loss_must_fit_the_task(change, match):
+    with pytest.raises(ConfigError, match=match):
+        validate_config({**SMALL, **change})
+
+
+def test_a_loss_that_cannot_take_the_values_is_refused_before_anything_changes():
+    session = Session("p", {**SMALL, "dataset": "surface"})
+    with pytest.raises(ConfigError, match="non-negative targets"):
+        session.configure({**SMALL, "dataset": "surface", "loss": "poisson"})
+    assert session.config["loss"] == "auto" and type(session.net.loss).__name__ == "SquaredError"
+    session.close()
+
+
+def test_a_regression_csv_names_a_target_that_is_not_a_number():
+    with pytest.raises(ValueError, match="line 3: the target 'cheap' is not a finite number"):
+        parse_csv("a,b,price\n1,2,3\n2,3,cheap\n3,4,5\n4,5,6\n", target="value")

@@ -428,3 +428,51 @@ def test_engineered_inputs_are_toggles(browser, server):
     assert session.config["features"] == ["x1sq"] and session.X_train.shape[1] == 3
     assert "features=x1sq" in browser.current_url  # and the link keeps them
     shot(browser, "features")
+
+
+def test_the_menus_come_from_the_registries(browser, server):
+    from glassnet.nn.layers import hidden_activations
+
+    open_page(browser, server, f"dataset=circles&{FAST}")
+    options = browser.execute_script(
+        "return [...document.querySelector('select.activation').options].map((o) => o.value)"
+    )
+    assert options == list(hidden_activations())
+    optimizers = browser.execute_script(
+        "return [...document.getElementById('optimizer').options].map((o) => o.value)"
+    )
+    assert optimizers == ["sgd", "adam", "adamw"]
+    assert (
+        "m̂" in browser.find_element(By.ID, "optimizer-formula").text
+    )  # Adam's update, from its registry entry
+    assert browser.find_element(By.ID, "field-momentum").get_attribute("hidden")  # Adam takes no momentum
+    browser.execute_script("const s = document.getElementById('optimizer'); s.value = 'adamw'; s.onchange()")
+    wait(browser, lambda d: server.sessions.get(d.execute_script("return window.__playground.id")).config["optimizer"]
+         == "adamw")  # fmt: skip
+    session = server.sessions.get(browser.execute_script("return window.__playground.id"))
+    assert session.config["weight_decay"] == 0.01  # AdamW's own default, from the menu's parameters
+
+
+def test_a_regression_shows_values_on_the_plane_and_r2(browser, server):
+    sid = open_page(browser, server, f"dataset=surface&{FAST}&n_samples=300")
+    session = server.sessions.get(sid)
+    assert session.task == "regression"
+    assert browser.find_element(By.ID, "stat-test-acc-name").text.lower() == "test r²"
+    losses = browser.execute_script("return [...document.getElementById('loss').options].map((o) => o.value)")
+    assert losses[0] == "auto" and {"squared_error", "huber"} <= set(losses)
+    assert "softmax_cross_entropy" not in losses
+    assert browser.find_elements(By.CSS_SELECTOR, "#legend .scale")  # a colour scale, not classes
+    browser.find_element(By.ID, "btn-play").click()
+    wait(browser, lambda d: value(d, "stat-test-acc") > 0.7, 60, "test R² never passed 0.7")
+    browser.find_element(By.ID, "btn-play").click()
+    shot(browser, "regression")
+    # the map's colours: blue where the network predicts the highest values, orange at the lowest
+    corners = browser.execute_script("""
+        const c = document.getElementById('heatmap'), ctx = c.getContext('2d');
+        return [[c.width * 0.8, c.height * 0.5], [c.width * 0.2, c.height * 0.5]].map(
+            ([x, y]) => Array.from(ctx.getImageData(x, y, 1, 1).data));""")
+    right, left = corners  # sin(2 x1) cos(1.5 x2): high at x1 > 0, x2 = 0; low at x1 < 0
+    assert right[2] > right[0] and left[0] > left[2], corners
+    browser.find_element(By.CSS_SELECTOR, '#datasets button[data-dataset="moons"]').click()
+    wait(browser, lambda d: server.sessions.get(sid).task == "classification")
+    assert server.sessions.get(sid).config["loss"] == "auto"

@@ -13,11 +13,12 @@ import inspect
 import numpy as np
 
 from glassnet.nn.layers import BatchNorm, Dense, Dropout, default_init, make_activation
-from glassnet.nn.losses import SoftmaxCrossEntropy
+from glassnet.nn.losses import LOSSES
 from glassnet.nn.network import Sequential
 from glassnet.nn.optim import optimizer_class
 from glassnet.nn.registries import registry_menus
 from glassnet.nn.schedules import schedule_class
+from glassnet.playground.config import losses_for, task_of
 from glassnet.training import Trainer
 
 __all__ = [
@@ -31,9 +32,17 @@ def init_for(activation: str, init: str = "auto") -> str:
     return default_init(activation) if init == "auto" else init
 
 
+def loss_class(config: dict) -> type:
+    """The loss ``config['loss']`` names in the registry; ``'auto'``: the task's first (softmax cross-entropy
+    for classes, squared error for a regression)."""
+    name = config["loss"]
+    return LOSSES[losses_for(task_of(config))[0] if name == "auto" else name]
+
+
 def build_network(config: dict, n_classes: int) -> Sequential:
-    """``Dense [-> BatchNorm] -> activation [-> Dropout]`` per hidden layer, then ``Dense`` to the classes,
-    softmax cross-entropy; weights and dropout masks drawn from ``default_rng(config['seed'])``."""
+    """``Dense [-> BatchNorm] -> activation [-> Dropout]`` per hidden layer, then ``Dense`` to the outputs
+    (the classes, or one value for a regression) and the configured loss; weights and dropout masks drawn
+    from ``default_rng(config['seed'])``."""
     rng = np.random.default_rng(config["seed"])
     layers, fan_in, activation = [], 2 + len(config["features"]), "identity"
     for spec in config["layers"]:
@@ -46,7 +55,7 @@ def build_network(config: dict, n_classes: int) -> Sequential:
             layers.append(Dropout(spec["dropout"], rng=rng))
         fan_in = spec["units"]
     layers.append(Dense(fan_in, n_classes, rng=rng, init=init_for(activation, config["init"])))
-    return Sequential(layers, SoftmaxCrossEntropy())
+    return Sequential(layers, loss_class(config)())
 
 
 def _accepted(settings: dict, cls: type) -> dict:
@@ -223,7 +232,7 @@ def _schedule_code(config: dict) -> tuple[type, str]:
 
 #: where a script imports glassnet's classes from: the public names (a class registered from elsewhere is
 #: imported from its own module)
-_PUBLIC = ("glassnet.layers", "glassnet.optim", "glassnet.schedules")
+_PUBLIC = ("glassnet.layers", "glassnet.losses", "glassnet.optim", "glassnet.schedules")
 
 
 def _import_lines(classes) -> list[str]:
@@ -242,17 +251,19 @@ def _data_code(config: dict, csv_name: str) -> tuple[list[str], list[str]]:
     """The script's import and lines that make ``X_train, y_train, X_test, y_test`` as the playground does."""
     if config["dataset"] == "csv":
         imports = ["from glassnet.playground.datasets import parse_csv, split"]
+        read = "parse_csv(f.read())" if config["target"] == "class" else 'parse_csv(f.read(), target="value")'
         body = [
             f"# the CSV you uploaded, saved next to this script as {csv_name}",
             f'with open("{csv_name}") as f:',
-            "    X, y, class_names = parse_csv(f.read())",
+            f"    X, y, names = {read}",
             f"X_train, y_train, X_test, y_test = split(X, y, {config['train_fraction']!r}, "
             f"np.random.default_rng({config['data_seed']}))",
         ]
         return imports, body
     from glassnet.playground.datasets import DATASETS
 
-    classes = "" if DATASETS[config["dataset"]][2] else f"classes={config['classes']}, "
+    chosen = config["dataset"] in DATASETS and DATASETS[config["dataset"]][2] is None
+    classes = f"classes={config['classes']}, " if chosen else ""
     body = [
         "X_train, y_train, X_test, y_test = make_dataset(",
         f'    "{config["dataset"]}", n_samples={config["n_samples"]}, noise={config["noise"]!r}, '
@@ -307,6 +318,8 @@ def _training_code(phases: list[tuple[dict, int]]) -> list[str]:
                 f"fit_steps(trainer, X_train, y_train, steps={steps})  # Trainer.fit, paused after {steps} steps"
             )
         previous = config
+    if task_of(phases[0][0]) == "regression":
+        return [*lines, "", 'print(f"test R^2: {r2_score(net, X_test, y_test):.3f}")']
     return [*lines, "", 'print(f"test accuracy: {np.mean(net.predict(X_test) == y_test):.3f}")']
 
 
@@ -317,6 +330,7 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     config = phases[0][0]
     steps = sum(phase[1] for phase in phases)
     layer_lines, layer_classes = _layers_code(config, n_classes)
+    loss = loss_class(config)
     opt_cls, opt_code = _optimizer_code(config)
     sched_code = _schedule_code(config)[1]
     sched_classes = {_schedule_code(phase[0])[0] for phase in phases}
@@ -328,13 +342,12 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
     imports = [
         "import numpy as np",
         "",
-        *_import_lines({*layer_classes, opt_cls, *sched_classes}),
-        "from glassnet.losses import SoftmaxCrossEntropy",
+        *_import_lines({*layer_classes, loss, opt_cls, *sched_classes}),
         "from glassnet.network import Sequential",
         *data_imports,
         *feature_imports,
         "from glassnet.playground.stepping import fit_steps",
-        "from glassnet.training import Trainer",
+        "from glassnet.training import Trainer" + (", r2_score" if task_of(config) == "regression" else ""),
     ]
     body = [
         "",
@@ -346,7 +359,7 @@ def python_script(phases: list[tuple[dict, int]], n_classes: int, csv_name: str 
         "    [",
         *(f"        {line}" for line in layer_lines),
         "    ],",
-        "    SoftmaxCrossEntropy(),",
+        f"    {loss.__name__}(),",
         ")",
         f"optimizer = {opt_code}",
         f"schedule = {sched_code}",

@@ -13,10 +13,11 @@ import math
 
 from glassnet.nn.initializers import INITIALIZERS
 from glassnet.nn.layers import hidden_activations
+from glassnet.nn.losses import LOSSES
 from glassnet.nn.optim import OPTIMIZERS
 from glassnet.nn.schedules import SCHEDULES
 
-__all__ = ["DEFAULTS", "LIMITS", "ConfigError", "salvage_config", "validate_config"]
+__all__ = ["DEFAULTS", "LIMITS", "ConfigError", "losses_for", "salvage_config", "task_of", "validate_config"]
 
 #: the sizes one browser tab may ask for, so that one tab cannot take the machine
 LIMITS = {
@@ -53,9 +54,15 @@ DEFAULTS = {
     "init": "auto",
     "seed": 0,
     "features": [],
+    "target": "class",  # a CSV's last column: class labels, or the values to predict ("value")
+    "loss": "auto",  # the task's first loss: softmax cross-entropy, or squared error for a regression
 }
 
-DATASET_NAMES = ("circles", "moons", "xor", "spirals", "blobs", "csv")
+DATASET_NAMES = ("circles", "moons", "xor", "spirals", "blobs", "surface", "plane", "csv")
+REGRESSION_DATASETS = ("surface", "plane")
+
+#: the loss registry's task that each playground task takes its losses from
+LOSS_TASKS = {"classification": "multiclass", "regression": "regression"}
 
 
 class ConfigError(ValueError):
@@ -138,6 +145,22 @@ def _features(value) -> list[str]:
     return [name for name in FEATURES if name in value]
 
 
+def task_of(config: dict) -> str:
+    """``'regression'`` for a surface to fit (a regression data set, or a CSV of values), else
+    ``'classification'``."""
+    if config["dataset"] in REGRESSION_DATASETS or (
+        config["dataset"] == "csv" and config["target"] == "value"
+    ):
+        return "regression"
+    return "classification"
+
+
+def losses_for(task: str) -> list[str]:
+    """The registered losses (their own names, aliases left out) for a playground ``task``, in registration
+    order; read from the registry at each call."""
+    return [name for name, cls in LOSSES.items() if name == cls.name and cls.task == LOSS_TASKS[task]]
+
+
 def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
     """A clean copy of ``config`` with defaults filled in; raises :class:`ConfigError` on any bad value.
 
@@ -166,6 +189,26 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
     out["init"] = _choice(config, "init", ("auto", *INITIALIZERS))
     out["seed"] = _number(config, "seed", 0, 2**31 - 1, integer=True)
     out["features"] = _features(config.get("features", []))
+    out["target"] = _choice(config, "target", ("class", "value"))
+    out["loss"] = _loss(config, task_of(out))
+    _check_sizes(out, n_csv_rows)
+    return out
+
+
+def _loss(config: dict, task: str) -> str:
+    """``'auto'`` or a registered loss of the task (softmax cross-entropy for classes; squared error,
+    Huber, ... for a regression)."""
+    offered = losses_for(task)
+    if config.get("loss", "auto") in LOSSES and config["loss"] not in offered:
+        raise ConfigError(
+            f"loss {config['loss']!r} does not fit this data set's task ({task}); expected auto or one of "
+            f"{', '.join(offered)}."
+        )
+    return _choice(config, "loss", ("auto", *offered))
+
+
+def _check_sizes(out: dict, n_csv_rows: int | None) -> None:
+    """The settings that depend on each other: training points, batch size, the network's parameters."""
     n = n_csv_rows if out["dataset"] == "csv" and n_csv_rows else out["n_samples"]
     n_train = min(max(int(round(out["train_fraction"] * n)), 1), n - 1)
     if n_train < 2:
@@ -176,14 +219,14 @@ def validate_config(config: dict, n_csv_rows: int | None = None) -> dict:
         )
     if out["batch_norm"] and out["batch_size"] < 2:
         raise ConfigError("Batch normalisation needs batches of at least 2 points; raise batch_size.")
-    widths = [2 + len(out["features"])] + [spec["units"] for spec in out["layers"]] + [out["classes"]]
+    n_outputs = 1 if task_of(out) == "regression" else out["classes"]
+    widths = [2 + len(out["features"])] + [spec["units"] for spec in out["layers"]] + [n_outputs]
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=False))
     if n_params > LIMITS["total_params"]:
         raise ConfigError(
             f"The network has {n_params:,} parameters, more than the playground's limit of "
             f"{LIMITS['total_params']:,}; use fewer or narrower layers."
         )
-    return out
 
 
 def salvage_config(config: dict, n_csv_rows: int | None = None) -> tuple[dict, list[str]]:

@@ -1,8 +1,11 @@
 """The playground's 2-D problems, generated with NumPy from a seed, and the reader of a user's CSV.
 
 Every generator returns ``(X, y)`` with ``X`` of shape ``(n, 2)`` (float32, roughly in ``[-1.5, 1.5]``) and
-``y`` of shape ``(n,)`` (int64 class indices from 0). :func:`make_dataset` adds the noise and the train/test
-split, so that a script (the playground's "copy as Python") gets the same points from the same arguments.
+``y`` of shape ``(n,)``: int64 class indices from 0 for the classification problems (:data:`DATASETS`),
+float32 values of a surface :math:`y = f(x_1, x_2)` for the regression problems (:data:`REGRESSIONS`, as in
+TensorFlow Playground). :func:`make_dataset` adds the noise (to the points of a classification problem, to the
+values of a regression problem) and the train/test split, so that a script (the playground's "copy as
+Python") gets the same points from the same arguments.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 __all__ = [
     "DATASETS",
     "FEATURES",
+    "REGRESSIONS",
     "add_features",
     "make_dataset",
     "parse_csv",
@@ -89,6 +93,25 @@ DATASETS = {
 }
 
 
+def _surface(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""A smooth hill-and-valley surface: :math:`y = \sin(2 x_1) \cos(1.5 x_2)`, values in [-1, 1]."""
+    X = rng.uniform(-1.3, 1.3, (n, 2))
+    return X, np.sin(2.0 * X[:, 0]) * np.cos(1.5 * X[:, 1])
+
+
+def _plane(n: int, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A tilted plane, :math:`y = 0.6 x_1 - 0.4 x_2`: a network without hidden layers fits it exactly."""
+    X = rng.uniform(-1.3, 1.3, (n, 2))
+    return X, 0.6 * X[:, 0] - 0.4 * X[:, 1]
+
+
+#: regression problems: name -> (generator, description); the noise goes to the values y, not the points
+REGRESSIONS = {
+    "surface": (_surface, "a smooth surface, sin(2 x₁) cos(1.5 x₂)"),
+    "plane": (_plane, "a tilted plane, 0.6 x₁ − 0.4 x₂, with noisy values"),
+}
+
+
 def split(X: np.ndarray, y: np.ndarray, train_fraction: float, rng: np.random.Generator):
     """Shuffle and split into ``(X_train, y_train, X_test, y_test)``; at least one sample on each side."""
     order = rng.permutation(len(X))
@@ -105,16 +128,18 @@ def make_dataset(
     classes: int = 2,
     seed: int = 0,
 ):
-    """A 2-D classification problem, split into train and test.
+    """A 2-D classification or regression problem, split into train and test.
 
     Parameters
     ----------
     name : str
-        One of :data:`DATASETS`: ``circles``, ``moons``, ``xor``, ``spirals``, ``blobs``.
+        One of :data:`DATASETS` (``circles``, ``moons``, ``xor``, ``spirals``, ``blobs``) or of
+        :data:`REGRESSIONS` (``surface``, ``plane``).
     n_samples : int
         Points in all (train + test).
     noise : float
-        Standard deviation of the Gaussian noise added to each coordinate.
+        Standard deviation of the Gaussian noise added to each coordinate (classification) or to each value
+        (regression).
     train_fraction : float
         Share of the points used for training, in (0, 1).
     classes : int
@@ -125,10 +150,16 @@ def make_dataset(
     Returns
     -------
     X_train, y_train, X_test, y_test : ndarray
-        ``X`` float32 ``(n, 2)``, ``y`` int64 ``(n,)``.
+        ``X`` float32 ``(n, 2)``, ``y`` int64 ``(n,)`` (classes) or float32 ``(n,)`` (values).
     """
+    if name in REGRESSIONS:
+        rng = np.random.default_rng(seed)
+        X, y = REGRESSIONS[name][0](int(n_samples), rng, 1)
+        y = y + rng.normal(0.0, float(noise), y.shape)
+        return split(X.astype(np.float32), y.astype(np.float32), train_fraction, rng)
     if name not in DATASETS:
-        raise ValueError(f"Unknown data set {name!r}; expected one of {sorted(DATASETS)} (or upload a CSV).")
+        known = sorted([*DATASETS, *REGRESSIONS])
+        raise ValueError(f"Unknown data set {name!r}; expected one of {known} (or upload a CSV).")
     rng = np.random.default_rng(seed)
     make, _, fixed = DATASETS[name]
     X, y = make(int(n_samples), rng, fixed or int(classes))
@@ -147,28 +178,34 @@ def _lines(text: str):
         start = end
 
 
-def parse_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def parse_csv(
+    text: str, max_rows: int = 5000, target: str = "class"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """:func:`read_csv`, its features standardised (mean 0, standard deviation 1 per column, see
     :func:`standardization`) so that every network setting behaves as on the built-in problems.
 
     Returns
     -------
-    X : ndarray (n, 2) float32, y : ndarray (n,) int64, class_names : list of str
+    X : ndarray (n, 2) float32, y : ndarray (n,) int64 (classes) or float32 (values), names : list of str
     """
-    X, y, names = read_csv(text, max_rows)
+    X, y, names = read_csv(text, max_rows, target)
     scaling = standardization(X)
     X = (X - scaling["mean"]) / scaling["scale"]  # (n, 2) - (2,) -> (n, 2), feature by feature
     return X.astype(np.float32), y, names
 
 
-def read_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a CSV of two numeric feature columns and a label column (the last), with or without a header.
+def read_csv(
+    text: str, max_rows: int = 5000, target: str = "class"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV of two numeric feature columns and a target column (the last), with or without a header.
 
-    Labels may be any strings or numbers; they become class indices 0..k-1 in sorted order.
+    With ``target="class"`` the labels may be any strings or numbers; they become class indices 0..k-1 in
+    sorted order. With ``target="value"`` each label is a number, the value to predict (regression).
 
     Returns
     -------
-    X : ndarray (n, 2) float64 as written, y : ndarray (n,) int64, class_names : list of str
+    X : ndarray (n, 2) float64 as written, y : ndarray (n,) int64 class indices or float32 values,
+    names : list of str, the class names (``target="class"``) or the target column's name (``"value"``)
 
     Raises
     ------
@@ -210,6 +247,9 @@ def read_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, l
             raise ValueError(f"CSV line {line}: NaN or infinite feature value {row[:2]!r}; remove the row.")
         features.append((x1, x2))
         labels.append(row[2].strip())
+    if target == "value":
+        name = (rows[0][-1].strip() if start else "") or "y"  # the header's name for the target column
+        return np.array(features, dtype=np.float64), _values(labels, start), [name]
     names = sorted(set(labels), key=lambda s: (number(s) is None, number(s) or 0.0, s))
     if len(names) < 2:
         raise ValueError(f"The CSV has a single label {names!r}; classification needs at least 2 classes.")
@@ -217,6 +257,23 @@ def read_csv(text: str, max_rows: int = 5000) -> tuple[np.ndarray, np.ndarray, l
         raise ValueError(f"The CSV has {len(names)} different labels; the playground takes at most 10.")
     index = {name: k for k, name in enumerate(names)}
     return np.array(features, dtype=np.float64), np.array([index[s] for s in labels], dtype=np.int64), names
+
+
+def _values(labels: list[str], start: int) -> np.ndarray:
+    """The target column as float32 numbers (regression), or a ``ValueError`` naming the first bad line."""
+    values = []
+    for line, text in enumerate(labels, start=start + 1):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not np.isfinite(value) or abs(value) > 1e30:
+            raise ValueError(
+                f"CSV line {line}: the target {text!r} is not a finite number; a regression CSV has a number "
+                "in its last column (choose 'class labels' for a classification CSV)."
+            )
+        values.append(value)
+    return np.array(values, dtype=np.float32)
 
 
 def standardization(X: np.ndarray) -> dict:

@@ -153,7 +153,8 @@ def trace_to_json(
         "loss_kind": type(net.loss).__name__,
         "loss_formula": loss_doc,
         "loss_formula_html": rst_to_html(loss_text),
-        "labels": None if labels is None else [int(v) for v in np.asarray(labels)[:PREVIEW_ROWS]],
+        # class indices, or a regression's target values
+        "labels": None if labels is None else np.asarray(labels)[:PREVIEW_ROWS].tolist(),
         "proba": _array(_softmax(np.asarray(trace.logits, dtype=np.float64))) if softmax_head else None,
         "loss_source": {
             "forward": _source(type(net.loss), "forward"),

@@ -11,7 +11,8 @@ __all__ = ["model_file", "session_state"]
 
 
 def _points(X: np.ndarray, y: np.ndarray) -> dict:
-    return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": y.tolist()}
+    values = np.round(y.astype(np.float64), 4) if y.dtype.kind == "f" else y  # a regression's values
+    return {"x": np.round(X.astype(np.float64), 4).tolist(), "y": values.tolist()}
 
 
 def session_state(session) -> dict:
@@ -24,10 +25,12 @@ def session_state(session) -> dict:
         {"units": s["units"], "kind": "hidden", "activation": s["activation"]}
         for s in session.config["layers"]
     ]
-    layout.append({"units": session.n_classes, "kind": "output"})
+    layout.append({"units": session.n_classes, "kind": "output", "loss": type(session.net.loss).__name__})
     return {
         "id": session.id,
         "config": session.config,
+        "task": session.task,  # "classification" or "regression"
+        "value_range": session.value_range,  # a regression's colour scale: the training values' range
         "n_classes": session.n_classes,
         "class_names": session.class_names,
         "domain": session.domain,
@@ -39,6 +42,13 @@ def session_state(session) -> dict:
         "limits": LIMITS,
         "playing": session.playing,
     }
+
+
+def _labels(session) -> dict:
+    """A classifier's file keeps its classes and their names; a regression's has none."""
+    if session.task == "regression":
+        return {}
+    return {"classes": list(range(session.n_classes)), "class_names": session.class_names}
 
 
 def model_file(session) -> bytes:
@@ -53,7 +63,7 @@ def model_file(session) -> bytes:
     os.close(handle)
     try:
         save_model(
-            name, session.net, classes=list(range(session.n_classes)), class_names=session.class_names,
+            name, session.net, **_labels(session),
             info={"source": "glassnet playground", "config": session.config, "steps": session.steps,
                   "inputs": ["x1", "x2", *session.config["features"]]},  # engineered inputs: add_features
             # a CSV's rows are standardised for the network: the file keeps how, for its raw rows

@@ -1,6 +1,6 @@
 """A playground frame: what the page draws of a :class:`~glassnet.playground.session.Session` at one moment.
 
-The decision regions on a grid, each hidden neuron's output on a smaller grid, the "hidden space" view, the
+The decision regions (a regression: the predicted value) on a grid, each hidden neuron's output on a smaller grid, the "hidden space" view, the
 weights, the loss and accuracy curves and the step counters, as one JSON-ready dict (:func:`draw_frame`).
 The functions here read the session's network and data; only :func:`draw_frame` updates the session (its
 curves and its steps-per-second marks), and the caller holds ``session.lock``.
@@ -53,12 +53,21 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _scores(net, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Loss (NaN once the outputs are not finite) and accuracy of ``net`` on ``(X, y)``."""
+def _scores(net, X: np.ndarray, y: np.ndarray, task: str = "classification") -> tuple[float, float]:
+    r"""Loss (NaN once the outputs are not finite) and score of ``net`` on ``(X, y)``: the accuracy, or for a
+    regression :math:`R^2 = 1 - \sum_n (y_n - \hat y_n)^2 / \sum_n (y_n - \bar y)^2`."""
     with np.errstate(over="ignore", invalid="ignore"):
         z = net.forward(X)
-        loss = float(net.loss.forward(z, y)) if np.all(np.isfinite(z)) else float("nan")
-    return loss, float(np.mean(np.argmax(z, axis=1) == y))
+        finite = bool(np.all(np.isfinite(z)))
+        loss = float(net.loss.forward(z, y)) if finite else float("nan")
+        if task != "regression":
+            return loss, float(np.mean(np.argmax(z, axis=1) == y))
+        if not finite:
+            return loss, float("nan")
+        y64 = y.astype(np.float64)
+        residual = np.sum((y64 - z[:, 0]) ** 2)  # (N,) - (N,) -> a number
+        total = np.sum((y64 - y64.mean()) ** 2)
+    return loss, float(1.0 - residual / total) if total > 0 else float("nan")
 
 
 def _steps_per_second(session) -> float:
@@ -90,12 +99,12 @@ def _add_curve_point(curves: dict, values: tuple) -> None:
             curves[key] = curves[key][::2]
 
 
-def stall_hint(curves: dict, config: dict) -> str | None:
+def stall_hint(curves: dict, config: dict, score: str = "accuracy") -> str | None:
     """What to try when training has stalled short of the training points (``None`` while it still learns).
 
     Stalled: after :data:`STALL_EPOCHS` epochs at least, the best training loss of the last
     :data:`STALL_EPOCHS` epochs is within :data:`STALL_GAIN` (relative) of the best before them, and the
-    training accuracy is below 0.95."""
+    training ``score`` (accuracy, or R² for a regression) is below 0.95."""
     epochs, losses, accuracy = curves["epoch"], curves["train_loss"], curves["train_acc"]
     if not epochs or epochs[-1] < 2 * STALL_EPOCHS or accuracy[-1] is None or accuracy[-1] >= 0.95:
         return None
@@ -119,7 +128,7 @@ def stall_hint(curves: dict, config: dict) -> str | None:
     tips = tips or ["a wider network", "another learning rate", "another seed (new weights)"]
     return (
         f"Training has stalled: the training loss has not fallen by {STALL_GAIN:.0%} in the last {STALL_EPOCHS} "
-        f"epochs, at training accuracy {accuracy[-1]:.2f}. Try {'; '.join(tips)}."
+        f"epochs, at training {score} {accuracy[-1]:.2f}. Try {'; '.join(tips)}."
     )
 
 
@@ -136,6 +145,16 @@ def _decision_grid(net, grid: np.ndarray, n_classes: int) -> dict:
         "cls": _b64(np.argmax(proba, axis=1)),
         "conf": _b64(np.clip(confidence * 255.0 + 0.5, 0, 255)),
     }
+
+
+def _value_grid(net, grid: np.ndarray, low: float, high: float) -> dict:
+    """Each grid cell's predicted value as a byte: 0 at ``low``, 255 at ``high`` (the training values'
+    range, so that the map and the points share one colour scale), clipped beyond them."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = net.forward(grid)[:, 0].astype(np.float64)  # (G*G, 1) -> (G*G,)
+    value = np.where(np.isfinite(value), value, (low + high) / 2)
+    scaled = (value - low) / (high - low) if high > low else np.full_like(value, 0.5)
+    return {"n": GRID, "value": _b64(np.clip(scaled * 255.0 + 0.5, 0, 255)), "low": low, "high": high}
 
 
 def _hidden_widths(session) -> list[int]:
@@ -206,12 +225,15 @@ def draw_frame(session) -> dict:
     net = session.net
     net.eval()
     rate = _steps_per_second(session)
-    train_loss, train_acc = _scores(net, session.X_train, session.y_train)
-    test_loss, test_acc = _scores(net, session.X_test, session.y_test)
+    train_loss, train_acc = _scores(net, session.X_train, session.y_train, session.task)
+    test_loss, test_acc = _scores(net, session.X_test, session.y_test, session.task)
     epoch = fractional_epoch(session)
     values = (epoch, train_loss, test_loss, train_acc, test_acc, session.schedule.lr)
     _add_curve_point(session.curves, values)
-    grid = _decision_grid(net, session.grid, session.n_classes)
+    if session.task == "regression":
+        grid = _value_grid(net, session.grid, *session.value_range)
+    else:
+        grid = _decision_grid(net, session.grid, session.n_classes)
     return {
         "type": "frame",
         "step": session.steps,
@@ -221,11 +243,13 @@ def draw_frame(session) -> dict:
         "lr": session.schedule.lr,
         "playing": session.playing,
         "message": session.message,
-        "hint": stall_hint(session.curves, session.config),
+        "hint": stall_hint(
+            session.curves, session.config, "R²" if session.task == "regression" else "accuracy"
+        ),
         "train_loss": _finite(train_loss),
         "test_loss": _finite(test_loss),
-        "train_acc": train_acc,
-        "test_acc": test_acc,
+        "train_acc": _finite(train_acc),  # the accuracy, or R² for a regression
+        "test_acc": _finite(test_acc),
         "curves": session.curves,
         "marks": session.marks,  # settings changed while training: where on the curves, and what
         "grid": grid,

@@ -62,6 +62,11 @@ class HandEdits:
                 raise SessionError(
                     f"{name} must be a number in [-{self.domain}, {self.domain}]; got {value!r}."
                 )
+        if self.task == "regression":
+            raise SessionError(
+                "Adding points by a click is for the classification problems (a click gives a class, not a "
+                "value); choose one of them, or add rows to your CSV."
+            )
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
             raise SessionError(f"label must be a class number, 0 to {self.n_classes - 1}; got {label!r}.")
         if self.added >= MAX_ADDED:

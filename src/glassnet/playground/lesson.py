@@ -83,7 +83,8 @@ class LessonRecorder:
 def _compact(frame: dict) -> dict:
     """What the lesson keeps of a frame: maps in fewer shades, each neuron's at half the resolution."""
     kept = {key: frame[key] for key in _FRAME_KEYS}
-    kept["grid"] = {**frame["grid"], "conf": _coarse(frame["grid"]["conf"])}
+    shade = "value" if "value" in frame["grid"] else "conf"  # a regression's values, or a class's confidence
+    kept["grid"] = {**frame["grid"], shade: _coarse(frame["grid"][shade])}
     if frame["neurons"]:
         n = frame["neurons"]["n"]
         maps = [[_coarse(m, n) for m in layer] for layer in frame["neurons"]["maps"]]
@@ -121,6 +122,8 @@ def lesson_html(session, note: str = "") -> str:
         "version": __version__,
         "config": session.config,
         "class_names": session.class_names,
+        "task": session.task,
+        "value_range": session.value_range,
         "domain": session.domain,
         "train": state["train"],
         "test": state["test"],

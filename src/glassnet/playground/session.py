@@ -129,7 +129,13 @@ class Session(FitThread, HandEdits):
                 self.X_train, self.y_train = add_features(run.X_train, features), run.y_train
                 self.X_test, self.y_test = add_features(run.X_test, features), run.y_test
                 self.n_classes, self.class_names, self.domain = run.n_classes, run.class_names, run.domain
-                self.standardize = run.standardize
+                self.standardize, self.task = run.standardize, run.task
+                # a regression's colour scale: the training values' range, rounded out
+                self.value_range = (
+                    (float(np.min(run.y_train)), float(np.max(run.y_train)))
+                    if run.task == "regression"
+                    else None
+                )
                 self.grid = add_features(grid_points(self.domain, GRID), features)
                 self.neuron_grid = add_features(grid_points(self.domain, NEURON_GRID), features)
                 self.warp_lines = add_features(warp_lines(self.domain), features)

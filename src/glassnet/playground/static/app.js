@@ -76,6 +76,13 @@
     const e = entry("activations", name);
     return e ? `a = f(z), f(x) = ${e.formula}` : `a = ${name}(z)`;
   }
+  // a regression (a value y = f(x₁, x₂) to predict) or classes: the data set says, or a CSV's target column
+  const REGRESSION_SETS = ["surface", "plane"];
+  function taskOf(c) { return REGRESSION_SETS.includes(c.dataset) || (c.dataset === "csv" && c.target === "value") ? "regression" : "classification"; }
+  function regression() { return !!S.info && S.info.task === "regression"; }
+  function scoreName() { return regression() ? "R²" : "accuracy"; }
+  // a change of task starts from the task's own loss (softmax cross-entropy, or squared error)
+  function withTask(change) { return taskOf({ ...S.config, ...change }) === taskOf(S.config) ? change : { ...change, loss: "auto" }; }
   function showFormula(id, e) { $(id).textContent = e ? e.formula : ""; $(id).title = e ? e.summary : ""; }
 
   // ---------------------------------------------------------------- URL state
@@ -145,6 +152,12 @@
     legend();
     writeHash();
     headerActions();
+    const score = scoreName();
+    $("stat-test-acc-name").textContent = `test ${score}`;
+    $("train-acc-name").textContent = regression() ? "train R²" : "train acc.";
+    $("test-acc-name").textContent = regression() ? "test R²" : "test acc.";
+    $("curve-acc-name").textContent = regression() ? "R² (1 − residual / total sum of squares)" : "Accuracy";
+    $("add-note").hidden = regression();
     $("n-params").textContent = `${info.n_params.toLocaleString()} parameters · layers: ${info.layers.join(" → ")}`;
   }
   function openEvents() {
@@ -212,6 +225,14 @@
     const opt = entry("optimizers", c.optimizer), sched = entry("schedules", c.schedule);
     for (const k of ["momentum", "weight_decay"]) $(`field-${k}`).hidden = !(opt && opt.fields.includes(k));
     for (const k of ["step_size", "gamma", "total_epochs"]) $(`field-${k}`).hidden = !(sched && sched.fields.includes(k));
+    const lossTask = taskOf(c) === "regression" ? "regression" : "multiclass";
+    const losses = S.menus.losses.filter((e) => e.task === lossTask);
+    fillMenu($("loss"), [{ name: "auto", summary: `the task's first: ${losses[0] ? losses[0].name : "–"}` }, ...losses]);
+    $("loss").value = c.loss;
+    const lossEntry = entry("losses", c.loss === "auto" && losses[0] ? losses[0].name : c.loss);
+    $("loss-formula").textContent = lossEntry ? lossEntry.class : ""; // its summary (reStructuredText) on hover
+    $("loss-formula").title = lossEntry ? lossEntry.summary : "";
+    $("target").value = c.target;
     showFormula("optimizer-formula", opt);
     showFormula("schedule-formula", sched);
     $("batch_norm").checked = !!c.batch_norm;
@@ -219,15 +240,17 @@
   document.querySelectorAll("#datasets button").forEach((b) => {
     b.onclick = () => {
       if (b.dataset.dataset === "csv" && !S.csv) { $("field-csv").hidden = false; $("csv-file").click(); return; }
-      changeConfig({ dataset: b.dataset.dataset });
+      changeConfig(withTask({ dataset: b.dataset.dataset }));
     };
   });
   $("csv-file").onchange = async (e) => {
     const file = e.target.files[0];
     if (!file) return;
     S.csv = await file.text();
-    changeConfig({ dataset: "csv" });
+    changeConfig(withTask({ dataset: "csv" }));
   };
+  $("target").onchange = () => changeConfig(withTask({ target: $("target").value }));
+  $("loss").onchange = () => changeConfig({ loss: $("loss").value });
   for (const k of ["classes", "noise", "train_fraction", "n_samples"]) {
     $(k).oninput = () => { $(`${k}-out`).textContent = $(k).value; };
     $(k).onchange = () => changeConfig({ [k]: Number($(k).value) });
@@ -325,7 +348,7 @@
         ctl.appendChild(el("div", "muted", (layer.names || ["x₁", "x₂"]).join(", ")));
       } else if (layer.kind === "output") {
         ctl.appendChild(el("div", "title", "output"));
-        ctl.appendChild(el("div", "muted", `softmax, ${layer.units} classes`));
+        ctl.appendChild(el("div", "muted", regression() ? `ŷ, ${layer.loss}` : `softmax, ${layer.units} classes`));
       } else {
         const i = li - 1, spec = S.config.layers[i];
         ctl.appendChild(el("div", "title", `hidden ${i + 1}`));
@@ -362,7 +385,7 @@
         c.style.width = c.style.height = `${size}px`;
         if (size < 10) c.style.borderRadius = "2px";
         c.dataset.layer = String(li); c.dataset.unit = String(j);
-        if (layer.kind === "output") { c.style.borderColor = COLORS[j % COLORS.length]; c.title = `class ${S.info.class_names[j]}`; }
+        if (layer.kind === "output") { c.style.borderColor = regression() ? "#6b7785" : COLORS[j % COLORS.length]; c.title = regression() ? "the predicted value ŷ" : `class ${S.info.class_names[j]}`; }
         else if (layer.kind === "input") c.title = (layer.names || ["x₁", "x₂"])[j];
         else c.title = `hidden ${li}, unit ${j + 1}`;
         if (layer.kind !== "input") c.onclick = () => selectNeuron(li, j);
@@ -443,10 +466,12 @@
     const layer = S.info.layout[sel.layer], out = layer.kind === "output";
     box.textContent = "";
     box.hidden = false;
-    const name = out ? `output · class ${S.info.class_names[sel.unit]}` : `hidden ${sel.layer} · unit ${sel.unit + 1} (${layer.activation})`;
+    const outName = regression() ? "output · the predicted value ŷ" : `output · class ${S.info.class_names[sel.unit]}`;
+    const name = out ? outName : `hidden ${sel.layer} · unit ${sel.unit + 1} (${layer.activation})`;
     box.appendChild(el("div", "title", name));
     const inputs = sel.layer === 1 ? (S.info.layout[0].names || ["x₁", "x₂"]).join(", ") : `the ${S.info.layout[sel.layer - 1].units} outputs of the layer before`;
-    const act = out ? "p = softmax(z) over the classes" : activationFormula(layer.activation);
+    const outAct = regression() ? "ŷ = z (no activation)" : "p = softmax(z) over the classes";
+    const act = out ? outAct : activationFormula(layer.activation);
     const bn = S.config.batch_norm && !out ? ", then batch norm" : "";
     box.appendChild(el("div", "formula", `z = Σᵢ wᵢ xᵢ + b   (xᵢ: ${inputs})${bn};   ${act}`));
     if (!f || !f.weights) { box.appendChild(el("div", "muted", "this network is too large to send its weights to the page")); return; }
@@ -496,7 +521,7 @@
     });
     const last = S.info.layout.length - 1;
     document.querySelectorAll(`.neuron[data-layer="${last}"]`).forEach((c) => {
-      const ctx = c.getContext("2d"), col = hex(COLORS[Number(c.dataset.unit) % COLORS.length]);
+      const ctx = c.getContext("2d"), col = regression() ? POS : hex(COLORS[Number(c.dataset.unit) % COLORS.length]);
       ctx.fillStyle = rgb(mix(WHITE, col, 0.55)); ctx.fillRect(0, 0, c.width, c.height);
     });
   }
@@ -575,6 +600,12 @@
   function legend() {
     const box = $("legend");
     box.textContent = "";
+    if (regression()) { // the colour scale: the training values' range, orange (low) to blue (high)
+      const [low, high] = S.info.value_range, bar = el("span", "scale");
+      bar.style.background = `linear-gradient(to right, ${rgb(NEG)}, #fff, ${rgb(POS)})`;
+      box.append(el("span", null, `ŷ = ${fmt(low, 3)}`), bar, el("span", null, fmt(high, 3)));
+      return;
+    }
     if (!(S.addClass < S.info.n_classes)) S.addClass = 0;
     S.info.class_names.forEach((name, k) => {
       const s = el("span", k === S.addClass ? "chosen" : null), dot = el("i");
@@ -597,9 +628,27 @@
       message(info.change, "info");
     } catch (err) { message(err.message); }
   });
+  function valueColor(v) { // a value on the training values' scale: orange (low), white (middle), blue (high)
+    const [low, high] = S.info.value_range;
+    return diverging(high > low ? (2 * (v - low)) / (high - low) - 1 : 0);
+  }
+  function paintGrid(f) { // the grid's colours into S.heatImg: a class's colour by confidence, or a value's
+    const n = f.grid.n, data = S.heatImg.data;
+    if (f.grid.value) {
+      const value = b64bytes(f.grid.value);
+      if (!S.valueShades) { S.valueShades = []; for (let v = 0; v < 256; v++) S.valueShades.push(diverging((2 * v) / 255 - 1)); }
+      for (let i = 0; i < n * n; i++) { const c = S.valueShades[value[i]]; data.set([c[0], c[1], c[2], 255], 4 * i); }
+      return;
+    }
+    const cls = b64bytes(f.grid.cls), conf = b64bytes(f.grid.conf), shades = S.classShades;
+    for (let i = 0; i < n * n; i++) {
+      const t = shades[cls[i] % shades.length], c = 3 * conf[i];
+      data[4 * i] = t[c]; data[4 * i + 1] = t[c + 1]; data[4 * i + 2] = t[c + 2]; data[4 * i + 3] = 255;
+    }
+  }
   function drawHeatmap(f) {
     const canvas = $("heatmap"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
-    const n = f.grid.n, cls = b64bytes(f.grid.cls), conf = b64bytes(f.grid.conf);
+    const n = f.grid.n;
     if (!S.heatOff || S.heatOff.width !== n) { // one small canvas and its pixels, kept between frames
       S.heatOff = document.createElement("canvas");
       S.heatOff.width = S.heatOff.height = n;
@@ -612,11 +661,8 @@
         return t;
       });
     }
-    const off = S.heatOff, img = S.heatImg, data = img.data, shades = S.classShades;
-    for (let i = 0; i < n * n; i++) {
-      const t = shades[cls[i] % shades.length], c = 3 * conf[i];
-      data[4 * i] = t[c]; data[4 * i + 1] = t[c + 1]; data[4 * i + 2] = t[c + 2]; data[4 * i + 3] = 255;
-    }
+    const off = S.heatOff, img = S.heatImg;
+    paintGrid(f);
     off.getContext("2d").putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
@@ -629,6 +675,14 @@
     ctx.fillText(`x₁ ∈ [−${d}, ${d}]`, 12, H - 14);
     const pts = (set, test) => { // one path per class: a fill and a stroke each, however many points
       const r = test ? 6.5 : 6;
+      if (regression()) { // each point in its value's colour, ringed in grey
+        for (let i = 0; i < set.y.length; i++) {
+          ctx.beginPath(); ctx.arc(px(set.x[i][0]), py(set.x[i][1]), r, 0, 2 * Math.PI);
+          ctx.fillStyle = test ? "#fff" : rgb(valueColor(set.y[i])); ctx.fill();
+          ctx.lineWidth = test ? 3 : 1.4; ctx.strokeStyle = test ? rgb(valueColor(set.y[i])) : "#3d4752"; ctx.stroke();
+        }
+        return;
+      }
       COLORS.forEach((color, k) => {
         const path = new Path2D();
         for (let i = 0; i < set.y.length; i++) {
@@ -651,6 +705,13 @@
     const r = e.target.getBoundingClientRect(), u = (e.clientX - r.left) / r.width, v = (e.clientY - r.top) / r.height;
     const d = S.info.domain, n = f.grid.n, k = S.info.n_classes;
     const cell = Math.min(n - 1, Math.floor(v * n)) * n + Math.min(n - 1, Math.floor(u * n));
+    const where = `x₁ ${fmt(-d + 2 * d * u, 3)}, x₂ ${fmt(d - 2 * d * v, 3)}`;
+    if (f.grid.value) {
+      const [low, high] = S.info.value_range, byte = b64bytes(f.grid.value)[cell];
+      tip.textContent = `${where} → ŷ ≈ ${fmt(low + (byte / 255) * (high - low), 3)}`;
+      tip.hidden = false;
+      return;
+    }
     const cls = b64bytes(f.grid.cls)[cell], p = (b64bytes(f.grid.conf)[cell] / 255) * (1 - 1 / k) + 1 / k;
     tip.textContent = `x₁ ${fmt(-d + 2 * d * u, 3)}, x₂ ${fmt(d - 2 * d * v, 3)} → class ${S.info.class_names[cls]}, p ≈ ${p.toFixed(2)}`;
     tip.hidden = false;
@@ -685,7 +746,8 @@
       let started = false;
       s.values.forEach((v, i) => {
         if (v === null) return;
-        if (!started) { ctx.moveTo(X(xs[i]), Y(Math.min(v, max))); started = true; } else ctx.lineTo(X(xs[i]), Y(Math.min(v, max)));
+        const y = Y(Math.max(0, Math.min(v, max))); // a negative R² sits on the axis
+        if (!started) { ctx.moveTo(X(xs[i]), y); started = true; } else ctx.lineTo(X(xs[i]), y);
       });
       ctx.stroke();
     }
@@ -744,8 +806,8 @@
     if (!c.reached && c.since !== null && c.since !== undefined && f.epoch - c.since >= 1) c.reached = { epoch: f.epoch, step: f.step };
     box.classList.toggle("done", !!c.reached);
     box.textContent = c.reached
-      ? `✓ Challenge met: test accuracy ${fmt(c.target, 3)} reached at epoch ${fmt(c.reached.epoch, 3)} (step ${c.reached.step}).`
-      : `Challenge: reach a test accuracy of ${fmt(c.target, 3)} and hold it for an epoch (now ${fmt(f.test_acc, 3)}).`;
+      ? `✓ Challenge met: test ${scoreName()} ${fmt(c.target, 3)} reached at epoch ${fmt(c.reached.epoch, 3)} (step ${c.reached.step}).`
+      : `Challenge: reach a test ${scoreName()} of ${fmt(c.target, 3)} and hold it for an epoch (now ${fmt(f.test_acc, 3)}).`;
   }
 
   // ---------------------------------------------------------------- step view

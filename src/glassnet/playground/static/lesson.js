@@ -44,13 +44,21 @@
   }
   function drawMap(f) {
     const c = $("map"), ctx = c.getContext("2d"), W = c.width, d = L.domain;
-    const cls = bytes(f.grid.cls), conf = bytes(f.grid.conf);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(image(f.grid.n, (i) => shades[cls[i] % shades.length][conf[i]]), 0, 0, W, W);
+    if (f.grid.value) { // a regression: the predicted value, orange (low) to blue (high)
+      const value = bytes(f.grid.value);
+      ctx.drawImage(image(f.grid.n, (i) => diverging(value[i])), 0, 0, W, W);
+    } else {
+      const cls = bytes(f.grid.cls), conf = bytes(f.grid.conf);
+      ctx.drawImage(image(f.grid.n, (i) => shades[cls[i] % shades.length][conf[i]]), 0, 0, W, W);
+    }
     const px = (x) => ((x + d) / (2 * d)) * W, py = (y) => ((d - y) / (2 * d)) * W;
+    const [low, high] = L.value_range || [0, 1];
+    const colour = (y) => (L.task === "regression" ? `rgb(${diverging(Math.round(255 * (y - low) / ((high - low) || 1))).join(",")})`
+      : COLORS[y % COLORS.length]);
     for (const [set, ring] of [[L.train, false], [L.test, true]]) {
       set.x.forEach(([x, y], i) => {
-        const col = COLORS[set.y[i] % COLORS.length];
+        const col = colour(set.y[i]);
         ctx.beginPath(); ctx.arc(px(x), py(y), 4, 0, 2 * Math.PI);
         ctx.fillStyle = ring ? "#fff" : col; ctx.fill();
         ctx.lineWidth = ring ? 2 : 1; ctx.strokeStyle = ring ? col : "#fff"; ctx.stroke();
@@ -98,14 +106,14 @@
     const plot = (values, top, max, dashed, colour) => {
       ctx.setLineDash(dashed ? [6, 4] : []); ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.beginPath();
       let on = false;
-      values.forEach((v, i) => { if (v === null) return; const y = top + (1 - Math.min(v, max) / max) * (half - 24); if (on) ctx.lineTo(X(k.epoch[i]), y); else { ctx.moveTo(X(k.epoch[i]), y); on = true; } });
+      values.forEach((v, i) => { if (v === null) return; const y = top + (1 - Math.max(0, Math.min(v, max)) / max) * (half - 24); if (on) ctx.lineTo(X(k.epoch[i]), y); else { ctx.moveTo(X(k.epoch[i]), y); on = true; } });
       ctx.stroke(); ctx.setLineDash([]);
     };
     const lossMax = Math.max(1e-9, ...k.train_loss.filter((v) => v !== null), ...k.test_loss.filter((v) => v !== null));
     plot(k.train_loss, 8, lossMax, false, "#1f2933"); plot(k.test_loss, 8, lossMax, true, "#2f74c0");
     plot(k.train_acc, half + 8, 1, false, "#1f2933"); plot(k.test_acc, half + 8, 1, true, "#2f74c0");
     ctx.fillStyle = "#6b7785"; ctx.font = "13px system-ui, sans-serif";
-    ctx.fillText("loss", 4, 18); ctx.fillText("accuracy", 4, half + 18); ctx.fillText(`epoch ${fmt(xmax, 4)}`, W - 90, H - 4);
+    ctx.fillText("loss", 4, 18); ctx.fillText(L.task === "regression" ? "R²" : "accuracy", 4, half + 18); ctx.fillText(`epoch ${fmt(xmax, 4)}`, W - 90, H - 4);
     ctx.strokeStyle = "#d9822b"; ctx.setLineDash([3, 3]);
     for (const m of L.marks) { ctx.beginPath(); ctx.moveTo(X(m.epoch), 0); ctx.lineTo(X(m.epoch), H); ctx.stroke(); }
     ctx.setLineDash([]); ctx.strokeStyle = "#d1495b"; ctx.lineWidth = 2;
@@ -119,7 +127,8 @@
     const stats = $("stats");
     stats.textContent = "";
     for (const [k, v, d] of [["step", f.step, 6], ["epoch", f.epoch, 4], ["learning rate", f.lr, 3], ["train loss", f.train_loss, 3],
-      ["test loss", f.test_loss, 3], ["train acc.", f.train_acc, 3], ["test acc.", f.test_acc, 3]]) {
+      ["test loss", f.test_loss, 3], [L.task === "regression" ? "train R²" : "train acc.", f.train_acc, 3],
+      [L.task === "regression" ? "test R²" : "test acc.", f.test_acc, 3]]) {
       const d0 = el("div"); d0.append(el("span", k), el("strong", fmt(v, d))); stats.appendChild(d0);
     }
     drawMap(f); drawNet(f); drawCurves(f);
