@@ -254,7 +254,10 @@ def read_csv(
     if len(names) < 2:
         raise ValueError(f"The CSV has a single label {names!r}; classification needs at least 2 classes.")
     if len(names) > 10:
-        raise ValueError(f"The CSV has {len(names)} different labels; the playground takes at most 10.")
+        raise ValueError(
+            f"The CSV has {len(names)} different labels; the playground takes at most 10 classes (for numbers "
+            "to predict, choose 'numbers to predict' as the CSV's last column)."
+        )
     index = {name: k for k, name in enumerate(names)}
     return np.array(features, dtype=np.float64), np.array([index[s] for s in labels], dtype=np.int64), names
 

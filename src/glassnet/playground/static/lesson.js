@@ -22,6 +22,10 @@
   }
   window.__lesson = L;
   $("made").textContent = `· ${L.created} · glassnet ${L.version}`;
+  if (L.task === "regression") { // a value to predict: the map is the prediction, the score R²
+    $("map-caption").textContent = "The predicted value (orange low, blue high) and the training points in their values' colours (rings: test points)";
+    $("curves-caption").textContent = "Loss (train solid, test dashed) and R²; the line is the frame shown; dotted: a setting changed";
+  }
 
   // settings and script
   const settings = $("settings");
