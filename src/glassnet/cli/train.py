@@ -181,7 +181,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--checkpoint", metavar="DIR", default=None,
-        help="write a resumable checkpoint (glassnet.files.checkpoint) into DIR after every epoch",
+        help="write a resumable checkpoint (glassnet.checkpoint) into DIR after every epoch, keeping the "
+        "last 3 and best.npz (the lowest validation loss)",
     )  # fmt: skip
     p.add_argument(
         "--resume", metavar="DIR", default=None,
