@@ -56,8 +56,9 @@ def test_every_method_sees_the_same_folds_and_is_counted_against_the_svc(stand_i
     assert all(run[m]["cpu_seconds_per_fold"] >= 0 for m in accuracy_cv.DIGITS_METHODS)
     report = accuracy_cv.format_report({"digits": result})
     assert "RBF SVC (C=10, gamma='scale')" in report and "CPU s/fold" in report
-    assert "seed 11: won 1, tied 0, lost 1" in report
-    assert "NOT met" in report  # a mean of 0.9875 is below 0.990
+    assert "seed 11: 1 / 0 / 1; seed 23: 1 / 0 / 1; all: 2 / 0 / 2" in report
+    assert "mean >= 0.99 on every seed: NOT met" in report  # a mean of 0.9875 is below 0.990
+    assert "more folds won than lost against the SVC: NOT met" in report  # 2 against 2
 
 
 def test_the_cv_seed_draws_other_folds(stand_ins):
@@ -86,7 +87,7 @@ def test_main_writes_json_and_refuses_bad_options(stand_ins, tmp_path, capsys):
     assert code == 0
     data = json.loads(out.read_text())
     assert data["digits"]["cv_seeds"] == [5] and data["targets"]["digits"] == 0.990
-    assert "glassnet recipe against the SVC" in capsys.readouterr().out
+    assert "glassnet recipe against the SVC, folds won / tied / lost" in capsys.readouterr().out
     assert accuracy_cv.main(["--repeats", "0", "--json", "-"]) == 2
 
 
@@ -99,3 +100,5 @@ def test_fashion_report_gives_wall_and_cpu_time():
     report = accuracy_cv.format_report({"fashion-mnist": result})
     assert "0.9120" in report and "500" in report and "900" in report
     assert "accuracy met" in report
+    result["member_accuracies"] = [0.9101, 0.9093]
+    assert "networks alone: 0.9101, 0.9093" in accuracy_cv.format_report({"fashion-mnist": result})

@@ -8,7 +8,7 @@ A recipe is a set of :class:`glassnet.MLPClassifier` keyword arguments, plus a n
 >>> recommended_digits()["label_smoothing"]
 0.1
 >>> type(make_estimator("fashion-mnist", random_state=0)).__name__
-'MLPClassifier'
+'EnsembleClassifier'
 
 Both recipes expect pixels scaled to [0, 1], as :func:`glassnet.data.load_dataset` gives them (digits divided
 by 16, 8-bit images by 255), and train in float32 when given float32 inputs.
@@ -20,6 +20,13 @@ Random shifts of one pixel *hurt* on both data sets (8x8 digits are centred and 
 Fashion-MNIST items are centred too) and so are off by default. Batch normalisation, weight averaging (EMA),
 dropout, L2 and weight decay did not help on the digits. The wide Fashion-MNIST network uses dropout 0.2
 (not compared against none).
+
+Issue 24 (development folds: 5x2 CV seed 0, single networks): random rotations of up to 10 degrees, resampled
+bilinearly so that ink moves by fractions of a pixel (``augment_rotation=10``), add 0.2-0.3 points on the
+digits (0.9844 -> 0.9868); 5 or 15 degrees, zooms, input noise, SWA/EMA, dropout 0.1, label smoothing 0.2,
+batch 32, a third layer, 200 epochs or 512-wide layers did not add to it (all within 0.9856-0.9872).
+Left-right mirroring did not help Fashion-MNIST on 12,000-image pilots (10 and 40 epochs); averaging two
+networks from different seeds did (validation 0.9111 for one network, 0.9138 for two: members 0.9135 and 0.9119).
 """
 
 from __future__ import annotations
@@ -68,9 +75,11 @@ DIGITS = Recipe(
         "max_iter": 100,
         "alpha": 0.0,
         "label_smoothing": 0.1,
+        "augment_rotation": 10.0,
     },
     n_ensemble=5,
-    summary="64-256-256-10 ReLU, Adam 3e-3 with cosine decay, 100 epochs, label smoothing 0.1, 5 seeds averaged",
+    summary="64-256-256-10 ReLU, Adam 3e-3 with cosine decay, 100 epochs, label smoothing 0.1, random rotations "
+    "of up to 10 degrees, 5 seeds averaged",
 )
 
 FASHION_MNIST = Recipe(
@@ -85,8 +94,8 @@ FASHION_MNIST = Recipe(
         "alpha": 0.0,
         "dropout": 0.2,
     },
-    n_ensemble=1,
-    summary="784-1024-1024-10 ReLU, dropout 0.2, Adam 1e-3 with cosine decay, batch 128, 20 epochs",
+    n_ensemble=2,
+    summary="784-1024-1024-10 ReLU, dropout 0.2, Adam 1e-3 with cosine decay, batch 128, 20 epochs, 2 seeds averaged",
 )
 
 #: recipe name -> :class:`Recipe`

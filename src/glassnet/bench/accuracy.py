@@ -173,7 +173,8 @@ def run_fashion(
         "n_train": int(len(y)),
         "accuracy": accuracy,
         "train_seconds": float(train_seconds),
-        "epochs": int(model.n_iter_),
+        # an ensemble (EnsembleClassifier) has no n_iter_ of its own: its members'
+        "epochs": int(getattr(model, "n_iter_", 0) or model.estimators_[0].n_iter_),
         "threads": threads,
         "quick": quick,
     }
