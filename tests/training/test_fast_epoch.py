@@ -21,7 +21,7 @@ from glassnet.nn.schedules import CosineLR, InvScalingLR
 from glassnet.training.callbacks import Callback
 from glassnet.training.trainer import Trainer
 
-pytestmark = pytest.mark.skipif(not fast.AVAILABLE, reason="the compiled epoch needs numba")
+pytestmark = pytest.mark.skipif(not fast.enabled(), reason="numba is not installed or GLASSNET_FAST=0")
 
 DTYPES = [np.float32, np.float64]
 #: after several epochs of Adam or SGD: float32 steps differ by rounding only (the BLAS of SciPy, sums in

@@ -124,6 +124,9 @@ def describe() -> str:
         )
     if not ENABLED:
         return f"fast paths off (numba {numba_version} installed, switched off by GLASSNET_FAST=0 or set_enabled)"
+    if not EPOCHS:
+        why = EPOCH_LOAD_ERROR or "switched off by set_epochs_enabled"
+        return f"fast paths on (numba {numba_version}), compiled epochs off ({why})"
     return f"fast paths on (numba {numba_version})"
 
 
@@ -143,16 +146,18 @@ def _k():
 
 
 _epoch_kernel = None
+#: why the compiled epoch could not be loaded (SciPy, whose BLAS its products call, missing...); ``None``: no failure
+EPOCH_LOAD_ERROR: str | None = None
 
 
 def _e():
     """The compiled epoch's module (numba and SciPy's BLAS with it), or ``None`` when it cannot be loaded."""
-    global _epoch_kernel, LOAD_ERROR, EPOCHS
+    global _epoch_kernel, EPOCH_LOAD_ERROR, EPOCHS
     if _epoch_kernel is None and _k() is not None:
         try:
             from glassnet.fast import _epoch
         except Exception as exc:  # noqa: BLE001 (SciPy missing, for one: the Trainer's loop runs instead)
-            LOAD_ERROR = f"{type(exc).__name__}: {exc}"
+            EPOCH_LOAD_ERROR = f"{type(exc).__name__}: {exc}"
             EPOCHS = False
             return None
         _epoch_kernel = _epoch
