@@ -180,6 +180,20 @@ def test_dropout_epoch_in_parts_matches_the_loop(monkeypatch):
     _same(a, b, np.float64)
 
 
+def test_a_long_epoch_runs_in_parts_that_match_the_loop(monkeypatch):
+    """Parts of a bounded number of operations (so that Ctrl-C is heard within about a second), same steps."""
+    from glassnet.training import compiled as compiled_module
+
+    X, y, loss = _data("squared")
+    per_step = 6 * 32 * (7 * 9 + 9 * 6 + 6 * 3)  # operations of the products of a 32-row step
+    monkeypatch.setattr(compiled_module, "_FLOPS_PER_PART", 2 * per_step)
+    spy = Spy(monkeypatch)
+    a = _fit(True, lambda: _net("tanh", loss, np.float64), lambda: SGD(0.05, momentum=0.9), X, y, epochs=2)
+    assert spy.calls == 2 * 3  # 5 batches an epoch, two a part
+    b = _fit(False, lambda: _net("tanh", loss, np.float64), lambda: SGD(0.05, momentum=0.9), X, y, epochs=2)
+    _same(a, b, np.float64)
+
+
 def test_zero_weight_batches_take_no_step(monkeypatch):
     X, y, loss = _data("softmax", n=96)
     w = np.ones(len(X))

@@ -54,6 +54,9 @@ _LOSSES = {
 _BATCH_SCHEDULES = (InvScalingLR, CosineLR)
 #: the uniforms drawn for dropout at a time (floats): the epoch runs in parts when it needs more
 _UNIFORMS_PER_PART = 1 << 20
+#: the floating-point operations of the matrix products run in one call (6 per weight and row a step: forward,
+#: weight and input gradients), about a second on one core: Ctrl-C and the Python around it get a word in
+_FLOPS_PER_PART = 3e10
 #: (NumPy's BLAS, SciPy's BLAS) as threadpoolctl controllers, once the compiled epoch has loaded (see
 #: _same_blas_threads); ``()`` where they are one library or threadpoolctl is absent
 _blas: tuple | None = None
@@ -209,8 +212,10 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     optimizer = _optimizer(trainer.optimizer, net.flat_params)
     dropouts = [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
     per_row = sum(_width_at(layers, i, X.shape[1]) for i in dropouts)
-    # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms (one part without dropout)
+    # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms and _FLOPS_PER_PART of products
     part = len(starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
+    weights_size = sum(spec[3] * spec[4] for spec in layers if spec[0] == "dense")
+    part = min(part, max(1, int(_FLOPS_PER_PART // (6 * batch * weights_size))))
     losses = np.zeros(len(starts))
     with _same_blas_threads():  # the products on SciPy's BLAS run on as many threads as NumPy's would
         done = _run_parts(trainer, data, order, starts, counts, take, X, layers, targets, optimizer, losses,
