@@ -109,3 +109,11 @@ def test_estimator_parameter_averages_and_refuses_lbfgs():
         MLPClassifier(weight_averaging="mean").fit(X, y)
     with pytest.raises(ValueError, match="stochastic solver"):
         MLPClassifier(solver="lbfgs", weight_averaging="ema").fit(X, y)
+
+
+def test_only_ema_hooks_the_batches():
+    """SWA leaves the loop's compiled epoch available (no per-step Python); EMA needs every step."""
+    from glassnet.training.compiled import _hooks_batches
+
+    assert not _hooks_batches(WeightAveraging("swa"))
+    assert _hooks_batches(WeightAveraging("ema"))

@@ -85,15 +85,19 @@ class WeightAveraging(Callback):
         self.average: np.ndarray | None = None
         self.n_averaged = 0
         self._epoch = 0
+        if method == "ema":
+            # a per-step hook only where one is needed: the loop's compiled epoch (glassnet.training.compiled)
+            # runs whole epochs without Python between steps unless a callback hooks the batches
+            self.on_batch_end = self._ema_step
 
     def on_train_begin(self, trainer) -> None:
         self.average, self.n_averaged, self._epoch = None, 0, 0
 
-    def on_epoch_begin(self, trainer, epoch: int) -> None:
-        pass  # epochs are counted within this fit (trainer.epoch continues across warm starts)
-
-    def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
-        if self.method == "ema" and self._epoch >= self.start:
+    def _ema_step(self, trainer, batch: int, logs: dict) -> None:
+        """EMA's ``on_batch_end``: fold this step's weights into the average."""
+        if (
+            self._epoch >= self.start
+        ):  # epochs are counted within this fit (trainer.epoch goes on across fits)
             self._update(trainer.net.flat_params, 1.0 - self.decay)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
