@@ -167,6 +167,22 @@ def test_dropout_masks_come_from_the_layers_streams_as_in_the_loop(monkeypatch, 
             assert a.rng.random() == b.rng.random()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_on_the_inputs_matches_the_loop(monkeypatch, dtype):
+    X, y, loss = _data("softmax")
+
+    def make_net():
+        layers = [
+            Dropout(0.2, rng=7),
+            Dense(7, 9, rng=0, dtype=dtype),
+            LeakyReLU(0.1),
+            Dense(9, 3, rng=1, dtype=dtype),
+        ]
+        return Sequential(layers, loss, dtype=dtype)
+
+    _compare(monkeypatch, dtype, make_net, lambda: AdamW(0.01), X, y, epochs=3)
+
+
 def test_dropout_epoch_in_parts_matches_the_loop(monkeypatch):
     """An epoch whose uniforms exceed one part's budget runs in several calls, with the same masks."""
     from glassnet.training import compiled as compiled_module
