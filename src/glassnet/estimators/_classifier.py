@@ -157,33 +157,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if type_of_target(y) == "multiclass-multioutput":
             raise ValueError(f"{type(self).__name__} does not support multi-output multiclass targets.")
         if is_eval:
-            self._check_validation_classes(y)
+            _check_validation_labels(y, self.classes_, self.target_type_)
         if first_pass:
             self._set_classes(y, classes)
         else:
             self._check_classes(y, same_classes=self.warm_start and not incremental and not is_eval)
         return y, self._encode(y, dtype)
-
-    def _check_validation_classes(self, y_val) -> None:
-        """``y_val`` in the training targets' form, with no class that training has not seen."""
-        if self.target_type_ == "multilabel-indicator":
-            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y_val must be an indicator matrix with {len(self.classes_)} columns, as the training "
-                    f"targets y; got shape {y_val.shape}."
-                )
-            return
-        if y_val.ndim != 1:
-            raise ValueError(
-                f"y_val must be a 1-D array of class labels, as the training targets y; got shape {y_val.shape}."
-            )
-        unseen = np.setdiff1d(unique_labels(y_val), self.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"y_val has classes that the training targets y do not: {unseen}; the model knows "
-                f"{self.classes_}. Remove those rows from the validation set (or, with partial_fit, declare "
-                "every class with classes=... on the first call)."
-            )
 
     def _set_classes(self, y, classes) -> None:
         if type_of_target(y) == "multilabel-indicator":
@@ -305,3 +284,25 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # indicator targets train one sigmoid per label, unless a setting needs single-label targets
         tags.classifier_tags.multi_label = self.class_weight is None and not self.label_smoothing
         return tags
+
+
+def _check_validation_labels(y_val, classes, target_type: str) -> None:
+    """``y_val`` in the training targets' form, with no class that training has not seen."""
+    if target_type == "multilabel-indicator":
+        if y_val.ndim != 2 or y_val.shape[1] != len(classes):
+            raise ValueError(
+                f"y_val must be an indicator matrix with {len(classes)} columns, as the training "
+                f"targets y; got shape {y_val.shape}."
+            )
+        return
+    if y_val.ndim != 1:
+        raise ValueError(
+            f"y_val must be a 1-D array of class labels, as the training targets y; got shape {y_val.shape}."
+        )
+    unseen = np.setdiff1d(unique_labels(y_val), classes)
+    if len(unseen):
+        raise ValueError(
+            f"y_val has classes that the training targets y do not: {unseen}; the model knows "
+            f"{classes}. Remove those rows from the validation set (or, with partial_fit, declare "
+            "every class with classes=... on the first call)."
+        )

@@ -111,12 +111,9 @@ class Sequential:
         copy_params = flat_params is None or flat_params is not getattr(self, "flat_params", None)
         self.flat_params = np.empty(n, dtype=self.dtype) if flat_params is None else flat_params
         self.flat_grads = np.zeros(n, dtype=self.dtype) if flat_grads is None else flat_grads
-        mask = self.__dict__.get("_weight_mask")
-        if mask is not None and (
-            mask.shape != (n,) or mask.dtype != self.dtype
-        ):  # kept when only storage moves
-            self._weight_mask = None
-        self._weight_mask = self.__dict__.get("_weight_mask")  # built when first needed (weight_mask)
+        mask = self.__dict__.get("_weight_mask")  # kept when only storage moves, else built when first needed
+        same = mask is not None and mask.shape == (n,) and mask.dtype == self.dtype
+        self._weight_mask = mask if same else None
         self._decaying: list[tuple[int, int]] = []  # (offset, size) of each parameter that decays
         self._weights: list[tuple[np.ndarray, np.ndarray]] = []  # (W view, dW view) pairs that decay
         offset = 0
