@@ -122,10 +122,14 @@ def test_noise_has_its_standard_deviation():
 def test_config_builds_the_pipeline_in_order():
     assert make_augment(MLPConfig()) is None
     assert isinstance(make_augment(MLPConfig(augment_rotation=10.0)), RandomAffine)
+    from glassnet.training.augment import RandomElastic
+
     steps = make_augment(
-        MLPConfig(augment_shift=1, augment_scale=0.1, augment_flip=True, augment_noise=0.1)
+        MLPConfig(
+            augment_shift=1, augment_scale=0.1, augment_elastic=0.5, augment_flip=True, augment_noise=0.1
+        )
     ).steps
-    assert [type(s) for s in steps] == [RandomShift, RandomAffine, RandomFlip, GaussianNoise]
+    assert [type(s) for s in steps] == [RandomShift, RandomAffine, RandomElastic, RandomFlip, GaussianNoise]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -142,3 +146,31 @@ def test_estimator_trains_with_distortions_reproducibly():
     assert not np.array_equal(a.network_.flat_params, plain.network_.flat_params)
     with pytest.raises(ValueError, match="augment_rotation"):
         MLPClassifier(augment_rotation=-5.0).fit(X, y)
+
+
+def test_elastic_moves_pixels_by_alpha_on_average_and_zero_alpha_is_identity():
+    from glassnet.training.augment import RandomElastic
+
+    X = _images(8, 28)
+    np.testing.assert_allclose(RandomElastic(alpha=0.0)(X, 0), X, atol=1e-6)
+    # on a ramp x(p) = column + 100, the value read is the column read from: the displacement, exactly
+    # (bilinear interpolation is exact on a linear image), away from the border
+    ramp = np.tile(np.arange(28.0) + 100.0, (28, 1)).reshape(1, -1).repeat(50, axis=0)
+    out = RandomElastic(alpha=1.5, sigma=3.0)(ramp, 0).reshape(50, 28, 28)
+    dx = out[:, 6:-6, 6:-6] - ramp.reshape(50, 28, 28)[:, 6:-6, 6:-6]
+    # alpha is the root-mean-square displacement along each axis
+    assert 1.2 < np.sqrt(np.mean(dx**2)) < 1.8
+    # smooth: neighbours move together far more than a per-pixel jitter would
+    assert np.abs(np.diff(dx, axis=2)).mean() < 0.5 * np.abs(dx).mean()
+
+
+def test_elastic_is_seeded_and_validated():
+    from glassnet.training.augment import RandomElastic
+
+    X = _images(4)
+    np.testing.assert_array_equal(RandomElastic(1.0)(X, 3), RandomElastic(1.0)(X, 3))
+    assert not np.array_equal(RandomElastic(1.0)(X, 3), RandomElastic(1.0)(X, 4))
+    with pytest.raises(ValueError, match="alpha must be"):
+        RandomElastic(alpha=-1.0)
+    with pytest.raises(ValueError, match="sigma must be"):
+        RandomElastic(sigma=0.0)

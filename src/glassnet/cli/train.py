@@ -64,6 +64,10 @@ OPTIONS = {
     "--augment-scale": (
         "augment_scale", {"type": fraction}, "zoom each training image by a random factor in [1 - S, 1 + S]; 0 = off",
     ),
+    "--augment-elastic": (
+        "augment_elastic", {"type": float, "metavar": "PIXELS"},
+        "distort each training image by a smooth random field of PIXELS (rms); 0 = off",
+    ),
     "--augment-flip": ("augment_flip", {"action": "store_true"}, "mirror half the training images left to right"),
     "--augment-noise": ("augment_noise", {"type": float, "metavar": "STD"}, "Gaussian input noise; 0 = off"),
     "--weight-averaging": (
@@ -99,7 +103,9 @@ def build_config(args) -> MLPConfig:
     if config.augment_shift < 0:
         raise CLIError(f"--augment-shift must be >= 0, got {config.augment_shift}", code=2)
     if not 0 <= config.augment_rotation <= 180:
-        raise CLIError(f"--augment-rotation must be in [0, 180] degrees, got {config.augment_rotation}", code=2)
+        raise CLIError(f"--augment-rotation must be in [0, 180], got {config.augment_rotation}", code=2)
+    if not config.augment_elastic >= 0:
+        raise CLIError(f"--augment-elastic must be >= 0, got {config.augment_elastic}", code=2)
     if not config.augment_noise >= 0:
         raise CLIError(f"--augment-noise must be >= 0, got {config.augment_noise}", code=2)
     if config.batch_size != "auto" and config.batch_size < 0:
@@ -417,6 +423,7 @@ def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds:
         "augment_shift": config.augment_shift,
         "augment_rotation": config.augment_rotation,
         "augment_scale": config.augment_scale,
+        "augment_elastic": config.augment_elastic,
         "augment_flip": bool(config.augment_flip),
         "augment_noise": config.augment_noise,
         "weight_averaging": config.weight_averaging,

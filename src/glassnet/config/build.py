@@ -193,9 +193,17 @@ def make_trainer(
 
 def make_augment(config):
     """The training-time augmentation of ``config``, or ``None``: whole-pixel shifts (``augment_shift``), one
-    bilinear rotation and zoom (``augment_rotation``, ``augment_scale``), left-right mirroring
+    bilinear rotation and zoom (``augment_rotation``, ``augment_scale``), an elastic distortion
+    (``augment_elastic``), left-right mirroring
     (``augment_flip``) and Gaussian input noise (``augment_noise``), applied in that order."""
-    from glassnet.training.augment import Compose, GaussianNoise, RandomAffine, RandomFlip, RandomShift
+    from glassnet.training.augment import (
+        Compose,
+        GaussianNoise,
+        RandomAffine,
+        RandomElastic,
+        RandomFlip,
+        RandomShift,
+    )
 
     steps = []
     if int(config.augment_shift):
@@ -204,6 +212,9 @@ def make_augment(config):
     scale = float(getattr(config, "augment_scale", 0.0))
     if rotation or scale:
         steps.append(RandomAffine(rotation, scale, config.image_shape))
+    elastic = float(getattr(config, "augment_elastic", 0.0))
+    if elastic:
+        steps.append(RandomElastic(elastic, image_shape=config.image_shape))
     if getattr(config, "augment_flip", False):
         steps.append(RandomFlip(0.5, config.image_shape))
     noise = float(getattr(config, "augment_noise", 0.0))

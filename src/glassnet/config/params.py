@@ -535,6 +535,16 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "does both). 0 turns it off. Stochastic solvers only. glassnet addition.",
     ),
     Param(
+        "augment_elastic",
+        0.0,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Data augmentation: an elastic distortion of each training image (:class:`glassnet.training.augment."
+        "RandomElastic`), a smooth random field moving pixels by ``augment_elastic`` pixels (root mean square "
+        "along each axis; smoothed over an eighth of the image's side). 0 turns it off. Stochastic solvers "
+        "only. glassnet addition.",
+    ),
+    Param(
         "augment_flip",
         False,
         (Boolean(),),

@@ -34,6 +34,9 @@ from glassnet.estimators._saving import estimator_checkpoint_state
 from glassnet.training.augment import infer_image_shape
 from glassnet.training.callbacks import Callback, EarlyStopping, Improvement, ReduceLROnPlateau
 
+#: augmentations that read the rows as images (their shape is checked before training starts)
+_IMAGE_SETTINGS = ("augment_shift", "augment_rotation", "augment_scale", "augment_elastic", "augment_flip")
+
 
 def stopping_callbacks(est, has_validation: bool, incremental: bool) -> tuple[list, object, object]:
     """scikit-learn's stopping and adaptive-rate rules as the engine's callbacks, in the state the estimator's
@@ -181,7 +184,7 @@ class StochasticSolverMixin:
             return
         train, config = data.train, self._config()
         batch = self._batch_size(train.n_rows)
-        if self.augment_shift or self.augment_rotation or self.augment_scale or self.augment_flip:
+        if any(getattr(self, name) for name in _IMAGE_SETTINGS):
             infer_image_shape(train.X.shape[1], self.image_shape)  # a ValueError now rather than mid-epoch
         resumed = self.__dict__.pop(
             "_resumed_from_checkpoint", False

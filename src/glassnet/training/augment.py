@@ -27,11 +27,13 @@ __all__ = [
     "Compose",
     "GaussianNoise",
     "RandomAffine",
+    "RandomElastic",
     "RandomFlip",
     "RandomShift",
     "affine_images",
     "infer_image_shape",
     "random_shift",
+    "sample_bilinear",
     "shift_images",
 ]
 
@@ -215,6 +217,17 @@ def affine_images(
     # the inverse map R(-theta) / s, rows are (y, x) with y pointing down: a counter-clockwise turn on screen
     qy = cos * py + sin * px + cy  # (N, h*w): where each output pixel reads from
     qx = -sin * py + cos * px + cx
+    return sample_bilinear(X, qy, qx, image_shape, fill)
+
+
+def sample_bilinear(X: np.ndarray, qy: np.ndarray, qx: np.ndarray, image_shape: tuple[int, int], fill=0.0):
+    """Read each row image ``X[n]`` at the real coordinates ``(qy[n, p], qx[n, p])``, one per output pixel ``p``,
+    by bilinear interpolation between the four pixels around them (``fill`` outside the image).
+
+    ``X`` has shape (N, h*w), ``qy`` and ``qx`` (N, h*w) in pixels (row, column); returns (N, h*w) in ``X``'s dtype.
+    """
+    h, w = image_shape
+    n = X.shape[0]
     y0, x0 = np.floor(qy).astype(np.intp), np.floor(qx).astype(np.intp)
     fy, fx = qy - y0, qx - x0  # (N, h*w): the bilinear weights' fractions
     padded = np.full((n, h + 2, w + 2), fill, dtype=np.float64)  # a border of `fill` around each image
@@ -275,6 +288,66 @@ class RandomAffine:
 
     def __repr__(self) -> str:
         return f"RandomAffine(rotation={self.rotation}, scale={self.scale}, image_shape={self.image_shape!r})"
+
+
+class RandomElastic:
+    r"""Elastic distortion (Simard, Steinkraus and Platt, 2003): a smooth random displacement of every pixel.
+
+    Each image gets its own field :math:`u` of independent uniform values in :math:`[-1, 1]` per pixel and axis,
+    blurred by a Gaussian of width ``sigma`` pixels and scaled so that its root-mean-square displacement along
+    each axis is ``alpha`` pixels; output pixel :math:`p` reads the input at :math:`p + u(p)` (bilinear, ``fill``
+    outside):
+
+    .. math:: y(p) = x\big(p + \alpha\, \frac{(G_\sigma * u)(p)}{\mathrm{rms}(G_\sigma * u)}\big).
+
+    Small ``sigma`` gives a jittery field, large ``sigma`` an almost uniform shift; ``None`` takes an eighth of
+    the image's side (1 pixel for 8x8, 3.5 for 28x28).
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).random((4, 64))
+    >>> RandomElastic(alpha=0.5)(X, rng=0).shape
+    (4, 64)
+    """
+
+    def __init__(self, alpha: float = 1.0, sigma=None, image_shape=None, fill: float = 0.0) -> None:
+        _check_float("alpha", alpha, 0.0, None)
+        if sigma is not None:
+            _check_float("sigma", sigma, 1e-3, None)
+        self.alpha, self.sigma = float(alpha), None if sigma is None else float(sigma)
+        self.image_shape, self.fill = image_shape, float(fill)
+
+    def __call__(self, X: np.ndarray, rng) -> np.ndarray:
+        X = np.asarray(X)
+        h, w = infer_image_shape(X.shape[1], self.image_shape)
+        sigma = self.sigma if self.sigma is not None else max(h, w) / 8.0
+        field = as_generator(rng).uniform(-1.0, 1.0, size=(2, X.shape[0], h, w))  # (dy/dx, N, h, w)
+        field = _gaussian_blur(field, sigma)
+        rms = np.sqrt(np.mean(field**2, axis=(0, 2, 3), keepdims=True))  # (1, N, 1, 1): each image's size
+        field *= self.alpha / np.maximum(rms, 1e-12)
+        py, px = np.mgrid[0:h, 0:w]
+        qy = (py + field[0]).reshape(X.shape[0], -1)  # (N, h*w): where each output pixel reads from
+        qx = (px + field[1]).reshape(X.shape[0], -1)
+        return sample_bilinear(X, qy, qx, (h, w), self.fill)
+
+    def __repr__(self) -> str:
+        return f"RandomElastic(alpha={self.alpha}, sigma={self.sigma}, image_shape={self.image_shape!r})"
+
+
+def _gaussian_blur(field: np.ndarray, sigma: float) -> np.ndarray:
+    """Blur the last two axes of ``field`` by a Gaussian of width ``sigma`` (separable). The noise wraps around
+    the edges (a torus), so the border is as displaced as the centre."""
+    radius = max(1, int(np.ceil(2 * sigma)))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    for axis in (-2, -1):
+        size = field.shape[axis]
+        pad = [(0, 0)] * field.ndim
+        pad[axis] = (radius, radius)
+        padded = np.pad(field, pad, mode="wrap")
+        # one shifted copy per tap: sum_k taps[k] * field[i + k - radius]
+        field = sum(t * np.take(padded, np.arange(k, k + size), axis=axis) for k, t in enumerate(taps))
+    return field
 
 
 # --- mirror images and pixel noise -------------------------------------------------------------------------------
