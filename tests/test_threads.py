@@ -52,6 +52,18 @@ def test_threads_asked_for_are_used():
     assert seen.seen == [2]
 
 
+def test_a_fit_that_leaves_blas_to_the_caller_holds_no_limit():
+    """threads='caller': a small fit (which would run on one thread) keeps the caller's setting, so a fit held
+    for long between steps (the playground's) does not limit every other fit of the process."""
+    X, y = _data()
+    seen = SeeThreads()
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        Trainer(build_mlp([8, 16, 3], seed=0), SGD(lr=0.1), batch_size=32, callbacks=[seen], threads="caller",
+                seed=0).fit(X, y, epochs=1)  # fmt: skip
+    assert seen.seen == [2]
+    assert choose_threads(build_mlp([64, 100, 10], seed=0), rows=200, requested="caller") is None
+
+
 def test_large_steps_keep_the_callers_setting():
     net = build_mlp([784, 1024, 1024, 10], seed=0)
     assert choose_threads(net, rows=256) is None

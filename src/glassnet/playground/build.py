@@ -114,11 +114,12 @@ def build_schedule(config: dict, n_train: int):
 
 
 def build_trainer(config: dict, net: Sequential, optimizer, schedule, callbacks=()) -> Trainer:
-    """The Trainer of a playground run: the configured batches and L2, one process (the page steps it),
-    batch order drawn from ``default_rng(config['seed'] + 1)``."""
+    """The Trainer of a playground run: the configured batches and L2, one process (the page steps it), the
+    BLAS threads left as they are, batch order drawn from ``default_rng(config['seed'] + 1)``."""
     return Trainer(
         net, optimizer, schedule=schedule, batch_size=config["batch_size"], alpha=config["alpha"],
         seed=config["seed"] + 1, n_jobs=1, callbacks=callbacks,
+        threads="caller",  # the fit pauses between the page's steps: it must not hold the process's BLAS limit
     )  # fmt: skip
 
 

@@ -44,13 +44,15 @@ def largest_product_flops(net, rows: float) -> float:
     return 2.0 * rows * max(sizes, default=0)
 
 
-def choose_threads(net, rows: int, n_jobs: int = 1, requested: int | None = None) -> int | None:
+def choose_threads(net, rows: int, n_jobs: int = 1, requested: int | str | None = None) -> int | None:
     """BLAS threads per process for steps of ``rows`` rows split over ``n_jobs`` processes: ``requested`` if
-    given, 1 when every product is small (:data:`LARGE_PRODUCT_FLOPS`), ``None`` (leave the caller's setting)
+    given (``'caller'``: ``None``), 1 when every product is small (:data:`LARGE_PRODUCT_FLOPS`), ``None`` (leave the caller's setting)
     for large ones."""
+    if requested == "caller":
+        return None  # the caller's setting, whatever the work (a fit that may pause for long: the playground's)
     if requested is not None:
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
-            raise ValueError(f"threads must be a positive integer or None; got {requested!r}.")
+            raise ValueError(f"threads must be a positive integer, 'caller' or None; got {requested!r}.")
         return requested
     return 1 if largest_product_flops(net, rows / max(n_jobs, 1)) < LARGE_PRODUCT_FLOPS else None
 

@@ -84,10 +84,12 @@ class Trainer:
         ``-1`` every core. The result equals one process's up to
         rounding; dropout masks and augmentation then come from each shard's own random stream. Layers
         that use batch statistics train in one process, with a warning.
-    threads : int or None
+    threads : int, 'caller' or None
         BLAS threads per process during ``fit``; ``None`` chooses (:mod:`glassnet.training.threads`): one for small
         steps, whose matrix products gain nothing from threads and stall on a busy machine, else the
-        caller's setting. The caller's limits are restored afterwards.
+        caller's setting. The caller's limits are restored afterwards. ``'caller'`` leaves them alone: the
+        limits are process-wide, so a fit that may pause for long (the playground's, held between steps)
+        should not hold them.
     owner : TrainingOwner, optional
         The object whose ``fit`` drives this Trainer (an estimator), asked by callbacks through the small
         protocol :class:`glassnet.training.owner.TrainingOwner` (rows to score, epochs so far, checkpoint
@@ -116,7 +118,7 @@ class Trainer:
         divergence_factor: float | None = 3.0,
         augment=None,
         n_jobs: int | None = None,
-        threads: int | None = None,
+        threads: int | str | None = None,
         owner=None,
     ) -> None:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
