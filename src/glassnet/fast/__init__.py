@@ -8,7 +8,7 @@ exception: NumPy's ``np.exp`` is a vector loop, numba's a scalar call to libm, s
 (a polynomial times a power of two, built without a table, which LLVM vectorises; within 1 ulp of the exact
 value in float32, where ``np.exp`` is within 2.5, and of ``np.exp`` in float64). It is used automatically when
 numba is installed (``pip install glassnet[fast]``) and gives the reference path's results to float tolerance
-(tested in float32 and float64 on every layer, loss and optimizer it replaces, ``tests/test_fastpaths.py``).
+(tested in float32 and float64 on every layer, loss and optimizer it replaces, ``tests/nn/test_fastpaths.py``).
 
 Each function here returns ``False`` (or ``None``) when it cannot take the call (numba absent, fast paths
 switched off, an array of another dtype, layout or shape), and the caller then runs its NumPy code. Set the

@@ -76,7 +76,7 @@ def tanh_backward(dy, a, out, one):  # pragma: no cover - compiled
 # float32, 2e-17 in float64: well under half an ulp). 2^n is built without a table (a gather would not
 # vectorise) and without a scalar bit cast (numba has none): the integer (n + bias) << (mantissa bits) is
 # stored through an integer view of the output element and read back as a float, which LLVM turns into a
-# register bit cast. Branch-free, so the loops that call it vectorise. Its edges (tests/test_fastpaths.py):
+# register bit cast. Branch-free, so the loops that call it vectorise. Its edges (tests/nn/test_fastpaths.py):
 #
 # - t is clamped (to [-88, 88.75] in float32, [-709, 710] in float64) before n is taken, so the integer
 #   never overflows and p stays finite for any t, +-inf included;

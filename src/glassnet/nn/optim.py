@@ -192,7 +192,7 @@ class Adam(Optimizer):
 def adam_reference_step(theta, g, m, v, t: int, lr: float, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
     r"""One step of Adam exactly as the module docstring (and Kingma & Ba's Algorithm 1) writes it, line by
     line; returns the new ``(theta, m, v)``. :class:`Adam` computes the same with fewer passes over memory
-    (its moments kept divided by :math:`1 - \beta`); ``tests/test_optim.py`` checks that the two agree.
+    (its moments kept divided by :math:`1 - \beta`); ``tests/nn/test_optim.py`` checks that the two agree.
     """
     m = beta_1 * m + (1 - beta_1) * g  # first moment
     v = beta_2 * v + (1 - beta_2) * g**2  # second moment

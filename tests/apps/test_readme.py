@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 FENCE = re.compile(
@@ -207,13 +207,13 @@ SHELL: dict[str, list[str] | str] = {
         "-o",
         "digits.onnx",
     ],
-    "glassnet playground": "serves a web page until Ctrl-C; tests/test_playground.py starts it on a free port",
+    "glassnet playground": "serves a web page until Ctrl-C; tests/apps/test_playground.py starts it on a free port",
     ".venv/bin/python -m pytest -q": "the whole suite, which this test is part of",
-    ".venv/bin/python -m pytest -q -x -p no:cacheprovider tests/test_layers.py": "a test file of this suite",
+    ".venv/bin/python -m pytest -q -x -p no:cacheprovider tests/nn/test_layers.py": "a test file of this suite",
     "bash .ci/kernels": "reruns the whole suite once per OpenBLAS kernel family",
-    "glassnet bench speed --quick": "minutes of timing; tests/test_bench_speed.py runs its parts on tiny data",
+    "glassnet bench speed --quick": "minutes of timing; tests/apps/test_bench_speed.py runs its parts on tiny data",
     "glassnet bench accuracy --quick": "a minute of training; tests/test_bench_accuracy.py runs it on tiny data",
-    "python benchmarks/fast_kernels.py": "times the kernels; tests/test_fastpaths.py checks each one against NumPy",
+    "python benchmarks/fast_kernels.py": "times the kernels; tests/nn/test_fastpaths.py checks each one against NumPy",
 }
 
 
@@ -250,7 +250,7 @@ def test_every_shell_example_is_listed():
         for line, command in shell_lines(path)
         if command not in SHELL
     ]
-    assert not unlisted, "shell examples missing from tests/test_readme.py's SHELL:\n" + "\n".join(unlisted)
+    assert not unlisted, "shell examples missing from tests/apps/test_readme.py's SHELL:\n" + "\n".join(unlisted)
 
 
 def test_shell_examples_run(tmp_path, monkeypatch, capsys):

@@ -17,7 +17,7 @@ from glassnet.estimators._docs import estimator_page
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "estimators"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "estimators"
 ESTIMATORS = [MLPClassifier, MLPRegressor, EnsembleClassifier]
 
 

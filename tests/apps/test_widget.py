@@ -28,7 +28,7 @@ from glassnet.widget.payload import (  # noqa: E402
     weight_tiles,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVERY = {"max_rate": math.inf, "budget": 1.0}  # an update at every hook: counts are exact
 
 

@@ -126,7 +126,7 @@ def lab():
     labconfig.mkdir(parents=True)  # no "Would you like to get notified about Jupyter news?" over the page
     disabled = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
     (labconfig / "page_config.json").write_text(json.dumps(disabled))
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "src"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2] / "src"), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--notebook-dir={root}", "--expose-app-in-browser",
                "--allow-root", "--ServerApp.port_retries=0", "--LabApp.news_url=",  # nothing from the internet:
