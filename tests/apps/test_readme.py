@@ -212,7 +212,7 @@ SHELL: dict[str, list[str] | str] = {
     ".venv/bin/python -m pytest -q -x -p no:cacheprovider tests/nn/test_layers.py": "a test file of this suite",
     "bash .ci/kernels": "reruns the whole suite once per OpenBLAS kernel family",
     "glassnet bench speed --quick": "minutes of timing; tests/apps/test_bench_speed.py runs its parts on tiny data",
-    "glassnet bench accuracy --quick": "a minute of training; tests/test_bench_accuracy.py runs it on tiny data",
+    "glassnet bench accuracy --quick": "a minute of training; tests/apps/test_bench_accuracy.py runs it on tiny data",
     "python benchmarks/fast_kernels.py": "times the kernels; tests/nn/test_fastpaths.py checks each one against NumPy",
 }
 
@@ -250,7 +250,9 @@ def test_every_shell_example_is_listed():
         for line, command in shell_lines(path)
         if command not in SHELL
     ]
-    assert not unlisted, "shell examples missing from tests/apps/test_readme.py's SHELL:\n" + "\n".join(unlisted)
+    assert not unlisted, "shell examples missing from tests/apps/test_readme.py's SHELL:\n" + "\n".join(
+        unlisted
+    )
 
 
 def test_shell_examples_run(tmp_path, monkeypatch, capsys):

@@ -69,7 +69,10 @@ def test_docstring_documents_every_parameter():
             "Got 0 instead.",
         ),
         ({"alpha": -1.0}, "The 'alpha' parameter of MLPClassifier must be a float in the range [0.0, inf). "),
-        ({"solver": "newton"}, "must be a str among {'adam', 'adamw', 'lbfgs', 'sgd'}. Got 'newton' instead."),
+        (
+            {"solver": "newton"},
+            "must be a str among {'adam', 'adamw', 'lbfgs', 'sgd'}. Got 'newton' instead.",
+        ),
         ({"max_iter": 0}, "'max_iter' parameter of MLPClassifier must be an int in the range [1, inf)."),
         ({"max_iter": 2.5}, "Got 2.5 instead."),
         ({"batch_size": 0}, "must be an int in the range [1, inf) or a str among {'auto'}. Got 0 instead."),

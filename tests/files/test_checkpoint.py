@@ -12,9 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet.files import checkpoint
 from glassnet.callbacks import ModelCheckpoint
 from glassnet.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, resume, resume_estimator
+from glassnet.files import checkpoint
 
 # The same construction in the test and in the other processes: a small classifier on fixed data.
 BUILD = textwrap.dedent(
@@ -138,8 +138,9 @@ def test_resume_restores_everything_in_this_process(tmp_path):
 
 
 def test_shared_generators_stay_shared(tmp_path):
-    from glassnet.layers import Dense, Dropout
     from glassnet.layers.activations import ReLU
+
+    from glassnet.layers import Dense, Dropout
     from glassnet.network import Sequential
     from glassnet.optim import Adam
     from glassnet.training import Trainer
@@ -189,7 +190,8 @@ def test_sigkill_mid_epoch_resumes_from_the_last_complete_checkpoint(tmp_path):
         proc.stderr.close()
     names = sorted(p.name for p in folder.iterdir())
     assert all(
-        n.startswith("checkpoint-") and n.endswith(".npz") or n.endswith(".gntmp") or n == "best.npz" for n in names
+        n.startswith("checkpoint-") and n.endswith(".npz") or n.endswith(".gntmp") or n == "best.npz"
+        for n in names
     ), names
     for path in checkpoint.list_checkpoints(folder):
         load_checkpoint(path)  # every checkpoint file is complete: the checksums hold
@@ -218,7 +220,10 @@ def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
         checkpoint.save_checkpoint(path, trainer)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "checkpoint-0001.npz"]  # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best.npz",
+        "checkpoint-0001.npz",
+    ]  # no temporary left
 
 
 def test_every_keep_last_and_best(tmp_path):

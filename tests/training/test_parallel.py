@@ -343,7 +343,9 @@ def test_closed_sessions_leave_no_zombies(digits):
     """Finished workers are reaped soon after the session closes, not at the next fit (issue 20, item 11)."""
     X, y = digits
     net = build_mlp([64, 8, 10], "relu", seed=0)
-    with parallel.DataParallel(net, SGD(lr=0.1), lambda rows, rng: (X[rows], y[rows], None), 2, n_rows=len(X)) as s:
+    with parallel.DataParallel(
+        net, SGD(lr=0.1), lambda rows, rng: (X[rows], y[rows], None), 2, n_rows=len(X)
+    ) as s:
         s.step(slice(0, 100))
         pids = s.worker_pids
     deadline = time.perf_counter() + 10

@@ -88,7 +88,9 @@ def _run_safetensors(args) -> int:
     for option, given in (("--opset", args.opset is not None), ("--dtype", args.dtype is not None),
                           ("--scaled", args.scaled)):  # fmt: skip
         if given:
-            raise CLIError(f"{option} is an ONNX option; a safetensors file keeps the model's weights as they are")
+            raise CLIError(
+                f"{option} is an ONNX option; a safetensors file keeps the model's weights as they are"
+            )
     check_writable(args.output)
     saved = load_model(args.model)
     try:

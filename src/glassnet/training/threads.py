@@ -49,7 +49,9 @@ def choose_threads(net, rows: int, n_jobs: int = 1, requested: int | str | None 
     given (``'caller'``: ``None``), 1 when every product is small (:data:`LARGE_PRODUCT_FLOPS`), ``None`` (leave the caller's setting)
     for large ones."""
     if requested == "caller":
-        return None  # the caller's setting, whatever the work (a fit that may pause for long: the playground's)
+        return (
+            None  # the caller's setting, whatever the work (a fit that may pause for long: the playground's)
+        )
     if requested is not None:
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
             raise ValueError(f"threads must be a positive integer, 'caller' or None; got {requested!r}.")
