@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet._files import write_atomic
-from glassnet.bench.accuracy import recipe_summary
+from glassnet.bench.accuracy import _jsonable, recipe_summary
 
 __all__ = ["DIGITS_METHODS", "compare_folds", "format_report", "main", "run_digits_cv", "run_fashion"]
 
@@ -251,17 +251,6 @@ def run_fashion(
 
 
 # --- output ------------------------------------------------------------------------------------------------------
-
-
-def _jsonable(params: dict) -> dict:
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, float) and not np.isfinite(value):
-            value = str(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[key] = value
-    return out
 
 
 def format_report(results: dict) -> str:
