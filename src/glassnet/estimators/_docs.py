@@ -64,7 +64,7 @@ Differences from scikit-learn's estimator of the same name, all deliberate:
   chance-level model;
 - early stopping holds out ``validation_fraction`` of the training *weight* (a row of weight k and k copies of it
   give the same model), and decides between epochs of the same validation score by their validation loss;
-- ``dropout``, ``weight_decay``, ``learning_rate='cosine'``, ``leaky_relu``/``gelu``{extra_differences} and
+- ``dropout``, ``weight_decay``, ``learning_rate='cosine'``, the activations scikit-learn lacks (see ``activation``){extra_differences} and
   ``partial_fit(..., X_val=..., y_val=...)`` are additions; ``set_callbacks`` accepts scikit-learn's callbacks
   (``sklearn.callback.ProgressBar``, ``ScoringMonitor``), one task per epoch or L-BFGS iteration.
 """
