@@ -8,13 +8,12 @@ compare``, the recipes and the benchmarks all build through these functions (and
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from glassnet.nn.losses import Loss, SoftmaxCrossEntropy, get_loss
 from glassnet.nn.network import Sequential, build_mlp
 from glassnet.nn.optim import Optimizer, optimizer_class
+from glassnet.nn.registries import accepted_settings
 from glassnet.nn.schedules import Schedule, schedule_class
 
 __all__ = [
@@ -109,12 +108,6 @@ def build_network(config, n_features: int, n_outputs: int, loss: Loss, dtype, rn
     )
 
 
-def _accepted(settings: dict, cls: type) -> dict:
-    """The entries of ``settings`` that ``cls``'s constructor takes by name."""
-    names = inspect.signature(cls).parameters
-    return {name: value for name, value in settings.items() if name in names}
-
-
 def make_optimizer(config) -> Optimizer:
     """The optimizer ``config.solver`` names in :data:`glassnet.nn.optim.OPTIMIZERS`, given the settings its
     constructor takes: ``lr`` (``learning_rate_init``), ``momentum``, ``nesterov`` (``nesterovs_momentum``),
@@ -132,7 +125,7 @@ def make_optimizer(config) -> Optimizer:
     if config.weight_decay:
         settings["weight_decay"] = float(config.weight_decay)
     cls = optimizer_class(config.solver)
-    return cls(**_accepted(settings, cls))
+    return cls(**accepted_settings(settings, cls))
 
 
 def make_schedule(config, n_batches: int, samples_seen: int = 0) -> Schedule:
@@ -156,7 +149,7 @@ def make_schedule(config, n_batches: int, samples_seen: int = 0) -> Schedule:
         "samples_seen": int(samples_seen),
     }
     cls = schedule_class(name)
-    return cls(float(config.learning_rate_init), **_accepted(settings, cls))
+    return cls(float(config.learning_rate_init), **accepted_settings(settings, cls))
 
 
 def make_trainer(

@@ -33,7 +33,14 @@ from glassnet.nn.losses import LOSSES
 from glassnet.nn.optim import OPTIMIZERS
 from glassnet.nn.schedules import SCHEDULES
 
-__all__ = ["registry_menus"]
+__all__ = ["accepted_settings", "registry_menus"]
+
+
+def accepted_settings(settings: dict, cls: type) -> dict:
+    """The entries of ``settings`` that ``cls``'s constructor takes by name: how a caller with one vocabulary of
+    settings (the estimators', the playground's) builds any registered optimizer or schedule."""
+    names = inspect.signature(cls).parameters
+    return {name: value for name, value in settings.items() if name in names}
 
 
 def _summary(cls: type) -> str:

@@ -8,15 +8,13 @@ compares the weights). Both train with :class:`glassnet.training.Trainer`.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from glassnet.nn.layers import BatchNorm, Dense, Dropout, default_init, make_activation
 from glassnet.nn.losses import LOSSES
 from glassnet.nn.network import Sequential
 from glassnet.nn.optim import optimizer_class
-from glassnet.nn.registries import registry_menus
+from glassnet.nn.registries import accepted_settings, registry_menus
 from glassnet.nn.schedules import schedule_class
 from glassnet.playground.config import losses_for, task_of
 from glassnet.training import Trainer
@@ -58,17 +56,11 @@ def build_network(config: dict, n_classes: int) -> Sequential:
     return Sequential(layers, loss_class(config)())
 
 
-def _accepted(settings: dict, cls: type) -> dict:
-    """The entries of ``settings`` that ``cls``'s constructor takes by name (the page shows those fields)."""
-    names = inspect.signature(cls).parameters
-    return {name: value for name, value in settings.items() if name in names}
-
-
 def _optimizer_settings(config: dict) -> tuple[type, dict]:
     """The optimizer class ``config['optimizer']`` names in the registry and the settings it takes."""
     cls = optimizer_class(config["optimizer"])
     settings = {"lr": config["lr"], "momentum": config["momentum"], "weight_decay": config["weight_decay"]}
-    return cls, _accepted(settings, cls)
+    return cls, accepted_settings(settings, cls)
 
 
 def menus() -> dict:
@@ -102,7 +94,7 @@ def _schedule_settings(config: dict, total_steps) -> tuple[type, dict]:
     (``step_size``, ``gamma``, and ``total_steps``: ``total_epochs`` epochs of batches)."""
     cls = schedule_class(config["schedule"])
     settings = {"step_size": config["step_size"], "gamma": config["gamma"], "total_steps": total_steps}
-    return cls, _accepted(settings, cls)
+    return cls, accepted_settings(settings, cls)
 
 
 def build_schedule(config: dict, n_train: int):
