@@ -158,7 +158,23 @@ class Improvement:
         self.best_tiebreak = float(state.get("best_tiebreak", math.inf))
 
 
-class EarlyStopping(Callback):
+class _MonitorCallback(Callback):
+    """A callback judged by an :class:`Improvement` rule (``self.rule``), whose best value and count it shows."""
+
+    rule: Improvement
+
+    @property
+    def best(self) -> float:
+        """The best ``sign * value`` so far (``-inf`` before the first epoch)."""
+        return self.rule.best
+
+    @property
+    def wait(self) -> int:
+        """Epochs since the last improvement."""
+        return self.rule.wait
+
+
+class EarlyStopping(_MonitorCallback):
     """Stop when the monitored value has not improved by ``tol`` for ``patience`` epochs, and restore the
     weights of the best epoch (the rule: :class:`Improvement`).
 
@@ -209,16 +225,6 @@ class EarlyStopping(Callback):
         self.tiebreak, self.restart = tiebreak, restart
         self.rule = Improvement(self.sign, self.tol, inclusive, tiebreak is not None)
         self.best_epoch, self.best_params, self.stopped_epoch = None, None, None
-
-    @property
-    def best(self) -> float:
-        """The best ``sign * value`` so far (``-inf`` before the first epoch)."""
-        return self.rule.best
-
-    @property
-    def wait(self) -> int:
-        """Epochs since the last improvement."""
-        return self.rule.wait
 
     def state_dict(self) -> dict:
         return {**self.rule.state_dict(), "best_epoch": self.best_epoch}
@@ -313,7 +319,7 @@ def _check_positive_int(name: str, value, allow_none: bool = False):
 # --- the learning rate and the gradient ----------------------------------------------------------------------
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(_MonitorCallback):
     """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for ``patience`` epochs.
 
     The rate changed is the schedule's (``trainer.schedule.lr``, which the Trainer copies into the optimizer
@@ -385,14 +391,6 @@ class ReduceLROnPlateau(Callback):
         self.cooldown_counter = 0
         self.reductions: list[tuple[int, float]] = []  # (epoch, new rate)
         self.stopped_epoch = None
-
-    @property
-    def best(self) -> float:
-        return self.rule.best
-
-    @property
-    def wait(self) -> int:
-        return self.rule.wait
 
     def state_dict(self) -> dict:
         return {**self.rule.state_dict(), "cooldown_counter": self.cooldown_counter}
