@@ -93,7 +93,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("X-Frame-Options", "DENY")  # no other page may frame the playground (clickjacking)
+        ancestors = self.server.frame_ancestors
+        if ancestors:  # only these pages may frame it (a notebook's: glassnet.widget.playground)
+            self.send_header("Content-Security-Policy", "frame-ancestors " + " ".join(ancestors))
+        else:
+            self.send_header(
+                "X-Frame-Options", "DENY"
+            )  # no other page may frame the playground (clickjacking)
         self.send_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -351,6 +357,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    frame_ancestors: tuple[str, ...] = ()  # the pages that may frame the playground (PlaygroundServer's)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -399,6 +406,9 @@ class PlaygroundServer:
         ``idle_timeout`` seconds is freed.
     max_fps : float
         Frames per second pushed to each page at most.
+    frame_ancestors : tuple of str
+        The pages that may show the playground in a frame (a Content-Security-Policy ``frame-ancestors`` list);
+        empty by default: no page may (``X-Frame-Options: DENY``, against clickjacking).
     """
 
     def __init__(
@@ -410,10 +420,12 @@ class PlaygroundServer:
         idle_timeout: float = 600.0,
         max_fps: float = 30.0,
         verbose: bool = False,
+        frame_ancestors: tuple[str, ...] = (),
     ) -> None:
         from glassnet.playground.digits import DigitsLab
 
         self.httpd = _HTTPServer((host, port), _Handler)
+        self.httpd.frame_ancestors = tuple(frame_ancestors)
         self.host, self.port = host, self.httpd.server_address[1]
         shown = f"[{host}]" if ":" in host else host
         if host in ("0.0.0.0", "::", ""):

@@ -5,10 +5,10 @@ in a background thread of the kernel, so the cell returns at once and the notebo
 per kernel: calling again shows the same one; ``.shutdown()`` on the returned server stops it.
 
 Frames. The playground forbids other pages to frame it (``X-Frame-Options: DENY``, against clickjacking).
-The kernel's own server lets the notebook's pages frame it instead: in its answers that header becomes the
-policy ``frame-ancestors`` naming :data:`NOTEBOOK_FRAME_ANCESTORS` (pages served from this machine, and VS
-Code's notebook view); every other site still may not. A playground started any other way is unchanged.
-If the page cannot be framed all the same, the cell shows a link that opens it in a new tab.
+The kernel's own server lets the notebook's pages frame it instead: it is started with
+``frame_ancestors=`` :data:`NOTEBOOK_FRAME_ANCESTORS` (pages served from this machine, and VS Code's notebook
+view), sent as the policy ``frame-ancestors``; every other site still may not. A playground started any
+other way is unchanged. If the page cannot be framed all the same, the cell shows a link that opens it in a new tab.
 
 The address is the kernel's own 127.0.0.1, which the browser reaches when both run on one machine (JupyterLab
 or VS Code on your computer); a kernel on another machine (Colab, a remote server) needs its port forwarded.
@@ -53,29 +53,8 @@ def _running_server():
     from glassnet.playground.server import PlaygroundServer
 
     if _server is None or _server.httpd.stopping.is_set():
-        server = PlaygroundServer("127.0.0.1", 0)
-        _frame_in_notebooks(server)
-        _server = server.start()
+        _server = PlaygroundServer("127.0.0.1", 0, frame_ancestors=NOTEBOOK_FRAME_ANCESTORS).start()
     return _server
-
-
-def _frame_in_notebooks(server) -> None:
-    """Let the notebook's pages (and only those, :data:`NOTEBOOK_FRAME_ANCESTORS`) frame ``server``'s pages.
-
-    The server's request handler is subclassed for this one server: its ``X-Frame-Options`` header is sent
-    as a Content-Security-Policy ``frame-ancestors`` header instead. A browser enforces every policy header
-    of an answer, so the playground's own policy still holds as it is.
-    """
-    base = server.httpd.RequestHandlerClass
-    ancestors = "frame-ancestors " + " ".join(NOTEBOOK_FRAME_ANCESTORS)
-
-    class NotebookFramed(base):
-        def send_header(self, keyword: str, value: str) -> None:
-            if keyword.lower() == "x-frame-options":
-                keyword, value = "Content-Security-Policy", ancestors
-            super().send_header(keyword, value)
-
-    server.httpd.RequestHandlerClass = NotebookFramed
 
 
 def _frameable(url: str) -> bool:
