@@ -9,7 +9,7 @@ import pytest
 
 from glassnet.network import build_mlp
 from glassnet.optim import SGD
-from glassnet.threads import blas_threads, choose_threads
+from glassnet.threads import blas_threads, choose_crew, choose_threads
 from glassnet.training import Trainer
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -64,11 +64,21 @@ def test_a_fit_that_leaves_blas_to_the_caller_holds_no_limit():
     assert choose_threads(build_mlp([64, 100, 10], seed=0), rows=200, requested="caller") is None
 
 
-def test_large_steps_keep_the_callers_setting():
+def test_large_steps_are_shared_by_a_crew_of_as_many_threads_as_the_caller_allows():
     net = build_mlp([784, 1024, 1024, 10], seed=0)
-    assert choose_threads(net, rows=256) is None
-    assert choose_threads(build_mlp([64, 100, 10], seed=0), rows=200) == 1
-    assert choose_threads(net, rows=256, requested=3) == 3
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert (choose_threads(net, rows=256), choose_crew(net, rows=256)) == (1, 2)
+        assert (choose_threads(net, rows=256, requested=3), choose_crew(net, rows=256, requested=3)) == (1, 3)
+        assert choose_crew(net, rows=256, n_jobs=2) == 1  # processes share the rows instead
+        assert (choose_threads(net, rows=256, requested="caller"), choose_crew(net, 256, 1, "caller")) == (
+            None,
+            1,
+        )
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert (choose_threads(net, rows=256), choose_crew(net, rows=256)) == (None, 1)  # the caller's one
+    small = build_mlp([64, 100, 10], seed=0)
+    assert (choose_threads(small, rows=200), choose_crew(small, rows=200)) == (1, 1)
+    assert (choose_threads(small, rows=200, requested=3), choose_crew(small, rows=200, requested=3)) == (3, 1)
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         choose_threads(net, rows=256, requested=0)
 

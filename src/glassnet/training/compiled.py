@@ -21,6 +21,9 @@ It covers (anything else returns ``None`` and the loop runs):
 - ``SGD`` (with or without (Nesterov) momentum), ``Adam`` and ``AdamW``;
 - a schedule whose rate is constant within the epoch, or ``InvScalingLR`` and ``CosineLR``, whose per-batch
   rates are computed beforehand on a copy (they depend on the batch sizes only);
+- steps whose largest matrix product is below ``glassnet.training.threads.LARGE_PRODUCT_FLOPS`` (larger
+  ones are the step's time: the loop shares them among a crew of threads, with the same bits on any number
+  of cores, :mod:`glassnet.fast.products`);
 - no callback that hooks a batch (``on_batch_end``, ``on_gradients``), no augmentation, one process, dense
   ``X``, and more than one batch an epoch (a full batch has no Python between steps to save).
 """
@@ -40,6 +43,7 @@ from glassnet.nn.losses import SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, S
 from glassnet.nn.optim import SGD, Adam, AdamW
 from glassnet.nn.schedules import CosineLR, InvScalingLR, Schedule
 from glassnet.training.callbacks import Callback
+from glassnet.training.threads import LARGE_PRODUCT_FLOPS, largest_product_flops
 
 __all__ = ["covers", "run_epoch"]
 
@@ -194,6 +198,8 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     raise :class:`~glassnet.exceptions.TrainingDivergedError`); ``None`` when the loop must run instead."""
     if batch >= data.n_rows:  # one step an epoch: no Python between steps to save (measured: the lab's
         return None  # full batch took 1.07 times the loop's CPU time compiled)
+    if largest_product_flops(trainer.net, batch) >= LARGE_PRODUCT_FLOPS:  # the products are the step, and the
+        return None  # loop's (shared by a crew, glassnet.fast.products) are the same bits on any core count
     described = _describe(trainer, data)
     if described is None:
         return None

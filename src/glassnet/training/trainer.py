@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from glassnet.exceptions import TrainingDivergedError
+from glassnet.fast import products
 from glassnet.nn.initializers import as_generator
 from glassnet.nn.schedules import ConstantLR, Schedule
 from glassnet.training import compiled, parallel, workplan
@@ -33,7 +34,7 @@ from glassnet.training.callbacks import EarlyStopping, History
 from glassnet.training.data import Dataset, logits, prepare
 from glassnet.training.divergence import DivergenceRule
 from glassnet.training.metrics import accuracy_score, default_scorer, r2_score, train_validation_split
-from glassnet.training.threads import blas_threads, choose_threads
+from glassnet.training.threads import blas_threads, choose_crew, choose_threads
 
 __all__ = ["Trainer", "accuracy_score", "r2_score", "train_validation_split"]
 
@@ -173,12 +174,14 @@ class Trainer:
             rows = min(self.batch_size or train.n_rows, train.n_rows)
             self.shards, self.processes = self._plan(rows, int(epochs) * -(-train.n_rows // rows))
             threads = choose_threads(self.net, rows, self.shards, self.threads)
+            # large products: shared by a crew of threads, the same bits for any count (glassnet.fast.products)
+            crew = products.crew(choose_crew(self.net, rows, self.shards, self.threads))
             # the data-parallel session; with n_jobs=None its processes follow the idle cores (workplan)
             sessions = workplan.Processes(
                 lambda processes: self._data_parallel(train, threads, processes),
                 self.shards, self.processes, follow=self.n_jobs is None,
             )  # fmt: skip
-            with blas_threads(threads), sessions:
+            with blas_threads(threads), crew, sessions:
                 for _ in range(int(epochs)):
                     self._parallel, self.processes = sessions.for_epoch(), sessions.processes
                     self._one_epoch(train, val)

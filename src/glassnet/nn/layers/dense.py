@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.fast.products import matmul
 from glassnet.nn.initializers import as_generator, initialize
 from glassnet.nn.layers.base import Layer
 
@@ -32,6 +33,9 @@ class Dense(Layer):
         One of :data:`glassnet.nn.initializers.INITIALIZERS`.
     dtype : numpy dtype
         float32 (default) or float64.
+
+    The products are ``np.matmul``; in a fit of large products, :func:`glassnet.fast.products.matmul` shares
+    each among a crew of threads by blocks of output columns, with the same bits.
 
     Declarations: ``decay = ("W",)`` (L2 and weight decay penalise the weights, not the bias), and
     ``in_features`` / ``out_features`` fix the widths.
@@ -77,7 +81,7 @@ class Dense(Layer):
                 f"got shape {x.shape}."
             )
         self._x = x  # cached for backward: dW needs the input
-        z = x @ self.W.T  # (N, in) @ (in, out) -> (N, out)
+        z = matmul(x, self.W.T)  # x @ W.T: (N, in) @ (in, out) -> (N, out)
         z += self.b  # in place: z is a fresh array
         return z
 
@@ -91,11 +95,11 @@ class Dense(Layer):
             raise ValueError("Dense.backward() was given a different input than the one forward() saw.")
         x2 = x_seen.reshape(-1, self.in_features)  # (..., in) -> (N, in)
         dy2 = dy.reshape(-1, self.out_features)  # (..., out) -> (N, out)
-        np.matmul(dy2.T, x2, out=self.grads["W"])  # (out, N) @ (N, in) -> (out, in)
+        matmul(dy2.T, x2, out=self.grads["W"])  # dy.T @ x: (out, N) @ (N, in) -> (out, in)
         np.matmul(self._ones(len(dy2), dy2.dtype), dy2, out=self.grads["b"])  # (N,) @ (N, out) -> (out,)
         if not self.input_grad:
             return None
-        return dy @ self.W  # (N, out) @ (out, in) -> (N, in)
+        return matmul(dy, self.W)  # dy @ W: (N, out) @ (out, in) -> (N, in)
 
     def _ones(self, n: int, dtype) -> np.ndarray:
         """A cached vector of ``n`` ones: ``db`` as the product ``ones @ dy`` (one BLAS call) is several times

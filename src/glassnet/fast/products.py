@@ -1,0 +1,164 @@
+r"""Big matrix products split over threads, with the bits of one thread.
+
+A training step of a wide network is a few large matrix products (784-1024-1024-10 with batches of 128: six
+of 100-270 MFLOP each). BLAS can share such a product among its own threads, but two things go wrong:
+
+- **the bits depend on the thread count.** OpenBLAS cuts the work differently for 1 and 2 threads, and
+  the sums come out in another order: the same fit gives other weights on a 1-core and a 2-core machine,
+  or on an idle and a busy one if the count follows the load;
+- **its threads wait by spinning.** When another process holds a core, the BLAS thread pool spins until
+  its missing thread gets the core back: an epoch of the Fashion-MNIST recipe took 6 to 30 times the CPU time
+  of one thread on the busy 2-core machine.
+
+A :class:`Crew` computes :math:`C = AB` by blocks of output columns instead,
+
+.. math:: C_{:, j_0:j_1} = A\, B_{:, j_0:j_1},
+
+each block by one call of single-threaded BLAS, taken by whichever of the crew's threads is free (the caller
+is one of them; a thread held up by another process delays only the block it holds, and the others wait in
+the operating system, not spinning). Each column of :math:`C` is a dot product of a row of :math:`A` with a
+column of :math:`B`, and the BLAS kernel runs its sum over :math:`k` in the same order whether the column is
+computed alone or in the whole product, provided the blocks start at multiples of the kernel's column unroll
+(:data:`BLOCK` columns, a multiple of every unroll we know). So the result is **bit-identical to one thread's
+whole product, for any number of threads** (tested), and the thread count may follow the idle cores during
+a fit without changing the model. Since that is a property of the BLAS library, not a law, the crew checks it
+once per shape and layout on the first product it splits (the whole product and the split one, compared
+bit for bit) and does not split a shape for which this BLAS gives other bits.
+
+The crew is used by the layers through :func:`matmul` while a fit holds one (:func:`crew`, per thread);
+outside a fit, and for small products, :func:`matmul` is ``np.matmul``. BLAS must run on one thread inside a
+crew (``glassnet.training.threads.blas_threads(1)``: the Trainer sets both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["BLOCK", "MIN_FLOPS", "Crew", "active", "crew", "matmul"]
+
+#: output columns per block: a multiple of every BLAS kernel's column unroll we know (4-32 in OpenBLAS,
+#: MKL and BLIS); split at other places, float64 products came out with other bits (measured: blocks of 333)
+BLOCK = 64
+#: the least work of a product that is split (floating-point operations, :math:`2mkn`): about 0.2 ms on one
+#: core, well above the hand-over of a block to a thread (about 20 us)
+MIN_FLOPS = 2e7
+#: blocks a product is cut into (at most; fewer when it has fewer than BLOCK columns a block): more blocks
+#: than threads, so that a thread slowed by another process holds back only a small part
+BLOCKS = 8
+
+_local = threading.local()
+
+
+class Crew:
+    """A team of ``threads`` threads (the caller included) that share each big product by column blocks.
+
+    ``threads`` may be changed between products (:attr:`threads`); the results do not depend on it.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.threads = int(threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
+        self._splits_agree: dict[tuple, bool] = {}  # (shapes, strides, dtype) -> this BLAS splits bit-exactly
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b`` (2-D), by column blocks over the crew's threads when it is big enough (:data:`MIN_FLOPS`)."""
+        m, k = a.shape
+        n = b.shape[1]
+        if out is None:
+            out = np.empty((m, n), dtype=np.result_type(a, b))
+        width = _block_width(n)
+        key = (a.shape, a.strides, b.shape, b.strides, out.strides, out.dtype.str)
+        agree = self._splits_agree.get(key)
+        if agree is None:  # the first product of this shape: whole and split, compared bit for bit
+            np.matmul(a, b, out=out)
+            split = np.empty_like(out)
+            self._run(a, b, split, width)
+            agree = self._splits_agree[key] = bool(np.array_equal(out, split, equal_nan=True))
+            return out
+        if agree and self.threads > 1:
+            self._run(a, b, out, width)
+        else:
+            np.matmul(a, b, out=out)
+        return out
+
+    def _run(self, a, b, out, width: int) -> None:
+        """Every block ``out[:, j:j + width] = a @ b[:, j:j + width]``, taken in turn by the free threads."""
+        n = b.shape[1]
+        blocks = iter(range(0, n, width))
+        lock = threading.Lock()
+
+        def drain() -> None:  # take blocks until none is left
+            while True:
+                with lock:
+                    j = next(blocks, None)
+                if j is None:
+                    return
+                np.matmul(a, b[:, j : j + width], out=out[:, j : j + width])
+
+        helpers = [self._executor().submit(drain) for _ in range(min(self.threads, -(-n // width)) - 1)]
+        drain()
+        for helper in helpers:
+            helper.result()  # waits in the operating system; re-raises a helper's error
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None or self._pool_size < self.threads - 1:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool_size = max(self.threads - 1, 1)
+            self._pool = ThreadPoolExecutor(self._pool_size, thread_name_prefix="glassnet-crew")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the crew's threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _block_width(n: int) -> int:
+    """Columns per block for ``n`` output columns: a multiple of :data:`BLOCK`, about ``n / BLOCKS``. It does
+    not depend on the thread count, so neither does the bit-for-bit check of a shape."""
+    return BLOCK * max(1, round(n / (BLOCKS * BLOCK)))
+
+
+def active() -> Crew | None:
+    """The crew this thread's products use, or ``None``."""
+    return getattr(_local, "crew", None)
+
+
+@contextlib.contextmanager
+def crew(threads: int):
+    """Products of :func:`matmul` in this thread are shared by a :class:`Crew` of ``threads`` inside the block
+    (with ``threads`` 1 or less, nothing changes)."""
+    if threads is None or threads <= 1 or active() is not None:
+        yield active()
+        return
+    team = _local.crew = Crew(threads)
+    try:
+        yield team
+    finally:
+        _local.crew = None
+        team.close()
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` (``np.matmul(a, b, out=out)``), shared by this thread's :class:`Crew` when one is active and
+    the product is a big 2-D one of floats; the same bits either way."""
+    team = getattr(_local, "crew", None)
+    if (
+        team is None
+        or a.ndim != 2
+        or b.ndim != 2
+        or b.shape[1] < 2 * BLOCK
+        or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_FLOPS
+        or a.dtype != b.dtype
+        or a.dtype.kind != "f"
+        or (out is not None and out.dtype != a.dtype)
+    ):
+        return np.matmul(a, b, out=out)
+    return team.matmul(a, b, out)

@@ -1,0 +1,91 @@
+"""Large matrix products shared by a crew of threads give the bits of one thread's whole product."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glassnet.fast import products
+from glassnet.network import build_mlp
+from glassnet.optim import Adam
+from glassnet.training import Trainer
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _three_products(rows, n_in, n_out, dtype, seed=0):
+    """The products of a Dense layer's step: forward x @ W.T, weight gradient dy.T @ x, input gradient dy @ W."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, n_in)).astype(dtype)
+    W = rng.standard_normal((n_out, n_in)).astype(dtype)
+    dy = rng.standard_normal((rows, n_out)).astype(dtype)
+    return [(x, W.T), (dy.T, x), (dy, W)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 784, 1024), (200, 1024, 300), (96, 640, 130)])
+def test_a_crew_of_any_size_gives_the_bits_of_one_thread(dtype, shape):
+    """Widths of whole blocks split (all three products); others split where this BLAS gives the same bits
+    (OpenBLAS's float64 kernel on SkylakeX gave other bits in the last 4 columns of a 300-wide product: the
+    crew's check keeps such shapes whole)."""
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        for a, b in _three_products(*shape, dtype):
+            whole = a @ b
+            for threads in (2, 3):
+                with products.crew(threads) as team:
+                    first, second = products.matmul(a, b), products.matmul(a, b)  # the check, then the split
+                    out = np.full_like(whole, np.nan)
+                    products.matmul(a, b, out=out)
+                if shape[1] % products.BLOCK == 0 and shape[2] % products.BLOCK == 0:
+                    assert list(team._splits_agree.values()) == [True]
+                for result in (first, second, out):
+                    assert result.dtype == whole.dtype
+                    np.testing.assert_array_equal(result, whole)
+
+
+def test_a_shape_whose_split_differs_is_not_split():
+    """Where this BLAS gave other bits for the blocks, the crew keeps computing that shape whole."""
+    a, b = _three_products(128, 512, 256, np.float64)[0]
+    with products.crew(2) as team:
+        calls = []
+        original = team._run
+        team._run = lambda *args: (calls.append(1), original(*args), args[2].__iadd__(1e-12))
+        first = products.matmul(a, b)  # the check sees other bits
+        assert list(team._splits_agree.values()) == [False]
+        second = products.matmul(a, b)
+    assert len(calls) == 1  # the second product was not split
+    np.testing.assert_array_equal(first, a @ b)
+    np.testing.assert_array_equal(second, a @ b)
+
+
+def test_small_products_and_other_threads_use_numpy():
+    a = np.ones((4, 8))
+    assert products.active() is None
+    with products.crew(2) as team:
+        assert products.active() is team
+        np.testing.assert_array_equal(products.matmul(a, a.T), a @ a.T)
+        assert team._splits_agree == {}  # too small to split
+        with pytest.raises(ValueError, match="matmul"):
+            products.matmul(a, a)  # numpy's own message for mismatched shapes
+    assert products.active() is None
+    with products.crew(1) as none:
+        assert none is None and products.active() is None
+
+
+def test_a_wide_fit_gives_the_same_weights_on_one_two_and_three_threads():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((512, 784)).astype(np.float32), rng.integers(0, 10, 512)
+    weights, crews = [], []
+
+    class SeeCrew:
+        def on_epoch_end(self, trainer, epoch, logs):
+            crews.append(products.active() and products.active().threads)
+
+    for threads in (1, 2, 3):
+        net = build_mlp([784, 1024, 1024, 10], seed=0)
+        trainer = Trainer(net, Adam(lr=1e-3), batch_size=128, threads=threads, callbacks=[SeeCrew()], seed=0)
+        trainer.fit(X, y, epochs=1)
+        weights.append(net.flat_params.copy())
+    assert crews == [None, 2, 3]
+    np.testing.assert_array_equal(weights[0], weights[1])
+    np.testing.assert_array_equal(weights[0], weights[2])
