@@ -43,6 +43,41 @@ def test_half_pixel_geometry_interpolates_between_neighbours():
     np.testing.assert_allclose(half, [[0.25] * 4])
 
 
+def test_translations_move_by_fractions_of_a_pixel():
+    # whole pixels agree with shift_images (which fills with 0, as the bilinear read does outside)
+    from glassnet.training.augment import shift_images
+
+    X = _images(4)
+    moves = np.array([[1, 0], [0, -1], [-2, 3], [0, 0]])
+    moved = affine_images(X, np.zeros(4), np.ones(4), (8, 8), translations=moves)
+    np.testing.assert_allclose(moved, shift_images(X, moves, (8, 8)), atol=1e-6)
+    # on a ramp along x, a move of t pixels to the right subtracts t, exactly (bilinear is exact on a line)
+    ramp = np.tile(np.arange(8.0) + 100.0, (8, 1)).reshape(1, 64).repeat(2, axis=0)
+    half = affine_images(
+        ramp, np.zeros(2), np.ones(2), (8, 8), translations=np.array([[0.0, 0.5], [0.0, -0.25]])
+    )
+    inside = (slice(None), slice(None), slice(1, -1))
+    np.testing.assert_allclose(half.reshape(2, 8, 8)[inside][0], ramp.reshape(2, 8, 8)[inside][0] - 0.5)
+    np.testing.assert_allclose(half.reshape(2, 8, 8)[inside][1], ramp.reshape(2, 8, 8)[inside][1] + 0.25)
+    with pytest.raises(ValueError, match="translations must be"):
+        affine_images(X, np.zeros(4), np.ones(4), (8, 8), translations=np.zeros((4, 3)))
+
+
+def test_random_affine_translation_stays_within_its_range_and_keeps_the_angles_stream():
+    ramp = np.tile(np.arange(8.0) + 100.0, (8, 1)).reshape(1, 64).repeat(300, axis=0)
+    out = RandomAffine(rotation=0.0, translation=0.4)(ramp, 0).reshape(300, 8, 8)
+    moved = ramp.reshape(300, 8, 8)[:, 2, 2] - out[:, 2, 2]  # the x-move of each image, away from the border
+    assert moved.min() >= -0.4 - 1e-9 and moved.max() <= 0.4 + 1e-9
+    assert moved.max() - moved.min() > 0.6  # spread over the range, not one value
+    with pytest.raises(ValueError, match="translation must be"):
+        RandomAffine(translation=-1.0)
+    # the moves are drawn after the angles: the same seed turns the images by the same angles as before
+    X = _images(50)
+    turned = RandomAffine(10.0)(X, 3)
+    turned_and_moved = RandomAffine(10.0, translation=1e-9)(X, 3)
+    np.testing.assert_allclose(turned_and_moved, turned, atol=1e-6)
+
+
 def test_outside_reads_fill_and_input_untouched():
     X = np.ones((1, 16))
     before = X.copy()
@@ -122,6 +157,8 @@ def test_noise_has_its_standard_deviation():
 def test_config_builds_the_pipeline_in_order():
     assert make_augment(MLPConfig()) is None
     assert isinstance(make_augment(MLPConfig(augment_rotation=10.0)), RandomAffine)
+    moving = make_augment(MLPConfig(augment_translation=0.5))
+    assert isinstance(moving, RandomAffine) and moving.translation == 0.5 and moving.rotation == 0.0
     from glassnet.training.augment import RandomElastic
 
     steps = make_augment(
@@ -146,6 +183,12 @@ def test_estimator_trains_with_distortions_reproducibly():
     assert not np.array_equal(a.network_.flat_params, plain.network_.flat_params)
     with pytest.raises(ValueError, match="augment_rotation"):
         MLPClassifier(augment_rotation=-5.0).fit(X, y)
+    moved = MLPClassifier(**kwargs, augment_translation=0.5).fit(X, y)
+    again = MLPClassifier(**kwargs, augment_translation=0.5).fit(X, y)
+    np.testing.assert_array_equal(moved.network_.flat_params, again.network_.flat_params)
+    assert not np.array_equal(moved.network_.flat_params, plain.network_.flat_params)
+    with pytest.raises(ValueError, match="augment_translation"):
+        MLPClassifier(augment_translation=-0.5).fit(X, y)
 
 
 def test_elastic_moves_pixels_by_alpha_on_average_and_zero_alpha_is_identity():

@@ -64,6 +64,10 @@ OPTIONS = {
     "--augment-scale": (
         "augment_scale", {"type": fraction}, "zoom each training image by a random factor in [1 - S, 1 + S]; 0 = off",
     ),
+    "--augment-translation": (
+        "augment_translation", {"type": float, "metavar": "PIXELS"},
+        "move each training image by up to PIXELS along each axis, fractions of a pixel read bilinearly; 0 = off",
+    ),
     "--augment-elastic": (
         "augment_elastic", {"type": float, "metavar": "PIXELS"},
         "distort each training image by a smooth random field of PIXELS (rms); 0 = off",
@@ -104,6 +108,8 @@ def build_config(args) -> MLPConfig:
         raise CLIError(f"--augment-shift must be >= 0, got {config.augment_shift}", code=2)
     if not 0 <= config.augment_rotation <= 180:
         raise CLIError(f"--augment-rotation must be in [0, 180], got {config.augment_rotation}", code=2)
+    if not config.augment_translation >= 0:
+        raise CLIError(f"--augment-translation must be >= 0, got {config.augment_translation}", code=2)
     if not config.augment_elastic >= 0:
         raise CLIError(f"--augment-elastic must be >= 0, got {config.augment_elastic}", code=2)
     if not config.augment_noise >= 0:
@@ -423,6 +429,7 @@ def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds:
         "augment_shift": config.augment_shift,
         "augment_rotation": config.augment_rotation,
         "augment_scale": config.augment_scale,
+        "augment_translation": config.augment_translation,
         "augment_elastic": config.augment_elastic,
         "augment_flip": bool(config.augment_flip),
         "augment_noise": config.augment_noise,

@@ -86,6 +86,7 @@ class MLPConfig:
     image_shape: tuple[int, int] | None = None
     augment_rotation: float = 0.0
     augment_scale: float = 0.0
+    augment_translation: float = 0.0
     augment_elastic: float = 0.0
     augment_flip: bool = False
     augment_noise: float = 0.0

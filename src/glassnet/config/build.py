@@ -186,9 +186,9 @@ def make_trainer(
 
 def make_augment(config):
     """The training-time augmentation of ``config``, or ``None``: whole-pixel shifts (``augment_shift``), one
-    bilinear rotation and zoom (``augment_rotation``, ``augment_scale``), an elastic distortion
-    (``augment_elastic``), left-right mirroring
-    (``augment_flip``) and Gaussian input noise (``augment_noise``), applied in that order."""
+    bilinear rotation, zoom and move (``augment_rotation``, ``augment_scale``, ``augment_translation``), an
+    elastic distortion (``augment_elastic``), left-right mirroring (``augment_flip``) and Gaussian input noise
+    (``augment_noise``), applied in that order."""
     from glassnet.training.augment import (
         Compose,
         GaussianNoise,
@@ -203,8 +203,9 @@ def make_augment(config):
         steps.append(RandomShift(int(config.augment_shift), config.image_shape))
     rotation = float(getattr(config, "augment_rotation", 0.0))
     scale = float(getattr(config, "augment_scale", 0.0))
-    if rotation or scale:
-        steps.append(RandomAffine(rotation, scale, config.image_shape))
+    translation = float(getattr(config, "augment_translation", 0.0))
+    if rotation or scale or translation:
+        steps.append(RandomAffine(rotation, scale, config.image_shape, translation=translation))
     elastic = float(getattr(config, "augment_elastic", 0.0))
     if elastic:
         steps.append(RandomElastic(elastic, image_shape=config.image_shape))

@@ -535,6 +535,16 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "does both). 0 turns it off. Stochastic solvers only. glassnet addition.",
     ),
     Param(
+        "augment_translation",
+        0.0,
+        (_NON_NEGATIVE_FLOAT,),
+        "float",
+        "Data augmentation: each training image is moved by a distance drawn uniformly from "
+        "[-augment_translation, augment_translation] pixels along each axis, fractions of a pixel read "
+        "bilinearly (with ``augment_rotation``, one resampling does both; unlike ``augment_shift``'s whole "
+        "pixels). 0 turns it off. Stochastic solvers only. glassnet addition.",
+    ),
+    Param(
         "augment_elastic",
         0.0,
         (_NON_NEGATIVE_FLOAT,),

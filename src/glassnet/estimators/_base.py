@@ -46,8 +46,8 @@ class LiveWeights(list):
 
 #: settings that act on mini-batches or optimizer steps, which L-BFGS does not take
 _PER_BATCH = (
-    "batch_norm", "augment_shift", "augment_rotation", "augment_scale", "augment_elastic", "augment_flip",
-    "augment_noise", "weight_averaging",
+    "batch_norm", "augment_shift", "augment_rotation", "augment_scale", "augment_translation",
+    "augment_elastic", "augment_flip", "augment_noise", "weight_averaging",
 )  # fmt: skip
 
 

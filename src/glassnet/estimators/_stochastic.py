@@ -35,7 +35,9 @@ from glassnet.training.augment import infer_image_shape
 from glassnet.training.callbacks import Callback, EarlyStopping, Improvement, ReduceLROnPlateau
 
 #: augmentations that read the rows as images (their shape is checked before training starts)
-_IMAGE_SETTINGS = ("augment_shift", "augment_rotation", "augment_scale", "augment_elastic", "augment_flip")
+_IMAGE_SETTINGS = (
+    "augment_shift", "augment_rotation", "augment_scale", "augment_translation", "augment_elastic", "augment_flip",
+)  # fmt: skip
 
 
 def stopping_callbacks(est, has_validation: bool, incremental: bool) -> tuple[list, object, object]:

@@ -162,14 +162,20 @@ class RandomShift:
 
 
 def affine_images(
-    X: np.ndarray, angles: np.ndarray, scales: np.ndarray, image_shape: tuple[int, int], fill=0.0
+    X: np.ndarray,
+    angles: np.ndarray,
+    scales: np.ndarray,
+    image_shape: tuple[int, int],
+    fill=0.0,
+    translations: np.ndarray | None = None,
 ) -> np.ndarray:
-    r"""Rotate each row image ``X[n]`` by ``angles[n]`` radians and scale it by ``scales[n]`` about its centre.
+    r"""Rotate each row image ``X[n]`` by ``angles[n]`` radians and scale it by ``scales[n]`` about its centre,
+    then move it by ``translations[n] = (t_y, t_x)`` pixels (fractions of a pixel allowed).
 
     Output pixel :math:`p` (in coordinates centred on the image, :math:`c = ((h - 1)/2, (w - 1)/2)`) takes the
     input's value at the inverse map,
 
-    .. math:: q = \frac{1}{s} R(-\theta)\,(p - c) + c,
+    .. math:: q = \frac{1}{s} R(-\theta)\,(p - t - c) + c,
 
     read by bilinear interpolation between the four pixels around :math:`q` (``fill`` outside the image). Unlike
     a whole-pixel shift, this moves ink by fractions of a pixel, which suits 8x8 images where one pixel is an
@@ -187,6 +193,8 @@ def affine_images(
         ``(height, width)``.
     fill : float
         Value read outside the image.
+    translations : ndarray of shape (N, 2), optional
+        Down/right moves in pixels (negative: up/left), applied after the rotation and zoom; ``None``: none.
 
     Returns
     -------
@@ -199,6 +207,10 @@ def affine_images(
     array([[2., 5., 8.],
            [1., 4., 7.],
            [0., 3., 6.]])
+    >>> affine_images(X, np.zeros(1), np.ones(1), (3, 3), translations=np.array([[0.0, 0.5]])).reshape(3, 3)
+    array([[0. , 0.5, 1.5],
+           [1.5, 3.5, 4.5],
+           [3. , 6.5, 7.5]])
     """
     X = np.asarray(X)
     h, w = image_shape
@@ -213,6 +225,11 @@ def affine_images(
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     py, px = np.mgrid[0:h, 0:w]
     py, px = (py.reshape(-1) - cy)[None, :], (px.reshape(-1) - cx)[None, :]  # (1, h*w), centred
+    if translations is not None:
+        t = np.asarray(translations, dtype=np.float64)
+        if t.shape != (n, 2) or not np.all(np.isfinite(t)):
+            raise ValueError(f"translations must be a finite array of shape ({n}, 2); got shape {t.shape}.")
+        py, px = py - t[:, :1], px - t[:, 1:]  # (N, h*w): undo the move first, p - t
     cos, sin = (np.cos(angles) / scales)[:, None], (np.sin(angles) / scales)[:, None]  # (N, 1)
     # the inverse map R(-theta) / s, rows are (y, x) with y pointing down: a counter-clockwise turn on screen
     qy = cos * py + sin * px + cy  # (N, h*w): where each output pixel reads from
@@ -247,10 +264,13 @@ def sample_bilinear(X: np.ndarray, qy: np.ndarray, qx: np.ndarray, image_shape: 
 
 
 class RandomAffine:
-    r"""A new small rotation and scaling for every image: ``RandomAffine(10, 0.1)(X, rng)``.
+    r"""A new small rotation, scaling and sub-pixel move for every image: ``RandomAffine(10, 0.1)(X, rng)``.
 
-    The angle is drawn uniformly from :math:`[-\text{rotation}, \text{rotation}]` degrees and the zoom from
-    :math:`[1 - \text{scale}, 1 + \text{scale}]`, independently for each image; see :func:`affine_images`.
+    The angle is drawn uniformly from :math:`[-\text{rotation}, \text{rotation}]` degrees, the zoom from
+    :math:`[1 - \text{scale}, 1 + \text{scale}]` and the move along each axis from
+    :math:`[-\text{translation}, \text{translation}]` pixels, independently for each image; see
+    :func:`affine_images`. Unlike :class:`RandomShift`'s whole pixels, a move of a fraction of a pixel is
+    read bilinearly: on 8x8 digits, moves of up to half a pixel help where whole-pixel shifts hurt.
 
     Parameters
     ----------
@@ -262,20 +282,28 @@ class RandomAffine:
         ``(height, width)``; ``None`` infers a square from the number of features.
     fill : float
         Background value read outside the image.
+    translation : float
+        Largest move along each axis in pixels, fractions allowed (0: none).
 
     Examples
     --------
     >>> X = np.random.default_rng(0).random((4, 64))
-    >>> RandomAffine(10, 0.1)(X, rng=0).shape
+    >>> RandomAffine(10, 0.1, translation=0.5)(X, rng=0).shape
     (4, 64)
     """
 
     def __init__(
-        self, rotation: float = 10.0, scale: float = 0.0, image_shape=None, fill: float = 0.0
+        self,
+        rotation: float = 10.0,
+        scale: float = 0.0,
+        image_shape=None,
+        fill: float = 0.0,
+        translation: float = 0.0,
     ) -> None:
         _check_float("rotation", rotation, 0.0, 180.0)
         _check_float("scale", scale, 0.0, 1.0, right_open=True)
-        self.rotation, self.scale = float(rotation), float(scale)
+        _check_float("translation", translation, 0.0, None)
+        self.rotation, self.scale, self.translation = float(rotation), float(scale), float(translation)
         self.image_shape, self.fill = image_shape, float(fill)
 
     def __call__(self, X: np.ndarray, rng) -> np.ndarray:
@@ -284,10 +312,17 @@ class RandomAffine:
         rng = as_generator(rng)
         angles = np.deg2rad(rng.uniform(-self.rotation, self.rotation, size=X.shape[0]))
         scales = rng.uniform(1.0 - self.scale, 1.0 + self.scale, size=X.shape[0])
-        return affine_images(X, angles, scales, shape, self.fill)
+        # the moves are drawn last and only when asked: a seed gives the same angles and zooms as without them
+        moves = None
+        if self.translation:
+            moves = rng.uniform(-self.translation, self.translation, size=(X.shape[0], 2))  # (N, 2): (dy, dx)
+        return affine_images(X, angles, scales, shape, self.fill, translations=moves)
 
     def __repr__(self) -> str:
-        return f"RandomAffine(rotation={self.rotation}, scale={self.scale}, image_shape={self.image_shape!r})"
+        return (
+            f"RandomAffine(rotation={self.rotation}, scale={self.scale}, translation={self.translation}, "
+            f"image_shape={self.image_shape!r})"
+        )
 
 
 class RandomElastic:
