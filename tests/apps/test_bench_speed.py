@@ -166,16 +166,14 @@ def test_an_idle_machine_gets_verdicts_against_jax_on_one_thread():
     assert rows["(c) glassnet GFLOP/s / NumPy matmul GFLOP/s"]["met"] is True  # 0.9 >= 0.85
 
 
-def test_machine_load_flags_spread_repeats():
+def test_machine_load_calls_spread_repeats_noisy_and_only_other_processes_busy():
     with speed.MachineLoad() as load:
         pass
     report = load.report({"x": [1.0, 1.1], "y": [1.0, 2.0]})
-    assert report["busy"] and "spread by up to 100 %" in report["why"]
-    assert report["spread"]["x"] == pytest.approx(0.1)
-    quiet = load.report({"x": [1.0, 1.01]})
-    assert quiet["busy"] == (
-        quiet["other_cores"] is not None and quiet["other_cores"] > speed.BUSY_OTHER_CORES
-    )
+    assert report["noisy"] and report["spread"]["x"] == pytest.approx(0.1)
+    assert report["busy"] == (
+        report["other_cores"] is not None and report["other_cores"] > speed.BUSY_OTHER_CORES
+    )  # the spread is no evidence: the benchmark's own work spreads repeats (tests/apps/test_bench_load.py)
 
 
 def test_alternate_reports_cpu_per_wall_second():

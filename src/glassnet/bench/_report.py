@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.bench import _frameworks as fw
-from glassnet.bench._settings import TARGETS
+from glassnet.bench._settings import NOISY_SPREAD, TARGETS
 from glassnet.bench._timing import _loadavg
 
 # --- report ------------------------------------------------------------------------------------------------------
@@ -140,6 +140,18 @@ def _gemm_verdicts(results: dict, setting: str) -> list[dict]:
     return [_verdict("(c) glassnet GFLOP/s / NumPy matmul GFLOP/s", f, f">= {limit}", f >= limit, busy)]
 
 
+def _floor_verdicts(results: dict, setting: str) -> list[dict]:
+    """(b) on one thread: glassnet's best share of the machine's floor (above 1, not measurable)."""
+    floor = (results.get("b") or {}).get("floor")
+    limit = TARGETS["floor_share_b"].get(setting)
+    shares = [v for k, v in ((floor or {}).get("share") or {}).items() if k in GLASSNET_ROWS]
+    if limit is None or not shares:
+        return []
+    f = max(shares)
+    busy = results["b"].get("machine_load", {}).get("busy", False) or f > 1.0
+    return [_verdict("(b) glassnet share of the machine's floor", f, f">= {limit}", f >= limit, busy)]
+
+
 def _memory_verdicts(results: dict) -> list[dict]:
     """(mem): the peak memory of glassnet's rows against scikit-learn's."""
     rows = []
@@ -185,6 +197,7 @@ def verdicts(results: dict) -> list[dict]:
         + _accuracy_verdicts(results)
         + _estimator_verdicts(results, setting)
         + _gemm_verdicts(results, setting)
+        + _floor_verdicts(results, setting)
         + _memory_verdicts(results)
     )
 
@@ -198,27 +211,31 @@ def _fmt(value, digits=3) -> str:
 
 
 def _busy_line(res: dict) -> str:
+    """How busy the machine was while the part ``res`` ran: flagged busy only by other processes' work
+    (:class:`glassnet.bench._timing.MachineLoad`); this process's cores, the load average (which counts this
+    benchmark's own threads) and the spread of the repeats are printed beside it, as facts."""
     load = res.get("machine_load") or {}
     if not load:
         return ""
     if "busy" not in load:  # several timings (d): the worst
         load = max(load.values(), key=lambda v: (v.get("busy", False), v.get("other_cores") or 0.0))
-    other = load.get("other_cores")
-    la = load.get("loadavg") or [None]
+    other, la = load.get("other_cores"), (load.get("loadavg") or [None])[0]
     spread_max = max((load.get("spread") or {}).values(), default=0.0)
-    facts = (
-        f"others used {_fmt(other, 2)} cores, load {_fmt(la[0], 2)}, repeats within {100 * spread_max:.0f} %"
-    )
     cpu = res.get("cpu_per_wall") or {}
-    ran = f"this process kept {min(cpu.values()):.2f}-{max(cpu.values()):.2f} cores busy" if cpu else ""
-    facts += f"; {ran}" if ran else ""
+    facts = [f"this process kept {min(cpu.values()):.2f}-{max(cpu.values()):.2f} cores busy"] if cpu else []
+    facts.append(f"load average {_fmt(la, 2)}, this benchmark's threads included")
+    spread_text = f"repeats within {100 * spread_max:.0f} %"
+    if spread_max > NOISY_SPREAD:  # the benchmark's own work spreads them too: noisy, not busy
+        spread_text = f"repeats spread by up to {100 * spread_max:.0f} %: read the fastest figures too"
     if load.get("busy"):
-        why = load["why"] + (f"; {ran}" if ran else "")
         return (
-            f"  !! MACHINE BUSY ({why}, load {_fmt(la[0], 2)}): these figures and ratios are not reliable; "
-            "rerun on an idle machine (on one thread, read the CPU times)"
+            f"  !! MACHINE BUSY ({load['why']}; {'; '.join(facts)}): these figures and ratios are not "
+            "reliable; rerun on an idle machine (on one thread, read the CPU times)"
         )
-    return f"  machine idle enough ({facts})"
+    text = "; ".join([*facts, spread_text])
+    if other is None:
+        return f"  other processes' work not measured here (no /proc/stat); {text}"
+    return f"  machine idle enough (other processes used {other:.2f} cores; {text})"
 
 
 #: the order of the rows in every table of the report
@@ -258,6 +275,10 @@ def _print_machine(results: dict, p: Printer) -> None:
     )
     if info["env"]:
         p(f"environment: {info['env']}")
+    rate = results.get("floor_rate")
+    if rate:
+        p(f"floor of each case: its matrix products alone at NumPy's best rate here, {rate['gflops']:.1f} GFLOP/s "
+          f"({rate['from']})")  # fmt: skip
 
 
 def _ratios(values: dict, base: str = "glassnet", label: str = "glassnet"):
@@ -275,6 +296,23 @@ def _print_busy(res: dict, p: Printer) -> None:
         p(_busy_line(res))
 
 
+def _share(value: float) -> str:
+    """A share of the floor in per cent; above 1 the NumPy runs were slowed, and it is not measurable."""
+    if value > 1.0:
+        return "above 100 % (not measurable: the NumPy runs were slowed)"
+    return f"{100 * value:.0f} %"
+
+
+def _print_floor(res: dict, p: Printer) -> None:
+    """The case's floor (:func:`glassnet.bench.speed.add_floors`): the time of its matrix products alone at
+    NumPy's best rate, and every glassnet row's share of it (floor / its time)."""
+    floor = res.get("floor")
+    if floor:
+        shares = ", ".join(f"{name} {_share(v)}" for name, v in floor["share"].items())
+        p(f"  floor {_fmt(floor['value'])} {floor['unit']} ({floor['gflop']:.3g} GFLOP of matrix products); "
+          f"share of it: {shares}")  # fmt: skip
+
+
 def _print_table(title: str, values: dict, unit: str, res: dict, cpu, one_thread: bool, p: Printer) -> None:
     """One timing per row, with its ratio to glassnet's; on one thread the CPU times too, which other work on
     the machine changes least."""
@@ -285,6 +323,7 @@ def _print_table(title: str, values: dict, unit: str, res: dict, cpu, one_thread
         p(f"  CPU time, same {unit}:")
         for name, value, ratio in _ratios(cpu):
             p(f"  {name:24s} {_fmt(value):>10s} {unit}{ratio}")
+    _print_floor(res, p)
     _print_busy(res, p)
 
 
@@ -313,6 +352,7 @@ def _print_wide(r: dict, p: Printer) -> None:
         else:
             what = f"{100 * share:.0f} % of it"
         p(f"  {name:24s} {g:10.1f} GFLOP/s = {what}")
+    _print_floor(r, p)
     _print_busy(r, p)
 
 
@@ -336,6 +376,7 @@ def _print_estimators(cases: dict, p: Printer) -> None:
             for name, value, ratio in _ratios(r["cpu_s_per_fit"], base=fw.ESTIMATOR, label="MLPClassifier"):
                 p(f"  {name:24s} {_fmt(value):>10s} s{ratio}")
         _print_plans(r, p)
+        _print_floor(r, p)
         _print_busy(r, p)
 
 

@@ -3,8 +3,14 @@ r"""Speed benchmark: glassnet, scikit-learn's ``MLPClassifier``, PyTorch and JAX
 Run ``python -m glassnet.bench.speed`` (or ``glassnet bench speed``); ``--quick`` finishes in a few minutes.
 Every task is run by each framework in turn, the order rotating from one repeat to the next, and the median of
 the repeats is reported, so that a busy machine slows all of them alike. Each part also records how busy the
-machine was while it ran (the CPU time other processes took, the load average, the spread of the repeats) and
-the report says so next to the figures when they cannot be trusted.
+machine was while it ran, and the report flags it busy next to the figures when other processes took more than
+a quarter of a core (their CPU time from ``/proc``, less this process's, its threads' and its descendants':
+the data-parallel workers, a framework's subprocess). The load average and the spread of the repeats are
+printed beside it, not judged: the benchmark's own threads and work raise them too.
+
+Every case is printed beside the machine's **floor**: the time of its matrix products alone (forward, weight
+and input gradients, every step) at NumPy's best measured rate here (the fastest of (c)'s NumPy runs, or a
+measurement of the same products when (c) does not run), and each glassnet row's share of it, floor / time.
 
 =====  ==============================================================================================
 (a)    the lab: digits, 64-80-70-10 sigmoid, full-batch gradient descent: milliseconds per epoch
@@ -49,7 +55,7 @@ from glassnet.bench._memory import bench_memory, memory_child
 from glassnet.bench._report import machine_info, print_report, verdicts
 from glassnet.bench._settings import (  # noqa: F401 (re-exported: the report's thresholds)
     BUSY_OTHER_CORES,
-    BUSY_SPREAD,
+    NOISY_SPREAD,
     SETTINGS,
     SPEC_A,
     SPEC_B,
@@ -85,6 +91,7 @@ def bench_lab(frameworks, cfg, notes) -> dict:
         "task": "digits 64-80-70-10 sigmoid, full-batch GD",
         "rows": len(X),
         "epochs": epochs,
+        "gflop_per_epoch": gemm_flops(SPEC_A.sizes, len(X)) / 1e9,
         "ms_per_epoch": ms,
         "ms_per_epoch_fastest": {name: 1e3 * min(t) / epochs for name, t in times.items()},
         "cpu_ms_per_epoch": {name: 1e3 * median(t) / epochs for name, t in cpu_s.items()},
@@ -146,6 +153,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
         "task": "Fashion-MNIST 784-256-128-10 ReLU, Adam lr 1e-3, batch 128",
         "rows": len(X),
         "epochs": epochs,
+        "gflop_per_epoch": gemm_flops(SPEC_B.sizes, len(X)) / 1e9,  # linear in rows: the batches' sum
         "s_per_epoch": {name: median(t) / epochs for name, t in fit_times.items()},
         "s_per_epoch_fastest": {name: min(t) / epochs for name, t in fit_times.items()},
         "cpu_s_per_epoch": {name: median(t) / epochs for name, t in fit_cpu.items()},
@@ -215,6 +223,7 @@ def bench_wide(frameworks, cfg, notes) -> dict:
         "rows": len(X),
         "gflop_per_epoch": flops / 1e9,
         "gemm_gflops": peak,
+        "gemm_gflops_best": flops / min(times["numpy matmul"]) / 1e9,  # the machine's floor (add_floors)
         "gflops": gflops,
         "fraction_of_gemm": {name: g / peak for name, g in gflops.items()},
         "fraction_of_gemm_cpu": {
@@ -228,6 +237,70 @@ def bench_wide(frameworks, cfg, notes) -> dict:
         "cpu_per_wall": cpu,
         "machine_load": load.report(times),
     }
+
+
+# --- the machine's floor ------------------------------------------------------------------------------------------
+
+#: the keys of a case's work (GFLOP) and timings, their unit, and seconds per unit
+_FLOOR_UNITS = (
+    ("gflop_per_epoch", "ms_per_epoch", "ms/epoch", 1e-3),  # (a)
+    ("gflop_per_epoch", "s_per_epoch", "s/epoch", 1.0),  # (b)
+    ("gflop_per_fit", "s_per_fit", "s/fit", 1.0),  # (e)
+)
+
+
+def numpy_best_rate(cfg) -> float:
+    """NumPy's best GFLOP/s on (c)'s matrix products (:func:`_gemm_reference`): the fastest of
+    ``cfg["repeats"]`` runs of ``cfg["c_batches"]`` steps, for a run in which (c) did not measure it."""
+    step = _gemm_reference(SPEC_C.sizes, SPEC_C.batch_size, np.random.default_rng(0))
+    step()  # first call: the BLAS threads start
+    best = float("inf")
+    for _ in range(cfg["repeats"]):
+        start = time.perf_counter()
+        for _ in range(cfg["c_batches"]):
+            step()
+        best = min(best, time.perf_counter() - start)
+    return gemm_flops(SPEC_C.sizes, SPEC_C.batch_size) * cfg["c_batches"] / best / 1e9
+
+
+def _floor_cases(results: dict) -> list[tuple[dict, float, dict[str, float], str, float]]:
+    """``(result, GFLOP, seconds of every row, unit, seconds per unit)`` of every case of (a), (b), (c) and
+    (e) that ran."""
+    cases = [results[k] for k in ("a", "b") if k in results] + list((results.get("e") or {}).values())
+    out = []
+    for res in cases:
+        for work, timing, unit, seconds in _FLOOR_UNITS:
+            if work in res and timing in res:
+                out.append((res, res[work], {n: t * seconds for n, t in res[timing].items()}, unit, seconds))
+    if "c" in results:  # seconds of a run: its GFLOP over each row's GFLOP/s
+        c = results["c"]
+        gflop = c["gflop_per_epoch"]
+        out.append((c, gflop, {name: gflop / g for name, g in c["gflops"].items()}, "s", 1.0))
+    return out
+
+
+def add_floors(results: dict, cfg: dict) -> None:
+    r"""The machine's floor for every case: the time of its matrix products alone (forward, weight and input
+    gradients, every step: :func:`gemm_flops`) at NumPy's best measured rate,
+
+    .. math:: \text{floor} = \frac{\text{GFLOP}}{\text{GFLOP/s}_{\text{NumPy, best}}}, \qquad
+              \text{share} = \frac{\text{floor}}{\text{time}},
+
+    with the rate of (c)'s own NumPy runs (their fastest) when (c) ran, measured here otherwise
+    (:func:`numpy_best_rate`). Each case gets ``floor`` (its value in the case's unit and every glassnet
+    row's share of it); ``results["floor_rate"]`` says what the rate was and where it came from."""
+    cases = _floor_cases(results)
+    if not cases:
+        return
+    if "c" in results:
+        rate, source = results["c"]["gemm_gflops_best"], "(c)'s NumPy runs"
+    else:
+        rate, source = numpy_best_rate(cfg), "NumPy on (c)'s products, measured for the floor"
+    results["floor_rate"] = {"gflops": rate, "from": source}
+    for res, gflop, seconds, unit, per_unit in cases:
+        floor = gflop / rate  # seconds
+        share = {name: floor / t for name, t in seconds.items() if name.startswith("glassnet") and t > 0}
+        res["floor"] = {"value": floor / per_unit, "unit": unit, "gflop": gflop, "share": share}
 
 
 def bench_predict(frameworks, cfg, notes) -> dict:
@@ -317,6 +390,7 @@ def bench_estimators(frameworks, cfg, notes) -> dict:
             "task": title,
             "rows": len(X),
             "epochs": epochs,
+            "gflop_per_fit": gemm_flops(spec.sizes, len(X)) * epochs / 1e9,
             "s_per_fit": {name: median(t) for name, t in times.items()},
             "s_per_fit_fastest": {name: min(t) for name, t in times.items()},
             "cpu_s_per_fit": {name: median(t) for name, t in cpu_s.items()},
@@ -526,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     _run_steps(_steps(args, only, frameworks, cfg, threads, jobs, notes), only, results)
+    add_floors(results, cfg)
     results["seconds"] = time.perf_counter() - started
     results["targets"] = verdicts(results)
     print_report(results)
