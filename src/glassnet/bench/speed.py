@@ -130,6 +130,7 @@ def bench_fashion(frameworks, cfg, data, notes) -> dict:
     predict = {
         **fw.PREDICT,
         fw.ONE_PROCESS: fw.glassnet_predict,
+        fw.STEP_LOOP: fw.glassnet_predict,
         fw.NUMPY_PATH: fw.glassnet_predict,
         fw.JAX_STEP: fw.jax_predict,
         "glassnet.MLPClassifier": fw.sklearn_predict,
