@@ -59,11 +59,14 @@ class CpuReading:
     ``/proc/stat``'s per-CPU lines); ``steal``: the time the hypervisor gave those CPUs to other guests;
     ``own``: this process and every live descendant (its threads, the data-parallel workers, a framework's
     subprocess and that one's workers), each with the children it has reaped (``utime + stime + cutime +
-    cstime`` of ``/proc/<pid>/stat``), so that a child is ours whether it still runs or has ended."""
+    cstime`` of ``/proc/<pid>/stat``), so that a child is ours whether it still runs or has ended;
+    ``resolution``: how far the figures may be off, each being counted in whole clock ticks (a tick for every
+    CPU and one for this process's tree)."""
 
     machine: float
     steal: float
     own: float
+    resolution: float = 0.0
 
 
 def read_cpu(proc: Path = PROC, pid: int | None = None, cpus=None) -> CpuReading | None:
@@ -81,7 +84,8 @@ def read_cpu(proc: Path = PROC, pid: int | None = None, cpus=None) -> CpuReading
         cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     busy, steal = _machine_ticks(stat, cpus)
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    return CpuReading(busy / tick, steal / tick, _own_ticks(_process_table(proc), pid) / tick)
+    own = _own_ticks(_process_table(proc), pid)
+    return CpuReading(busy / tick, steal / tick, own / tick, resolution=(len(set(cpus)) + 1) / tick)
 
 
 def _machine_ticks(stat: str, cpus) -> tuple[int, int]:
@@ -133,15 +137,18 @@ def other_cores(start: CpuReading | None, end: CpuReading | None, wall: float) -
     r"""Cores that other work kept busy on average between two readings ``wall`` seconds apart, and the
     part of it the hypervisor stole; ``(None, 0.0)`` without readings.
 
-    .. math:: \text{others} = \frac{\Delta \text{busy} + \Delta \text{steal} - \Delta \text{own}}{\Delta t}
+    .. math:: \text{others} = \frac{\Delta \text{busy} + \Delta \text{steal} - \Delta \text{own}
+              - r_{start} - r_{end}}{\Delta t}
 
-    The load average is no evidence: it counts this process's threads and children."""
+    with :math:`r` the readings' resolutions (whole clock ticks: over a short window a few ticks of rounding
+    would otherwise read as other work). The load average is no evidence: it counts this process's threads
+    and children."""
     if start is None or end is None:
         return None, 0.0
     wall = max(wall, 1e-9)
     stolen = max(0.0, end.steal - start.steal)
     others = (end.machine - start.machine) + stolen - (end.own - start.own)
-    return max(0.0, others) / wall, stolen / wall
+    return max(0.0, others - start.resolution - end.resolution) / wall, stolen / wall
 
 
 class MachineLoad:
