@@ -4,6 +4,7 @@ termination checks; and the loop wherever the compiled epoch does not cover the 
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -391,3 +392,89 @@ def test_the_products_run_on_as_many_blas_threads_as_numpys(tmp_path):
     if "kernel []" in out.stdout:
         pytest.skip("NumPy and SciPy share one BLAS library here")
     assert out.stdout.split("\n")[:4] == ["kernel [1]", "after [2]", "kernel [2]", "after [1] [2]"]
+
+
+# --- what the compiled epochs of a fit share (compiled._Plan), kept between epochs --------------------------------
+
+
+class _Changes(Callback):
+    """Between epochs: a higher dropout rate and a steeper leaky ReLU after the first, a new optimizer after the
+    second; what a kept description must notice."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == 0:
+            for layer in trainer.net.layers:
+                if isinstance(layer, Dropout):
+                    layer.rate = 0.4
+                if isinstance(layer, LeakyReLU):
+                    layer.negative_slope = 0.2
+        if epoch == 1:
+            trainer.optimizer = SGD(0.05, momentum=0.9, nesterov=True)
+
+
+def _leaky_net(dtype):
+    layers = [
+        Dense(7, 9, rng=0, dtype=dtype),
+        LeakyReLU(0.01),
+        Dropout(0.1, rng=1),
+        Dense(9, 3, rng=2, dtype=dtype),
+    ]
+    return Sequential(layers, SoftmaxCrossEntropy(), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_change_between_epochs_is_described_anew(monkeypatch, dtype):
+    """A dropout rate, a slope and the optimizer changed by a callback between epochs: the compiled epochs
+    follow them as the loop does (a description kept without its key would train on with the old ones)."""
+    X, y, _ = _data("softmax")
+    compiled, loop = _compare(
+        monkeypatch, dtype, lambda: _leaky_net(dtype), lambda: Adam(0.01), X, y, callbacks=[_Changes()]
+    )
+    assert isinstance(compiled[0].optimizer, SGD) and compiled[1].layers[2].rate == 0.4
+
+
+def test_the_description_is_made_once_a_fit_and_anew_for_another_network(monkeypatch):
+    """Kept between the epochs of a fit; a new network given to the same trainer gets a description of its own
+    (a kept one would read its parameters at the old network's offsets) and trains as the loop does."""
+    from glassnet.training import compiled
+
+    made, real = [], compiled._layers
+    monkeypatch.setattr(compiled, "_layers", lambda net, n: made.append(net) or real(net, n))
+    X, y, loss = _data("softmax")
+    trainer = Trainer(_net("relu", loss, np.float64), Adam(0.01), batch_size=32, seed=5, n_jobs=1)
+    trainer.fit(X, y, 4)
+    assert len(made) == 1
+
+    def other():
+        return Sequential([Dense(7, 5, rng=7, dtype=np.float64), Tanh(), Dense(5, 3, rng=8, dtype=np.float64)],
+                          SoftmaxCrossEntropy(), dtype=np.float64)  # fmt: skip
+
+    shuffling = copy.deepcopy(trainer.rng)  # the loop below shuffles as this trainer goes on to
+    trainer.net, trainer.optimizer = other(), Adam(0.01)
+    trainer.fit(X, y, 2)
+    assert len(made) == 2 and made[-1] is trainer.net
+    reference = Trainer(other(), Adam(0.01), batch_size=32, seed=shuffling, n_jobs=1)
+    previous = fast.set_epochs_enabled(False)
+    try:
+        reference.fit(X, y, 2)
+    finally:
+        fast.set_epochs_enabled(previous)
+    np.testing.assert_allclose(trainer.net.flat_params, reference.net.flat_params, **TOL[np.float64])
+
+
+def test_labels_changed_in_place_during_a_fit_end_it_without_a_stray_read(monkeypatch):
+    """The labels are checked once a fit; the kernel checks each one it reads, so a label changed in place to
+    one the network has no output for ends the fit as a non-finite loss (the weights of that epoch's start)."""
+
+    class Spoil(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            y[3] = 7  # three outputs
+            self.start = trainer.net.flat_params.copy()
+
+    X, y, loss = _data("softmax")
+    spy, spoil = Spy(monkeypatch), Spoil()
+    net = _net("relu", loss, np.float64)
+    with pytest.raises(TrainingDivergedError, match="nan"):
+        Trainer(net, Adam(0.01), batch_size=32, seed=5, n_jobs=1, callbacks=[spoil]).fit(X, y, 3)
+    assert spy.calls >= 2
+    np.testing.assert_array_equal(net.flat_params, spoil.start)

@@ -223,7 +223,10 @@ def _loss(z, m, loss_kind, labels, targets, sw, rows, lab_buf, wn, t_buf, dz):  
     k = z.shape[1]
     if loss_kind == SOFTMAX_CE:
         for i in range(m):
-            lab_buf[i] = labels[rows[i]]
+            label = labels[rows[i]]
+            if label < 0 or label >= k:  # checked by the caller once a fit: changed since, never read past dz
+                return np.nan
+            lab_buf[i] = label
         if sw.size == 0:  # the per-step kernel of SoftmaxCrossEntropy on integer labels
             return softmax_cross_entropy(z.reshape(-1), lab_buf[:m], dz.reshape(-1), k)
     _normalised_weights(sw, rows, wn, m, wn.dtype.type(1.0 / m))

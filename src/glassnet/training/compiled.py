@@ -198,50 +198,41 @@ def run_epoch(trainer, data, order: np.ndarray | None, batch: int, start_weights
     raise :class:`~glassnet.exceptions.TrainingDivergedError`); ``None`` when the loop must run instead."""
     if batch >= data.n_rows:  # one step an epoch: no Python between steps to save (measured: the lab's
         return None  # full batch took 1.07 times the loop's CPU time compiled)
-    if largest_product_flops(trainer.net, batch) >= LARGE_PRODUCT_FLOPS:  # the products are the step, and the
-        return None  # loop's (shared by a crew, glassnet.fast.products) are the same bits on any core count
-    described = _describe(trainer, data)
+    described = _describe(trainer, data, batch)
     if described is None:
         return None
-    X, layers, targets = described
-    net, n = trainer.net, data.n_rows
-    # the batches as the loop cuts them: rows starts[b] to starts[b] + counts[b] of the order
-    starts = np.arange(0, n, batch, dtype=np.intp)
-    counts = np.minimum(batch, n - starts)
+    X, plan, targets = described
+    net = trainer.net
     if data.sample_weight is None:
-        weights = counts.astype(np.float64)
+        weights, take = plan.weights, plan.take
     else:  # summed as the loop sums them
-        weights = np.array([data.size_of(_rows(order, s, c))[1] for s, c in zip(starts, counts, strict=True)])
-    take = weights != 0  # a batch of zero-weight rows takes no step
-    rates = _rates(trainer, counts, take)
-    step_a, step_b, decay = _steps(trainer.optimizer, rates, take, net.dtype)
+        weights = np.array(
+            [data.size_of(_rows(order, s, c))[1] for s, c in zip(plan.starts, plan.counts, strict=True)]
+        )
+        take = weights != 0  # a batch of zero-weight rows takes no step
+    rates = _rates(trainer, plan.counts, take)
+    steps = _steps(trainer.optimizer, rates, take, net.dtype)
     optimizer = _optimizer(trainer.optimizer, net.flat_params)
-    dropouts = [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
-    per_row = sum(_width_at(layers, i, X.shape[1]) for i in dropouts)
-    # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms and _FLOPS_PER_PART of products
-    part = len(starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
-    weights_size = sum(spec[3] * spec[4] for spec in layers if spec[0] == "dense")
-    part = min(part, max(1, int(_FLOPS_PER_PART // (6 * batch * weights_size))))
-    losses = np.zeros(len(starts))
+    losses = np.zeros(len(plan.starts))
     with _same_blas_threads():  # the products on SciPy's BLAS run on as many threads as NumPy's would
-        done = _run_parts(trainer, data, order, starts, counts, take, X, layers, targets, optimizer, losses,
-                          (step_a, step_b, decay), part)  # fmt: skip
+        done = _run_parts(trainer, data, order, plan, take, X, targets, optimizer, losses, steps)
     if done is None:
         return None
-    return _checks(trainer, data, order, starts, counts, weights, take, rates, losses, done, start_weights)
+    return _checks(
+        trainer, data, order, plan.starts, plan.counts, weights, take, rates, losses, done, start_weights
+    )
 
 
-def _run_parts(
-    trainer, data, order, starts, counts, take, X, layers, targets, optimizer, losses, steps, part
-):
-    """The kernel on batches ``part`` at a time, their dropout uniforms drawn before each; the batches done
+def _run_parts(trainer, data, order, plan, take, X, targets, optimizer, losses, steps):
+    """The kernel on batches ``plan.part`` at a time, their dropout uniforms drawn before each; the batches done
     (fewer after a non-finite loss), or ``None`` when the kernel took nothing."""
     net, (step_a, step_b, decay) = trainer.net, steps
-    dropouts = [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
+    starts, counts = plan.starts, plan.counts
     done = 0
-    for lo in range(0, len(starts), part):
-        hi = min(lo + part, len(starts))
-        spec, uniforms = _draw_uniforms(layers, dropouts, X.shape[1], starts, counts, take, lo, hi, net.dtype)
+    for lo in range(0, len(starts), plan.part):
+        hi = min(lo + plan.part, len(starts))
+        spec, uniforms = _draw_uniforms(plan.layers, plan.dropouts, X.shape[1], starts, counts, take, lo, hi,
+                                        net.dtype)  # fmt: skip
         ran = fast.train_epoch(
             X, order, starts, counts, take, layers=spec, loss=_LOSSES[type(net.loss)],
             labels=targets[0], targets=targets[1], sample_weight=data.sample_weight,
@@ -292,8 +283,8 @@ def _same_blas_threads():
             scipy_blas.set_num_threads(own)
 
 
-def _describe(trainer, data) -> tuple | None:
-    """``(X, layers, (labels, targets))`` as the kernel takes them, or ``None`` when it does not cover the fit."""
+def _describe(trainer, data, batch: int) -> tuple | None:
+    """``(X, plan, (labels, targets))`` as the kernel takes them, or ``None`` when it does not cover the fit."""
     if not covers(trainer) or not isinstance(data.X, np.ndarray):
         return None
     global _blas
@@ -304,9 +295,88 @@ def _describe(trainer, data) -> tuple | None:
     net, X = trainer.net, data.X
     if X.dtype != net.dtype or X.ndim != 2:
         return None
-    layers = _layers(net, X.shape[1])
-    targets = None if layers is None else _targets(net, np.asarray(data.y))
-    return None if targets is None else (np.ascontiguousarray(X), layers, targets)
+    plan = _Plan.of(trainer, X.shape[1], data, batch)
+    return None if plan.targets is None else (np.ascontiguousarray(X), plan, plan.targets)
+
+
+class _Plan:
+    """What the compiled epochs of a fit share, described once and kept on the trainer between epochs: the
+    network in the kernel's terms (:func:`_layers`), the targets (:func:`_targets`; ``None`` when either is not
+    covered), the batches as the loop cuts them (rows ``starts[b]`` to ``starts[b] + counts[b]`` of the order,
+    with their weights without sample weights, and ``take``: whether each takes a step), the dropout layers and
+    the batches run in one call (``part``).
+
+    ``key`` is what these are made from (:func:`_key`), compared every epoch: a network rebuilt, a layer, its
+    parameter views, the loss or the targets replaced, or a dropout rate changed between epochs describes the
+    fit anew. ``held`` keeps the objects whose ids are in the key alive, so that no other object takes one of
+    their ids. (The labels are checked against the outputs here, once; the kernel checks each label it reads
+    too, so that labels changed in place during a fit end it as a non-finite loss, never outside an array.)
+    """
+
+    __slots__ = (
+        "key",
+        "held",
+        "layers",
+        "targets",
+        "dropouts",
+        "starts",
+        "counts",
+        "weights",
+        "take",
+        "part",
+    )
+
+    @classmethod
+    def of(cls, trainer, n_features: int, data, batch: int) -> _Plan:
+        """The trainer's plan for this epoch: the one kept if its key still holds, else a new one, kept."""
+        key = _key(trainer.net, n_features, data, batch)
+        plan = trainer._compiled_plan
+        if plan is None or plan.key != key:
+            plan = trainer._compiled_plan = cls(trainer.net, key, n_features, data, batch)
+        return plan
+
+    def __init__(self, net, key: tuple, n_features: int, data, batch: int) -> None:
+        self.key, self.held, n_rows = key, [], data.n_rows
+        _key(net, n_features, data, batch, held=self.held)
+        self.layers = layers = _layers(net, n_features)
+        if largest_product_flops(net, batch) >= LARGE_PRODUCT_FLOPS:  # the products are the step, and the
+            self.layers = layers = None  # loop's (shared by a crew, glassnet.fast.products) are the same bits
+        self.targets = None if layers is None else _targets(net, np.asarray(data.y))
+        self.starts = np.arange(0, n_rows, batch, dtype=np.intp)
+        self.counts = np.minimum(batch, n_rows - self.starts)
+        self.weights = self.counts.astype(np.float64)
+        self.take = self.weights != 0
+        self.dropouts = [] if layers is None else [i for i, spec in enumerate(layers) if spec[0] == "dropout"]
+        if layers is None:
+            self.part = 0
+            return
+        # the epoch in parts of at most _UNIFORMS_PER_PART dropout uniforms and _FLOPS_PER_PART of products
+        per_row = sum(_width_at(layers, i, n_features) for i in self.dropouts)
+        part = len(self.starts) if not per_row else max(1, _UNIFORMS_PER_PART // (per_row * batch))
+        weights_size = sum(spec[3] * spec[4] for spec in layers if spec[0] == "dense")
+        self.part = min(part, max(1, int(_FLOPS_PER_PART // (6 * batch * weights_size))))
+
+
+def _key(net, n_features: int, data, batch: int, held: list | None = None) -> tuple:
+    """What a :class:`_Plan` is made from: the network, its flat parameter vector, its loss (and its label
+    smoothing), the training targets and rows, each layer and what the kernel reads of it (a ``Dense``'s parameter views, a
+    dropout's rate and generator, a leaky ReLU's slope), by identity or value; the objects go to ``held`` when it
+    is given."""
+    objects = [net, net.flat_params, net.loss, data.y]
+    values = [n_features, data.n_rows, batch, getattr(net.loss, "label_smoothing", None)]
+    for layer in net.layers:
+        objects.append(layer)
+        kind = type(layer)
+        if kind is Dense:
+            objects += (layer.W, layer.b)
+        elif kind is Dropout:
+            objects.append(layer.rng)
+            values.append(layer.rate)
+        elif kind is LeakyReLU:
+            values.append(layer.negative_slope)
+    if held is not None:
+        held += objects
+    return (*map(id, objects), *values)
 
 
 def _rows(order: np.ndarray | None, start: int, count: int):
@@ -344,25 +414,25 @@ def _checks(trainer, data, order, starts, counts, weights, take, rates, losses, 
     batch_hook = type(trainer.schedule).on_batch_end is not Schedule.on_batch_end  # else: nothing to tell
     total = weight = 0.0
     last = None
+    # Python floats (the same values): reading NumPy scalars one at a time costs more than the sums
+    losses, weights, take = losses[:done].tolist(), weights.tolist(), take.tolist()
     for b in range(done):
         if not take[b]:
             continue
-        loss = float(losses[b])
+        loss = losses[b]
         if divergence.reference is None:
             divergence.first_loss(loss, net, data.y)
         if not math.isfinite(loss):  # the kernel stopped right after this batch
             trainer.optimizer.lr = rates[b]
             divergence.batch_diverged(loss, _rows(order, int(starts[b]), int(counts[b])), start_weights)
             trainer._diverged(loss)
-        total, weight = total + loss * float(weights[b]), weight + float(weights[b])
+        total, weight = total + loss * weights[b], weight + weights[b]
         if batch_hook:
             trainer.schedule.on_batch_end(int(counts[b]))
         last = b
     if last is not None:  # what the loop leaves: the last batch for the final check, and its rate
         trainer.optimizer.lr = rates[last]
-        divergence.batch_diverged(
-            float(losses[last]), _rows(order, int(starts[last]), int(counts[last])), None
-        )
+        divergence.batch_diverged(losses[last], _rows(order, int(starts[last]), int(counts[last])), None)
     return total, weight
 
 

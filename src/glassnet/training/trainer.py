@@ -145,6 +145,7 @@ class Trainer:
         self.owner = owner
         self.shards = self.processes = 1  # chosen by each fit (see n_jobs)
         self._parallel = None
+        self._compiled_plan = None  # what the compiled epochs share (glassnet.training.compiled), kept
         self.history = History()
         self.stop_training = False
         self.epoch = 0

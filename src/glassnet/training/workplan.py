@@ -117,9 +117,12 @@ def choose_shards(net, optimizer, rows: int, steps: int, callbacks=()) -> int:
         or largest_product_flops(net, rows) >= LARGE_PRODUCT_FLOPS
     ):
         return 1
+    shards = min(cores, MAX_SHARDS, int(step_flops(net, rows) // SHARD_FLOPS), rows // SHARD_ROWS)
+    if shards < 2:  # before _may_fork, which asks threadpoolctl about every loaded library (a millisecond)
+        return 1
     if any(callable(getattr(cb, "on_gradients", None)) for cb in callbacks) or not _may_fork():
         return 1
-    return max(1, min(cores, MAX_SHARDS, int(step_flops(net, rows) // SHARD_FLOPS), rows // SHARD_ROWS))
+    return shards
 
 
 def _may_fork() -> bool:
