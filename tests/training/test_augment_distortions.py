@@ -78,6 +78,27 @@ def test_random_affine_translation_stays_within_its_range_and_keeps_the_angles_s
     np.testing.assert_allclose(turned_and_moved, turned, atol=1e-6)
 
 
+def test_average_over_rotations_is_the_mean_of_the_rotated_views():
+    from glassnet.training.augment import average_over_rotations
+
+    X = _images(6)
+    seen = []
+
+    def model(view):  # records what it was asked about; "probabilities" of two classes
+        seen.append(view)
+        return np.column_stack([view[:, 0], view[:, -1]])
+
+    out = average_over_rotations(model, X, [-7.5, 0, 12])
+    assert len(seen) == 3 and seen[1] is X  # angle 0: the image itself, not resampled
+    turned = affine_images(X, np.full(6, np.deg2rad(12.0)), np.ones(6), (8, 8))
+    np.testing.assert_allclose(seen[2], turned)
+    np.testing.assert_allclose(out, sum(model(v) for v in seen[:3]) / 3, rtol=1e-6)
+    with pytest.raises(ValueError, match="angles must be"):
+        average_over_rotations(model, X, [])
+    with pytest.raises(ValueError, match="image shape"):
+        average_over_rotations(model, X[:, :10], [5.0])
+
+
 def test_outside_reads_fill_and_input_untouched():
     X = np.ones((1, 16))
     before = X.copy()

@@ -193,6 +193,17 @@ def int_list(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def angle_list(text: str) -> tuple[float, ...]:
+    """argparse type: ``"-10,-5,0,5,10"`` -> ``(-10.0, -5.0, 0.0, 5.0, 10.0)``, angles in degrees in [-180, 180]."""
+    try:
+        angles = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected angles like -10,-5,0,5,10, got {text!r}") from None
+    if not angles or not all(-180.0 <= a <= 180.0 for a in angles):
+        raise argparse.ArgumentTypeError(f"expected angles in [-180, 180] like -10,-5,0,5,10, got {text!r}")
+    return angles
+
+
 def format_table(rows: Sequence[dict]) -> str:
     """A plain-text table of dicts with the same keys (floats with 4 decimals)."""
     if not rows:

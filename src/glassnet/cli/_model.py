@@ -6,7 +6,10 @@ import numpy as np
 
 from glassnet.cli._common import CLIError
 
-__all__ = ["load", "map_labels", "class_probabilities", "fit_standardization", "model_inputs", "scale_hint"]
+__all__ = [
+    "load", "map_labels", "class_probabilities", "fit_standardization", "model_inputs", "network_probabilities",
+    "scale_hint",
+]  # fmt: skip
 
 
 def load(path: str, argument: str = "the MODEL argument", hint: str = ""):
@@ -86,7 +89,7 @@ def class_probabilities(model, X: np.ndarray, name: str = "the model") -> np.nda
     """
     if not model.classes:
         raise CLIError(f"{name} is not a classifier (it has no classes)")
-    proba = model.network.predict_proba(model_inputs(model.preprocessing, X))
+    proba = network_probabilities(model.network, model.preprocessing, X)
     k = len(model.classes)
     if proba.ndim == 1:
         proba = proba[:, None]  # (n,) -> (n, 1)
@@ -98,6 +101,39 @@ def class_probabilities(model, X: np.ndarray, name: str = "the model") -> np.nda
             "per class"
         )
     return proba
+
+
+def network_probabilities(network, preprocessing: dict, X: np.ndarray) -> np.ndarray:
+    """The network's ``predict_proba`` of rows ``X`` (already scaled) prepared by :func:`model_inputs`; with
+    ``preprocessing["test_time_rotations"]`` (``glassnet train --test-time-rotations``), the mean over the
+    images rotated by each of those angles (:func:`glassnet.training.augment.average_over_rotations`),
+    rotated before they are standardised.
+
+    Raises
+    ------
+    CLIError
+        If the recorded angles are not a list of numbers (a damaged or hand-edited model file).
+    """
+    from glassnet.training.augment import average_over_rotations
+
+    angles = preprocessing.get("test_time_rotations")
+    if not angles:
+        return network.predict_proba(model_inputs(preprocessing, X))
+    ok = isinstance(angles, list) and all(
+        isinstance(a, (int, float)) and not isinstance(a, bool) for a in angles
+    )
+    if not ok or not all(np.isfinite(angles)):
+        raise CLIError(
+            f"the model file's preprocessing.test_time_rotations is not a list of angles: {angles!r}"
+        )
+    shape = preprocessing.get("image_shape")
+    try:
+        return average_over_rotations(
+            lambda view: network.predict_proba(model_inputs(preprocessing, view)),
+            np.asarray(X), angles, tuple(shape[:2]) if shape else None,
+        )  # fmt: skip
+    except ValueError as exc:  # rows that are not images of the recorded shape
+        raise CLIError(f"test-time rotations: {exc}") from None
 
 
 def fit_standardization(X: np.ndarray) -> dict:

@@ -12,6 +12,7 @@ from glassnet.cli import _model, _resume
 from glassnet.cli._common import (
     CLIError,
     add_data_options,
+    angle_list,
     eprint,
     format_table,
     fraction,
@@ -74,6 +75,11 @@ OPTIONS = {
     ),
     "--augment-flip": ("augment_flip", {"action": "store_true"}, "mirror half the training images left to right"),
     "--augment-noise": ("augment_noise", {"type": float, "metavar": "STD"}, "Gaussian input noise; 0 = off"),
+    "--test-time-rotations": (
+        "test_time_rotations", {"type": angle_list, "metavar": "DEGREES"},
+        "score and predict with the mean over each test image rotated by these angles, written with '=' "
+        "(--test-time-rotations=-10,-5,0,5,10); recorded in the model file, so predict and evaluate use it",
+    ),
     "--weight-averaging": (
         "weight_averaging", {"choices": ("ema", "swa")},
         "keep an average of the weights: ema after every step, swa at the end of every epoch",
@@ -221,7 +227,10 @@ def run(args) -> int:
     except TrainingDivergedError as exc:
         raise CLIError(f"{exc} Nothing was saved.") from None
     notes = _notes(history)
-    proba = net.predict_proba(_model.model_inputs(preprocessing, data.X_test))
+    # recorded with the preprocessing, so that predict and evaluate average over the same rotations
+    if config.test_time_rotations:
+        preprocessing["test_time_rotations"] = [float(a) for a in config.test_time_rotations]
+    proba = _model.network_probabilities(net, preprocessing, data.X_test)
     y_pred = proba.argmax(1)
     accuracy = float(np.mean(y_pred == data.y_test))
     info = model_info(config, data, args, history, accuracy, seconds)
@@ -434,6 +443,7 @@ def model_info(config: MLPConfig, data, args, history, accuracy: float, seconds:
         "augment_flip": bool(config.augment_flip),
         "augment_noise": config.augment_noise,
         "weight_averaging": config.weight_averaging,
+        "test_time_rotations": list(config.test_time_rotations or []),
         "schedule": config.learning_rate,
         "recipe": args.recipe,
         "seed": args.seed,

@@ -94,6 +94,8 @@ class MLPConfig:
     weight_averaging: str | None = None
     averaging_start: float = 0.0
     averaging_decay: float = 0.999
+    # prediction: the mean over rotated copies of each image (classifier only)
+    test_time_rotations: tuple[float, ...] | None = None
     # when to stop
     tol: float = 0.0001
     n_iter_no_change: int | float = 10

@@ -620,6 +620,18 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
         "``(1 - label_smoothing) * one_hot + label_smoothing / n_classes``, which keeps the network from "
         "growing ever more confident. Multiclass targets only. glassnet addition.",
     ),
+    Param(
+        "test_time_rotations",
+        None,
+        (NoneValue(), SequenceOf(Interval("float", -180, 180, "both"))),
+        "sequence of float or None",
+        "Test-time augmentation for images stored as rows: ``predict``, ``predict_proba``, "
+        "``predict_log_proba`` and ``score`` average the class probabilities of the image rotated by each of "
+        "these angles in degrees (0 is the image itself), e.g. ``(-10, -5, 0, 5, 10)``, at that many times the "
+        "cost (:func:`glassnet.training.augment.average_over_rotations`). For networks trained with "
+        "``augment_rotation``. ``None`` or empty (default): the image alone. Dense inputs only; the validation "
+        "score during training does not use it. glassnet addition.",
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from glassnet.config.params import CLASSIFIER_PARAMS, make_init
 from glassnet.estimators._base import BaseMultilayerPerceptron
 from glassnet.estimators._docs import build_docstring, document_validation
 from glassnet.estimators._validation import validation_arguments
+from glassnet.training.augment import average_over_rotations
 
 _SUMMARY = r"""Multilayer-perceptron classifier: scikit-learn's ``MLPClassifier`` on glassnet's engine.
 
@@ -253,20 +254,30 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def predict(self, X):
         """Predicted labels, shape ``(n_samples,)`` (or ``(n_samples, n_labels)`` for multi-label targets)."""
         check_is_fitted(self)
-        return self._predict_from_logits(self._logits(X))
+        if not getattr(self, "test_time_rotations", None):  # (getattr: estimators pickled before it existed)
+            return self._predict_from_logits(self._logits(X))
+        proba = _averaged_proba(self, X)  # the class of highest mean probability over the rotated copies
+        if self.target_type_ == "multilabel-indicator":
+            return (proba > 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities of shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
         check_is_fitted(self)
+        if getattr(self, "test_time_rotations", None):
+            return _averaged_proba(self, X)
         return self._probabilities(self._logits(X), log=False)
 
     def predict_log_proba(self, X):
         """Log-probabilities from a log-softmax (or log-sigmoid) of the logits.
 
         Unlike ``log(predict_proba(X))`` (scikit-learn's definition), it stays finite when a probability
-        underflows to 0.
+        underflows to 0 (with ``test_time_rotations``, the log of the mean probability, clipped at the
+        smallest positive float).
         """
         check_is_fitted(self)
+        if getattr(self, "test_time_rotations", None):
+            return np.log(np.maximum(_averaged_proba(self, X), np.finfo(np.float64).tiny))
         return self._probabilities(self._logits(X), log=True)
 
     def _probabilities(self, z: np.ndarray, log: bool) -> np.ndarray:
@@ -284,6 +295,21 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # indicator targets train one sigmoid per label, unless a setting needs single-label targets
         tags.classifier_tags.multi_label = self.class_weight is None and not self.label_smoothing
         return tags
+
+
+def _averaged_proba(est: MLPClassifier, X) -> np.ndarray:
+    """``test_time_rotations``: the mean probabilities over the rotated copies of each image row."""
+    X = est._validate_x(X)
+    if sp.issparse(X):
+        raise ValueError(
+            "test_time_rotations rotates the rows as images and needs a dense X; got a sparse matrix "
+            "(call X.toarray() first, or set test_time_rotations=None)."
+        )
+
+    def proba(view):
+        return est._probabilities(est._logits(view, validate=False), log=False)
+
+    return average_over_rotations(proba, X, est.test_time_rotations, est.image_shape)
 
 
 def _check_validation_labels(y_val, classes, target_type: str) -> None:
