@@ -155,22 +155,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if type_of_target(y) == "multiclass-multioutput":
+        target = type_of_target(y)  # once: each call inspects the whole of y (about 0.3 ms for the digits)
+        if target == "multiclass-multioutput":
             raise ValueError(f"{type(self).__name__} does not support multi-output multiclass targets.")
         if is_eval:
             _check_validation_labels(y, self.classes_, self.target_type_)
         if first_pass:
-            self._set_classes(y, classes)
+            self._set_classes(y, classes, target)
         else:
             self._check_classes(y, same_classes=self.warm_start and not incremental and not is_eval)
         return y, self._encode(y, dtype)
 
-    def _set_classes(self, y, classes) -> None:
-        if type_of_target(y) == "multilabel-indicator":
+    def _set_classes(self, y, classes, target: str) -> None:
+        """``classes_`` and ``target_type_`` from the labels ``y`` of type ``target`` (``type_of_target``)."""
+        if target == "multilabel-indicator":
             self.classes_ = np.arange(y.shape[1])
             self.target_type_ = "multilabel-indicator"
             return
-        self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
+        if classes is None:  # y's type is known: unique_labels need not find it again
+            self.classes_ = unique_labels(y, ys_types={target})
+        else:
+            self.classes_ = unique_labels(np.asarray(classes))
         # a single class (as scikit-learn allows) is a binary target, as type_of_target says: one sigmoid unit
         # (out_activation_ 'logistic') trained towards 0, "not another class", as scikit-learn's LabelBinarizer
         # encodes it; the class is always predicted, with probability 1

@@ -185,7 +185,8 @@ class Processes:
         self.processes = processes
         self._context = self._open(processes)
         self.session = self._context.__enter__()
-        self._look()
+        if self.follow:  # a window of measurement only where for_epoch reads it (it reads /proc/stat)
+            self._look()
 
     def _stop(self) -> None:
         if self._context is not None:
