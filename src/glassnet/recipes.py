@@ -26,6 +26,14 @@ bilinearly so that ink moves by fractions of a pixel (``augment_rotation=10``), 
 digits (0.9844 -> 0.9868); 5 or 15 degrees, zooms, input noise, SWA/EMA, dropout 0.1, label smoothing 0.2,
 batch 32, a third layer, 200 epochs or 512-wide layers did not add to it (all within 0.9856-0.9872), and
 elastic distortions took from it (0.9862 at 0.25 pixels, worse above).
+Then random moves of up to half a pixel, read bilinearly (``augment_translation=0.5``), add the most of all:
+one network 0.9867 -> 0.9894, 5 networks 0.9882 -> 0.9909 on CV seed 0 (0.9910 and 0.9922 on seeds 1 and 2).
+The 8x8 digits are 32x32 drawings summed over 4x4 blocks, so a move of 1 or 2 pixels of the drawing is a
+quarter or half pixel here: whole-pixel shifts are too coarse, moves of 1 pixel too large (0.9867).
+Test-time augmentation, the probabilities averaged over the image turned by -10, -5, 0, 5 and 10 degrees
+(``test_time_rotations``), adds 0.0010-0.0025 to one network and 0.0000-0.0016 to five (seeds 0-2); it gains
+almost nothing for a network trained without the moves (+0.0002). Mixup (0.2), shears (0.15), random stroke
+intensity (±20 %) and test-time moves did not help.
 Left-right mirroring did not help Fashion-MNIST on 12,000-image pilots (10 and 40 epochs); averaging two
 networks from different seeds did (validation 0.9111 for one network, 0.9138 for two: members 0.9135 and 0.9119).
 """
@@ -77,10 +85,12 @@ DIGITS = Recipe(
         "alpha": 0.0,
         "label_smoothing": 0.1,
         "augment_rotation": 10.0,
+        "augment_translation": 0.5,
+        "test_time_rotations": (-10.0, -5.0, 0.0, 5.0, 10.0),
     },
     n_ensemble=5,
     summary="64-256-256-10 ReLU, Adam 3e-3 with cosine decay, 100 epochs, label smoothing 0.1, random rotations "
-    "of up to 10 degrees, 5 seeds averaged",
+    "of up to 10 degrees and moves of up to half a pixel, predictions averaged over 5 rotations, 5 seeds averaged",
 )
 
 FASHION_MNIST = Recipe(
