@@ -14,15 +14,17 @@ A :class:`Crew` computes :math:`C = AB` by blocks of output columns instead,
 
 .. math:: C_{:, j_0:j_1} = A\, B_{:, j_0:j_1},
 
-each block by one call of single-threaded BLAS, taken by whichever of the crew's threads is free (the caller
-is one of them; a thread held up by another process delays only the block it holds, and the others wait in
-the operating system, not spinning). Each column of :math:`C` is a dot product of a row of :math:`A` with a
+one block per thread of the crew (the caller is one of them), each by one call of single-threaded BLAS, and
+a thread that finishes first takes a block that another has not started: a thread held up by another process
+delays at most its own block, and the others wait in the operating system, not spinning. (Smaller blocks
+balance a busy machine no better, measured: 8 blocks for 2 threads ran the recipe's epoch in the same time
+beside a spinning process, and 10-20 % slower on an idle machine, each block packing the left matrix anew.) Each column of :math:`C` is a dot product of a row of :math:`A` with a
 column of :math:`B`, and the BLAS kernel runs its sum over :math:`k` in the same order whether the column is
 computed alone or in the whole product, provided the blocks start at multiples of the kernel's column unroll
 (:data:`BLOCK` columns, a multiple of every unroll we know). So the result is **bit-identical to one thread's
 whole product, for any number of threads** (tested), and the thread count may follow the idle cores during
 a fit without changing the model. Since that is a property of the BLAS library, not a law, the crew checks it
-once per shape and layout on the first product it splits (the whole product and the split one, compared
+once per shape, layout and block width on the first product it splits (the whole product and the split one, compared
 bit for bit) and does not split a shape for which this BLAS gives other bits.
 
 The crew is used by the layers through :func:`matmul` while a fit holds one (:func:`crew`, per thread);
@@ -38,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["BLOCK", "MIN_FLOPS", "Crew", "active", "crew", "matmul"]
+__all__ = ["BLOCK", "MIN_FLOPS", "Crew", "active", "block_width", "crew", "matmul"]
 
 #: output columns per block: a multiple of every BLAS kernel's column unroll we know (4-32 in OpenBLAS,
 #: MKL and BLIS); split at other places, float64 products came out with other bits (measured: blocks of 333)
@@ -46,10 +48,6 @@ BLOCK = 64
 #: the least work of a product that is split (floating-point operations, :math:`2mkn`): about 0.2 ms on one
 #: core, well above the hand-over of a block to a thread (about 20 us)
 MIN_FLOPS = 2e7
-#: blocks a product is cut into (at most; fewer when it has fewer than BLOCK columns a block): more blocks
-#: than threads, so that a thread slowed by another process holds back only a small part
-BLOCKS = 8
-
 _local = threading.local()
 
 
@@ -63,7 +61,7 @@ class Crew:
         self.threads = int(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
-        self._splits_agree: dict[tuple, bool] = {}  # (shapes, strides, dtype) -> this BLAS splits bit-exactly
+        self._splits_agree: dict[tuple, bool] = {}  # (shapes, strides, dtype, width) -> same bits split
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``a @ b`` (2-D), by column blocks over the crew's threads when it is big enough (:data:`MIN_FLOPS`)."""
@@ -71,8 +69,8 @@ class Crew:
         n = b.shape[1]
         if out is None:
             out = np.empty((m, n), dtype=np.result_type(a, b))
-        width = _block_width(n)
-        key = (a.shape, a.strides, b.shape, b.strides, out.strides, out.dtype.str)
+        width = block_width(n, self.threads)
+        key = (a.shape, a.strides, b.shape, b.strides, out.strides, out.dtype.str, width)
         agree = self._splits_agree.get(key)
         if agree is None:  # the first product of this shape: whole and split, compared bit for bit
             np.matmul(a, b, out=out)
@@ -80,7 +78,7 @@ class Crew:
             self._run(a, b, split, width)
             agree = self._splits_agree[key] = bool(np.array_equal(out, split, equal_nan=True))
             return out
-        if agree and self.threads > 1:
+        if agree:
             self._run(a, b, out, width)
         else:
             np.matmul(a, b, out=out)
@@ -120,10 +118,10 @@ class Crew:
             self._pool = None
 
 
-def _block_width(n: int) -> int:
-    """Columns per block for ``n`` output columns: a multiple of :data:`BLOCK`, about ``n / BLOCKS``. It does
-    not depend on the thread count, so neither does the bit-for-bit check of a shape."""
-    return BLOCK * max(1, round(n / (BLOCKS * BLOCK)))
+def block_width(n: int, threads: int) -> int:
+    """Columns per block for ``n`` output columns and ``threads`` threads: the fewest multiple of
+    :data:`BLOCK` that makes at most ``threads`` blocks."""
+    return BLOCK * -(-n // (max(threads, 1) * BLOCK))
 
 
 def active() -> Crew | None:
