@@ -89,3 +89,28 @@ def test_a_wide_fit_gives_the_same_weights_on_one_two_and_three_threads():
     assert crews == [None, 2, 3]
     np.testing.assert_array_equal(weights[0], weights[1])
     np.testing.assert_array_equal(weights[0], weights[2])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "momentum"])
+def test_updates_shared_by_a_crew_give_the_same_numbers(optimizer):
+    """A crew shares a large element-wise update by parts (glassnet.fast._element_wise): the same bits."""
+    from glassnet import fast
+
+    if not fast.enabled():
+        pytest.skip("the compiled kernels are off here")
+    rng = np.random.default_rng(0)
+    size = fast.SHARED_UPDATE_SIZE * 3 + 5
+    start = [rng.standard_normal(size).astype(np.float32) for _ in range(4)]
+    results = []
+    for threads in (1, 2, 3):
+        p, g, m, v = (a.copy() for a in start)
+        v = np.abs(v)
+        with products.crew(threads):
+            if optimizer == "adam":
+                assert fast.adam_update(p, g, m, v, 0.9, 0.999, 1e-8, 1e-3)
+            else:
+                assert fast.sgd_update(p, g, m if optimizer == "momentum" else None, 0.1, 0.9, True)
+        results.append((p, m, v))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)

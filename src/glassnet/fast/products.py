@@ -85,23 +85,33 @@ class Crew:
         return out
 
     def _run(self, a, b, out, width: int) -> None:
-        """Every block ``out[:, j:j + width] = a @ b[:, j:j + width]``, taken in turn by the free threads."""
-        n = b.shape[1]
-        blocks = iter(range(0, n, width))
+        """Every block ``out[:, j:j + width] = a @ b[:, j:j + width]``, one job each (:meth:`share`)."""
+        blocks = [slice(j, j + width) for j in range(0, b.shape[1], width)]
+        self.share([lambda c=c: np.matmul(a, b[:, c], out=out[:, c]) for c in blocks])
+
+    def share(self, jobs: list) -> None:
+        """Run every callable of ``jobs`` (each releasing the GIL for its work: a BLAS call, a ``nogil`` numba
+        kernel), taken in turn by the crew's free threads, the caller's included; returns when all are done."""
+        jobs = iter(jobs)
         lock = threading.Lock()
 
-        def drain() -> None:  # take blocks until none is left
+        def drain() -> None:  # take jobs until none is left
             while True:
                 with lock:
-                    j = next(blocks, None)
-                if j is None:
+                    job = next(jobs, None)
+                if job is None:
                     return
-                np.matmul(a, b[:, j : j + width], out=out[:, j : j + width])
+                job()
 
-        helpers = [self._executor().submit(drain) for _ in range(min(self.threads, -(-n // width)) - 1)]
+        helpers = [self._executor().submit(drain) for _ in range(self.threads - 1)]
         drain()
         for helper in helpers:
             helper.result()  # waits in the operating system; re-raises a helper's error
+
+    def parts(self, size: int) -> list[slice]:
+        """``range(size)`` cut into one contiguous part per thread (element-wise work shared by :meth:`share`)."""
+        step = -(-size // self.threads)
+        return [slice(i, i + step) for i in range(0, size, step)]
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None or self._pool_size < self.threads - 1:

@@ -285,14 +285,3 @@ def busy_cpu_seconds() -> float | None:
         total += user + nice + system + irq + softirq + steal
     return total / os.sysconf("SC_CLK_TCK")
 
-
-def own_cpu_seconds() -> float:
-    """CPU seconds of this process and of its reaped and live children (glassnet's workers)."""
-    t = os.times()
-    live = []
-    for task in Path("/proc/self/task").glob("*/children"):
-        try:
-            live += task.read_text().split()
-        except OSError:
-            continue
-    return _cpu_seconds_of(live) + t.children_user + t.children_system
