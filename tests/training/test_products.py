@@ -32,12 +32,13 @@ def test_a_crew_of_any_size_gives_the_bits_of_one_thread(dtype, shape):
         for a, b in _three_products(*shape, dtype):
             whole = a @ b
             for threads in (2, 3):
-                with products.crew(threads) as team:
+                products._splits_agree.clear()
+                with products.crew(threads):
                     first, second = products.matmul(a, b), products.matmul(a, b)  # the check, then the split
                     out = np.full_like(whole, np.nan)
                     products.matmul(a, b, out=out)
                 if shape[1] % products.BLOCK == 0 and shape[2] % products.BLOCK == 0:
-                    assert list(team._splits_agree.values()) == [True]
+                    assert list(products._splits_agree.values()) == [True]
                 for result in (first, second, out):
                     assert result.dtype == whole.dtype
                     np.testing.assert_array_equal(result, whole)
@@ -46,13 +47,15 @@ def test_a_crew_of_any_size_gives_the_bits_of_one_thread(dtype, shape):
 def test_a_shape_whose_split_differs_is_not_split():
     """Where this BLAS gave other bits for the blocks, the crew keeps computing that shape whole."""
     a, b = _three_products(128, 512, 256, np.float64)[0]
+    products._splits_agree.clear()
     with products.crew(2) as team:
         calls = []
         original = team._run
         team._run = lambda *args: (calls.append(1), original(*args), args[2].__iadd__(1e-12))
         first = products.matmul(a, b)  # the check sees other bits
-        assert list(team._splits_agree.values()) == [False]
+        assert list(products._splits_agree.values()) == [False]
         second = products.matmul(a, b)
+    products._splits_agree.clear()  # the other tests' products: checked anew
     assert len(calls) == 1  # the second product was not split
     np.testing.assert_array_equal(first, a @ b)
     np.testing.assert_array_equal(second, a @ b)
@@ -61,10 +64,11 @@ def test_a_shape_whose_split_differs_is_not_split():
 def test_small_products_and_other_threads_use_numpy():
     a = np.ones((4, 8))
     assert products.active() is None
+    products._splits_agree.clear()
     with products.crew(2) as team:
         assert products.active() is team
         np.testing.assert_array_equal(products.matmul(a, a.T), a @ a.T)
-        assert team._splits_agree == {}  # too small to split
+        assert products._splits_agree == {}  # too small to split
         with pytest.raises(ValueError, match="matmul"):
             products.matmul(a, a)  # numpy's own message for mismatched shapes
     assert products.active() is None

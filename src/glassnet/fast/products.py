@@ -49,6 +49,9 @@ BLOCK = 64
 #: core, well above the hand-over of a block to a thread (about 20 us)
 MIN_FLOPS = 2e7
 _local = threading.local()
+#: (shapes, strides, dtype, block width) -> whether this BLAS gives the whole product's bits split: checked
+#: once per process (the layout of a product and the library do not change between fits)
+_splits_agree: dict[tuple, bool] = {}
 
 
 class Crew:
@@ -61,7 +64,6 @@ class Crew:
         self.threads = int(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
-        self._splits_agree: dict[tuple, bool] = {}  # (shapes, strides, dtype, width) -> same bits split
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``a @ b`` (2-D), by column blocks over the crew's threads when it is big enough (:data:`MIN_FLOPS`)."""
@@ -71,12 +73,12 @@ class Crew:
             out = np.empty((m, n), dtype=np.result_type(a, b))
         width = block_width(n, self.threads)
         key = (a.shape, a.strides, b.shape, b.strides, out.strides, out.dtype.str, width)
-        agree = self._splits_agree.get(key)
+        agree = _splits_agree.get(key)
         if agree is None:  # the first product of this shape: whole and split, compared bit for bit
             np.matmul(a, b, out=out)
             split = np.empty_like(out)
             self._run(a, b, split, width)
-            agree = self._splits_agree[key] = bool(np.array_equal(out, split, equal_nan=True))
+            agree = _splits_agree[key] = bool(np.array_equal(out, split, equal_nan=True))
             return out
         if agree:
             self._run(a, b, out, width)
