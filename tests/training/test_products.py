@@ -118,3 +118,23 @@ def test_updates_shared_by_a_crew_give_the_same_numbers(optimizer):
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_l2_gradient_in_one_pass_gives_numpys_numbers(dtype):
+    """fast.add_scaled (alone and shared by a crew) against the reference ``dW += scale * W``."""
+    from glassnet import fast
+
+    if not fast.enabled():
+        pytest.skip("the compiled kernels are off here")
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((1024, 777)).astype(dtype)
+    dW = rng.standard_normal(W.shape).astype(dtype)
+    scale = dtype(1e-4 / 3)
+    expected = dW + scale * W
+    for threads in (1, 2):
+        got = dW.copy()
+        with products.crew(threads):
+            assert fast.add_scaled(got, W, scale)
+        np.testing.assert_array_equal(got, expected)
+    assert not fast.add_scaled(dW, W.astype(np.float16), scale)  # not taken: the caller runs NumPy

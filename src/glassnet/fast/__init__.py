@@ -19,6 +19,7 @@ kernel                             replaces                                   pa
 =================================  =========================================  ==============================
 :func:`adam_update`                :meth:`glassnet.nn.optim.Adam._update`        9 -> 1
 :func:`sgd_update`                 :meth:`glassnet.nn.optim.SGD._update`         2-6 -> 1
+:func:`add_scaled`                 the L2 term's gradient, ``dW += s * W``    2 (and a temporary) -> 1
 :func:`sigmoid_forward`            ``Sigmoid.forward``: 1 / (1 + exp(-x))     4 -> 1
 :func:`sigmoid_backward`           ``Sigmoid.backward``: dy (1 - a) a         3 -> 1
 :func:`relu_backward`              ``ReLU.backward``: dy [a > 0]              2 -> 1
@@ -52,6 +53,7 @@ from glassnet.fast import products
 __all__ = [
     "AVAILABLE",
     "adam_update",
+    "add_scaled",
     "describe",
     "enabled",
     "relu_backward",
@@ -241,6 +243,20 @@ def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bo
         _element_wise(
             params.size, lambda c: k.sgd_momentum(params[c], grads[c], velocity[c], t(lr), mu, bool(nesterov))
         )
+    return True
+
+
+def add_scaled(grad: np.ndarray, weights: np.ndarray, scale) -> bool:
+    r"""The L2 term's gradient in place, :math:`\nabla \mathrel{+}= s\, W`, in one pass (NumPy's
+    ``grad += scale * weights`` makes a temporary and two passes; the same rounding: the product in the arrays'
+    dtype, then the sum). ``False``: not taken."""
+    if not ENABLED or not _fits(grad, weights):
+        return False
+    k = _k()
+    if k is None:
+        return False
+    g, w, s = grad.reshape(-1), weights.reshape(-1), grad.dtype.type(scale)
+    _element_wise(g.size, lambda c: k.add_scaled(g[c], w[c], s))
     return True
 
 

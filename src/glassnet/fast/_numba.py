@@ -30,6 +30,12 @@ def adam(p, g, M, V, b1, b2, eps_c, scale):  # pragma: no cover - compiled
 
 
 @_jit
+def add_scaled(g, w, scale):  # pragma: no cover - compiled
+    for i in range(g.size):
+        g[i] += scale * w[i]
+
+
+@_jit
 def sgd(p, g, lr):  # pragma: no cover - compiled
     for i in range(p.size):
         p[i] -= g[i] * lr
