@@ -287,16 +287,18 @@ def _describe(trainer, data, batch: int) -> tuple | None:
     """``(X, plan, (labels, targets))`` as the kernel takes them, or ``None`` when it does not cover the fit."""
     if not covers(trainer) or not isinstance(data.X, np.ndarray):
         return None
+    net, X = trainer.net, data.X
+    if X.dtype != net.dtype or X.ndim != 2:
+        return None
+    plan = _Plan.of(trainer, X.shape[1], data, batch)
+    if plan.targets is None:
+        return None  # not covered (large products included): numba and SciPy's BLAS are not loaded for it
     global _blas
     if _blas is None:  # numba, and SciPy's BLAS that its products call, load now
         if not fast.load_epochs():
             return None
         _blas = _numpy_and_scipy_blas()
-    net, X = trainer.net, data.X
-    if X.dtype != net.dtype or X.ndim != 2:
-        return None
-    plan = _Plan.of(trainer, X.shape[1], data, batch)
-    return None if plan.targets is None else (np.ascontiguousarray(X), plan, plan.targets)
+    return np.ascontiguousarray(X), plan, plan.targets
 
 
 class _Plan:
