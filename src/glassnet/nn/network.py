@@ -266,11 +266,7 @@ class Sequential:
         self.backward(dz if share == 1.0 else dz * self.dtype(share))
         if alpha:
             n = X.shape[0] if n_samples is None else n_samples
-            scale = self.dtype(share * alpha / n)
-            for W, dW in self._weights:
-                if not fast.add_scaled(dW, W, scale):  # the same in one compiled pass, when it can
-                    dW += scale * W  # d/dW of alpha/(2n) ||W||^2
-            loss += 0.5 * alpha / n * sum(float(np.vdot(W, W)) for W, _ in self._weights)
+            loss += _l2_term(self._weights, alpha, n, self.dtype(share * alpha / n))
         return share * loss
 
     # --- prediction ------------------------------------------------------------------------------------------
@@ -448,3 +444,12 @@ def _dropout_rates(dropout, n_hidden: int) -> list[float]:
     if len(rates) != n_hidden:
         raise ValueError(f"Got {len(rates)} dropout rates for {n_hidden} hidden layers.")
     return rates
+
+
+def _l2_term(weights, alpha: float, n: int, scale) -> float:
+    r""":math:`\frac{\alpha}{2n}\sum_l \|W_l\|^2`, its gradient :math:`s W_l` added to each ``dW`` (``scale``
+    :math:`s = f \alpha / n` for a share :math:`f` of the batch)."""
+    for W, dW in weights:
+        if not fast.add_scaled(dW, W, scale):  # the same in one compiled pass, when it can
+            dW += scale * W  # d/dW of alpha/(2n) ||W||^2
+    return 0.5 * alpha / n * sum(float(np.vdot(W, W)) for W, _ in weights)

@@ -138,13 +138,13 @@ def callers_blas_threads() -> int | None:
     """The fewest BLAS threads the caller allows (environment, threadpoolctl), looking through glassnet's own
     :func:`blas_threads` blocks to the limits from before them; ``None`` without threadpoolctl or BLAS."""
     try:
-        from threadpoolctl import threadpool_info
+        import threadpoolctl  # noqa: F401
     except ImportError:
         return None
     with _lock:
         saved = _active["saved"]
-        counts = None if saved is None else [t for lib, t in saved if getattr(lib, "user_api", "") == "blas"]
-    if counts is None:
-        counts = [lib.get("num_threads") for lib in threadpool_info() if lib.get("user_api") == "blas"]
+        if saved is None:  # the controller's libraries as they are now (threadpool_info() builds one anew)
+            saved = [(lib, lib.num_threads) for lib in _blas_controller().lib_controllers]
+        counts = [t for lib, t in saved if getattr(lib, "user_api", "") == "blas"]
     counts = [c for c in counts if isinstance(c, int)]
     return min(counts) if counts else None
