@@ -414,6 +414,8 @@ def test_click_the_plane_to_add_a_point(browser, server):
             shift,
         )
         wait(browser, lambda d, shift=shift: len(session.X_train) == n + 1 + shift, 10)
+        # the message that says so moves the plane: the next click reads its place after it shows
+        wait(browser, lambda d: "added" in d.find_element(By.ID, "message-text").text, 10)
     d = session.domain
     np.testing.assert_allclose(session.X_train[-2:], [[-d / 2, d / 2]] * 2, atol=0.02 * d)
     assert session.y_train[-2:].tolist() == [0, 1]  # the chosen class, then (shift) the next
