@@ -75,8 +75,9 @@ def make_loss(config, task: str) -> Loss:
         return SoftmaxCrossEntropy(label_smoothing=smoothing)
     if smoothing:
         raise ValueError(
-            f"label_smoothing={smoothing} needs multiclass targets (a softmax output); these targets are "
-            f"{task}. Use label_smoothing=0."
+            f"label_smoothing={smoothing} needs three or more classes (a softmax output); these targets are "
+            + ("binary or multi-label (one sigmoid output per label)" if task == "multilabel" else task)
+            + ". Use label_smoothing=0."
         )
     if task == "multilabel":
         return get_loss("sigmoid_binary_cross_entropy")
