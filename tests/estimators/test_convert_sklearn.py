@@ -165,3 +165,15 @@ def test_docstring_examples():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "loss", [{"loss": "quantile", "quantile": 0.9}, {"loss": "huber"}, {"loss": "absolute_error"}]
+)
+def test_regression_losses_scikit_learn_lacks_convert_with_a_warning(X, loss):
+    """The predictions of an identity output do not depend on the loss: the model converts, and says so."""
+    gl = _fit(glassnet.MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0, **loss), X, X[:, 0])
+    with pytest.warns(UserWarning, match=f"no loss='{loss['loss']}'.*loss='squared_error'"):
+        sk = glassnet.to_sklearn(gl)
+    assert sk.loss == "squared_error"
+    _check_same_predictions(gl, sk, X)

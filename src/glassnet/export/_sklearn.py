@@ -227,6 +227,7 @@ def to_sklearn(estimator):
     cls = neural_network.MLPClassifier if _kind(estimator) == "classifier" else neural_network.MLPRegressor
     dtype = np.dtype(estimator.network_.dtype)
     params = _shared_params(estimator, cls, activation=activation)
+    params.update(_regression_loss(estimator, cls))
     target = _fit_shell(cls(**params), *_dummy_data(estimator, dtype))
     if len(target.coefs_) != len(affines):
         raise RuntimeError(f"scikit-learn built {len(target.coefs_)} layers for glassnet's {len(affines)}.")
@@ -236,6 +237,27 @@ def to_sklearn(estimator):
     target.intercepts_ = [step.b.astype(dtype) for step in affines]
     _copy_records(estimator, target)
     return target
+
+
+#: the regression losses scikit-learn's MLPRegressor has
+SKLEARN_REGRESSION_LOSSES = ("squared_error", "poisson")
+
+
+def _regression_loss(estimator, cls) -> dict:
+    """``{"loss": ...}`` for scikit-learn when glassnet's regression loss is one it lacks (``{}`` otherwise).
+    The losses it lacks (Huber, absolute error, quantile) have an identity output, so the predictions do not
+    depend on the loss: the model converts with ``'squared_error'`` and a warning (a further fit in
+    scikit-learn minimises that)."""
+    loss = getattr(estimator, "loss", None)
+    if "loss" not in cls().get_params() or not isinstance(loss, str) or loss in SKLEARN_REGRESSION_LOSSES:
+        return {}
+    warnings.warn(
+        f"scikit-learn's MLPRegressor has no loss={loss!r}: the converted model predicts the same values "
+        "(an identity output), with loss='squared_error' if you fit it further.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return {"loss": "squared_error"}
 
 
 def _plain_mlp(steps) -> tuple[list[Affine], str]:
