@@ -8,6 +8,7 @@ import io
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from glassnet import fast
@@ -187,9 +188,31 @@ def test_estimator_cases_run_through_the_default_estimators(tiny):
     out = speed.bench_estimators(["glassnet", "sklearn"], tiny, [])
     assert set(out) == {"wide", "lab", "small"}
     for case in out.values():
-        assert set(case["s_per_fit"]) == {fw.ESTIMATOR, "glassnet", "sklearn"}
+        # the float64 rows: the call a user makes on the loaders' arrays (issue 22's target 3)
+        assert set(case["s_per_fit"]) == {
+            fw.ESTIMATOR,
+            "glassnet",
+            "sklearn",
+            fw.ESTIMATOR_F64,
+            fw.SKLEARN_F64,
+        }
         assert all(t > 0 for t in case["s_per_fit"].values())
     assert "batch_size='auto'" in out["small"]["task"]
+    from glassnet.bench import _report as report
+
+    labels = [v["target"] for v in report.verdicts({"e": out, "machine": {"threads": 2}})]
+    assert "(e) small MLPClassifier()/sklearn, float64 input" in labels
+
+
+def test_the_float64_rows_train_on_float64_copies_made_once():
+    as64 = speed._float64_copies()
+    X = np.ones((3, 2), dtype=np.float32)
+    first = as64(X)
+    assert first.dtype == np.float64 and as64(X) is first
+    fit = speed._estimator_case_fits(["glassnet", "sklearn"], 1, {})
+    X, y = _digits()
+    clf = fit[fw.ESTIMATOR_F64](speed.SPEC_E_SMALL, X[:200], y[:200], 1)
+    assert clf.network_.dtype == np.float64
 
 
 def test_estimator_cases_show_the_per_step_loop_beside_the_compiled_epoch(tiny, monkeypatch):

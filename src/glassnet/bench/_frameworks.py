@@ -398,6 +398,10 @@ ESTIMATOR_STEP_LOOP = "glassnet.MLPClassifier, per-step loop"
 JAX_STEP = "jax, jit step"
 #: glassnet.MLPClassifier with default n_jobs
 ESTIMATOR = "glassnet.MLPClassifier"
+#: (e)'s estimators on float64 arrays, as scikit-learn's loaders give them (issue 22's target 3): each library
+#: with its default dtype for them (both train in float64)
+ESTIMATOR_F64 = "glassnet.MLPClassifier, float64 input"
+SKLEARN_F64 = "sklearn, float64 input"
 
 
 def set_threads(n: int):

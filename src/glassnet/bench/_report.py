@@ -184,6 +184,9 @@ def _estimator_verdicts(results: dict, setting: str) -> list[dict]:
             r = _ratio(t[fw.ESTIMATOR], theirs) if theirs else None
             if r is not None:
                 rows.append(_verdict(f"{label}/{other}", r, f"<= {limit:.2f}", r <= limit, busy))
+        if fw.ESTIMATOR_F64 in t and fw.SKLEARN_F64 in t:  # the call a user makes on the loaders' float64
+            r, limit = _ratio(t[fw.ESTIMATOR_F64], t[fw.SKLEARN_F64]), TARGETS["epoch_time_vs_sklearn"]
+            rows.append(_verdict(f"{label}/sklearn, float64 input", r, f"<= {limit:.2f}", r <= limit, busy))
     return rows
 
 
@@ -246,10 +249,12 @@ REPORT_ORDER = (
     fw.NUMPY_PATH,
     fw.ESTIMATOR,
     fw.ESTIMATOR_STEP_LOOP,
+    fw.ESTIMATOR_F64,
     "torch",
     "jax",
     fw.JAX_STEP,
     "sklearn",
+    fw.SKLEARN_F64,
 )
 
 #: what the report's lines are printed with: ``print`` into the report's file
