@@ -205,6 +205,19 @@ def test_batch_norm_and_dropout_estimator(X):
         assert_array_equal(label, clf.predict(X))
 
 
+def test_test_time_rotations_are_not_exported_and_say_so():
+    images = np.random.default_rng(1).random((60, 16))  # 4x4 images
+    clf = glassnet.MLPClassifier((8,), max_iter=5, random_state=0, test_time_rotations=(-5.0, 0.0, 5.0))
+    clf.fit(images, np.arange(60) % 3)
+    with pytest.warns(UserWarning, match="image alone"):
+        onx = to_onnx(clf)
+    alone = clf.predict_proba(images)
+    clf.set_params(test_time_rotations=None)
+    _, proba = run_both(onx, images)[0]
+    assert_allclose(proba, clf.predict_proba(images), **TOL)
+    assert not np.allclose(proba, alone)
+
+
 # --- bad input: clear errors -------------------------------------------------------------------------------
 
 

@@ -630,7 +630,7 @@ CLASSIFIER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
         "these angles in degrees (0 is the image itself), e.g. ``(-10, -5, 0, 5, 10)``, at that many times the "
         "cost (:func:`glassnet.training.augment.average_over_rotations`). For networks trained with "
         "``augment_rotation``. ``None`` or empty (default): the image alone. Dense inputs only; the validation "
-        "score during training does not use it. glassnet addition.",
+        "score during training and an ONNX export (which warns) use the image alone. glassnet addition.",
     ),
 )
 

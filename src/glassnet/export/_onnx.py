@@ -21,6 +21,7 @@ How each layer becomes ONNX nodes: :mod:`glassnet.export._graph`.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +264,14 @@ def to_onnx(
 
     opset = _check_opset(opset)
     network, head, labels = model_head(model, classes)
+    if getattr(model, "test_time_rotations", None):
+        warnings.warn(
+            f"{type(model).__name__}(test_time_rotations={model.test_time_rotations!r}) averages its "
+            "predictions over rotated copies of each image; the ONNX graph computes the network's predictions "
+            "for the image alone.",
+            UserWarning,
+            stacklevel=2,
+        )
     dtype = _check_dtype(dtype, network)
     steps = lower_network(network)
     emitter = HelperEmitter(opset)
