@@ -69,7 +69,7 @@ def test_label_smoothing_softens_the_probabilities(small_digits):
     smooth = MLPClassifier(**kw, label_smoothing=0.2).fit(X, y).predict_proba(X).max(axis=1).mean()
     assert smooth < sharp
     binary = y[:100] % 2
-    with pytest.raises(ValueError, match="multiclass"):
+    with pytest.raises(ValueError, match="three or more classes"):
         MLPClassifier(label_smoothing=0.1, max_iter=2).fit(X[:100], binary)
 
 
