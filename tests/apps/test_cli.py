@@ -487,3 +487,23 @@ def test_compare_scores_every_model_after_every_epoch():
     np.testing.assert_array_equal(plain.coefs_[0], scored.coefs_[0])  # the same training
     assert len(scored.test_accuracy_curve_) == 3
     assert scored.test_accuracy_curve_[-1] == pytest.approx(plain.score(data.X_test, data.y_test))
+
+
+def test_compare_scores_a_test_time_rotated_model_as_its_final_accuracy():
+    """A model that averages over rotated copies is scored each epoch through its own predict: the curve's
+    last point is the final accuracy."""
+    import glassnet
+    from glassnet.cli import compare
+    from glassnet.data import load_digits
+
+    data = load_digits(test_size=0.2, seed=0)
+    model = glassnet.MLPClassifier(
+        hidden_layer_sizes=(16,), max_iter=3, random_state=0, test_time_rotations=(-10, 0, 10)
+    )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(data.X_train, data.y_train, callbacks=[compare._test_scoring(data, model)])
+    curve = model.history_.records["test_accuracy"]
+    assert len(curve) == 3 and curve[-1] == pytest.approx(model.score(data.X_test, data.y_test))
