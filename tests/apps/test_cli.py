@@ -490,8 +490,9 @@ def test_compare_scores_every_model_after_every_epoch():
 
 
 def test_compare_scores_a_test_time_rotated_model_as_its_final_accuracy():
-    """A model that averages over rotated copies is scored each epoch through its own predict: the curve's
-    last point is the final accuracy."""
+    """A model that averages over rotated copies is scored each epoch through the estimator (EpochScoring's
+    'accuracy' during an estimator's fit is scikit-learn's scorer): the curve's last point is the final
+    accuracy, rotations included (the network alone scores 0.2333 here, with rotations 0.2361)."""
     import glassnet
     from glassnet.cli import compare
     from glassnet.data import load_digits
@@ -504,6 +505,6 @@ def test_compare_scores_a_test_time_rotated_model_as_its_final_accuracy():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(data.X_train, data.y_train, callbacks=[compare._test_scoring(data, model)])
+        model.fit(data.X_train, data.y_train, callbacks=[compare._test_scoring(data)])
     curve = model.history_.records["test_accuracy"]
     assert len(curve) == 3 and curve[-1] == pytest.approx(model.score(data.X_test, data.y_test))

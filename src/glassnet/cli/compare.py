@@ -125,16 +125,12 @@ def _lab_run(data, seed, scale, lr, progress, notes) -> ModelResult:
     )  # fmt: skip
 
 
-def _test_scoring(data, estimator=None):
+def _test_scoring(data):
     """The engine callback scoring the test rows after every epoch, recorded as ``test_accuracy`` (for the
-    report's curves only: nothing is chosen by it). A glassnet ``estimator`` that averages over rotated copies
-    (``test_time_rotations``) is scored through its own ``predict``, as its final accuracy is."""
+    report's curves only: nothing is chosen by it)."""
     from glassnet.training.callbacks import EpochScoring
 
-    scorer = "accuracy"
-    if getattr(estimator, "test_time_rotations", None):
-        scorer = lambda net, X, y: float(np.mean(estimator.predict(X) == y))  # noqa: E731
-    return EpochScoring({"accuracy": scorer}, data=(data.X_test, data.y_test), prefix="test_")
+    return EpochScoring(["accuracy"], data=(data.X_test, data.y_test), prefix="test_")
 
 
 def _scored_sklearn(estimator, data):
@@ -160,7 +156,7 @@ def _scored_sklearn(estimator, data):
 
 def _estimator(key, estimator, data, progress) -> ModelResult:
     ours = type(estimator).__module__.startswith("glassnet")
-    callbacks = [_test_scoring(data, estimator)] if ours else None
+    callbacks = [_test_scoring(data)] if ours else None
     if not ours:
         estimator = _scored_sklearn(estimator, data)
     seconds, notes = fit_estimator(
