@@ -35,6 +35,14 @@ which this BLAS gives other bits.
 The crew is used by the layers through :func:`matmul` while a fit holds one (:func:`crew`, per thread);
 outside a fit, and for small products, :func:`matmul` is ``np.matmul``. BLAS must run on one thread inside a
 crew (``glassnet.training.threads.blas_threads(1)``: the Trainer sets both).
+
+>>> import numpy as np
+>>> from glassnet.fast import products
+>>> a, b = np.full((256, 512), 0.5, np.float32), np.full((512, 192), 2.0, np.float32)
+>>> with products.crew(2) as team:  # the first product of a layout is also checked whole
+...     c = products.matmul(a, b)
+>>> c.shape, float(c[0, 0]), team.threads
+((256, 192), 512.0, 2)
 """
 
 from __future__ import annotations
