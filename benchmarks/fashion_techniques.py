@@ -26,7 +26,9 @@ them paid (benchmarks/RESULTS.md, "Accuracy, issue 24"), so they live only here:
 They are added by wrapping ``glassnet.config.build.make_augment`` (erasing, pixel dropout) and
 ``glassnet.training.data.Dataset.batch`` (mixup, which changes the targets too) in this process only.
 Printed (and appended to ``fashion_techniques.jsonl``): the accuracy, the accuracy of the mean probabilities of
-each image and its mirror, CPU and wall seconds of training (one BLAS thread).
+each image and its mirror, CPU and wall seconds of training (one BLAS thread). The validation probabilities,
+of the images and of their mirrors, go to ``fashion_techniques-NAME.npy`` (shape (2, 10000, 10)), so that
+networks can be averaged afterwards: ``sum(np.load(f)[0] for f in files).argmax(1)``.
 """
 
 import json
@@ -122,7 +124,9 @@ def main(name: str, overrides: dict) -> dict:
         model.fit(X, y)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         proba = model.predict_proba(X_val)
-        both = proba + model.predict_proba(mirror(X_val))
+        mirrored = model.predict_proba(mirror(X_val))
+    np.save(f"fashion_techniques-{name}.npy", np.stack([proba, mirrored]).astype(np.float32))
+    both = proba + mirrored
     classes = model.classes_
     return {
         "name": name, "n_train": len(y), "seed": seed, "overrides": overrides, "pilot": pilots,
