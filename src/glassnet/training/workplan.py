@@ -284,4 +284,3 @@ def busy_cpu_seconds() -> float | None:
         )
         total += user + nice + system + irq + softirq + steal
     return total / os.sysconf("SC_CLK_TCK")
-
