@@ -274,8 +274,10 @@ def test_a_bad_value_in_a_link_is_reported_and_the_rest_kept(browser, server):
 def test_the_benchmark_counts_the_frames_the_page_draws():
     from glassnet.playground import bench
 
-    ((drawn, received, ms),) = bench.frames_on_the_page(0.5, [bench.CONFIG], speed="1")
-    assert drawn > 0 and received >= drawn and ms > 0
+    ((drawn, received, ms),) = bench.frames_on_the_page(1.0, [bench.CONFIG], speed="1")
+    # a page draws only frames it received; one received just before the window opened may be drawn inside
+    # it: at most one frame more drawn than received, over a window of at least a second
+    assert drawn > 0 and received + 1.0 >= drawn and ms > 0
 
 
 def test_on_a_phone_nothing_is_wider_than_the_screen_and_the_map_is_next_to_play(browser, server):
