@@ -102,3 +102,20 @@ def test_fashion_report_gives_wall_and_cpu_time():
     assert "accuracy met" in report
     result["member_accuracies"] = [0.9101, 0.9093]
     assert "networks alone: 0.9101, 0.9093" in accuracy_cv.format_report({"fashion-mnist": result})
+
+
+def test_the_fashion_run_records_how_many_networks_it_averaged(monkeypatch):
+    """The JSON says how many members the recipe averaged (it was only in the summary string)."""
+    import types
+
+    import glassnet.data
+
+    rng = np.random.default_rng(0)
+    fake = types.SimpleNamespace(
+        X_train=rng.random((120, 784)), y_train=np.arange(120) % 10,
+        X_test=rng.random((40, 784)), y_test=np.arange(40) % 10,
+    )  # fmt: skip
+    monkeypatch.setattr(glassnet.data, "load_dataset", lambda name, data_dir=None: fake)
+    overrides = {"n_ensemble": 2, "max_iter": 1, "hidden_layer_sizes": (8,), "batch_size": 32}
+    result = accuracy_cv.run_fashion(threads=1, overrides=overrides, log=lambda *_: None)
+    assert result["n_ensemble"] == 2 and len(result["member_accuracies"]) == 2

@@ -244,6 +244,7 @@ def run_fashion(
         )
     results["recipe"] = recipe_summary(FASHION_MNIST.summary, {**FASHION_MNIST.params, **overrides})
     results["params"] = _jsonable({**FASHION_MNIST.params, **overrides})
+    results["n_ensemble"] = int(overrides.get("n_ensemble", FASHION_MNIST.n_ensemble))
     return results
 
 
