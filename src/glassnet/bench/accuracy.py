@@ -136,6 +136,18 @@ def _load_fashion(data_dir):
     return load_dataset("fashion-mnist", data_dir=data_dir)
 
 
+def fashion_split(data, validation: bool):
+    """``(X, y, X_eval, y_eval, protocol)`` of Fashion-MNIST: the official split, or with ``validation`` the last
+    10,000 of a seeded permutation (seed 0) of the training set held out, training on the other 50,000."""
+    X, y = data.X_train, data.y_train
+    if not validation:
+        return X, y, data.X_test, data.y_test, "official test set (10,000 images)"
+    order = np.random.default_rng(0).permutation(len(y))
+    held, kept = order[:10_000], order[10_000:]
+    protocol = "validation: 10,000 held-out training images (seeded permutation, seed 0)"
+    return X[kept], y[kept], X[held], y[held], protocol
+
+
 def run_fashion(
     quick: bool = False, seed: int = 0, threads: int = 2, data_dir=None, validation: bool = False, log=print
 ) -> dict:
@@ -143,16 +155,7 @@ def run_fashion(
     on the last 10,000 of a seeded permutation of the training set, training on the other 50,000)."""
     from glassnet.recipes import FASHION_MNIST, make_estimator
 
-    data = _load_fashion(data_dir)
-    X, y = data.X_train, data.y_train
-    if validation:
-        order = np.random.default_rng(0).permutation(len(y))
-        X_eval, y_eval = X[order[:10_000]], y[order[:10_000]]
-        X, y = X[order[10_000:]], y[order[10_000:]]
-        evaluated_on = "validation: 10,000 held-out training images (seeded permutation, seed 0)"
-    else:
-        X_eval, y_eval = data.X_test, data.y_test
-        evaluated_on = "official test set (10,000 images)"
+    X, y, X_eval, y_eval, evaluated_on = fashion_split(_load_fashion(data_dir), validation)
     overrides = {}
     if quick:
         pick = np.random.default_rng(seed).choice(len(y), size=10_000, replace=False)

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet._files import write_atomic
-from glassnet.bench.accuracy import TARGETS, _jsonable, recipe_summary
+from glassnet.bench.accuracy import TARGETS, _jsonable, fashion_split, recipe_summary
 
 __all__ = ["DIGITS_METHODS", "compare_folds", "format_report", "main", "run_digits_cv", "run_fashion"]
 
@@ -205,15 +205,8 @@ def run_fashion(
 
     overrides = dict(overrides or {})
     data = load_dataset("fashion-mnist", data_dir=data_dir)
-    X, y = data.X_train.astype(np.float32), data.y_train
-    if validation:
-        order = np.random.default_rng(0).permutation(len(y))
-        X_eval, y_eval = X[order[:10_000]], y[order[:10_000]]
-        X, y = X[order[10_000:]], y[order[10_000:]]
-        protocol = "validation: 10,000 held-out training images (seeded permutation, seed 0)"
-    else:
-        X_eval, y_eval = data.X_test.astype(np.float32), data.y_test
-        protocol = "official test set (10,000 images)"
+    X, y, X_eval, y_eval, protocol = fashion_split(data, validation)
+    X, X_eval = X.astype(np.float32), X_eval.astype(np.float32)
     if n_train is not None:
         X, y = X[: int(n_train)], y[: int(n_train)]
     results = {"protocol": protocol, "n_train": int(len(y)), "threads": int(threads), "methods": {}}
