@@ -340,9 +340,10 @@ class _Plan:
     def __init__(self, net, key: tuple, n_features: int, data, batch: int) -> None:
         self.key, self.held, n_rows = key, [], data.n_rows
         _key(net, n_features, data, batch, held=self.held)
-        self.layers = layers = _layers(net, n_features)
-        if largest_product_flops(net, batch) >= LARGE_PRODUCT_FLOPS:  # the products are the step, and the
-            self.layers = layers = None  # loop's (shared by a crew, glassnet.fast.products) are the same bits
+        # large products are the step, and the loop's (shared by a crew, glassnet.fast.products) give the same
+        # bits on any number of cores: the kernel takes small ones only
+        large = largest_product_flops(net, batch) >= LARGE_PRODUCT_FLOPS
+        self.layers = layers = None if large else _layers(net, n_features)
         self.targets = None if layers is None else _targets(net, np.asarray(data.y))
         self.starts = np.arange(0, n_rows, batch, dtype=np.intp)
         self.counts = np.minimum(batch, n_rows - self.starts)
