@@ -122,7 +122,8 @@ def test_updates_shared_by_a_crew_give_the_same_numbers(optimizer):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_l2_gradient_in_one_pass_gives_numpys_numbers(dtype):
-    """fast.add_scaled (alone and shared by a crew) against the reference ``dW += scale * W``."""
+    """fast.add_scaled (alone and shared by a crew) against the reference ``dW += scale * W`` and
+    ``vdot(W, W)``; the sum of squares is the same, bit for bit, on any number of threads."""
     from glassnet import fast
 
     if not fast.enabled():
@@ -132,9 +133,12 @@ def test_the_l2_gradient_in_one_pass_gives_numpys_numbers(dtype):
     dW = rng.standard_normal(W.shape).astype(dtype)
     scale = dtype(1e-4 / 3)
     expected = dW + scale * W
-    for threads in (1, 2):
+    squares = []
+    for threads in (1, 2, 3):
         got = dW.copy()
         with products.crew(threads):
-            assert fast.add_scaled(got, W, scale)
+            squares.append(fast.add_scaled(got, W, scale))
         np.testing.assert_array_equal(got, expected)
-    assert not fast.add_scaled(dW, W.astype(np.float16), scale)  # not taken: the caller runs NumPy
+    assert squares[0] == squares[1] == squares[2]
+    np.testing.assert_allclose(squares[0], np.vdot(W.astype(np.float64), W.astype(np.float64)), rtol=1e-12)
+    assert fast.add_scaled(dW, W.astype(np.float16), scale) is None  # not taken: the caller runs NumPy

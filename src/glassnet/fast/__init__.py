@@ -19,7 +19,7 @@ kernel                             replaces                                   pa
 =================================  =========================================  ==============================
 :func:`adam_update`                :meth:`glassnet.nn.optim.Adam._update`        9 -> 1
 :func:`sgd_update`                 :meth:`glassnet.nn.optim.SGD._update`         2-6 -> 1
-:func:`add_scaled`                 the L2 term's gradient, ``dW += s * W``    2 (and a temporary) -> 1
+:func:`add_scaled`                 the L2 term: ``dW += s * W``, ``|W|^2``    3 (and a temporary) -> 1
 :func:`sigmoid_forward`            ``Sigmoid.forward``: 1 / (1 + exp(-x))     4 -> 1
 :func:`sigmoid_backward`           ``Sigmoid.backward``: dy (1 - a) a         3 -> 1
 :func:`relu_backward`              ``ReLU.backward``: dy [a > 0]              2 -> 1
@@ -246,18 +246,30 @@ def sgd_update(params, grads, velocity, lr: float, momentum: float, nesterov: bo
     return True
 
 
-def add_scaled(grad: np.ndarray, weights: np.ndarray, scale) -> bool:
-    r"""The L2 term's gradient in place, :math:`\nabla \mathrel{+}= s\, W`, in one pass (NumPy's
-    ``grad += scale * weights`` makes a temporary and two passes; the same rounding: the product in the arrays'
-    dtype, then the sum). ``False``: not taken."""
+def add_scaled(grad: np.ndarray, weights: np.ndarray, scale) -> float | None:
+    r"""The L2 term's gradient in place, :math:`\nabla \mathrel{+}= s\, W`, and its value's
+    :math:`\|W\|^2`, in one pass over ``weights`` (NumPy: ``grad += scale * weights``, a temporary and two
+    passes, and ``np.vdot(W, W)``, a third). The gradient has NumPy's rounding (the product in the arrays' dtype,
+    then the sum); the squares are summed in float64, in blocks of :data:`SQUARES_BLOCK` elements whose order
+    does not depend on how many threads share the pass. ``None``: not taken."""
     if not ENABLED or not _fits(grad, weights):
-        return False
+        return None
     k = _k()
     if k is None:
-        return False
+        return None
     g, w, s = grad.reshape(-1), weights.reshape(-1), grad.dtype.type(scale)
-    _element_wise(g.size, lambda c: k.add_scaled(g[c], w[c], s))
-    return True
+    sums = np.empty(-(-g.size // SQUARES_BLOCK))  # (blocks,) float64
+
+    def kernel(c: slice) -> None:
+        b = slice(c.start // SQUARES_BLOCK, -(-min(c.stop, g.size) // SQUARES_BLOCK))
+        k.add_scaled(g[c], w[c], s, sums[b], SQUARES_BLOCK)
+
+    _element_wise(g.size, kernel, align=SQUARES_BLOCK)
+    return float(sums.sum())
+
+
+#: elements whose squares :func:`add_scaled` sums as one block (the parts that threads take are multiples)
+SQUARES_BLOCK = 4096
 
 
 #: the fewest parameters whose update a crew of threads shares (:mod:`glassnet.fast.products`): about 0.1 ms
@@ -265,14 +277,15 @@ def add_scaled(grad: np.ndarray, weights: np.ndarray, scale) -> bool:
 SHARED_UPDATE_SIZE = 1 << 18
 
 
-def _element_wise(size: int, kernel) -> None:
-    """``kernel(slice(0, size))``, or the kernel on one part of the range per thread when a crew shares this
-    fit's large products (an element-wise update gives the same numbers in parts)."""
+def _element_wise(size: int, kernel, align: int = 1) -> None:
+    """``kernel(slice(0, size))``, or the kernel on one part of the range per thread (parts start at multiples
+    of ``align``) when a crew shares this fit's large products (an element-wise update gives the same numbers
+    in parts)."""
     team = products.active()
     if team is None or size < SHARED_UPDATE_SIZE:
         kernel(slice(0, size))
     else:
-        team.share([lambda c=c: kernel(c) for c in team.parts(size)])
+        team.share([lambda c=c: kernel(c) for c in team.parts(size, align)])
 
 
 # --- activations -------------------------------------------------------------------------------------------------

@@ -30,9 +30,21 @@ def adam(p, g, M, V, b1, b2, eps_c, scale):  # pragma: no cover - compiled
 
 
 @_jit
-def add_scaled(g, w, scale):  # pragma: no cover - compiled
-    for i in range(g.size):
-        g[i] += scale * w[i]
+def add_scaled(g, w, scale, sums, block):  # pragma: no cover - compiled
+    for b in range(sums.size):  # sums[b]: the squares of w's b-th block of `block` elements
+        lo = b * block
+        hi = min(lo + block, g.size)
+        sums[b] = _add_scaled_block(g[lo:hi], w[lo:hi], scale)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+def _add_scaled_block(g, w, scale):  # pragma: no cover - compiled
+    total = 0.0  # float64, reassociated so that the loop vectorises: the same order on every call
+    for i in range(g.size):  # (views indexed from 0: no negative-index checks, which stop vectorising)
+        wi = w[i]
+        g[i] += scale * wi
+        total += np.float64(wi) * np.float64(wi)
+    return total
 
 
 @_jit

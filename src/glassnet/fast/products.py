@@ -127,9 +127,11 @@ class Crew:
         for helper in helpers:
             helper.result()  # waits in the operating system; re-raises a helper's error
 
-    def parts(self, size: int) -> list[slice]:
-        """``range(size)`` cut into one contiguous part per thread (element-wise work shared by :meth:`share`)."""
+    def parts(self, size: int, align: int = 1) -> list[slice]:
+        """``range(size)`` cut into one contiguous part per thread (element-wise work shared by :meth:`share`),
+        each starting at a multiple of ``align``."""
         step = -(-size // self.threads)
+        step = -(-step // align) * align
         return [slice(i, i + step) for i in range(0, size, step)]
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -449,7 +449,11 @@ def _dropout_rates(dropout, n_hidden: int) -> list[float]:
 def _l2_term(weights, alpha: float, n: int, scale) -> float:
     r""":math:`\frac{\alpha}{2n}\sum_l \|W_l\|^2`, its gradient :math:`s W_l` added to each ``dW`` (``scale``
     :math:`s = f \alpha / n` for a share :math:`f` of the batch)."""
+    squares = 0.0
     for W, dW in weights:
-        if not fast.add_scaled(dW, W, scale):  # the same in one compiled pass, when it can
+        sq = fast.add_scaled(dW, W, scale)  # both in one compiled pass, when it can
+        if sq is None:
             dW += scale * W  # d/dW of alpha/(2n) ||W||^2
-    return 0.5 * alpha / n * sum(float(np.vdot(W, W)) for W, _ in weights)
+            sq = float(np.vdot(W, W))
+        squares += sq
+    return 0.5 * alpha / n * squares
