@@ -62,6 +62,18 @@ def test_ensemble_is_reproducible_and_clonable(small_digits):
         EnsembleClassifier(member, n_estimators=0).fit(X, y)
 
 
+def test_ensemble_fits_members_in_processes_with_the_same_result(small_digits):
+    X, y = small_digits
+    member = MLPClassifier((16,), max_iter=5, batch_size=50)
+    one = EnsembleClassifier(member, n_estimators=3, random_state=2).fit(X, y)
+    two = EnsembleClassifier(member, n_estimators=3, random_state=2, n_jobs=2).fit(X, y)
+    assert [m.random_state for m in two.estimators_] == [m.random_state for m in one.estimators_]
+    np.testing.assert_array_equal(two.predict_proba(X), one.predict_proba(X))
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match="'n_jobs' parameter of EnsembleClassifier"):
+            EnsembleClassifier(member, n_estimators=2, n_jobs=bad).fit(X, y)
+
+
 def test_label_smoothing_softens_the_probabilities(small_digits):
     X, y = small_digits
     kw = dict(hidden_layer_sizes=(32,), max_iter=30, batch_size=50, random_state=0)
