@@ -69,6 +69,9 @@ class Recipe:
         :class:`~glassnet.MLPClassifier` keyword arguments (no ``random_state``).
     n_ensemble : int
         Number of seeds whose probabilities are averaged (1: a single network).
+    ensemble_jobs : int or None
+        Members fitted at once, each in its own process (:class:`~glassnet.estimators.EnsembleClassifier`'s
+        ``n_jobs``; ``-1``: one per core, ``None``: one after another).
     summary : str
         One line: what it is and what it scored.
     """
@@ -76,6 +79,7 @@ class Recipe:
     name: str
     params: dict = field(default_factory=dict)
     n_ensemble: int = 1
+    ensemble_jobs: int | None = None
     summary: str = ""
 
 
@@ -147,7 +151,7 @@ def make_estimator(name: str, random_state=None, **overrides):
         Seed of the network (or of the ensemble's members).
     **overrides
         Keyword arguments replacing the recipe's (e.g. ``max_iter=10`` for a quick run), plus
-        ``n_ensemble`` to change the number of members.
+        ``n_ensemble`` to change the number of members and ``ensemble_jobs`` how many are fitted at once.
 
     Returns
     -------
@@ -159,7 +163,10 @@ def make_estimator(name: str, random_state=None, **overrides):
         raise ValueError(f"Unknown recipe {name!r}; expected one of {sorted(RECIPES)}.")
     recipe = RECIPES[name]
     n_ensemble = int(overrides.pop("n_ensemble", recipe.n_ensemble))
+    jobs = overrides.pop("ensemble_jobs", recipe.ensemble_jobs)
     params = {**recipe.params, **overrides}
     if n_ensemble == 1:
         return MLPClassifier(**params, random_state=random_state)
-    return EnsembleClassifier(MLPClassifier(**params), n_estimators=n_ensemble, random_state=random_state)
+    return EnsembleClassifier(
+        MLPClassifier(**params), n_estimators=n_ensemble, random_state=random_state, n_jobs=jobs
+    )

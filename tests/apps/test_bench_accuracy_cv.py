@@ -119,3 +119,25 @@ def test_the_fashion_run_records_how_many_networks_it_averaged(monkeypatch):
     overrides = {"n_ensemble": 2, "max_iter": 1, "hidden_layer_sizes": (8,), "batch_size": 32}
     result = accuracy_cv.run_fashion(threads=1, overrides=overrides, log=lambda *_: None)
     assert result["n_ensemble"] == 2 and len(result["member_accuracies"]) == 2
+
+
+def test_the_fashion_run_counts_the_cpu_time_of_members_fitted_in_processes(monkeypatch):
+    """With members fitted in processes, their CPU time is in the training CPU time (it was the parent's
+    only, which mostly waits)."""
+    import types
+
+    import glassnet.data
+
+    rng = np.random.default_rng(0)
+    fake = types.SimpleNamespace(
+        X_train=rng.random((1000, 784)), y_train=np.arange(1000) % 10,
+        X_test=rng.random((40, 784)), y_test=np.arange(40) % 10,
+    )  # fmt: skip
+    monkeypatch.setattr(glassnet.data, "load_dataset", lambda name, data_dir=None: fake)
+    overrides = {"n_ensemble": 2, "max_iter": 15, "hidden_layer_sizes": (256,), "batch_size": 50}
+    cpu = {}
+    for jobs in (1, 2):
+        result = accuracy_cv.run_fashion(threads=1, overrides=dict(overrides), log=lambda *_: None, jobs=jobs)
+        assert result["ensemble_jobs"] == jobs
+        cpu[jobs] = result["methods"]["glassnet"]["train_cpu_seconds"]
+    assert cpu[2] > 0.7 * cpu[1], cpu
