@@ -134,3 +134,29 @@ def test_accuracy_benchmark_digits_quick_path(monkeypatch):
     )
     result = real(quick=True, log=lambda *_: None)
     assert len(result["fold_accuracies"]) == 2 and 0 <= result["mean"] <= 1
+
+
+def test_ensemble_members_can_differ_in_more_than_their_seed(small_digits):
+    X, y = small_digits
+    member = MLPClassifier((16,), max_iter=3, batch_size=50)
+    varied = [{"batch_norm": True}, {"batch_norm": False, "hidden_layer_sizes": (8,)}]
+    ens = EnsembleClassifier(member, n_estimators=3, random_state=0, member_params=varied).fit(X, y)
+    assert [m.batch_norm for m in ens.estimators_] == [True, False, True]
+    assert [m.hidden_layer_sizes for m in ens.estimators_] == [(16,), (8,), (16,)]
+    plain = EnsembleClassifier(member, n_estimators=3, random_state=0).fit(X, y)
+    assert [m.random_state for m in plain.estimators_] == [m.random_state for m in ens.estimators_]
+    for bad in ([], {"batch_norm": True}, [{"random_state": 1}], ["batch_norm"]):
+        with pytest.raises(ValueError, match="'member_params' parameter"):
+            EnsembleClassifier(member, n_estimators=2, member_params=bad).fit(X, y)
+    with pytest.raises(ValueError, match="Invalid parameter 'not_a_param'"):
+        EnsembleClassifier(member, n_estimators=2, member_params=[{"not_a_param": 1}]).fit(X, y)
+
+
+def test_batch_norm_fits_when_the_last_batch_would_have_one_row():
+    """A last batch of one row has no batch statistics: it joins the batch before (it raised mid-fit)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((129, 5)), np.arange(129) % 2
+    clf = MLPClassifier((8,), batch_norm=True, batch_size=64, max_iter=2, random_state=0).fit(X, y)
+    assert clf.t_ == 2 * 129  # every row seen each epoch
+    with pytest.raises(ValueError, match="batch_norm=True needs at least 2 samples"):
+        MLPClassifier((8,), batch_norm=True).fit(X[:1], y[:1])

@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from glassnet import MLPClassifier, MLPRegressor
+from glassnet.estimators import EnsembleClassifier
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -26,6 +27,8 @@ ESTIMATORS = [
     # sgd on the checks' unscaled data: the loss overshoots, then settles at the chance level, which is all that
     # check_n_features_in's signal-free data allows; not divergence (issue 20 item 12)
     MLPClassifier(solver="sgd", max_iter=100),
+    EnsembleClassifier(MLPClassifier(max_iter=100), n_estimators=2),
+    EnsembleClassifier(MLPClassifier(max_iter=50), n_estimators=2, member_params=[{"alpha": 1e-3}, {}]),
 ]
 
 
