@@ -114,7 +114,7 @@ def test_a_single_class_is_fitted_and_predicted_as_scikit_learn_does():
 def test_unknown_label_type_errors():
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X_IRIS, np.linspace(0, 1, 150))
-    with pytest.raises(ValueError, match="non-zero sample weight"):
+    with pytest.raises(ValueError, match="non-zero sample_weight"):
         MLPClassifier().fit(X_IRIS, Y_IRIS, sample_weight=(Y_IRIS == 2).astype(float))
 
 

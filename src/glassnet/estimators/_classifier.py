@@ -241,7 +241,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             weighted = np.unique(y[sample_weight > 0])
             if len(weighted) < 2:
                 raise ValueError(
-                    f"Only one class ({_plain(weighted[0])!r}) has a non-zero sample weight; "
+                    f"Only one class ({_plain(weighted[0])!r}) has a non-zero sample_weight; "
                     f"{type(self).__name__} needs weighted samples of at least 2 classes."
                 )
         return sample_weight

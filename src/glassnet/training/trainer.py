@@ -227,15 +227,15 @@ class Trainer:
         if self._parallel is not None:
             self._parallel.begin_epoch(self.epoch)  # each process's random stream follows the epoch
         total = weight = 0.0
-        batches = range(0, n, batch)
+        batches = _batch_bounds(n, batch, any(layer.uses_batch_stats for layer in net.layers))
         # the loop below as one compiled call (glassnet.training.compiled, glassnet.fast.train_epoch) when it
         # covers this fit: the same steps, the same checks on each batch loss; None: the loop runs
         compiled_epoch = compiled.run_epoch(self, data, order, batch, start_weights)
         if compiled_epoch is not None:
             total, weight = compiled_epoch
-            batches = range(0)  # every batch has run
-        for b, start in enumerate(batches):
-            rows = slice(start, start + batch) if order is None else order[start : start + batch]
+            batches = []  # every batch has run
+        for b, (start, stop) in enumerate(batches):
+            rows = slice(start, stop) if order is None else order[start:stop]
             count, batch_weight = data.size_of(rows)
             if batch_weight == 0:
                 continue  # only zero-weight samples: nothing to learn from this batch
@@ -331,3 +331,12 @@ class Trainer:
             method = getattr(cb, hook, None)
             if method is not None:
                 method(*args)
+
+
+def _batch_bounds(n: int, batch: int, batch_stats: bool) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each batch of an epoch over ``n`` rows; with ``batch_stats`` (batch normalisation)
+    a last batch of one row, which has no batch statistics, joins the batch before it."""
+    bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
+    if batch_stats and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
