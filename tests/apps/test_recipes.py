@@ -160,3 +160,12 @@ def test_batch_norm_fits_when_the_last_batch_would_have_one_row():
     assert clf.t_ == 2 * 129  # every row seen each epoch
     with pytest.raises(ValueError, match="batch_norm=True needs at least 2 samples"):
         MLPClassifier((8,), batch_norm=True).fit(X[:1], y[:1])
+
+
+def test_recipes_vary_members_unless_a_setting_is_overridden():
+    ens = make_estimator("fashion-mnist", random_state=0)
+    assert ens.member_params == [{"batch_norm": True}, {"batch_norm": False}]
+    assert ens.n_jobs == RECIPES["fashion-mnist"].ensemble_jobs
+    assert make_estimator("fashion-mnist", batch_norm=False).member_params is None  # the same for all
+    assert make_estimator("fashion-mnist", n_ensemble=1).batch_norm is True  # the first member's settings
+    assert make_estimator("digits").member_params is None

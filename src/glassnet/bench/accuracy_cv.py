@@ -241,7 +241,9 @@ def run_fashion(
 
         models["sklearn-mlp"] = lambda: MLPClassifier((256, 128), early_stopping=True, random_state=0)
     for name, make in models.items():
-        log(f"  fashion-mnist: {name} on {len(y):,} images, {threads} BLAS thread(s)...")
+        log(
+            f"  fashion-mnist: {name} on {len(y):,} images, {_how(threads, jobs if name == 'glassnet' else None)}..."
+        )
         model = make()
         with _thread_limit(threads):
             cpu, wall, children = time.process_time(), time.perf_counter(), _children_cpu()
@@ -309,9 +311,19 @@ def _digits_report(r: dict) -> list[str]:
     return lines
 
 
+def _how(threads: int, jobs) -> str:
+    """How the networks were trained: on ``threads`` BLAS threads, or members fitted ``jobs`` at a time."""
+    if jobs is None or jobs == 1:
+        return f"{threads} BLAS thread(s)"
+    if jobs == -1:
+        return "the members fitted in one process per core, one BLAS thread each"
+    return f"the members fitted in {jobs} processes"
+
+
 def _fashion_report(r: dict) -> list[str]:
     lines = [
-        f"Fashion-MNIST, {r['protocol']}, trained on {r['n_train']:,} images, {r['threads']} BLAS threads",
+        f"Fashion-MNIST, {r['protocol']}, trained on {r['n_train']:,} images, "
+        f"{_how(r['threads'], r.get('ensemble_jobs'))}",
         f"  glassnet recipe: {r['recipe']}",
         f"  {'method':<28}{'accuracy':>10}{'train wall s':>14}{'train CPU s':>13}{'epochs':>8}",
     ]
