@@ -104,18 +104,23 @@ def test_fashion_report_gives_wall_and_cpu_time():
     assert "networks alone: 0.9101, 0.9093" in accuracy_cv.format_report({"fashion-mnist": result})
 
 
-def test_the_fashion_run_records_how_many_networks_it_averaged(monkeypatch):
-    """The JSON says how many members the recipe averaged (it was only in the summary string)."""
+def _fake_fashion(monkeypatch, n_train: int) -> None:
+    """``load_dataset`` gives random 28x28 images: ``n_train`` to train on, 40 to score."""
     import types
 
     import glassnet.data
 
     rng = np.random.default_rng(0)
     fake = types.SimpleNamespace(
-        X_train=rng.random((120, 784)), y_train=np.arange(120) % 10,
+        X_train=rng.random((n_train, 784)), y_train=np.arange(n_train) % 10,
         X_test=rng.random((40, 784)), y_test=np.arange(40) % 10,
     )  # fmt: skip
     monkeypatch.setattr(glassnet.data, "load_dataset", lambda name, data_dir=None: fake)
+
+
+def test_the_fashion_run_records_how_many_networks_it_averaged(monkeypatch):
+    """The JSON says how many members the recipe averaged (it was only in the summary string)."""
+    _fake_fashion(monkeypatch, 120)
     overrides = {"n_ensemble": 2, "max_iter": 1, "hidden_layer_sizes": (8,), "batch_size": 32}
     result = accuracy_cv.run_fashion(threads=1, overrides=overrides, log=lambda *_: None)
     assert result["n_ensemble"] == 2 and len(result["member_accuracies"]) == 2
@@ -124,16 +129,7 @@ def test_the_fashion_run_records_how_many_networks_it_averaged(monkeypatch):
 def test_the_fashion_run_counts_the_cpu_time_of_members_fitted_in_processes(monkeypatch):
     """With members fitted in processes, their CPU time is in the training CPU time (it was the parent's
     only, which mostly waits)."""
-    import types
-
-    import glassnet.data
-
-    rng = np.random.default_rng(0)
-    fake = types.SimpleNamespace(
-        X_train=rng.random((1000, 784)), y_train=np.arange(1000) % 10,
-        X_test=rng.random((40, 784)), y_test=np.arange(40) % 10,
-    )  # fmt: skip
-    monkeypatch.setattr(glassnet.data, "load_dataset", lambda name, data_dir=None: fake)
+    _fake_fashion(monkeypatch, 1000)
     overrides = {"n_ensemble": 2, "max_iter": 15, "hidden_layer_sizes": (256,), "batch_size": 50}
     cpu = {}
     for jobs in (1, 2):
