@@ -37,10 +37,11 @@ class EnsembleClassifier(DocumentationLinkMixin, MetaEstimatorMixin, ClassifierM
         (after its seed), e.g. ``[{"batch_norm": True}, {"batch_norm": False}]`` alternates batch
         normalisation. ``None``: every member has the estimator's settings.
     n_jobs : int or None, default=None
-        Members fitted at once, each in its own process (joblib; ``-1``: one per core). ``None`` fits them one
-        after another, each using the machine as it would alone. Processes share nothing, so two members on
-        two cores take about half the wall time of two in turn; with a BLAS thread limit per process of cores
-        divided by ``n_jobs`` (joblib's), the members are the same, bit for bit, as with ``n_jobs=None``.
+        Members fitted at once, each in its own process (joblib; ``-1``: one per core; never more processes
+        than members). ``None`` fits them one after another, each using the machine as it would alone.
+        Processes share nothing, so two members on two cores take about half the wall time of two in turn;
+        joblib limits each process's BLAS to the cores divided by the processes, and the members are the
+        same, bit for bit, as with ``n_jobs=None``.
 
     Attributes
     ----------
@@ -141,8 +142,11 @@ class EnsembleClassifier(DocumentationLinkMixin, MetaEstimatorMixin, ClassifierM
             )
         if n_jobs is None or n_jobs == 1 or len(members) == 1:
             return [member.fit(X, y, **fit_params) for member in members]
-        from joblib import Parallel, delayed
+        from joblib import Parallel, delayed, effective_n_jobs
 
+        # no more processes than members, so that joblib's BLAS limit per process (cores / processes) leaves
+        # no core idle
+        n_jobs = min(effective_n_jobs(n_jobs), len(members))
         return Parallel(n_jobs=n_jobs)(delayed(_fit)(member, X, y, fit_params) for member in members)
 
     def predict_proba(self, X) -> np.ndarray:
