@@ -78,6 +78,15 @@ def _stop_workers() -> None:
     get_reusable_executor().shutdown(wait=True)
 
 
+def _fit_timed(model, X, y) -> tuple[float, float]:
+    """Wall and CPU seconds of ``model.fit(X, y)``, the CPU time of member processes included."""
+    cpu, wall, children = time.process_time(), time.perf_counter(), _children_cpu()
+    model.fit(X, y)
+    _stop_workers()
+    train_wall = time.perf_counter() - wall
+    return train_wall, time.process_time() - cpu + _children_cpu() - children
+
+
 def _timed(model, X_train, y_train, X_test, y_test) -> tuple[float, float]:
     """``(accuracy, cpu_seconds)`` of fitting ``model`` and scoring it on the test rows."""
     cpu = time.process_time()
@@ -246,11 +255,7 @@ def run_fashion(
         )
         model = make()
         with _thread_limit(threads):
-            cpu, wall, children = time.process_time(), time.perf_counter(), _children_cpu()
-            model.fit(X, y)
-            _stop_workers()
-            train_wall = time.perf_counter() - wall
-            train_cpu = time.process_time() - cpu + _children_cpu() - children
+            train_wall, train_cpu = _fit_timed(model, X, y)
             accuracy = float(model.score(X_eval, y_eval))
         members = getattr(model, "estimators_", None) if name == "glassnet" else None
         if members is not None:  # an ensemble recipe: each network's own accuracy too

@@ -114,10 +114,6 @@ class BaseMultilayerPerceptron(
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         self._rng = as_generator(self.random_state) if first_pass or not hasattr(self, "_rng") else self._rng
         X, y = self._validate_xy(X, y, reset=first_pass)
-        if getattr(self, "batch_norm", False) and X.shape[0] < 2:
-            raise ValueError(
-                f"batch_norm=True needs at least 2 samples a batch (batch statistics); got {X.shape[0]} sample."
-            )
         train = self._make_split(X, y, sample_weight, first_pass, incremental, classes)
         if first_pass:
             self._initialize(X.shape[1], train.y, X.dtype)

@@ -226,6 +226,10 @@ class StochasticSolverMixin:
             )
 
     def _batch_size(self, n_samples: int) -> int:
+        if self.batch_norm and n_samples < 2:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 samples a batch (batch statistics); got {n_samples} sample."
+            )
         if self.batch_size != "auto" and self.batch_size > n_samples:
             warnings.warn(
                 f"Got batch_size={self.batch_size} larger than the number of samples ({n_samples}); it is "
