@@ -285,3 +285,40 @@ def test_epoch_scoring_scores_an_estimators_validation_rows_by_default():
     )
     assert clf.history_["val_acc"][-1] == clf.score(X_val, y_val)
     assert clf.history_["val_indices"] == [1.0, 1.0, 1.0]
+
+
+# --- batch hooks and stopping mid-epoch --------------------------------------------------------------------------
+
+
+class BatchLog(Callback):
+    """Records the batch hooks' calls; asks to stop after batch ``stop_at`` of the second epoch."""
+
+    def __init__(self, stop_at=None):
+        self.calls, self.stop_at = [], stop_at
+
+    def on_batch_begin(self, trainer, batch, logs):
+        self.calls.append(("begin", trainer.epoch, batch, logs["size"]))
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.calls.append(("end", trainer.epoch, batch, logs["size"]))
+        if trainer.epoch == 1 and batch == self.stop_at:
+            trainer.stop_training = True
+
+
+def test_on_batch_begin_comes_before_each_step_and_matches_its_end():
+    log = BatchLog()
+    Trainer(net(), Adam(0.01), batch_size=32, seed=0, callbacks=[log]).fit(X, y, epochs=2)
+    sizes = [32, 32, 16]  # 80 rows
+    expected = [(hook, e, b, n) for e in range(2) for b, n in enumerate(sizes) for hook in ("begin", "end")]
+    assert log.calls == expected
+
+
+def test_stop_training_in_a_batch_hook_ends_the_epoch_after_that_batch():
+    log = BatchLog(stop_at=0)
+    trainer = Trainer(
+        net(), Adam(0.01), batch_size=32, seed=0, callbacks=[log], validation_data=(X[:20], y[:20])
+    )
+    history = trainer.fit(X, y, epochs=5)
+    assert [c[1:3] for c in log.calls if c[0] == "end"] == [(0, 0), (0, 1), (0, 2), (1, 0)]
+    assert len(history["loss"]) == 2 and len(history["val_loss"]) == 2  # the cut epoch is recorded
+    assert trainer.optimizer.t == 4  # 3 steps, then 1

@@ -4,13 +4,16 @@ A callback is any object with some of these methods; the trainer calls those it 
 
 - ``on_train_begin(trainer)``
 - ``on_epoch_begin(trainer, epoch)``
+- ``on_batch_begin(trainer, batch, logs)`` with ``logs = {"size": batch size}``, before the batch's step
 - ``on_batch_end(trainer, batch, logs)`` with ``logs = {"loss": batch loss, "size": batch size}``
 - ``on_epoch_end(trainer, epoch, logs)`` with ``logs`` the epoch's entries (``loss``, ``val_loss``, ...)
 - ``on_train_end(trainer, history)``
 - ``on_gradients(trainer)``: in one process (``n_jobs=1``), after each batch's backward pass and before the
   optimizer's step; ``trainer.net.flat_grads`` holds the batch's gradient and may be changed in place
 
-Setting ``trainer.stop_training = True`` ends training after the current epoch. The ``logs`` dict of
+Setting ``trainer.stop_training = True`` ends training: after the current batch when a batch hook sets it
+(the epoch is then recorded with the loss of the batches it ran, validated and seen by ``on_epoch_end``), else
+after the current epoch. The ``logs`` dict of
 ``on_epoch_end`` is the same object for every callback: a callback may add entries (:class:`EpochScoring`
 does) that those after it see (:class:`ModelCheckpoint`, :class:`ReduceLROnPlateau` may monitor them).
 A callback with ``state_dict()`` (JSON values) and ``load_state_dict(state)`` has that state saved in
@@ -54,6 +57,8 @@ class Callback:
     def on_train_begin(self, trainer) -> None: ...
 
     def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def on_batch_begin(self, trainer, batch: int, logs: dict) -> None: ...
 
     def on_batch_end(self, trainer, batch: int, logs: dict) -> None: ...
 

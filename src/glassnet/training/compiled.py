@@ -24,8 +24,9 @@ It covers (anything else returns ``None`` and the loop runs):
 - steps whose largest matrix product is below ``glassnet.training.threads.LARGE_PRODUCT_FLOPS`` (larger
   ones are the step's time: the loop shares them among a crew of threads, with the same bits on any number
   of cores, :mod:`glassnet.fast.products`);
-- no callback that hooks a batch (``on_batch_end``, ``on_gradients``), no augmentation, one process, dense
-  ``X``, and more than one batch an epoch (a full batch has no Python between steps to save).
+- no callback that hooks a batch (``on_batch_begin``, ``on_batch_end``, ``on_gradients``), no augmentation,
+  one process, dense ``X``, and more than one batch an epoch (a full batch has no Python between steps to
+  save).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ _blas: tuple | None = None
 
 
 def _hooks_batches(callback) -> bool:
-    """Whether a callback does something after a batch or to the gradients (not Callback's empty hook)."""
-    for hook in ("on_batch_end", "on_gradients"):
+    """Whether a callback does something before or after a batch or to the gradients (not Callback's empty
+    hook)."""
+    for hook in ("on_batch_begin", "on_batch_end", "on_gradients"):
         method = getattr(type(callback), hook, None)
         if (method is not None and method is not getattr(Callback, hook, None)) or hook in getattr(
             callback, "__dict__", {}

@@ -239,6 +239,7 @@ class Trainer:
             count, batch_weight = data.size_of(rows)
             if batch_weight == 0:
                 continue  # only zero-weight samples: nothing to learn from this batch
+            self._call("on_batch_begin", self, b, {"size": count})
             self.optimizer.lr = self.schedule.lr
             # forward, loss, backward and update; an overflow shows as a non-finite loss, checked just below
             with np.errstate(over="ignore", invalid="ignore"):
@@ -251,6 +252,8 @@ class Trainer:
             total, weight = total + loss * batch_weight, weight + batch_weight
             self.schedule.on_batch_end(count)
             self._call("on_batch_end", self, b, {"loss": loss, "size": count})
+            if self.stop_training:
+                break  # a batch hook asked to stop: the epoch ends here
         epoch_loss = total / weight
         if self.divergence.epoch_diverged(epoch_loss, start_weights):
             self._diverged(epoch_loss)
