@@ -164,3 +164,20 @@ def test_trains_a_small_network():
     net = Sequential([Dense(2, 16, rng=0, init="he_uniform"), BatchNorm(16), ReLU(), Dense(16, 2, rng=1)])
     Trainer(net, Adam(lr=0.01), batch_size=32, seed=0).fit(X, y, epochs=60)
     assert (net.predict(X) == y).mean() > 0.9
+
+
+def test_a_batch_normalised_fit_judged_diverged_after_its_last_step_says_why():
+    """50 full-batch steps on inputs around 100: the running statistics lag the weights, so the final loss in
+    evaluation mode is far above training's; the error says so."""
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.exceptions import TrainingDivergedError
+
+    rng = np.random.RandomState(42)
+    X, y = rng.normal(loc=100, size=(100, 2)), rng.randint(0, 2, size=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: 50 epochs
+        with pytest.raises(TrainingDivergedError, match="running statistics"):
+            MLPClassifier(max_iter=50, batch_norm=True, random_state=5).fit(X, y)
+        MLPClassifier(max_iter=50, batch_norm=True, random_state=5).fit(X - 100.0, y)  # centred: no error

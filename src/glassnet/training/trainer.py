@@ -289,9 +289,14 @@ class Trainer:
         if self.divergence.fallback is not None:
             self.net.flat_params[...] = self.divergence.fallback
         when = "after the last step" if after_last_step else f"in epoch {self.epoch + 1}"
-        raise TrainingDivergedError(
-            self.divergence.message(loss, self.optimizer.lr, when), epoch=self.epoch, loss=loss
-        )
+        message = self.divergence.message(loss, self.optimizer.lr, when)
+        if after_last_step and any(layer.uses_batch_stats for layer in self.net.layers):
+            message += (
+                " With batch normalisation, the final loss is measured with its running statistics, averages "
+                "of the last batches: when the weights still move fast (inputs on a large scale, few steps) "
+                "they lag behind, so standardizing the inputs or training longer helps."
+            )
+        raise TrainingDivergedError(message, epoch=self.epoch, loss=loss)
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
