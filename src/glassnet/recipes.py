@@ -157,7 +157,8 @@ def recommended_digits() -> dict:
 
 
 def recommended_fashion_mnist() -> dict:
-    """:class:`~glassnet.MLPClassifier` keyword arguments of the Fashion-MNIST recipe."""
+    """:class:`~glassnet.MLPClassifier` keyword arguments of the Fashion-MNIST recipe that every member shares
+    (the members alternate ``batch_norm``: :attr:`Recipe.member_params`)."""
     return dict(FASHION_MNIST.params)
 
 

@@ -51,7 +51,7 @@ time.sleep(120)
 
 
 def test_a_busy_run_counts_the_job_s_cpu_time_and_not_the_spinner_s(tmp_path):
-    if busy._children_cpu() is None:
+    if busy.children_cpu() is None:
         pytest.skip("no resource module: CPU times are not measured here")
     flag = tmp_path / "spun"
     # the spinner spends 0.5 s of CPU, then says so; the job waits for that and ends (it spends little)

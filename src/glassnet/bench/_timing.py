@@ -15,6 +15,16 @@ from glassnet.bench._settings import BUSY_OTHER_CORES, NOISY_SPREAD
 # --- timing ------------------------------------------------------------------------------------------------------
 
 
+def children_cpu() -> float | None:
+    """CPU seconds of this process's ended and reaped children (``None`` where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def alternate(
     tasks: dict, repeats: int, cpu: dict | None = None, cpu_seconds: dict | None = None
 ) -> dict[str, list[float]]:

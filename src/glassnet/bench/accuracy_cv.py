@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet._files import write_atomic
+from glassnet.bench._timing import children_cpu
 from glassnet.bench.accuracy import TARGETS, _jsonable, fashion_split, recipe_summary
 
 __all__ = ["DIGITS_METHODS", "compare_folds", "format_report", "main", "run_digits_cv", "run_fashion"]
@@ -63,16 +64,8 @@ def _thread_limit(n_threads: int):
     return threadpool_limits(limits=int(n_threads), user_api="blas")
 
 
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished child processes."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _stop_workers() -> None:
-    """Stop joblib's worker processes, so that their CPU time counts in :func:`_children_cpu`."""
+    """Stop joblib's worker processes, so that their CPU time counts in :func:`children_cpu`."""
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)
@@ -80,11 +73,11 @@ def _stop_workers() -> None:
 
 def _fit_timed(model, X, y) -> tuple[float, float]:
     """Wall and CPU seconds of ``model.fit(X, y)``, the CPU time of member processes included."""
-    cpu, wall, children = time.process_time(), time.perf_counter(), _children_cpu()
+    cpu, wall, children = time.process_time(), time.perf_counter(), children_cpu()
     model.fit(X, y)
     _stop_workers()
-    train_wall = time.perf_counter() - wall
-    return train_wall, time.process_time() - cpu + _children_cpu() - children
+    train_wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return train_wall, cpu if children is None else cpu + children_cpu() - children
 
 
 def _timed(model, X_train, y_train, X_test, y_test) -> tuple[float, float]:

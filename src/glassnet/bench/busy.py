@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.bench._timing import children_cpu
+
 __all__ = ["JOBS", "main", "measure", "report"]
 
 #: the jobs, in the order they run (``--only`` takes these names)
@@ -114,22 +116,12 @@ def _jobs(quick: bool, out: Path, only=JOBS) -> tuple[dict[str, tuple[str, list[
     return {name: jobs[name] for name in JOBS if name in only}, notes
 
 
-def _children_cpu() -> float | None:
-    """CPU seconds of this process's ended and reaped children (``None`` where ``resource`` is missing)."""
-    try:
-        import resource
-    except ImportError:  # not on Unix
-        return None
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_job(cmd: list[str]) -> tuple[float, float | None]:
     """Run ``cmd`` to its end: its wall seconds and the CPU seconds of its processes (their children
     included, as far as each waited for its own)."""
-    cpu, start = _children_cpu(), time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall, after = time.perf_counter() - start, _children_cpu()
+    wall, after = time.perf_counter() - start, children_cpu()
     return wall, None if cpu is None else after - cpu
 
 

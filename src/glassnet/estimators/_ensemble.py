@@ -147,7 +147,7 @@ class EnsembleClassifier(DocumentationLinkMixin, MetaEstimatorMixin, ClassifierM
         # no more processes than members, so that joblib's BLAS limit per process (cores / processes) leaves
         # no core idle
         n_jobs = min(effective_n_jobs(n_jobs), len(members))
-        return Parallel(n_jobs=n_jobs)(delayed(_fit)(member, X, y, fit_params) for member in members)
+        return Parallel(n_jobs=n_jobs)(delayed(member.fit)(X, y, **fit_params) for member in members)
 
     def predict_proba(self, X) -> np.ndarray:
         """The members' mean class probabilities, shape ``(n_samples, n_classes)``."""
@@ -168,8 +168,3 @@ class EnsembleClassifier(DocumentationLinkMixin, MetaEstimatorMixin, ClassifierM
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _fit(member, X, y, fit_params):
-    """``member.fit(X, y, **fit_params)``, returning the member (a joblib job)."""
-    return member.fit(X, y, **fit_params)

@@ -227,13 +227,14 @@ class Trainer:
         if self._parallel is not None:
             self._parallel.begin_epoch(self.epoch)  # each process's random stream follows the epoch
         total = weight = 0.0
-        batches = _batch_bounds(n, batch, any(layer.uses_batch_stats for layer in net.layers))
         # the loop below as one compiled call (glassnet.training.compiled, glassnet.fast.train_epoch) when it
         # covers this fit: the same steps, the same checks on each batch loss; None: the loop runs
         compiled_epoch = compiled.run_epoch(self, data, order, batch, start_weights)
         if compiled_epoch is not None:
             total, weight = compiled_epoch
             batches = []  # every batch has run
+        else:
+            batches = _batch_bounds(n, batch, _uses_batch_stats(net))
         for b, (start, stop) in enumerate(batches):
             rows = slice(start, stop) if order is None else order[start:stop]
             count, batch_weight = data.size_of(rows)
@@ -290,7 +291,7 @@ class Trainer:
             self.net.flat_params[...] = self.divergence.fallback
         when = "after the last step" if after_last_step else f"in epoch {self.epoch + 1}"
         message = self.divergence.message(loss, self.optimizer.lr, when)
-        if after_last_step and any(layer.uses_batch_stats for layer in self.net.layers):
+        if after_last_step and _uses_batch_stats(self.net):
             message += (
                 " With batch normalisation, the final loss is measured with its running statistics, averages "
                 "of the last batches: when the weights still move fast (inputs on a large scale, few steps) "
@@ -348,3 +349,8 @@ def _batch_bounds(n: int, batch: int, batch_stats: bool) -> list[tuple[int, int]
     if batch_stats and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
     return bounds
+
+
+def _uses_batch_stats(net) -> bool:
+    """Whether a layer of ``net`` declares ``uses_batch_stats`` (batch normalisation)."""
+    return any(layer.uses_batch_stats for layer in net.layers)
