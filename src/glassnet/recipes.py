@@ -11,7 +11,8 @@ A recipe is a set of :class:`glassnet.MLPClassifier` keyword arguments, plus a n
 'EnsembleClassifier'
 
 Both recipes expect pixels scaled to [0, 1], as :func:`glassnet.data.load_dataset` gives them (digits divided
-by 16, 8-bit images by 255), and train in float32 when given float32 inputs.
+by 16, 8-bit images by 255), and train in float32 (``dtype='float32'``) whatever the inputs' dtype, as
+``glassnet train`` does.
 
 What mattered, measured on 5x2 cross-validation (digits) and a 50,000/10,000 split of the Fashion-MNIST
 training set (validation): label smoothing 0.1 is the largest single gain on the digits (+0.8 points), a
@@ -104,11 +105,14 @@ class Recipe:
 # A fixed number of epochs under a cosine schedule: ``n_iter_no_change=inf`` turns off the loss-plateau stop,
 # which would otherwise end training before the learning rate has decayed.
 _COSINE = {"solver": "adam", "learning_rate": "cosine", "warmup_fraction": 0.05, "n_iter_no_change": np.inf}
+# float32 whatever the input's dtype, as the command line trains: half the time of every product, same accuracy
+_FLOAT32 = {"dtype": "float32"}
 
 DIGITS = Recipe(
     "digits",
     {
         **_COSINE,
+        **_FLOAT32,
         "hidden_layer_sizes": (256, 256),
         "activation": "relu",
         "learning_rate_init": 3e-3,
@@ -129,6 +133,7 @@ FASHION_MNIST = Recipe(
     "fashion-mnist",
     {
         **_COSINE,
+        **_FLOAT32,
         "hidden_layer_sizes": (1024, 1024),
         "activation": "relu",
         "learning_rate_init": 1e-3,

@@ -194,6 +194,7 @@ def test_estimator_cases_run_through_the_default_estimators(tiny):
             "glassnet",
             "sklearn",
             fw.ESTIMATOR_F64,
+            fw.ESTIMATOR_F64_AS32,
             fw.SKLEARN_F64,
         }
         assert all(t > 0 for t in case["s_per_fit"].values())
@@ -202,6 +203,7 @@ def test_estimator_cases_run_through_the_default_estimators(tiny):
 
     labels = [v["target"] for v in report.verdicts({"e": out, "machine": {"threads": 2}})]
     assert "(e) small MLPClassifier()/sklearn, float64 input" in labels
+    assert "(e) small MLPClassifier()/sklearn, float64 input, dtype='float32'" in labels
 
 
 def test_the_float64_rows_train_on_float64_copies_made_once():
@@ -213,6 +215,8 @@ def test_the_float64_rows_train_on_float64_copies_made_once():
     X, y = _digits()
     clf = fit[fw.ESTIMATOR_F64](speed.SPEC_E_SMALL, X[:200], y[:200], 1)
     assert clf.network_.dtype == np.float64
+    clf = fit[fw.ESTIMATOR_F64_AS32](speed.SPEC_E_SMALL, X[:200], y[:200], 1)
+    assert clf.network_.dtype == np.float32
 
 
 def test_estimator_cases_show_the_per_step_loop_beside_the_compiled_epoch(tiny, monkeypatch):

@@ -1,6 +1,7 @@
 """Behaviour of MLPClassifier / MLPRegressor: targets, dtypes, sparse input, solvers, stopping, additions."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -163,6 +164,63 @@ def test_dtype_is_kept(dtype, solver):
     assert all(c.dtype == dtype for c in reg.coefs_)
     clf = MLPClassifier(max_iter=5, solver=solver, random_state=0).fit(X_IRIS.astype(dtype), Y_IRIS)
     assert clf.predict_proba(X_IRIS.astype(dtype)).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", ["float32", np.float32, np.dtype("float64")])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_dtype_parameter_sets_the_precision_whatever_the_input(dtype, solver):
+    want = np.dtype(dtype)
+    X64, X32 = X_IRIS.astype(np.float64), X_IRIS.astype(np.float32)
+    clf = MLPClassifier(max_iter=200, solver=solver, random_state=0, dtype=dtype).fit(X64, Y_IRIS)
+    assert clf.network_.dtype == want and all(c.dtype == want for c in clf.coefs_)
+    assert clf.predict_proba(X64).dtype == want and clf.predict_proba(X32).dtype == want
+    assert clf.score(X64, Y_IRIS) > 0.8
+    # the same fit on float32 input: the same model, bit for bit (the input is cast once, before anything)
+    again = MLPClassifier(max_iter=200, solver=solver, random_state=0, dtype=dtype).fit(X32, Y_IRIS)
+    if want == np.float32:
+        np.testing.assert_array_equal(again.network_.flat_params, clf.network_.flat_params)
+    # partial_fit and warm_start continue in the network's dtype, whatever the later input
+    if solver == "adam":
+        clf.partial_fit(X64 if want == np.float32 else X32, Y_IRIS)
+        assert clf.network_.dtype == want
+
+
+def test_a_numpy_dtype_parameter_survives_a_model_file(tmp_path):
+    from glassnet.estimators._saving import save_estimator
+    from glassnet.estimators.persistence import load_estimator
+
+    clf = MLPClassifier(max_iter=5, random_state=0, dtype=np.float32).fit(X_IRIS, Y_IRIS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # not skipped as a value JSON cannot hold
+        save_estimator(tmp_path / "m.npz", clf)
+    loaded = load_estimator(tmp_path / "m.npz")
+    assert loaded.dtype == "float32" and loaded.network_.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict_proba(X_IRIS), clf.predict_proba(X_IRIS))
+
+
+def test_dtype_parameter_is_validated_with_a_clear_message():
+    from glassnet.config.params import InvalidParameterError
+
+    for bad in ("float16", np.int32, 3):
+        with pytest.raises(
+            InvalidParameterError, match="'dtype' parameter of MLPClassifier must be float32 or "
+        ):
+            MLPClassifier(dtype=bad).fit(X_IRIS, Y_IRIS)
+
+
+def test_float32_training_of_float64_input_matches_float64_training_in_accuracy():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, random_state=0, stratify=y)
+    scores = {
+        dtype: MLPClassifier(max_iter=40, random_state=0, dtype=dtype)
+        .fit(X_train, y_train)
+        .score(X_test, y_test)
+        for dtype in ("float32", None)
+    }
+    assert scores["float32"] > 0.95 and abs(scores["float32"] - scores[None]) < 0.01, scores
 
 
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])

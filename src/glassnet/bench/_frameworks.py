@@ -401,6 +401,8 @@ ESTIMATOR = "glassnet.MLPClassifier"
 #: (e)'s estimators on float64 arrays, as scikit-learn's loaders give them (issue 22's target 3): each library
 #: with its default dtype for them (both train in float64)
 ESTIMATOR_F64 = "glassnet.MLPClassifier, float64 input"
+#: the same call with ``dtype='float32'``: float64 arrays trained in float32, as PyTorch and Keras do
+ESTIMATOR_F64_AS32 = "glassnet.MLPClassifier(dtype='float32'), float64 input"
 SKLEARN_F64 = "sklearn, float64 input"
 
 

@@ -364,6 +364,9 @@ def _estimator_case_fits(frameworks, jobs: int, overrides: dict, step_loop: bool
             fits[fw.ESTIMATOR_F64] = lambda s, X, y, e: fw.glassnet_default_estimator_fit(
                 s, as64(X), y, e, **overrides
             )
+            fits[fw.ESTIMATOR_F64_AS32] = lambda s, X, y, e: fw.glassnet_default_estimator_fit(
+                s, as64(X), y, e, **overrides, dtype="float32"
+            )
             fits[fw.SKLEARN_F64] = lambda s, X, y, e: fw.sklearn_fit(s, as64(X), y, e, **overrides)
     if "torch" in frameworks:
         fits["torch"] = fw.torch_fit

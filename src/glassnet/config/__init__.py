@@ -106,6 +106,7 @@ class MLPConfig:
     warm_start: bool = False
     verbose: bool | int = False
     n_jobs: int | None = None
+    dtype: Any = None  # 'float32', 'float64', a NumPy float type, or None: the input's
 
     def replace(self, **changes) -> MLPConfig:
         """A copy with some fields changed; unknown names raise ``TypeError`` listing the fields."""

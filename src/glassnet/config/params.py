@@ -177,6 +177,21 @@ class NoneValue:
         return "None"
 
 
+class FloatDtype:
+    """``float32`` or ``float64``: a name (``'float32'``), a NumPy type (``np.float32``) or a dtype."""
+
+    def is_satisfied_by(self, value) -> bool:
+        if value is None or isinstance(value, (numbers.Number, np.bool_)):
+            return False
+        try:
+            return np.dtype(value).name in ("float32", "float64")
+        except TypeError:
+            return False
+
+    def __str__(self) -> str:
+        return "float32 or float64 (a name such as 'float32', a NumPy type or a dtype)"
+
+
 class RandomStateLike:
     """An int seed, a ``numpy.random.RandomState`` (as in scikit-learn) or a ``numpy.random.Generator``."""
 
@@ -370,6 +385,17 @@ COMMON_PARAMS: tuple[Param, ...] = (
         "int, RandomState instance, numpy.random.Generator or None",
         "Source of randomness for the initial weights, the shuffling, the early-stopping split and "
         "dropout. Pass an int for reproducible fits.",
+    ),
+    Param(
+        "dtype",
+        None,
+        (FloatDtype(), NoneValue()),
+        "{'float32', 'float64'}, NumPy float type or None",
+        "The precision the network computes and stores its weights in. ``None`` (default) keeps the input's "
+        "dtype, as scikit-learn's MLP does: float32 stays float32, anything else is trained in float64. "
+        "``'float32'`` trains float64 input in float32, as PyTorch and Keras do: half the memory, about half "
+        "the time of every matrix product, the same accuracy, and predictions in float32. ``partial_fit`` and "
+        "``warm_start`` keep the dtype of the network they continue. glassnet addition.",
     ),
     Param(
         "tol",

@@ -171,6 +171,8 @@ class BaseMultilayerPerceptron(
         )
         if hasattr(self, "network_") and not reset:
             X = X.astype(self.network_.dtype, copy=False)  # warm start keeps the network's dtype
+        elif self.dtype is not None:
+            X = X.astype(self.dtype, copy=False)
         return X, y
 
     def _make_split(self, X, y, sample_weight, first_pass, incremental, classes) -> Dataset:
