@@ -160,20 +160,12 @@ class BaseMultilayerPerceptron(
 
     def _validate_xy(self, X, y, reset: bool):
         X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=not is_classifier(self),
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        if hasattr(self, "network_") and not reset:
-            X = X.astype(self.network_.dtype, copy=False)  # warm start keeps the network's dtype
-        elif self.dtype is not None:
-            X = X.astype(self.dtype, copy=False)
-        return X, y
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=not is_classifier(self),
+            dtype=(np.float64, np.float32), reset=reset
+        )  # fmt: skip
+        # a warm start or partial_fit keeps the network's dtype; a new network takes `dtype` (None: X's)
+        dtype = self.network_.dtype if hasattr(self, "network_") and not reset else self.dtype
+        return (X if dtype is None else X.astype(dtype, copy=False)), y
 
     def _make_split(self, X, y, sample_weight, first_pass, incremental, classes) -> Dataset:
         """The training rows: targets encoded for the loss (the user's kept as ``labels``), and
