@@ -103,6 +103,26 @@ def test_adaptive_divides_by_five_on_plateau_and_stops():
     assert s.done
 
 
+def test_adaptive_judges_the_loss_by_the_stopping_callbacks_rule():
+    from glassnet.nn.improvement import Improvement
+
+    losses = [2.0, 1.5, 1.4999, 1.49995, float("nan"), 1.49, 1.49, 1.49, 1.3, 1.3, 1.3, 1.3, 1.2]
+    s, rule, lrs = AdaptiveLR(1.0, patience=2, tol=1e-4), Improvement(-1.0, 1e-4, inclusive=True), []
+    for epoch, loss in enumerate(losses):
+        improved, _ = rule.step(loss)
+        s.on_epoch_end(epoch, loss)
+        assert s.best == -rule.best  # the same best loss, whatever the schedule did to its count
+        if rule.wait >= 2:
+            rule.wait = 0
+        assert s.bad_epochs == rule.wait
+        lrs.append(s.lr)
+    # a fall of exactly tol counts (1.5 -> 1.4999); NaN is no fall (it used to reset the count)
+    assert lrs == pytest.approx([1.0, 1.0, 1.0, 1.0, 0.2, 0.2, 0.2, 0.04, 0.04, 0.04, 0.008, 0.008, 0.008])
+    assert all(
+        isinstance(v, (int, float)) for v in vars(s).values()
+    )  # plain numbers: a checkpoint keeps them
+
+
 def test_step_and_cosine_with_warmup():
     s = StepLR(1.0, step_size=2, gamma=0.5)
     lrs = []

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 
+from glassnet.nn.improvement import Improvement
+
 
 class Schedule:
     """Base class: a constant rate; subclasses change ``lr`` in the hooks and declare their ``name`` (and
@@ -78,7 +80,12 @@ class InvScalingLR(Schedule):
 
 
 class AdaptiveLR(Schedule):
-    """scikit-learn's ``adaptive``: divide by ``1 / factor`` (5) after ``patience`` epochs without improvement."""
+    """scikit-learn's ``adaptive``: divide by ``1 / factor`` (5) after ``patience`` epochs in which the loss has
+    not fallen by ``tol``; ``done`` once the rate reaches ``min_lr``.
+
+    A fall is judged by the plateau rule of the stopping callbacks, :class:`~glassnet.nn.improvement.Improvement`,
+    with scikit-learn's inclusive comparison (a fall of exactly ``tol`` counts); a non-finite loss never counts.
+    """
 
     name = "adaptive"
     formula = "η ← η / 5 after `patience` epochs without improvement"
@@ -88,18 +95,18 @@ class AdaptiveLR(Schedule):
     ) -> None:
         super().__init__(lr)
         self.patience, self.tol, self.factor, self.min_lr = int(patience), float(tol), float(factor), min_lr
+        # the rule's state as plain numbers, which a checkpoint saves and restores: the best loss, the epochs since
         self.best = math.inf
         self.bad_epochs = 0
 
     def on_epoch_end(self, epoch: int, loss: float) -> None:
-        if loss > self.best - self.tol:
-            self.bad_epochs += 1
-        else:
-            self.bad_epochs = 0
-        self.best = min(self.best, loss)
+        rule = Improvement(-1.0, self.tol, inclusive=True)  # -1: a loss, lower is better
+        rule.load_state_dict({"best": -self.best, "wait": self.bad_epochs})
+        rule.step(loss)
+        self.best, self.bad_epochs = -rule.best, rule.wait
         if self.bad_epochs >= self.patience:
             self.lr *= self.factor
-            self.bad_epochs = 0
+            self.bad_epochs = 0  # count the next plateau afresh
         self.done = self.lr <= self.min_lr
 
 
