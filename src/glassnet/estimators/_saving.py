@@ -102,8 +102,6 @@ def _storable_params(estimator) -> tuple[dict, list[str], list[str], dict | None
             random_state = _random_state_spec(value)
             if random_state is not None:
                 continue
-        if key == "dtype" and value is not None:
-            value = np.dtype(value).name  # np.float32 or a dtype, stored as its name: 'float32'
         if isinstance(value, dict):
             value, kind = [[k, v] for k, v in value.items()], "pairs"  # JSON objects have only str keys
         else:

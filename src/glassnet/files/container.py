@@ -144,6 +144,8 @@ def _json_default(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name  # a dtype or NumPy type (an estimator's dtype=np.float32): 'float32'
     raise TypeError(f"cannot store a {type(value).__name__} in a file's metadata")
 
 
