@@ -209,6 +209,25 @@ def test_train_recipe_and_accuracy_options(capsys, tmp_path):
     assert code == 2 and "--augment-shift" in err
 
 
+def test_train_recipe_sets_the_compute_type_unless_dtype_is_given(capsys, tmp_path, monkeypatch):
+    """``--recipe`` trains in the recipe's ``dtype`` (its estimator's), ``--dtype`` wins."""
+    import dataclasses
+
+    from glassnet import recipes
+
+    float64 = dataclasses.replace(recipes.RECIPES["digits"], params={**recipes.RECIPES["digits"].params,
+                                                                     "dtype": "float64"})  # fmt: skip
+    monkeypatch.setitem(recipes.RECIPES, "digits", float64)
+    common = ("train", "--dataset", "digits", "--recipe", "digits", "--epochs", "1", "--hidden", "8",
+              "--no-report", "--no-progress")  # fmt: skip
+    code, _, err = run(capsys, *common, "--output", str(tmp_path / "a.npz"))
+    assert code == 0, err
+    assert load_model(tmp_path / "a.npz").network.dtype == np.float64
+    code, _, err = run(capsys, *common, "--dtype", "float32", "--output", str(tmp_path / "b.npz"))
+    assert code == 0, err
+    assert load_model(tmp_path / "b.npz").network.dtype == np.float32
+
+
 def test_train_with_two_processes_matches_one(capsys, tmp_path):
     """--jobs 2 trains data-parallel; the saved weights equal the one-process ones to float32 rounding."""
     from glassnet import parallel

@@ -183,7 +183,10 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         "fitted on the training rows); the model file stores it and predict and evaluate apply it",
     )  # fmt: skip
     p.add_argument(
-        "--dtype", choices=("float32", "float64"), default=None, help="compute type (default float32)"
+        "--dtype",
+        choices=("float32", "float64"),
+        default=None,
+        help="compute type (default float32, or --recipe's)",
     )
 
 
@@ -270,10 +273,16 @@ def _show(result: ModelResult, notes: list[str], path, args, data, info: dict) -
 def _fill_unset_options(args) -> bool:
     """Give the data options left unset their defaults (:data:`_resume.DATA_OPTIONS`), once ``--resume`` has
     compared them; with ``--recipe`` and no ``--validation-split``, no validation rows: a recipe trains on
-    every training row. Returns whether that recipe rule applied."""
+    every training row; with ``--recipe`` and no ``--dtype``, the recipe's ``dtype``. Returns whether the
+    recipe's rule for rows applied."""
     recipe_rows = bool(args.recipe and args.validation_split is None)
     if recipe_rows:
         args.validation_split = 0.0
+    if args.recipe and args.dtype is None:  # the recipe's compute type, as its estimator trains
+        from glassnet.recipes import RECIPES
+
+        dtype = RECIPES[args.recipe].params.get("dtype")
+        args.dtype = None if dtype is None else np.dtype(dtype).name
     for dest, default in _resume.DATA_OPTIONS.items():
         if getattr(args, dest) is None:
             setattr(args, dest, default)
