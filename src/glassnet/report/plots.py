@@ -160,7 +160,7 @@ def _legend(ax, strip=None) -> None:
     """The panel's legend below it, where it covers no curve: under the axis label, or (a phone's picture) in
     the empty ``strip`` below the panel."""
     if strip is None:
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     else:
         handles, labels = ax.get_legend_handles_labels()
         strip.legend(handles, labels, fontsize=8, loc="upper left", frameon=False)
