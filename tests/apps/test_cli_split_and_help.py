@@ -92,7 +92,7 @@ def test_help_states_defaults(capsys):
     code, out, _ = run(capsys, "train", "--help")
     flat = " ".join(out.split())
     assert "validation fraction of the training data; 0 = none (default 0.1; with --recipe 0" in flat
-    assert "compute type (default float32)" in flat
+    assert "compute type (default float32, or --recipe's)" in flat
 
 
 @pytest.mark.parametrize(
