@@ -117,18 +117,17 @@ def test_idle_cores_sees_another_process_working(monkeypatch):
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
+    stop, running = ctx.Event(), ctx.Queue()
     spinners = [
-        ctx.Process(target=_spin, args=(stop,), daemon=True) for _ in range(parallel.available_cpus())
+        ctx.Process(target=_spin, args=(stop, running), daemon=True) for _ in range(parallel.available_cpus())
     ]
     for p in spinners:
         p.start()
     try:
-        import time
-
-        time.sleep(0.5)  # let them start
+        for _ in spinners:  # a spawned child imports this module first: seconds on a loaded machine
+            running.get(timeout=120)
         monkeypatch.setattr(workplan, "_idle_cache", {})
-        monkeypatch.setattr(workplan, "IDLE_WINDOW", 0.2)
+        monkeypatch.setattr(workplan, "IDLE_WINDOW", 0.3)
         busy = workplan.idle_cores()
     finally:
         stop.set()
@@ -137,7 +136,8 @@ def test_idle_cores_sees_another_process_working(monkeypatch):
     assert busy < 0.75
 
 
-def _spin(stop):  # pragma: no cover - runs in a child process
+def _spin(stop, running):  # pragma: no cover - runs in a child process
+    running.put(True)
     while not stop.is_set():
         pass
 
