@@ -37,7 +37,8 @@ takes it when the fit is one it covers (:mod:`glassnet.training.compiled`) and r
 otherwise; ``set_epochs_enabled(False)`` keeps the per-step kernels and turns only this one off.
 
 The kernels are compiled on first use and cached on disk (``cache=True``), so only the first run on a machine
-pays the compile time (a few seconds in all).
+pays the compile time (about 15 s in all on two cores). The cache is written by one process at a time and
+checked when read (:mod:`glassnet.fast._cache`): processes that compile at the same moment do not damage it.
 """
 
 from __future__ import annotations
@@ -140,7 +141,9 @@ def _k():
     global _kernels, ENABLED, LOAD_ERROR
     if _kernels is None:
         try:
-            from glassnet.fast import _numba
+            from glassnet.fast import _cache, _numba
+
+            _cache.guard(_numba)  # saved by one process at a time, checked when loaded
         except Exception as exc:  # noqa: BLE001 (any failure here means: run the NumPy path)
             LOAD_ERROR = f"{type(exc).__name__}: {exc}"
             ENABLED = False
@@ -159,7 +162,9 @@ def _e():
     global _epoch_kernel, EPOCH_LOAD_ERROR, EPOCHS
     if _epoch_kernel is None and _k() is not None:
         try:
-            from glassnet.fast import _epoch
+            from glassnet.fast import _cache, _epoch
+
+            _cache.guard(_epoch)
         except Exception as exc:  # noqa: BLE001 (SciPy missing, for one: the Trainer's loop runs instead)
             EPOCH_LOAD_ERROR = f"{type(exc).__name__}: {exc}"
             EPOCHS = False
