@@ -136,6 +136,30 @@ def test_idle_cores_sees_another_process_working(monkeypatch):
     assert busy < 0.75
 
 
+def test_one_stray_tick_does_not_take_the_second_process(monkeypatch):
+    """/proc/stat counts 10 ms ticks: one tick of other work in the 20 ms window is half a core, so the window
+    is watched as long again (a quarter of a core), and two idle cores still get two processes; other work
+    that goes on is seen through both windows."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(workplan.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(workplan.time, "sleep", lambda s: clock.update(now=clock["now"] + s))
+    monkeypatch.setattr(workplan, "_cpu_seconds_of", lambda pids: 0.0)
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "affinity_cpus", lambda: 2)
+    # the machine's busy CPU seconds at the window's start, after 20 ms and after 40 ms
+    cases = {
+        "idle": ([0.0, 0.0], 2.0),
+        "one tick": ([0.0, 0.01, 0.01], 1.75),
+        "a job": ([0.0, 0.02, 0.04], 1.0),
+    }
+    for name, (readings, expected) in cases.items():
+        clock["now"] = 0.0
+        monkeypatch.setattr(workplan, "busy_cpu_seconds", iter(readings).__next__)
+        monkeypatch.setattr(workplan, "_idle_cache", {})
+        assert workplan.idle_cores() == pytest.approx(expected), name
+    assert workplan.processes_for(1.75, 2) == 2 and workplan.processes_for(1.0, 2) == 1
+
+
 def _spin(stop, running):  # pragma: no cover - runs in a child process
     running.put(True)
     while not stop.is_set():
