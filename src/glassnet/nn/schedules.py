@@ -95,7 +95,8 @@ class AdaptiveLR(Schedule):
     ) -> None:
         super().__init__(lr)
         self.patience, self.tol, self.factor, self.min_lr = int(patience), float(tol), float(factor), min_lr
-        # the rule's state as plain numbers, which a checkpoint saves and restores: the best loss, the epochs since
+        # the rule's state as plain numbers, which a checkpoint saves and restores: the best loss, and the
+        # epochs since the loss last fell by tol
         self.best = math.inf
         self.bad_epochs = 0
 

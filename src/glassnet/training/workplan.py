@@ -255,12 +255,12 @@ def idle_cores() -> float:
     now = time.monotonic()
     if now - _idle_cache.get("at", -1e9) < IDLE_REUSE:
         return _idle_cache["cores"]
-    window = _Window()
+    window, cpus = _Window(), float(parallel.available_cpus())
     if window.busy is None:
-        return float(parallel.available_cpus())
+        return cpus
     time.sleep(IDLE_WINDOW)
     cores = idle_given(window.others())
-    if cores < parallel.available_cpus():
+    if cores < cpus:
         time.sleep(IDLE_WINDOW)
         cores = idle_given(window.others())  # the average over both windows
     _idle_cache.update(at=time.monotonic(), cores=cores)
